@@ -1,0 +1,20 @@
+/* file.h — a whole file as read-only bytes: memory-mapped, or read as a fallback. */
+#ifndef DS_CORE_FILE_H
+#define DS_CORE_FILE_H
+
+#include "core/ds.h"
+
+typedef struct ds_file {
+  const uint8_t *data;   /* size bytes (NULL when size == 0) */
+  uint64_t size;
+  bool mapped;           /* true: munmap on close; false: ds_free */
+} ds_file;
+
+/* Map (or, when allow_mmap is false or mapping fails, read) the file at path.
+ * Errors: DSEEK_ERR_IO with the path and the system's reason, DSEEK_ERR_NO_MEMORY. */
+dseek_status ds_file_open(const char *path, bool allow_mmap, ds_file *out);
+
+/* Release the bytes; safe on a zeroed ds_file. */
+void ds_file_close(ds_file *f);
+
+#endif

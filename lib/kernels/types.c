@@ -1,0 +1,177 @@
+/* types.c — the table of element types and the plain (non-block) conversions. */
+#include "kernels/types.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- f16 / bf16 / e4m3 scalar conversions -------------------------------- */
+
+float ds_f16_to_f32(uint16_t h)
+{
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1F;
+  uint32_t man = h & 0x3FF;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else {             /* subnormal: value = man * 2^-24 */
+      float f = (float)man * 0x1p-24f;
+      memcpy(&bits, &f, 4);
+      bits |= sign;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7F800000u | (man << 13);
+  } else {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  }
+  float out;
+  memcpy(&out, &bits, 4);
+  return out;
+}
+
+uint16_t ds_f32_to_f16(float f)
+{
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  uint32_t ax = x & 0x7FFFFFFFu;
+  if (ax > 0x7F800000u) return (uint16_t)(sign | 0x7E00);          /* NaN */
+  if (ax >= 0x477FF000u) return (uint16_t)(sign | 0x7C00);         /* overflow -> inf (rounds past 65504) */
+  if (ax < 0x38800000u) {                                          /* subnormal or zero in f16 */
+    float a;
+    memcpy(&a, &ax, 4);
+    /* value / 2^-24, rounded to nearest even by the FPU */
+    float q = a * 0x1p24f;
+    uint32_t m = (uint32_t)nearbyintf(q);
+    return (uint16_t)(sign | m);
+  }
+  uint32_t exp = (ax >> 23) - 112;
+  uint32_t man = ax & 0x7FFFFF;
+  uint32_t h = (exp << 10) | (man >> 13);
+  uint32_t rest = man & 0x1FFF;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;
+  return (uint16_t)(sign | h);
+}
+
+float ds_bf16_to_f32(uint16_t h)
+{
+  uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t ds_f32_to_bf16(float f)
+{
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  if ((x & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((x >> 16) | 0x40);   /* quiet NaN */
+  x += 0x7FFF + ((x >> 16) & 1);
+  return (uint16_t)(x >> 16);
+}
+
+float ds_e4m3_to_f32(uint8_t v)
+{
+  uint32_t sign = v >> 7;
+  uint32_t exp = (v >> 3) & 0xF;
+  uint32_t man = v & 0x7;
+  float r;
+  if (exp == 0xF && man == 0x7) r = NAN;
+  else if (exp == 0) r = (float)man * 0x1p-9f;                 /* subnormal: man/8 * 2^-6 */
+  else r = ldexpf(1.0f + (float)man / 8.0f, (int)exp - 7);
+  return sign ? -r : r;
+}
+
+uint8_t ds_f32_to_e4m3(float f)
+{
+  if (isnan(f)) return 0x7F;
+  uint8_t sign = signbit(f) ? 0x80 : 0;
+  float a = fabsf(f);
+  if (a >= 448.0f) return sign | 0x7E;                          /* saturate to max finite */
+  /* choose the nearest representable value, ties to even mantissa */
+  uint8_t best = 0;
+  float best_err = INFINITY;
+  for (uint8_t c = 0; c < 0x7F; c++) {
+    float err = fabsf(ds_e4m3_to_f32(c) - a);
+    if (err < best_err || (err == best_err && (c & 1) == 0)) { best = c; best_err = err; }
+  }
+  return sign | best;
+}
+
+/* ---- plain types --------------------------------------------------------- */
+
+static void f32_to_float(const void *src, float *dst, int64_t n) { memcpy(dst, src, (size_t)n * 4); }
+static void f32_from_float(const float *src, void *dst, int64_t n) { memcpy(dst, src, (size_t)n * 4); }
+
+static void f16_to_float(const void *src, float *dst, int64_t n)
+{
+  const uint16_t *s = src;
+  for (int64_t i = 0; i < n; i++) dst[i] = ds_f16_to_f32(s[i]);
+}
+static void f16_from_float(const float *src, void *dst, int64_t n)
+{
+  uint16_t *d = dst;
+  for (int64_t i = 0; i < n; i++) d[i] = ds_f32_to_f16(src[i]);
+}
+static void bf16_to_float(const void *src, float *dst, int64_t n)
+{
+  const uint16_t *s = src;
+  for (int64_t i = 0; i < n; i++) dst[i] = ds_bf16_to_f32(s[i]);
+}
+static void bf16_from_float(const float *src, void *dst, int64_t n)
+{
+  uint16_t *d = dst;
+  for (int64_t i = 0; i < n; i++) d[i] = ds_f32_to_bf16(src[i]);
+}
+static void e4m3_to_float(const void *src, float *dst, int64_t n)
+{
+  const uint8_t *s = src;
+  for (int64_t i = 0; i < n; i++) dst[i] = ds_e4m3_to_f32(s[i]);
+}
+static void e4m3_from_float(const float *src, void *dst, int64_t n)
+{
+  uint8_t *d = dst;
+  for (int64_t i = 0; i < n; i++) d[i] = ds_f32_to_e4m3(src[i]);
+}
+
+/* ---- the table ----------------------------------------------------------- */
+/* Block types are registered in quants.c via ds_quant_traits(). */
+const ds_type_traits *ds_quant_traits(int type);
+
+static const ds_type_traits plain_f32 = {"F32", 1, 4, false, f32_to_float, f32_from_float};
+static const ds_type_traits plain_f16 = {"F16", 1, 2, false, f16_to_float, f16_from_float};
+static const ds_type_traits plain_bf16 = {"BF16", 1, 2, false, bf16_to_float, bf16_from_float};
+static const ds_type_traits plain_e4m3 = {"F8_E4M3", 1, 1, false, e4m3_to_float, e4m3_from_float};
+
+const ds_type_traits *ds_type_traits_get(int type)
+{
+  switch (type) {
+  case DSEEK_TYPE_F32: return &plain_f32;
+  case DSEEK_TYPE_F16: return &plain_f16;
+  case DSEEK_TYPE_BF16: return &plain_bf16;
+  case DSEEK_TYPE_F8_E4M3: return &plain_e4m3;
+  default: return ds_quant_traits(type);
+  }
+}
+
+bool ds_row_size(int type, int64_t n, uint64_t *bytes)
+{
+  const ds_type_traits *t = ds_type_traits_get(type);
+  if (!t || n < 0 || n % t->block_size != 0) return false;
+  return !ds_mul_u64((uint64_t)(n / t->block_size), t->type_size, bytes);
+}
+
+const char *dseek_type_name(int type)
+{
+  static const char *const ggml_names[] = {
+    "F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1",
+    "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS",
+    "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64",
+    "IQ1_M", "BF16",
+  };
+  if (type >= 0 && type < (int)DS_ARRAY_LEN(ggml_names) && type != 4 && type != 5)
+    return ggml_names[type];
+  if (type == DSEEK_TYPE_F8_E4M3) return "F8_E4M3";
+  return "unknown";
+}

@@ -1,0 +1,67 @@
+/*
+ * harness.h — a tiny test harness: CHECK macros that count failures and keep
+ * going, RUN() to run one test function, and DS_TEST_MAIN's exit code for
+ * meson (0 = pass, 1 = fail, 77 = skip).
+ */
+#ifndef DS_TEST_HARNESS_H
+#define DS_TEST_HARNESS_H
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int ds_test_failures;
+static int ds_test_checks;
+
+#define CHECK(cond)                                                                \
+  do {                                                                             \
+    ds_test_checks++;                                                              \
+    if (!(cond)) {                                                                 \
+      ds_test_failures++;                                                          \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
+    }                                                                              \
+  } while (0)
+
+#define CHECK_MSG(cond, ...)                                                       \
+  do {                                                                             \
+    ds_test_checks++;                                                              \
+    if (!(cond)) {                                                                 \
+      ds_test_failures++;                                                          \
+      fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);     \
+      fprintf(stderr, __VA_ARGS__);                                                \
+      fputc('\n', stderr);                                                         \
+    }                                                                              \
+  } while (0)
+
+#define CHECK_EQ_INT(a, b)                                                         \
+  do {                                                                             \
+    long long va_ = (long long)(a), vb_ = (long long)(b);                          \
+    CHECK_MSG(va_ == vb_, "%lld != %lld", va_, vb_);                               \
+  } while (0)
+
+#define CHECK_STR(a, b)                                                            \
+  do {                                                                             \
+    const char *sa_ = (a), *sb_ = (b);                                             \
+    CHECK_MSG(sa_ && sb_ && strcmp(sa_, sb_) == 0, "\"%s\" != \"%s\"",             \
+              sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");                         \
+  } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                      \
+  do {                                                                             \
+    double va_ = (double)(a), vb_ = (double)(b);                                   \
+    CHECK_MSG(fabs(va_ - vb_) <= (tol), "%.9g vs %.9g (tol %g)", va_, vb_,         \
+              (double)(tol));                                                      \
+  } while (0)
+
+#define RUN(fn)                                                                    \
+  do {                                                                             \
+    int before_ = ds_test_failures;                                                \
+    fn();                                                                          \
+    fprintf(stderr, "%s %s\n", ds_test_failures == before_ ? "ok  " : "FAIL", #fn); \
+  } while (0)
+
+#define DS_TEST_RESULT()                                                           \
+  (fprintf(stderr, "%d checks, %d failed\n", ds_test_checks, ds_test_failures),    \
+   ds_test_failures ? 1 : (ds_test_checks ? 0 : 1))
+
+#endif
