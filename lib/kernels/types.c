@@ -155,6 +155,28 @@ const ds_type_traits *ds_type_traits_get(int type)
   }
 }
 
+bool ds_type_block_info(int type, int64_t *block_size, size_t *type_size)
+{
+  /* {ggml id, values per block, bytes per block}, from ggml's block structs. */
+  static const struct { int id; int64_t bs; size_t ts; } geometry[] = {
+    {0, 1, 4},     {1, 1, 2},     {2, 32, 18},   {3, 32, 20},   {6, 32, 22},
+    {7, 32, 24},   {8, 32, 34},   {9, 32, 36},   {10, 256, 84}, {11, 256, 110},
+    {12, 256, 144}, {13, 256, 176}, {14, 256, 210}, {15, 256, 292}, {16, 256, 66},
+    {17, 256, 74}, {18, 256, 98},  {19, 256, 50}, {20, 32, 18},  {21, 256, 110},
+    {22, 256, 82}, {23, 256, 136}, {24, 1, 1},    {25, 1, 2},    {26, 1, 4},
+    {27, 1, 8},    {28, 1, 8},    {29, 256, 56}, {30, 1, 2},    {34, 256, 54},
+    {35, 256, 66}, {39, 32, 17},  {DSEEK_TYPE_F8_E4M3, 1, 1},
+  };
+  for (size_t i = 0; i < DS_ARRAY_LEN(geometry); i++) {
+    if (geometry[i].id == type) {
+      *block_size = geometry[i].bs;
+      *type_size = geometry[i].ts;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool ds_row_size(int type, int64_t n, uint64_t *bytes)
 {
   const ds_type_traits *t = ds_type_traits_get(type);
@@ -168,7 +190,8 @@ const char *dseek_type_name(int type)
     "F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1",
     "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS",
     "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64",
-    "IQ1_M", "BF16",
+    "IQ1_M", "BF16", "Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8", "TQ1_0", "TQ2_0",
+    "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4",
   };
   if (type >= 0 && type < (int)DS_ARRAY_LEN(ggml_names) && type != 4 && type != 5)
     return ggml_names[type];

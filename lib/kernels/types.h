@@ -25,6 +25,11 @@ typedef struct ds_type_traits {
  * unsupported such as the IQ family). */
 const ds_type_traits *ds_type_traits_get(int type);
 
+/* Block geometry of any GGUF/ggml type id known to dseek, including types it
+ * cannot compute with (IQ family, ...), so that readers can validate sizes.
+ * Returns false for an unknown id. */
+bool ds_type_block_info(int type, int64_t *block_size, size_t *type_size);
+
 /* Bytes of a row of n elements; false if n is not a multiple of the block
  * size, the type is unsupported, or the size overflows. */
 bool ds_row_size(int type, int64_t n, uint64_t *bytes);
