@@ -284,6 +284,67 @@ typedef struct dseek_tensor_info {
 DSEEK_API dseek_status dseek_gguf_tensor_info(const dseek_gguf *gguf, int64_t i,
                                               dseek_tensor_info *info);
 
+/* ------------------------------------------------------------------------ */
+/* Samplers: turn a row of logits into the next token                        */
+/* ------------------------------------------------------------------------ */
+
+/** A sampler is a chain of stages applied in the order they were added, then
+ *  a final draw: from the softmax of the surviving candidates with the
+ *  sampler's own seeded random generator, or the single best candidate when
+ *  the chain ends in greedy selection (or temperature 0). The same seed, chain
+ *  and logits give the same tokens on every machine. A sampler keeps the
+ *  history of sampled (and accepted) tokens for the penalties stage; it is
+ *  used by one thread at a time. */
+typedef struct dseek_sampler dseek_sampler;
+
+/** Create an empty chain (which, on its own, samples from the full softmax of
+ *  the logits) whose random generator starts from `seed`. */
+DSEEK_API dseek_status dseek_sampler_create(uint64_t seed, dseek_sampler **out);
+
+/** Release a sampler. NULL is allowed. */
+DSEEK_API void dseek_sampler_free(dseek_sampler *sampler);
+
+/** Stage: repetition penalties over the last `last_n` tokens of the history
+ *  (last_n >= 0; 0 disables). A token seen c > 0 times has its logit l
+ *  replaced by (l > 0 ? l / repeat : l * repeat) and then decreased by
+ *  c * frequency + presence. repeat > 0 (1 = off). */
+DSEEK_API dseek_status dseek_sampler_add_penalties(dseek_sampler *sampler, int32_t last_n,
+                                                   float repeat, float frequency, float presence);
+
+/** Stage: add `bias` to the logit of `token` (call again for more tokens; a
+ *  bias of -INFINITY bans the token). Consecutive calls share one stage. */
+DSEEK_API dseek_status dseek_sampler_add_logit_bias(dseek_sampler *sampler, int32_t token, float bias);
+
+/** Stage: keep the k candidates with the largest logits (k >= 1). */
+DSEEK_API dseek_status dseek_sampler_add_top_k(dseek_sampler *sampler, int32_t k);
+
+/** Stage: nucleus sampling — keep the smallest set of most likely candidates
+ *  whose probabilities sum to at least p (0 < p <= 1). */
+DSEEK_API dseek_status dseek_sampler_add_top_p(dseek_sampler *sampler, float p);
+
+/** Stage: keep candidates whose probability is at least p times that of the
+ *  most likely one (0 <= p <= 1). */
+DSEEK_API dseek_status dseek_sampler_add_min_p(dseek_sampler *sampler, float p);
+
+/** Stage: divide logits by `temperature` (>= 0). Temperature 0 keeps only the
+ *  most likely candidate (greedy). */
+DSEEK_API dseek_status dseek_sampler_add_temperature(dseek_sampler *sampler, float temperature);
+
+/** Stage: keep only the most likely candidate (ties: the lowest token id). */
+DSEEK_API dseek_status dseek_sampler_add_greedy(dseek_sampler *sampler);
+
+/** Choose a token from `logits` (n_vocab values) and append it to the history.
+ *  Errors: DSEEK_ERR_INVALID_ARG (NULL, n_vocab < 1, NaN logits, a logit-bias
+ *  token >= n_vocab, or every candidate at -infinity). */
+DSEEK_API dseek_status dseek_sampler_sample(dseek_sampler *sampler, const float *logits,
+                                            int64_t n_vocab, int32_t *token);
+
+/** Append a token chosen elsewhere (e.g. the prompt) to the history. */
+DSEEK_API dseek_status dseek_sampler_accept(dseek_sampler *sampler, int32_t token);
+
+/** Forget the history and restart the random generator from `seed`. */
+DSEEK_API dseek_status dseek_sampler_reset(dseek_sampler *sampler, uint64_t seed);
+
 #ifdef __cplusplus
 }
 #endif
