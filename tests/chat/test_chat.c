@@ -1,0 +1,118 @@
+/* test_chat.c — native chat rendering against prompts rendered by a Jinja
+ * engine (@huggingface/jinja) in ../shared/data/tokenizers/ (chat_template cases). */
+#include "text/chat.h"
+#include "harness.h"
+
+#define BOS "<\xEF\xBD\x9C" "begin\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
+
+static const ds_chat_template r1 = {DS_CHAT_DEEPSEEK_R1, true};
+static const ds_chat_template v3 = {DS_CHAT_DEEPSEEK_V3, false};
+
+static void expect(const ds_chat_template *t, const char *const *roles, const char *const *contents,
+                   int n, bool gen, const char *want)
+{
+  ds_buf b = {0};
+  CHECK_EQ_INT(ds_chat_render(t, BOS, roles, contents, n, gen, &b), DSEEK_OK);
+  CHECK_STR(b.data, want);
+  ds_buf_free(&b);
+}
+
+static void test_single_and_system(void)
+{
+  const char *roles[] = {"user"}, *c[] = {"What is the capital of France?"};
+  expect(&r1, roles, c, 1, true,
+         BOS "<｜User｜>What is the capital of France?<｜Assistant｜><think>\n");
+  expect(&v3, roles, c, 1, true, BOS "<｜User｜>What is the capital of France?<｜Assistant｜>");
+  const char *roles2[] = {"system", "user"};
+  const char *c2[] = {"You are a helpful assistant.", "Explain recursion in one sentence."};
+  expect(&r1, roles2, c2, 2, true,
+         BOS "You are a helpful assistant.<｜User｜>Explain recursion in one sentence.<｜Assistant｜><think>\n");
+}
+
+static void test_history_with_think(void)
+{
+  const char *roles[] = {"system", "user", "assistant", "user"};
+  const char *c[] = {"You are a careful math tutor.", "What is 17 * 23?",
+                     "<think>\n17 * 23 = 17 * 20 + 17 * 3 = 340 + 51 = 391.\n</think>\n\n17 × 23 = **391**.",
+                     "And 391 / 17?"};
+  expect(&r1, roles, c, 4, true,
+         BOS "You are a careful math tutor.<｜User｜>What is 17 * 23?<｜Assistant｜>\n\n17 × 23 = **391**."
+             "<｜end▁of▁sentence｜><｜User｜>And 391 / 17?<｜Assistant｜><think>\n");
+  expect(&v3, roles, c, 4, true,
+         BOS "You are a careful math tutor.<｜User｜>What is 17 * 23?<｜Assistant｜><think>\n17 * 23 = 17 * 20 + "
+             "17 * 3 = 340 + 51 = 391.\n</think>\n\n17 × 23 = **391**.<｜end▁of▁sentence｜><｜User｜>And 391 / "
+             "17?<｜Assistant｜>");
+}
+
+static void test_no_generation_prompt(void)
+{
+  const char *roles[] = {"user", "assistant"};
+  const char *c[] = {"Say hello.", "<think>\nThe user wants a greeting.\n</think>\n\nHello!"};
+  expect(&r1, roles, c, 2, false, BOS "<｜User｜>Say hello.<｜Assistant｜>\n\nHello!<｜end▁of▁sentence｜>");
+  expect(&v3, roles, c, 2, false,
+         BOS "<｜User｜>Say hello.<｜Assistant｜><think>\nThe user wants a greeting.\n</think>\n\nHello!<｜end▁of▁sentence｜>");
+}
+
+static void test_literal_think_in_user(void)
+{
+  const char *roles[] = {"user"}, *c[] = {"What does the <think> tag mean in your output?"};
+  expect(&r1, roles, c, 1, true,
+         BOS "<｜User｜>What does the <think> tag mean in your output?<｜Assistant｜><think>\n");
+}
+
+static void test_multiple_systems_and_tools(void)
+{
+  const char *roles[] = {"system", "system", "user"}, *c[] = {"A", "B", "hi"};
+  expect(&v3, roles, c, 3, true, BOS "A\n\nB<｜User｜>hi<｜Assistant｜>");
+  expect(&r1, roles, c, 3, true, BOS "B<｜User｜>hi<｜Assistant｜><think>\n");
+  /* Tool outputs: the block opens once, later outputs are newline-separated,
+   * and the next assistant turn (or the end) closes it. */
+  const char *troles[] = {"user", "tool", "tool", "assistant", "user"};
+  const char *tc[] = {"q", "{\"a\":1}", "{\"b\":2}", "done", "thanks"};
+  expect(&r1, troles, tc, 5, true,
+         BOS "<｜User｜>q<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>{\"a\":1}<｜tool▁output▁end｜>\n"
+             "<｜tool▁output▁begin｜>{\"b\":2}<｜tool▁output▁end｜><｜tool▁outputs▁end｜>done<｜end▁of▁sentence｜>"
+             "<｜User｜>thanks<｜Assistant｜><think>\n");
+  expect(&r1, troles, tc, 2, true,
+         BOS "<｜User｜>q<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>{\"a\":1}<｜tool▁output▁end｜><｜tool▁outputs▁end｜>");
+}
+
+static void test_detect_and_errors(void)
+{
+  ds_chat_template t;
+  const char *r1_src = "{{'<｜User｜>' + message['content']}}{% if '</think>' in content %}"
+                       "{{'<｜Assistant｜><think>\\n'}}";
+  CHECK_EQ_INT(ds_chat_detect(r1_src, strlen(r1_src), &t), DSEEK_OK);
+  CHECK_EQ_INT(t.family, DS_CHAT_DEEPSEEK_R1);
+  CHECK(t.think_prefix);
+  const char *old_r1 = "{{'<｜User｜>'}}{% set content = content.split('</think>')[-1] %}{{'<｜Assistant｜>'}}";
+  CHECK_EQ_INT(ds_chat_detect(old_r1, strlen(old_r1), &t), DSEEK_OK);
+  CHECK(!t.think_prefix);
+  const char *v3_src = "{{'<｜User｜>' + c}}{{'<｜Assistant｜>'}}";
+  CHECK_EQ_INT(ds_chat_detect(v3_src, strlen(v3_src), &t), DSEEK_OK);
+  CHECK_EQ_INT(t.family, DS_CHAT_DEEPSEEK_V3);
+  const char *chatml = "{% for m in messages %}<|im_start|>{{m.role}}{% endfor %}";
+  CHECK_EQ_INT(ds_chat_detect(chatml, strlen(chatml), &t), DSEEK_ERR_UNSUPPORTED);
+  CHECK(strstr(dseek_last_error(), "raw prompt") != NULL);
+
+  ds_buf b = {0};
+  const char *roles[] = {"narrator"}, *c[] = {"x"};
+  CHECK_EQ_INT(ds_chat_render(&r1, BOS, roles, c, 1, true, &b), DSEEK_ERR_INVALID_ARG);
+  CHECK(strstr(dseek_last_error(), "narrator") != NULL);
+  const char *nullc[] = {NULL};
+  const char *user[] = {"user"};
+  CHECK_EQ_INT(ds_chat_render(&r1, BOS, user, nullc, 1, true, &b), DSEEK_ERR_INVALID_ARG);
+  CHECK_EQ_INT(b.len, 0);
+  ds_buf_free(&b);
+}
+
+int main(void)
+{
+  RUN(test_single_and_system);
+  RUN(test_history_with_think);
+  RUN(test_no_generation_prompt);
+  RUN(test_literal_think_in_user);
+  RUN(test_multiple_systems_and_tools);
+  RUN(test_detect_and_errors);
+  return DS_TEST_RESULT();
+}
