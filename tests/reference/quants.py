@@ -55,7 +55,8 @@ def ggml_nbytes(ggml_type, n_values):
 def f32_to_f16_bits(x):
     """IEEE half, round to nearest even (numpy's cast, which is what ggml's
     GGML_FP32_TO_FP16 does on every platform with F16C or the scalar path)."""
-    return np.asarray(x, dtype=np.float32).astype(np.float16).view(np.uint16)
+    with np.errstate(over="ignore"):   # beyond 65504 -> inf, as in C
+        return np.asarray(x, dtype=np.float32).astype(np.float16).view(np.uint16)
 
 
 def f16_bits_to_f32(bits):
@@ -67,9 +68,10 @@ def f32_to_bf16_bits(x):
     u + 0x7fff + ((u >> 16) & 1), then >> 16.  NaN stays a quiet NaN
     (0x7fc0 | sign), so rounding cannot turn it into infinity."""
     u = np.asarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    rounded = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    s16, one = np.uint64(16), np.uint64(1)
+    rounded = ((u + np.uint64(0x7FFF) + ((u >> s16) & one)) >> s16).astype(np.uint16)
     nan = np.isnan(np.asarray(x, dtype=np.float32))
-    sign = ((u >> 16) & 0x8000).astype(np.uint16)
+    sign = ((u >> s16) & np.uint64(0x8000)).astype(np.uint16)
     return np.where(nan, sign | np.uint16(0x7FC0), rounded).astype(np.uint16)
 
 
