@@ -1,0 +1,59 @@
+/* ops.c — kernel dispatch, scratch needs, and helpers shared by the kernels. */
+#include "kernels/ops.h"
+#include "kernels/types.h"
+
+void ds_kernel_fail(const ds_kernel_params *p, const ds_tensor *node, int64_t value)
+{
+  int expected = 0;
+  if (atomic_compare_exchange_strong(&p->error->set, &expected, 1)) {
+    p->error->node = node;
+    p->error->value = value;
+  }
+}
+
+float ds_dot_f32(const float *x, const float *y, int64_t n)
+{
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n; i++) sum += x[i] * y[i];
+  return sum;
+}
+
+size_t ds_kernel_scratch_floats(const ds_tensor *node)
+{
+  switch (node->op) {
+  case DS_OP_MUL_MAT:
+    /* one decoded weight row, unless the weight is already f32 */
+    return node->src[0]->type == DSEEK_TYPE_F32 ? 0 : (size_t)node->src[0]->ne[0];
+  case DS_OP_ATTN:
+    /* scores over the context, one decoded k row, one decoded v row */
+    return (size_t)(node->src[1]->ne[2] + node->src[1]->ne[0] + node->src[2]->ne[0]);
+  default:
+    return 0;
+  }
+}
+
+void ds_kernel_run(const ds_kernel_params *p, ds_tensor *node)
+{
+  switch (node->op) {
+  case DS_OP_GET_ROWS: ds_kernel_get_rows(p, node); break;
+  case DS_OP_MUL_MAT: ds_kernel_mul_mat(p, node); break;
+  case DS_OP_ADD: ds_kernel_add(p, node); break;
+  case DS_OP_MUL: ds_kernel_mul(p, node); break;
+  case DS_OP_SCALE: ds_kernel_scale(p, node); break;
+  case DS_OP_RMS_NORM: ds_kernel_rms_norm(p, node); break;
+  case DS_OP_ROPE: ds_kernel_rope(p, node); break;
+  case DS_OP_SOFTMAX: ds_kernel_softmax(p, node); break;
+  case DS_OP_SILU: ds_kernel_silu(p, node); break;
+  case DS_OP_SWIGLU: ds_kernel_swiglu(p, node); break;
+  case DS_OP_TOP_K: ds_kernel_top_k(p, node); break;
+  case DS_OP_CPY: ds_kernel_cpy(p, node); break;
+  case DS_OP_SET_ROWS: ds_kernel_set_rows(p, node); break;
+  case DS_OP_CONT: ds_kernel_cont(p, node); break;
+  case DS_OP_CONCAT: ds_kernel_concat(p, node); break;
+  case DS_OP_ATTN: ds_kernel_attn(p, node); break;
+  case DS_OP_NONE:
+  case DS_OP_VIEW:
+  case DS_OP_COUNT:
+    break;
+  }
+}

@@ -1,0 +1,68 @@
+/*
+ * ops_rope.c — rotary position embedding (MODELS.md 1-3).
+ *
+ * For each head row x of a token at position p, pair j = 0 .. n_rot/2 - 1 is
+ * rotated by theta_j = p * f_j:
+ *     y0 = x0 cos(theta) - x1 sin(theta),  y1 = x0 sin(theta) + x1 cos(theta)
+ * with (x0, x1) = (x[2j], x[2j+1]) in normal mode, (x[j], x[j + n_rot/2]) in
+ * neox mode; dims >= n_rot pass through.
+ *     f_j = freq_base^(-2j/n_rot) / freq_factor_j       (factor 1 if absent)
+ * YaRN (factor s > 1, original context L, betas b_fast, b_slow, dim r = n_rot):
+ *     corr(b) = r ln(L / (2 pi b)) / (2 ln freq_base)
+ *     lo = max(floor(corr(b_fast)), 0),  hi = min(ceil(corr(b_slow)), r - 1)
+ *     ramp_j = clamp((j - lo) / (hi - lo), 0, 1)    (hi == lo: hi += 0.001)
+ *     f'_j = f_j / s * ramp_j + f_j * (1 - ramp_j)
+ * and cos/sin are multiplied by the magnitude computed at build (op_f[4]).
+ * Angles are computed in double: at positions ~1e5 a float angle would be off
+ * by ~1e-2 rad.
+ */
+#include "kernels/ops.h"
+
+#include <math.h>
+
+void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst)
+{
+  const ds_tensor *a = dst->src[0], *pos = dst->src[1], *ff = dst->src[2];
+  const int n_rot = dst->op_i[0], mode = dst->op_i[1], orig_ctx = dst->op_i[2];
+  const double base = dst->op_f[0], s = dst->op_f[1];
+  const double beta_fast = dst->op_f[2], beta_slow = dst->op_f[3], mag = dst->op_f[4];
+  const int half = n_rot / 2;
+  const int32_t *positions = pos->data;
+  const float *factors = ff ? ff->data : NULL;
+
+  double lo = 0.0, hi = 1.0;
+  if (s > 1.0) {
+    const double two_pi = 6.283185307179586;
+    double c_fast = n_rot * log(orig_ctx / (two_pi * beta_fast)) / (2.0 * log(base));
+    double c_slow = n_rot * log(orig_ctx / (two_pi * beta_slow)) / (2.0 * log(base));
+    lo = fmax(floor(c_fast), 0.0);
+    hi = fmin(ceil(c_slow), n_rot - 1.0);
+    if (hi == lo) hi += 0.001;
+  }
+
+  const int64_t n = dst->ne[0];
+  int64_t r0, r1;
+  ds_kernel_rows(ds_tensor_nrows(dst), p->ith, p->nth, &r0, &r1);
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t h = r % dst->ne[1], t = r / dst->ne[1];
+    const float *x = ds_tensor_ptr(a, 0, h, t, 0);
+    float *y = ds_tensor_ptr(dst, 0, h, t, 0);
+    double position = positions[t];
+    for (int j = 0; j < half; j++) {
+      double f = pow(base, -2.0 * j / n_rot);
+      if (factors) f /= factors[j];
+      if (s > 1.0) {
+        double ramp = fmin(fmax((j - lo) / (hi - lo), 0.0), 1.0);
+        f = f / s * ramp + f * (1.0 - ramp);
+      }
+      double theta = position * f;
+      double c = cos(theta) * mag, sn = sin(theta) * mag;
+      int64_t k0 = mode == DS_ROPE_NEOX ? j : 2 * j;
+      int64_t k1 = mode == DS_ROPE_NEOX ? j + half : 2 * j + 1;
+      double x0 = x[k0], x1 = x[k1];
+      y[k0] = (float)(x0 * c - x1 * sn);
+      y[k1] = (float)(x0 * sn + x1 * c);
+    }
+    for (int64_t i = n_rot; i < n; i++) y[i] = x[i];
+  }
+}
