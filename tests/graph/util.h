@@ -13,7 +13,7 @@
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 
-static uint32_t rng_u32(void)
+static inline uint32_t rng_u32(void)
 {
   rng_state ^= rng_state << 13;
   rng_state ^= rng_state >> 7;
@@ -22,26 +22,26 @@ static uint32_t rng_u32(void)
 }
 
 /* uniform in [-1, 1) */
-static float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
+static inline float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
 
-static void fill(float *x, int64_t n)
+static inline void fill(float *x, int64_t n)
 {
   for (int64_t i = 0; i < n; i++) x[i] = frand();
 }
 
-static ds_tensor *input_f32(ds_graph *g, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3)
+static inline ds_tensor *input_f32(ds_graph *g, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3)
 {
   int64_t ne[4] = {ne0, ne1, ne2, ne3};
   return ds_tensor_input(g, DSEEK_TYPE_F32, 4, ne, NULL);
 }
 
-static ds_tensor *input_i32(ds_graph *g, int64_t n)
+static inline ds_tensor *input_i32(ds_graph *g, int64_t n)
 {
   return ds_tensor_input(g, DSEEK_TYPE_I32, 1, &n, NULL);
 }
 
 /* Fill every f32 input of g with random values. */
-static void fill_inputs(ds_graph *g)
+static inline void fill_inputs(ds_graph *g)
 {
   for (int i = 0; i < ds_graph_n_tensors(g); i++) {
     ds_tensor *t = ds_graph_tensor(g, i);
@@ -49,7 +49,7 @@ static void fill_inputs(ds_graph *g)
   }
 }
 
-static dseek_status compute_threads(ds_graph *g, int n_threads)
+static inline dseek_status compute_threads(ds_graph *g, int n_threads)
 {
   ds_threadpool *pool = ds_threadpool_create(n_threads);
   if (!pool) return DSEEK_ERR_NO_MEMORY;
@@ -59,7 +59,7 @@ static dseek_status compute_threads(ds_graph *g, int n_threads)
 }
 
 /* Element (i0, i1, i2, i3) of an f32 tensor, through its strides. */
-static float at(const ds_tensor *t, int64_t i0, int64_t i1, int64_t i2, int64_t i3)
+static inline float at(const ds_tensor *t, int64_t i0, int64_t i1, int64_t i2, int64_t i3)
 {
   float x;
   memcpy(&x, (const char *)t->data + i0 * t->nb[0] + i1 * t->nb[1] + i2 * t->nb[2] + i3 * t->nb[3], 4);
@@ -67,7 +67,7 @@ static float at(const ds_tensor *t, int64_t i0, int64_t i1, int64_t i2, int64_t 
 }
 
 /* Compute out with 1 thread, then with 2, 3, 4: results must be bit-identical. */
-static int same_bits_for_thread_counts(ds_graph *g, const ds_tensor *out)
+static inline int same_bits_for_thread_counts(ds_graph *g, const ds_tensor *out)
 {
   size_t bytes = out->size ? out->size : (size_t)ds_tensor_nelements(out) * 4;
   void *first = malloc(bytes);
