@@ -105,7 +105,7 @@ static dseek_status read_pre_tokenizer(const char *path, const ds_json_value *pt
   ds_json_str(ds_json_get(pt, "type"), &type, NULL);
   if (strcmp(type, "Sequence") != 0)
     return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: pre_tokenizer '%s' is not supported (expected a Sequence of Splits and ByteLevel)",
-                    path, pt ? type : "null");
+                    path, !pt || ds_json_is(pt, DS_JSON_NULL) ? "null" : type);
   const ds_json_value *list = ds_json_get(pt, "pretokenizers");
   const char *patterns[DS_PRETOK_MAX_SPLITS];
   size_t n_patterns = 0;

@@ -85,6 +85,7 @@ dseek_status ds_vocab_finish(ds_vocab *v);
 static inline bool ds_vocab_merge(const ds_vocab *v, int32_t left, int32_t right, int32_t *rank,
                                   int32_t *result)
 {
+  if (left < 0 || right < 0) return false;   /* bytes without a token never merge */
   uint64_t key = (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
   uint64_t h = key * 0x9E3779B97F4A7C15ull;
   for (uint64_t i = (h >> 20) & v->merge_mask;; i = (i + 1) & v->merge_mask) {
