@@ -221,6 +221,47 @@ static void test_case_files(const char *dir)
   CHECK_EQ_INT(pass, n);
 }
 
+/* Random strings from an alphabet of tricky code points: with no normalizer,
+ * decode(tokenize(x)) must give x back, whole and streamed, and every id must
+ * be a real token. */
+static void test_random_roundtrip(void)
+{
+  static const uint32_t alphabet[] = {
+    'a', 'Z', 'q', ' ', ' ', ' ', '\n', '\r', '\t', '0', '7', '\'', '.', '#', '_', '(', 0x85, 0xA0, 0xFEFF,
+    0x200D, 0x301, 0xFE0F, 0x1F600, 0x1F3FB, 0x4E2D, 0x3042, 0x30A2, 0xAC00, 0x3000, 0xFF5E, 0x0663, 0xBD,
+    0xE9, 0x17F, 0x2028, 0xE000, 0x10FFFF, 0x0958, 0x212B, 0xFF10,
+  };
+  unsigned seed = 12345;
+  char text[512];
+  int32_t ids[512];
+  int bad = 0;
+  for (int iter = 0; iter < 3000; iter++) {
+    size_t len = 0;
+    int n_cp = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 40;
+    for (int k = 0; k < n_cp; k++) {
+      seed = seed * 1103515245u + 12345u;
+      uint32_t cp = alphabet[(seed >> 16) % DS_ARRAY_LEN(alphabet)];
+      if (cp < 0x80) text[len++] = (char)cp;
+      else if (cp < 0x800) { text[len++] = (char)(0xC0 | cp >> 6); text[len++] = (char)(0x80 | (cp & 0x3F)); }
+      else if (cp < 0x10000) {
+        text[len++] = (char)(0xE0 | cp >> 12); text[len++] = (char)(0x80 | (cp >> 6 & 0x3F)); text[len++] = (char)(0x80 | (cp & 0x3F));
+      } else {
+        text[len++] = (char)(0xF0 | cp >> 18); text[len++] = (char)(0x80 | (cp >> 12 & 0x3F));
+        text[len++] = (char)(0x80 | (cp >> 6 & 0x3F)); text[len++] = (char)(0x80 | (cp & 0x3F));
+      }
+    }
+    int64_t n = 0;
+    const ds_vocab *v = iter % 2 ? v3 : r1;
+    if (ds_tokenize(v, text, len, false, iter % 3 != 0, ids, 512, &n) != DSEEK_OK) { bad++; continue; }
+    for (int64_t k = 0; k < n; k++)
+      if (ds_vocab_token_type(v, ids[k]) == DS_TOKEN_UNDEFINED) bad++;
+    char label[32];
+    snprintf(label, sizeof label, "random %d", iter);
+    if (!check_decode(v, ids, n, text, len, label)) bad++;
+  }
+  CHECK_EQ_INT(bad, 0);
+}
+
 /* ~100 kB of mixed text: report MB/s (not asserted). */
 static void test_speed(void)
 {
@@ -286,6 +327,7 @@ int main(void)
   RUN(test_api_rules);
   RUN(test_stream);
   test_case_files(dir);
+  RUN(test_random_roundtrip);
   RUN(test_speed);
   ds_vocab_free(v3);
   ds_vocab_free(r1);
