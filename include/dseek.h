@@ -98,7 +98,8 @@ typedef enum dseek_status {
   DSEEK_ERR_TYPE = 7,          /**< a value exists but has another type */
   DSEEK_ERR_CONTEXT_FULL = 8,  /**< the context has no room for more tokens */
   DSEEK_ERR_CANCELLED = 9,     /**< stopped by the host (callback or cancel) */
-  DSEEK_ERR_INTERNAL = 10      /**< a bug in dseek; please report it */
+  DSEEK_ERR_INTERNAL = 10,     /**< a bug in dseek; please report it */
+  DSEEK_ERR_BUFFER_TOO_SMALL = 11 /**< the output buffer is too small; the needed size was reported */
 } dseek_status;
 
 /** A static English name for a status, e.g. "format error". Unknown values
@@ -285,6 +286,162 @@ DSEEK_API dseek_status dseek_gguf_tensor_info(const dseek_gguf *gguf, int64_t i,
                                               dseek_tensor_info *info);
 
 /* ------------------------------------------------------------------------ */
+/* Models                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** A loaded model: weights, hyperparameters, tokenizer and chat template.
+ *  Immutable after load: one model may be shared by any number of contexts
+ *  on any number of threads. */
+typedef struct dseek_model dseek_model;
+
+/** Load progress: fraction in [0, 1]. Return non-zero to cancel the load
+ *  (dseek_model_load then returns DSEEK_ERR_CANCELLED). */
+typedef int (*dseek_progress_fn)(float fraction, void *user_data);
+
+/** Options of dseek_model_load(). */
+typedef struct dseek_model_options {
+  size_t struct_size;          /**< sizeof(dseek_model_options) */
+  int vocab_only;              /**< load only the tokenizer (default 0) */
+  int no_mmap;                 /**< read weights into memory instead of mapping the file (default 0) */
+  dseek_progress_fn progress;  /**< optional load progress callback (default NULL) */
+  void *progress_user_data;
+} dseek_model_options;
+
+/** Fill *opts with defaults. struct_size is the caller's sizeof(*opts); only
+ *  that many bytes are written. Errors: DSEEK_ERR_INVALID_ARG. */
+DSEEK_API dseek_status dseek_model_options_init(dseek_model_options *opts, size_t struct_size);
+
+/** Load a model from a GGUF file or a Hugging Face checkpoint directory
+ *  (config.json + *.safetensors [+ tokenizer.json]). opts may be NULL.
+ *  Errors: DSEEK_ERR_INVALID_ARG, DSEEK_ERR_IO, DSEEK_ERR_FORMAT (message names
+ *  the file and field), DSEEK_ERR_UNSUPPORTED (architecture or weight type),
+ *  DSEEK_ERR_NO_MEMORY, DSEEK_ERR_CANCELLED. */
+DSEEK_API dseek_status dseek_model_load(const char *path, const dseek_model_options *opts,
+                                        dseek_model **out);
+
+/** Release a model. Every context created from it must be freed first. */
+DSEEK_API void dseek_model_free(dseek_model *model);
+
+/** Architecture name as in GGUF ("qwen2", "llama"); "" when vocab-only. */
+DSEEK_API const char *dseek_model_arch(const dseek_model *model);
+
+/** Model facts; -1 for NULL (or 0 when vocab-only). */
+DSEEK_API int64_t dseek_model_n_vocab(const dseek_model *model);    /**< logits per token */
+DSEEK_API int64_t dseek_model_n_embd(const dseek_model *model);
+DSEEK_API int64_t dseek_model_n_layer(const dseek_model *model);
+DSEEK_API int64_t dseek_model_n_ctx_train(const dseek_model *model);
+DSEEK_API int64_t dseek_model_n_params(const dseek_model *model);
+/** Bytes of weights (as stored). */
+DSEEK_API int64_t dseek_model_weight_bytes(const dseek_model *model);
+
+/* ------------------------------------------------------------------------ */
+/* Text: tokenizer and chat template                                         */
+/* ------------------------------------------------------------------------ */
+/* The text functions need the model's tokenizer; a model loaded from a
+ * checkpoint directory without tokenizer files has none, and they return
+ * DSEEK_ERR_UNSUPPORTED ("model has no tokenizer"). Output buffers follow one
+ * rule: the needed count is always stored in the length output, and when the
+ * buffer is too small the call returns DSEEK_ERR_BUFFER_TOO_SMALL, so a host
+ * may call once with capacity 0 to size its buffer. */
+
+/** Non-zero if the model carries a tokenizer. */
+DSEEK_API int dseek_model_has_vocab(const dseek_model *model);
+
+/** Special token ids; -1 if the model has none. */
+DSEEK_API int32_t dseek_token_bos(const dseek_model *model);
+DSEEK_API int32_t dseek_token_eos(const dseek_model *model);
+
+/** Non-zero if `token` ends generation (EOS and the model's other end tokens). */
+DSEEK_API int dseek_token_is_eog(const dseek_model *model, int32_t token);
+
+/** Tokenize len bytes of UTF-8 text. add_special: prepend BOS when the model
+ *  asks for it. parse_special: match special tokens written in the text (such
+ *  as "<｜User｜>"); when 0 they are plain text. Errors: DSEEK_ERR_INVALID_ARG
+ *  (NULL, invalid UTF-8 — the message gives the byte offset),
+ *  DSEEK_ERR_BUFFER_TOO_SMALL (*n_tokens holds the count needed). */
+DSEEK_API dseek_status dseek_tokenize(const dseek_model *model, const char *text, size_t len,
+                                      int add_special, int parse_special,
+                                      int32_t *tokens, int64_t capacity, int64_t *n_tokens);
+
+/** The bytes of n tokens as text. Tokens that end inside a UTF-8 sequence are
+ *  completed by the following ones; bytes that never form valid UTF-8 become
+ *  U+FFFD. The text is NUL-terminated when capacity allows (not counted in
+ *  *length). Errors: DSEEK_ERR_INVALID_ARG (NULL, token out of range),
+ *  DSEEK_ERR_BUFFER_TOO_SMALL. */
+DSEEK_API dseek_status dseek_detokenize(const dseek_model *model, const int32_t *tokens, int64_t n,
+                                        char *text, size_t capacity, size_t *length);
+
+/** The raw bytes of one token (possibly part of a UTF-8 sequence); owned by
+ *  the model. */
+DSEEK_API dseek_status dseek_token_piece(const dseek_model *model, int32_t token,
+                                         const char **piece, size_t *length);
+
+/** Render a conversation with the model's chat template (DeepSeek R1 / V3
+ *  families; earlier reasoning is stripped from assistant turns as the R1
+ *  template does). roles[i] is "system", "user", "assistant" or "tool".
+ *  With add_generation_prompt the text ends where the model's reply starts
+ *  (for R1, inside "<think>\n"). Errors: DSEEK_ERR_UNSUPPORTED (no tokenizer,
+ *  or an unrecognised template: pass a raw prompt instead),
+ *  DSEEK_ERR_INVALID_ARG (unknown role), DSEEK_ERR_BUFFER_TOO_SMALL. */
+DSEEK_API dseek_status dseek_chat_render(const dseek_model *model, const char *const *roles,
+                                         const char *const *contents, int64_t n_messages,
+                                         int add_generation_prompt,
+                                         char *text, size_t capacity, size_t *length);
+
+/* ------------------------------------------------------------------------ */
+/* Contexts: KV cache, evaluation, logits                                    */
+/* ------------------------------------------------------------------------ */
+
+/** A context evaluates tokens with a model and keeps their KV cache. Used by
+ *  one thread at a time (different contexts may run concurrently). */
+typedef struct dseek_context dseek_context;
+
+/** Options of dseek_context_create(). Start from dseek_context_options_init();
+ *  a zero n_ctx, n_batch or n_threads means "choose for me". */
+typedef struct dseek_context_options {
+  size_t struct_size;     /**< sizeof(dseek_context_options) */
+  int64_t n_ctx;          /**< tokens the KV cache holds (default: min(4096, trained length)) */
+  int64_t n_batch;        /**< tokens evaluated per graph run (default 512) */
+  int n_threads;          /**< threads (default: physical cores) */
+  int kv_type;            /**< KV cache element type: DSEEK_TYPE_F16 (the default set by init), F32 or BF16 */
+} dseek_context_options;
+
+/** Fill *opts with defaults (see dseek_model_options_init). */
+DSEEK_API dseek_status dseek_context_options_init(dseek_context_options *opts, size_t struct_size);
+
+/** Create a context. The memory it needs (KV cache, work buffers) is checked
+ *  against the memory available before anything is allocated.
+ *  Errors: DSEEK_ERR_INVALID_ARG (NULL, vocab-only model, bad option),
+ *  DSEEK_ERR_NO_MEMORY (with the bytes needed). */
+DSEEK_API dseek_status dseek_context_create(const dseek_model *model, const dseek_context_options *opts,
+                                            dseek_context **out);
+
+/** Release a context. NULL is allowed. */
+DSEEK_API void dseek_context_free(dseek_context *ctx);
+
+/** Forget every cached token (the next decode starts at position 0). */
+DSEEK_API dseek_status dseek_context_reset(dseek_context *ctx);
+
+/** Capacity in tokens, and tokens currently cached; -1 for NULL. */
+DSEEK_API int64_t dseek_context_n_ctx(const dseek_context *ctx);
+DSEEK_API int64_t dseek_context_n_past(const dseek_context *ctx);
+
+/** Bytes the KV cache takes per cached token (all layers). */
+DSEEK_API int64_t dseek_context_kv_bytes_per_token(const dseek_context *ctx);
+
+/** Evaluate n tokens at the next positions, appending them to the cache.
+ *  With all_logits non-zero, logits are kept for every token of the call,
+ *  otherwise for the last one only. Errors: DSEEK_ERR_INVALID_ARG (NULL, n < 1,
+ *  a token outside [0, n_vocab)), DSEEK_ERR_CONTEXT_FULL (nothing evaluated:
+ *  n_past + n > n_ctx). */
+DSEEK_API dseek_status dseek_decode(dseek_context *ctx, const int32_t *tokens, int64_t n, int all_logits);
+
+/** Logits (n_vocab floats) of token i of the last dseek_decode call; i = -1
+ *  means its last token. NULL if unavailable (no decode yet, or i not kept).
+ *  Valid until the next call on this context. */
+DSEEK_API const float *dseek_logits(const dseek_context *ctx, int64_t i);
+
+/* ------------------------------------------------------------------------ */
 /* Samplers: turn a row of logits into the next token                        */
 /* ------------------------------------------------------------------------ */
 
@@ -344,6 +501,78 @@ DSEEK_API dseek_status dseek_sampler_accept(dseek_sampler *sampler, int32_t toke
 
 /** Forget the history and restart the random generator from `seed`. */
 DSEEK_API dseek_status dseek_sampler_reset(dseek_sampler *sampler, uint64_t seed);
+
+/* ------------------------------------------------------------------------ */
+/* Generation                                                                */
+/* ------------------------------------------------------------------------ */
+
+/** Which part of the model's output a streamed piece belongs to. R1-family
+ *  models reason inside <think> ... </think> before answering; the tags
+ *  themselves are never delivered. */
+typedef enum dseek_piece_kind {
+  DSEEK_PIECE_REASONING = 1,
+  DSEEK_PIECE_CONTENT = 2
+} dseek_piece_kind;
+
+/** Streaming callback: one piece of valid UTF-8 text (not NUL-terminated).
+ *  Return non-zero to stop generation. */
+typedef int (*dseek_stream_fn)(dseek_piece_kind kind, const char *text, size_t length, void *user_data);
+
+/** Why generation stopped. */
+typedef enum dseek_stop_reason {
+  DSEEK_STOP_NONE = 0,
+  DSEEK_STOP_EOS = 1,           /**< the model ended its turn */
+  DSEEK_STOP_MAX_TOKENS = 2,    /**< max_tokens were generated */
+  DSEEK_STOP_STRING = 3,        /**< a stop string appeared (it is not delivered) */
+  DSEEK_STOP_CALLBACK = 4,      /**< the stream callback returned non-zero */
+  DSEEK_STOP_CONTEXT_FULL = 5   /**< the context has no room for another token */
+} dseek_stop_reason;
+
+/** Reasoning handling. */
+typedef enum dseek_reasoning_mode {
+  DSEEK_REASONING_AUTO = 0,     /**< the prompt ending in "<think>" (after whitespace) opens the reasoning */
+  DSEEK_REASONING_OFF = 1,      /**< everything is content */
+  DSEEK_REASONING_OPEN = 2      /**< output starts inside the reasoning */
+} dseek_reasoning_mode;
+
+/** Options of dseek_generate(). */
+typedef struct dseek_generate_options {
+  size_t struct_size;           /**< sizeof(dseek_generate_options) */
+  int64_t max_tokens;           /**< tokens to generate at most (default 512) */
+  dseek_sampler *sampler;       /**< NULL: greedy */
+  const char *const *stop;      /**< stop strings (default none) */
+  int64_t n_stop;
+  dseek_stream_fn stream;       /**< optional streaming callback */
+  void *stream_user_data;
+  int reasoning;                /**< a dseek_reasoning_mode (default AUTO) */
+  int add_special;              /**< prepend BOS if the model wants it (default 1); see dseek_tokenize */
+  int parse_special;            /**< special tokens in the prompt are tokens (default 1) */
+} dseek_generate_options;
+
+/** Fill *opts with defaults (see dseek_model_options_init). */
+DSEEK_API dseek_status dseek_generate_options_init(dseek_generate_options *opts, size_t struct_size);
+
+/** What a generation did. Set struct_size before the call; only the fields it
+ *  covers are written. */
+typedef struct dseek_generate_result {
+  size_t struct_size;
+  int stop_reason;              /**< a dseek_stop_reason */
+  int64_t n_prompt_tokens;
+  int64_t n_generated_tokens;   /**< reasoning and answer together */
+  int64_t n_reasoning_tokens;
+  double prompt_seconds;        /**< prompt evaluation time */
+  double generate_seconds;      /**< time spent generating after the prompt */
+} dseek_generate_result;
+
+/** Generate a reply to `prompt` (text given to the model as is: render a
+ *  conversation with dseek_chat_render() first). The context is reset first.
+ *  Text streams to opts->stream as it is produced, split into reasoning and
+ *  content. Errors: DSEEK_ERR_INVALID_ARG, DSEEK_ERR_UNSUPPORTED (no
+ *  tokenizer), DSEEK_ERR_CONTEXT_FULL (the prompt does not fit; running out of
+ *  room later ends generation with DSEEK_STOP_CONTEXT_FULL instead). The
+ *  result (may be NULL) is filled on success. */
+DSEEK_API dseek_status dseek_generate(dseek_context *ctx, const char *prompt,
+                                      const dseek_generate_options *opts, dseek_generate_result *result);
 
 #ifdef __cplusplus
 }

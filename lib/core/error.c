@@ -23,6 +23,7 @@ const char *dseek_status_string(dseek_status status)
   case DSEEK_ERR_CONTEXT_FULL: return "context full";
   case DSEEK_ERR_CANCELLED: return "cancelled";
   case DSEEK_ERR_INTERNAL: return "internal error";
+  case DSEEK_ERR_BUFFER_TOO_SMALL: return "buffer too small";
   }
   return "unknown status";
 }

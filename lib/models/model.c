@@ -1,0 +1,72 @@
+/* model.c — what every architecture's loader shares: owned memory, weight
+ * checks and conversions, freeing. */
+#include "models/model.h"
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
+#include "text/vocab.h"
+#include "kernels/types.h"
+
+#include <string.h>
+
+void *ds_model_alloc(struct dseek_model *m, size_t bytes)
+{
+  size_t total;
+  if (ds_add_size(bytes, sizeof(ds_owned) + 64, &total)) return NULL;
+  ds_owned *o = ds_malloc(total);
+  if (!o) return NULL;
+  o->next = m->owned;
+  m->owned = o;
+  /* keep the payload 64-byte aligned for SIMD kernels */
+  uintptr_t p = (uintptr_t)(o + 1);
+  return (void *)((p + 63) & ~(uintptr_t)63);
+}
+
+dseek_status ds_model_weight_to_f32(struct dseek_model *m, ds_weight *w, const char *name)
+{
+  if (!w->data || w->type == DSEEK_TYPE_F32) return DSEEK_OK;
+  const ds_type_traits *t = ds_type_traits_get(w->type);
+  int64_t n = w->ne[0] * w->ne[1] * w->ne[2] * w->ne[3];
+  if (!t || n % t->block_size != 0)
+    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which cannot be converted to F32",
+                    m->path, name, dseek_type_name(w->type));
+  float *f = ds_model_alloc(m, (size_t)n * sizeof(float));
+  if (!f) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory converting '%s'", m->path, name);
+  t->to_float(w->data, f, n);
+  w->data = f;
+  w->type = DSEEK_TYPE_F32;
+  return DSEEK_OK;
+}
+
+dseek_status ds_weight_check(const struct dseek_model *m, const ds_weight *w, const char *name,
+                             int n_dims, int64_t ne0, int64_t ne1, bool need_f32)
+{
+  if (!w->data) return ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name);
+  int64_t want1 = n_dims >= 2 ? ne1 : 1;
+  bool ok = w->ne[0] == ne0 && w->ne[1] == want1 && w->ne[2] == 1 && w->ne[3] == 1;
+  if (!ok)
+    return ds_error(DSEEK_ERR_FORMAT,
+                    "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", m->path,
+                    name, (long long)w->ne[0], (long long)w->ne[1], (long long)w->ne[2],
+                    (long long)w->ne[3], (long long)ne0, (long long)want1);
+  if (!ds_type_traits_get(w->type))
+    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which dseek cannot compute with",
+                    m->path, name, dseek_type_name(w->type));
+  if (need_f32 && w->type != DSEEK_TYPE_F32)
+    return ds_error(DSEEK_ERR_INTERNAL, "%s: tensor '%s' should have been converted to F32", m->path, name);
+  return DSEEK_OK;
+}
+
+void ds_model_free(struct dseek_model *m)
+{
+  if (!m) return;
+  ds_free(m->layers);
+  ds_vocab_free(m->vocab);
+  ds_gguf_close(m->gguf);
+  ds_st_set_close(m->st);
+  for (ds_owned *o = m->owned; o;) {
+    ds_owned *next = o->next;
+    ds_free(o);
+    o = next;
+  }
+  ds_free(m);
+}

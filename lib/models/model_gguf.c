@@ -1,0 +1,157 @@
+/*
+ * model_gguf.c — load qwen2 / llama models from GGUF as llama.cpp writes them.
+ *
+ * Keys ({arch}.*): context_length, embedding_length, block_count,
+ * feed_forward_length, attention.head_count, attention.head_count_kv,
+ * attention.layer_norm_rms_epsilon, attention.key_length, rope.freq_base,
+ * rope.dimension_count. Tensors: token_embd, output_norm, output (absent:
+ * tied to token_embd), rope_freqs (llama3 factors), blk.N.{attn_norm,
+ * attn_q, attn_k, attn_v, attn_output, attn_{q,k,v}.bias (qwen2), ffn_norm,
+ * ffn_gate, ffn_up, ffn_down}.weight.
+ *
+ * Rope: qwen2 rotates halves (neox). llama.cpp's converter permutes llama's
+ * q/k rows so that GGUF llama rotates adjacent pairs (normal) — MODELS.md 3.
+ */
+#include "models/model.h"
+#include "formats/gguf.h"
+#include "kernels/types.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void weight_from_gguf(const ds_gguf_tensor *t, ds_weight *w)
+{
+  memset(w, 0, sizeof *w);
+  if (!t) return;
+  w->type = t->type;
+  w->n_dims = t->n_dims;
+  for (int i = 0; i < 4; i++) w->ne[i] = t->ne[i];
+  w->data = (void *)t->data;
+}
+
+/* Fetch "fmt" (with layer il) into w, check its shape; optional weights may be
+ * absent. Small vectors (norms, biases) become f32. */
+static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int n_dims,
+                          int64_t ne0, int64_t ne1, const char *fmt, int il)
+{
+  char name[96];
+  snprintf(name, sizeof name, fmt, il);
+  weight_from_gguf(ds_gguf_tensor_get(m->gguf, name), w);
+  if (!w->data) return required ? ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name) : DSEEK_OK;
+  dseek_status st;
+  if (small && (st = ds_model_weight_to_f32(m, w, name))) return st;
+  if ((st = ds_weight_check(m, w, name, n_dims, ne0, ne1, small))) return st;
+  m->n_params += (uint64_t)(w->ne[0] * w->ne[1]);
+  uint64_t bytes = 0;
+  ds_row_size(w->type, w->ne[0], &bytes);
+  m->weight_bytes += bytes * (uint64_t)w->ne[1];
+  return DSEEK_OK;
+}
+
+static dseek_status read_hparams(struct dseek_model *m)
+{
+  const ds_gguf *g = m->gguf;
+  ds_hparams *hp = &m->hp;
+  char key[96];
+  const char *a = m->arch_name;
+  dseek_status st;
+  int64_t v;
+#define GET_INT(field, suffix, lo, hi, required)                                   \
+  do {                                                                             \
+    snprintf(key, sizeof key, "%s." suffix, a);                                    \
+    v = hp->field;                                                                 \
+    if ((st = ds_gguf_get_int_range(g, key, lo, hi, &v, required))) return st;     \
+    hp->field = v;                                                                 \
+  } while (0)
+  GET_INT(n_ctx_train, "context_length", 1, INT32_MAX, true);
+  GET_INT(n_embd, "embedding_length", 1, 1 << 20, true);
+  GET_INT(n_layer, "block_count", 1, 4096, true);
+  GET_INT(n_ff, "feed_forward_length", 1, 1 << 24, true);
+  GET_INT(n_head, "attention.head_count", 1, 1 << 14, true);
+  hp->n_head_kv = hp->n_head;
+  GET_INT(n_head_kv, "attention.head_count_kv", 1, 1 << 14, false);
+  if (hp->n_embd % hp->n_head != 0)
+    return ds_error(DSEEK_ERR_FORMAT, "%s: embedding_length %lld is not a multiple of head_count %lld",
+                    m->path, (long long)hp->n_embd, (long long)hp->n_head);
+  hp->head_dim = hp->n_embd / hp->n_head;
+  GET_INT(head_dim, "attention.key_length", 1, 1 << 16, false);
+  hp->n_rot = hp->head_dim;
+  GET_INT(n_rot, "rope.dimension_count", 2, hp->head_dim, false);
+#undef GET_INT
+  if (hp->n_head % hp->n_head_kv != 0)
+    return ds_error(DSEEK_ERR_FORMAT, "%s: head_count %lld is not a multiple of head_count_kv %lld",
+                    m->path, (long long)hp->n_head, (long long)hp->n_head_kv);
+  if (hp->n_rot % 2 != 0)
+    return ds_error(DSEEK_ERR_FORMAT, "%s: rope.dimension_count %lld is odd", m->path, (long long)hp->n_rot);
+  hp->norm_eps = 1e-5f;
+  snprintf(key, sizeof key, "%s.attention.layer_norm_rms_epsilon", a);
+  if ((st = ds_gguf_get_f32(g, key, &hp->norm_eps, true))) return st;
+  hp->rope_theta = 10000.0f;
+  snprintf(key, sizeof key, "%s.rope.freq_base", a);
+  if ((st = ds_gguf_get_f32(g, key, &hp->rope_theta, false))) return st;
+  if (!(hp->norm_eps > 0) || !(hp->rope_theta > 0))
+    return ds_error(DSEEK_ERR_FORMAT, "%s: layer_norm_rms_epsilon and rope.freq_base must be positive", m->path);
+  hp->rope_mode = m->arch == DS_ARCH_QWEN2 ? DS_ROPE_NEOX : DS_ROPE_NORMAL;
+  return DSEEK_OK;
+}
+
+dseek_status ds_model_load_gguf_weights(struct dseek_model *m);
+dseek_status ds_model_attach_vocab_gguf(struct dseek_model *m);
+
+dseek_status ds_model_load_gguf_weights(struct dseek_model *m)
+{
+  dseek_status st;
+  ds_hparams *hp = &m->hp;
+  if ((st = read_hparams(m))) return st;
+  const ds_gguf_tensor *embd = ds_gguf_tensor_get(m->gguf, "token_embd.weight");
+  if (!embd) return ds_error(DSEEK_ERR_FORMAT, "%s: tensor 'token_embd.weight' missing", m->path);
+  hp->n_vocab = embd->ne[1];
+  const int64_t d = hp->n_embd, q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
+  if ((st = fetch(m, &m->tok_embd, true, false, 2, d, hp->n_vocab, "token_embd.weight", 0))) return st;
+  if ((st = fetch(m, &m->output_norm, true, true, 1, d, 1, "output_norm.weight", 0))) return st;
+  if ((st = fetch(m, &m->output, false, false, 2, d, hp->n_vocab, "output.weight", 0))) return st;
+  if (!m->output.data) m->output = m->tok_embd;   /* tied embeddings */
+  if ((st = fetch(m, &m->rope_freqs, false, true, 1, hp->n_rot / 2, 1, "rope_freqs.weight", 0))) return st;
+
+  m->layers = ds_calloc((size_t)hp->n_layer, sizeof *m->layers);
+  if (!m->layers) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", m->path);
+  bool bias_required = m->arch == DS_ARCH_QWEN2;
+  for (int il = 0; il < (int)hp->n_layer; il++) {
+    ds_dense_layer *L = &m->layers[il];
+    if ((st = fetch(m, &L->attn_norm, true, true, 1, d, 1, "blk.%d.attn_norm.weight", il)) ||
+        (st = fetch(m, &L->wq, true, false, 2, d, q, "blk.%d.attn_q.weight", il)) ||
+        (st = fetch(m, &L->wk, true, false, 2, d, kv, "blk.%d.attn_k.weight", il)) ||
+        (st = fetch(m, &L->wv, true, false, 2, d, kv, "blk.%d.attn_v.weight", il)) ||
+        (st = fetch(m, &L->wo, true, false, 2, q, d, "blk.%d.attn_output.weight", il)) ||
+        (st = fetch(m, &L->bq, bias_required, true, 1, q, 1, "blk.%d.attn_q.bias", il)) ||
+        (st = fetch(m, &L->bk, bias_required, true, 1, kv, 1, "blk.%d.attn_k.bias", il)) ||
+        (st = fetch(m, &L->bv, bias_required, true, 1, kv, 1, "blk.%d.attn_v.bias", il)) ||
+        (st = fetch(m, &L->ffn_norm, true, true, 1, d, 1, "blk.%d.ffn_norm.weight", il)) ||
+        (st = fetch(m, &L->ffn_gate, true, false, 2, d, hp->n_ff, "blk.%d.ffn_gate.weight", il)) ||
+        (st = fetch(m, &L->ffn_up, true, false, 2, d, hp->n_ff, "blk.%d.ffn_up.weight", il)) ||
+        (st = fetch(m, &L->ffn_down, true, false, 2, hp->n_ff, d, "blk.%d.ffn_down.weight", il)))
+      return st;
+  }
+  return DSEEK_OK;
+}
+
+dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool vocab_only)
+{
+  dseek_status st = ds_gguf_open(m->path, allow_mmap, &m->gguf);
+  if (st) return st;
+  const char *arch = NULL;
+  if ((st = ds_gguf_get_str(m->gguf, "general.architecture", &arch, NULL, !vocab_only))) return st;
+  if (arch) snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);
+  if (!vocab_only) {
+    if (strcmp(m->arch_name, "qwen2") == 0) m->arch = DS_ARCH_QWEN2;
+    else if (strcmp(m->arch_name, "llama") == 0) m->arch = DS_ARCH_LLAMA;
+    else
+      return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: qwen2, llama)",
+                      m->path, m->arch_name);
+    if ((st = ds_model_load_gguf_weights(m))) return st;
+  }
+  if ((st = ds_model_attach_vocab_gguf(m))) return st;
+  if (vocab_only && !m->vocab)
+    return ds_error(DSEEK_ERR_FORMAT, "%s: vocab-only load, but the file has no tokenizer.ggml.* keys", m->path);
+  return DSEEK_OK;
+}

@@ -1,0 +1,231 @@
+/*
+ * model_hf.c — load qwen2 / llama models from a Hugging Face checkpoint
+ * directory: config.json, *.safetensors (single or sharded), and when present
+ * tokenizer.json + tokenizer_config.json.
+ *
+ * config.json fields: model_type, vocab_size, hidden_size, num_hidden_layers,
+ * intermediate_size, num_attention_heads, num_key_value_heads, head_dim,
+ * rms_norm_eps, rope_theta, max_position_embeddings, tie_word_embeddings,
+ * rope_scaling {rope_type|type: "llama3", factor, low_freq_factor,
+ * high_freq_factor, original_max_position_embeddings}.
+ *
+ * HF stores q/k in the order that rotates halves, so both architectures use
+ * neox rope here (MODELS.md 3: GGUF llama was permuted to rotate pairs).
+ */
+#include "models/model.h"
+#include "formats/json.h"
+#include "formats/safetensors.h"
+#include "kernels/types.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* An HF tensor [out, in] as a weight [ne0 = in, ne1 = out]. */
+static void weight_from_st(const ds_st_tensor *t, ds_weight *w)
+{
+  memset(w, 0, sizeof *w);
+  if (!t) return;
+  w->type = t->type;
+  w->n_dims = t->n_dims ? t->n_dims : 1;
+  for (int i = 0; i < 4; i++) w->ne[i] = 1;
+  for (int i = 0; i < t->n_dims; i++) w->ne[i] = t->shape[t->n_dims - 1 - i];
+  w->data = (void *)t->data;
+}
+
+static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int n_dims,
+                          int64_t ne0, int64_t ne1, const char *fmt, int il)
+{
+  char name[128];
+  snprintf(name, sizeof name, fmt, il);
+  const ds_st_tensor *t = ds_st_find(m->st, name);
+  weight_from_st(t, w);
+  if (!w->data) return required ? ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name) : DSEEK_OK;
+  if (t->type == DS_ST_TYPE_UNSUPPORTED)
+    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which dseek cannot compute with",
+                    t->file, name, t->dtype);
+  dseek_status st;
+  if (small && (st = ds_model_weight_to_f32(m, w, name))) return st;
+  if ((st = ds_weight_check(m, w, name, n_dims, ne0, ne1, small))) return st;
+  m->n_params += (uint64_t)(w->ne[0] * w->ne[1]);
+  m->weight_bytes += t->size;
+  return DSEEK_OK;
+}
+
+/* Integer field of config.json: required, or left at *out's preset default. */
+static dseek_status cfg_int(const struct dseek_model *m, const ds_json_value *cfg, const char *key,
+                            int64_t lo, int64_t hi, bool required, int64_t *out)
+{
+  const ds_json_value *v = ds_json_get(cfg, key);
+  if (!v || ds_json_is(v, DS_JSON_NULL)) {
+    if (required) return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: \"%s\" missing", m->path, key);
+    return DSEEK_OK;
+  }
+  int64_t x;
+  if (!ds_json_int(v, &x))
+    return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: \"%s\" is a %s, expected an integer", m->path, key,
+                    ds_json_type_name(v));
+  if (x < lo || x > hi)
+    return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: \"%s\" = %lld outside [%lld, %lld]", m->path, key,
+                    (long long)x, (long long)lo, (long long)hi);
+  *out = x;
+  return DSEEK_OK;
+}
+
+static dseek_status cfg_num(const struct dseek_model *m, const ds_json_value *cfg, const char *key,
+                            bool required, double *out)
+{
+  const ds_json_value *v = ds_json_get(cfg, key);
+  if (!v || ds_json_is(v, DS_JSON_NULL)) {
+    if (required) return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: \"%s\" missing", m->path, key);
+    return DSEEK_OK;
+  }
+  if (!ds_json_num(v, out) || !isfinite(*out))
+    return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: \"%s\" is a %s, expected a number", m->path, key,
+                    ds_json_type_name(v));
+  return DSEEK_OK;
+}
+
+/* llama3 rope scaling (MODELS.md 3) as per-frequency divisors, the form GGUF's
+ * rope_freqs tensor carries: f'_i = f_i / factor_i. */
+static dseek_status llama3_rope_freqs(struct dseek_model *m, const ds_json_value *rs)
+{
+  double factor = 8, low = 1, high = 4, orig = 8192;
+  dseek_status st;
+  if ((st = cfg_num(m, rs, "factor", true, &factor)) || (st = cfg_num(m, rs, "low_freq_factor", false, &low)) ||
+      (st = cfg_num(m, rs, "high_freq_factor", false, &high)) ||
+      (st = cfg_num(m, rs, "original_max_position_embeddings", false, &orig)))
+    return ds_error_prefix(st, "rope_scaling");
+  if (!(factor > 0) || !(low > 0) || !(high > low) || !(orig > 0))
+    return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: rope_scaling needs factor > 0, 0 < low_freq_factor < "
+                    "high_freq_factor and original_max_position_embeddings > 0", m->path);
+  int64_t half = m->hp.n_rot / 2;
+  float *div = ds_model_alloc(m, (size_t)half * sizeof(float));
+  if (!div) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", m->path);
+  for (int64_t i = 0; i < half; i++) {
+    double f = pow((double)m->hp.rope_theta, -2.0 * (double)i / (double)m->hp.n_rot);
+    double wavelen = 2 * M_PI / f;
+    if (wavelen < orig / high) div[i] = 1.0f;
+    else if (wavelen > orig / low) div[i] = (float)factor;
+    else {
+      double smooth = (orig / wavelen - low) / (high - low);
+      div[i] = (float)(1.0 / ((1 - smooth) / factor + smooth));
+    }
+  }
+  m->rope_freqs = (ds_weight){.type = DSEEK_TYPE_F32, .n_dims = 1, .ne = {half, 1, 1, 1}, .data = div};
+  return DSEEK_OK;
+}
+
+static dseek_status read_config(struct dseek_model *m, const ds_json_value *cfg)
+{
+  ds_hparams *hp = &m->hp;
+  dseek_status st;
+  if ((st = cfg_int(m, cfg, "vocab_size", 1, INT32_MAX, true, &hp->n_vocab)) ||
+      (st = cfg_int(m, cfg, "hidden_size", 1, 1 << 20, true, &hp->n_embd)) ||
+      (st = cfg_int(m, cfg, "num_hidden_layers", 1, 4096, true, &hp->n_layer)) ||
+      (st = cfg_int(m, cfg, "intermediate_size", 1, 1 << 24, true, &hp->n_ff)) ||
+      (st = cfg_int(m, cfg, "num_attention_heads", 1, 1 << 14, true, &hp->n_head)))
+    return st;
+  hp->n_head_kv = hp->n_head;
+  if ((st = cfg_int(m, cfg, "num_key_value_heads", 1, 1 << 14, false, &hp->n_head_kv))) return st;
+  if (hp->n_embd % hp->n_head || hp->n_head % hp->n_head_kv)
+    return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: hidden_size %lld, num_attention_heads %lld and "
+                    "num_key_value_heads %lld do not divide", m->path, (long long)hp->n_embd,
+                    (long long)hp->n_head, (long long)hp->n_head_kv);
+  hp->head_dim = hp->n_embd / hp->n_head;
+  if ((st = cfg_int(m, cfg, "head_dim", 2, 1 << 16, false, &hp->head_dim))) return st;
+  if (hp->head_dim % 2) return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: head_dim is odd", m->path);
+  hp->n_rot = hp->head_dim;
+  hp->n_ctx_train = 4096;
+  if ((st = cfg_int(m, cfg, "max_position_embeddings", 1, INT32_MAX, false, &hp->n_ctx_train))) return st;
+  double eps = 1e-6, theta = 10000;
+  if ((st = cfg_num(m, cfg, "rms_norm_eps", false, &eps)) || (st = cfg_num(m, cfg, "rope_theta", false, &theta)))
+    return st;
+  if (!(eps > 0) || !(theta > 0))
+    return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: rms_norm_eps and rope_theta must be positive", m->path);
+  hp->norm_eps = (float)eps;
+  hp->rope_theta = (float)theta;
+  hp->rope_mode = DS_ROPE_NEOX;
+
+  const ds_json_value *rs = ds_json_get(cfg, "rope_scaling");
+  if (rs && !ds_json_is(rs, DS_JSON_NULL)) {
+    const char *type = NULL;
+    if (!ds_json_str(ds_json_get(rs, "rope_type"), &type, NULL)) ds_json_str(ds_json_get(rs, "type"), &type, NULL);
+    if (!type) return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: rope_scaling has no rope_type", m->path);
+    if (strcmp(type, "llama3") == 0) return llama3_rope_freqs(m, rs);
+    if (strcmp(type, "default") != 0)
+      return ds_error(DSEEK_ERR_UNSUPPORTED, "%s/config.json: rope_scaling type '%s' is not supported for %s",
+                      m->path, type, m->arch_name);
+  }
+  return DSEEK_OK;
+}
+
+static dseek_status load_weights(struct dseek_model *m, bool tied)
+{
+  const ds_hparams *hp = &m->hp;
+  const int64_t d = hp->n_embd, q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
+  dseek_status st;
+  if ((st = fetch(m, &m->tok_embd, true, false, 2, d, hp->n_vocab, "model.embed_tokens.weight", 0)) ||
+      (st = fetch(m, &m->output_norm, true, true, 1, d, 1, "model.norm.weight", 0)) ||
+      (st = fetch(m, &m->output, !tied, false, 2, d, hp->n_vocab, "lm_head.weight", 0)))
+    return st;
+  if (!m->output.data) m->output = m->tok_embd;
+  m->layers = ds_calloc((size_t)hp->n_layer, sizeof *m->layers);
+  if (!m->layers) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", m->path);
+  bool bias = m->arch == DS_ARCH_QWEN2;
+  for (int il = 0; il < (int)hp->n_layer; il++) {
+    ds_dense_layer *L = &m->layers[il];
+    if ((st = fetch(m, &L->attn_norm, true, true, 1, d, 1, "model.layers.%d.input_layernorm.weight", il)) ||
+        (st = fetch(m, &L->wq, true, false, 2, d, q, "model.layers.%d.self_attn.q_proj.weight", il)) ||
+        (st = fetch(m, &L->wk, true, false, 2, d, kv, "model.layers.%d.self_attn.k_proj.weight", il)) ||
+        (st = fetch(m, &L->wv, true, false, 2, d, kv, "model.layers.%d.self_attn.v_proj.weight", il)) ||
+        (st = fetch(m, &L->wo, true, false, 2, q, d, "model.layers.%d.self_attn.o_proj.weight", il)) ||
+        (st = fetch(m, &L->bq, bias, true, 1, q, 1, "model.layers.%d.self_attn.q_proj.bias", il)) ||
+        (st = fetch(m, &L->bk, bias, true, 1, kv, 1, "model.layers.%d.self_attn.k_proj.bias", il)) ||
+        (st = fetch(m, &L->bv, bias, true, 1, kv, 1, "model.layers.%d.self_attn.v_proj.bias", il)) ||
+        (st = fetch(m, &L->ffn_norm, true, true, 1, d, 1, "model.layers.%d.post_attention_layernorm.weight", il)) ||
+        (st = fetch(m, &L->ffn_gate, true, false, 2, d, hp->n_ff, "model.layers.%d.mlp.gate_proj.weight", il)) ||
+        (st = fetch(m, &L->ffn_up, true, false, 2, d, hp->n_ff, "model.layers.%d.mlp.up_proj.weight", il)) ||
+        (st = fetch(m, &L->ffn_down, true, false, 2, hp->n_ff, d, "model.layers.%d.mlp.down_proj.weight", il)))
+      return st;
+  }
+  return DSEEK_OK;
+}
+
+dseek_status ds_model_load_hf_vocab(struct dseek_model *m, bool required);
+
+dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab_only)
+{
+  dseek_status st;
+  if (vocab_only) return ds_model_load_hf_vocab(m, true);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/config.json", m->path);
+  ds_json *cfg_doc = NULL;
+  if ((st = ds_json_parse_file(path, &cfg_doc))) return st;
+  const ds_json_value *cfg = ds_json_root(cfg_doc);
+  const char *type = NULL;
+  if (!ds_json_str(ds_json_get(cfg, "model_type"), &type, NULL)) {
+    ds_json_free(cfg_doc);
+    return ds_error(DSEEK_ERR_FORMAT, "%s: \"model_type\" missing or not a string", path);
+  }
+  snprintf(m->arch_name, sizeof m->arch_name, "%s", type);
+  if (strcmp(type, "qwen2") == 0) m->arch = DS_ARCH_QWEN2;
+  else if (strcmp(type, "llama") == 0) m->arch = DS_ARCH_LLAMA;
+  else {
+    st = ds_error(DSEEK_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (supported: qwen2, llama)", path, type);
+    ds_json_free(cfg_doc);
+    return st;
+  }
+  bool tied = false;
+  const ds_json_value *tie = ds_json_get(cfg, "tie_word_embeddings");
+  if (tie && !ds_json_bool(tie, &tied)) {
+    ds_json_free(cfg_doc);
+    return ds_error(DSEEK_ERR_FORMAT, "%s: \"tie_word_embeddings\" is not a boolean", path);
+  }
+  st = read_config(m, cfg);
+  ds_json_free(cfg_doc);
+  if (st) return st;
+  if ((st = ds_st_open_dir(m->path, allow_mmap, &m->st))) return st;
+  if ((st = load_weights(m, tied))) return st;
+  return ds_model_load_hf_vocab(m, false);
+}

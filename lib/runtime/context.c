@@ -1,0 +1,213 @@
+/*
+ * context.c — contexts: the KV cache, evaluation in batches through cached
+ * graphs, and logits.
+ *
+ * A decode call of n tokens is split into chunks of at most n_batch. Each chunk
+ * runs a graph built for its length: the one-token graph is kept for the whole
+ * life of the context (the per-token path allocates nothing), and the most
+ * recent other shape is kept too (a prompt's chunks share one). Cache slot s
+ * holds the token at position s.
+ */
+#include "runtime/context.h"
+#include "core/sysinfo.h"
+#include "graph/threadpool.h"
+#include "kernels/types.h"
+
+#include <string.h>
+
+dseek_status dseek_context_options_init(dseek_context_options *o, size_t size)
+{
+  if (!o || size < sizeof(size_t) || size > 4096)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_context_options_init: bad struct_size %zu", size);
+  dseek_context_options d;
+  memset(&d, 0, sizeof d);
+  d.struct_size = DS_MIN(size, sizeof d);
+  d.kv_type = DSEEK_TYPE_F16;
+  memset(o, 0, size);
+  memcpy(o, &d, DS_MIN(size, sizeof d));
+  o->struct_size = size;
+  return DSEEK_OK;
+}
+
+static size_t kv_elem_size(int type)
+{
+  switch (type) {
+  case DSEEK_TYPE_F32: return 4;
+  case DSEEK_TYPE_F16: case DSEEK_TYPE_BF16: return 2;
+  default: return 0;
+  }
+}
+
+dseek_status dseek_context_create(const dseek_model *model, const dseek_context_options *opts, dseek_context **out)
+{
+  static const char fn[] = "dseek_context_create";
+  if (!model || !out) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: model and out must not be NULL", fn);
+  if (model->arch == DS_ARCH_UNKNOWN)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the model was loaded vocab-only and cannot evaluate", fn);
+  dseek_context_options o;
+  dseek_context_options_init(&o, sizeof o);
+  if (opts) {
+    if (opts->struct_size < sizeof(size_t) || opts->struct_size > 4096)
+      return ds_error(DSEEK_ERR_INVALID_ARG, "%s: options struct_size %zu is not valid", fn, opts->struct_size);
+    memcpy(&o, opts, DS_MIN(opts->struct_size, sizeof o));
+  }
+  const ds_hparams *hp = &model->hp;
+  if (o.n_ctx == 0) o.n_ctx = DS_MIN(hp->n_ctx_train, 4096);
+  if (o.n_batch == 0) o.n_batch = 512;
+  if (o.n_threads == 0) o.n_threads = ds_physical_cores();
+  if (o.n_ctx < 1 || o.n_ctx > INT32_MAX || o.n_batch < 1 || o.n_threads < 1 || o.n_threads > 512)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_ctx >= 1, n_batch >= 1 and 1 <= n_threads <= 512 "
+                    "(got %lld, %lld, %d)", fn, (long long)o.n_ctx, (long long)o.n_batch, o.n_threads);
+  size_t es = kv_elem_size(o.kv_type);
+  if (!es)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: kv_type %s is not supported (use F32, F16 or BF16)", fn,
+                    dseek_type_name(o.kv_type));
+  o.n_batch = DS_MIN(o.n_batch, o.n_ctx);
+
+  /* K and V: n_layer x n_ctx x Hkv x Dh each. */
+  uint64_t per_token = (uint64_t)(2 * hp->n_layer * hp->n_head_kv * hp->head_dim) * es, total;
+  if (ds_mul_u64(per_token, (uint64_t)o.n_ctx, &total) || total > SIZE_MAX)
+    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: a KV cache of %lld tokens overflows", fn, (long long)o.n_ctx);
+  uint64_t avail = ds_available_memory();
+  if (avail && total > avail)
+    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: the KV cache for %lld tokens needs %llu MiB but only %llu MiB "
+                    "are available; use a smaller n_ctx", fn, (long long)o.n_ctx,
+                    (unsigned long long)(total >> 20), (unsigned long long)(avail >> 20));
+
+  dseek_context *c = ds_calloc(1, sizeof *c);
+  if (!c) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
+  c->model = model;
+  c->n_ctx = o.n_ctx;
+  c->n_batch = o.n_batch;
+  c->n_threads = o.n_threads;
+  c->kv_type = o.kv_type;
+  c->kv_bytes_per_token = (int64_t)per_token;
+  c->kv_mem = ds_calloc(1, (size_t)total);
+  c->kv_ptrs = ds_calloc((size_t)(2 * hp->n_layer), sizeof(void *));
+  c->tokens = ds_calloc((size_t)o.n_ctx, sizeof(int32_t));
+  c->pool = ds_threadpool_create(o.n_threads);
+  if (!c->kv_mem || !c->kv_ptrs || !c->tokens || !c->pool) {
+    dseek_context_free(c);
+    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: cannot allocate %llu MiB for the KV cache", fn,
+                    (unsigned long long)(total >> 20));
+  }
+  size_t layer_bytes = (size_t)(total / (uint64_t)(2 * hp->n_layer));
+  c->kv.type = o.kv_type;
+  c->kv.n_ctx = o.n_ctx;
+  c->kv.n_layer = hp->n_layer;
+  c->kv.k = c->kv_ptrs;
+  c->kv.v = c->kv_ptrs + hp->n_layer;
+  for (int64_t il = 0; il < hp->n_layer; il++) {
+    c->kv.k[il] = (char *)c->kv_mem + (size_t)(2 * il) * layer_bytes;
+    c->kv.v[il] = (char *)c->kv_mem + (size_t)(2 * il + 1) * layer_bytes;
+  }
+  *out = c;
+  return DSEEK_OK;
+}
+
+void dseek_context_free(dseek_context *c)
+{
+  if (!c) return;
+  ds_forward_free(&c->decode_fw);
+  ds_forward_free(&c->batch_fw);
+  ds_threadpool_free(c->pool);
+  ds_free(c->kv_mem);
+  ds_free(c->kv_ptrs);
+  ds_free(c->tokens);
+  ds_free(c->logits);
+  ds_free(c);
+}
+
+dseek_status dseek_context_reset(dseek_context *c)
+{
+  if (!c) return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_context_reset: ctx is NULL");
+  c->n_past = 0;
+  c->logits_rows = 0;
+  c->last_n = 0;
+  return DSEEK_OK;
+}
+
+int64_t dseek_context_n_ctx(const dseek_context *c) { return c ? c->n_ctx : -1; }
+int64_t dseek_context_n_past(const dseek_context *c) { return c ? c->n_past : -1; }
+int64_t dseek_context_kv_bytes_per_token(const dseek_context *c) { return c ? c->kv_bytes_per_token : -1; }
+
+/* The graph for T tokens, built on first use. */
+static dseek_status forward_for(dseek_context *c, int64_t T, bool all, ds_forward **out)
+{
+  ds_forward *f = (T == 1 && !all) ? &c->decode_fw : &c->batch_fw;
+  if (!f->graph || f->n_tokens != T || f->all_logits != all) {
+    ds_forward_free(f);
+    dseek_status st = ds_forward_build(c->model, &c->kv, T, all, c->n_threads, f);
+    if (st) return st;
+  }
+  *out = f;
+  return DSEEK_OK;
+}
+
+static dseek_status ensure_logits(dseek_context *c, int64_t rows)
+{
+  if (rows <= c->logits_cap) return DSEEK_OK;
+  uint64_t bytes;
+  if (ds_mul_u64((uint64_t)rows, (uint64_t)c->model->hp.n_vocab * sizeof(float), &bytes) || bytes > SIZE_MAX)
+    return ds_error(DSEEK_ERR_NO_MEMORY, "decode: logits for %lld tokens overflow", (long long)rows);
+  float *p = ds_realloc(c->logits, (size_t)bytes);
+  if (!p) return ds_error(DSEEK_ERR_NO_MEMORY, "decode: cannot allocate logits for %lld tokens", (long long)rows);
+  c->logits = p;
+  c->logits_cap = rows;
+  return DSEEK_OK;
+}
+
+dseek_status dseek_decode(dseek_context *c, const int32_t *tokens, int64_t n, int all_logits)
+{
+  static const char fn[] = "dseek_decode";
+  if (!c || !tokens || n < 1) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need a context, tokens and n >= 1", fn);
+  const int64_t n_vocab = c->model->hp.n_vocab;
+  for (int64_t i = 0; i < n; i++)
+    if (tokens[i] < 0 || tokens[i] >= n_vocab)
+      return ds_error(DSEEK_ERR_INVALID_ARG, "%s: token %lld = %d is outside [0, %lld)", fn, (long long)i,
+                      (int)tokens[i], (long long)n_vocab);
+  if (n > c->n_ctx - c->n_past)
+    return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: %lld tokens do not fit: %lld of %lld positions are used",
+                    fn, (long long)n, (long long)c->n_past, (long long)c->n_ctx);
+  dseek_status st = ensure_logits(c, all_logits ? n : 1);
+  if (st) return st;
+  c->logits_rows = 0;
+  c->last_n = 0;
+
+  for (int64_t done = 0; done < n;) {
+    int64_t T = DS_MIN(c->n_batch, n - done);
+    bool last_chunk = done + T == n;
+    ds_forward *f;
+    if ((st = forward_for(c, T, all_logits != 0, &f))) return st;
+    int32_t *ids = f->ids->data, *pos = f->pos->data, *slots = f->slots->data;
+    for (int64_t t = 0; t < T; t++) {
+      ids[t] = tokens[done + t];
+      pos[t] = slots[t] = (int32_t)(c->n_past + t);
+    }
+    for (int64_t il = 0; il < c->model->hp.n_layer; il++)
+      if ((st = ds_attn_set_n_kv(f->attn[il], c->n_past + T))) return st;
+    if ((st = ds_graph_compute(f->graph, c->pool))) return st;
+    memcpy(c->tokens + c->n_past, tokens + done, (size_t)T * sizeof(int32_t));
+    c->n_past += T;
+    size_t row = (size_t)n_vocab * sizeof(float);
+    if (all_logits) {
+      memcpy(c->logits + done * n_vocab, f->logits->data, (size_t)T * row);
+    } else if (last_chunk) {
+      memcpy(c->logits, f->logits->data, row);
+    }
+    done += T;
+  }
+  c->last_n = n;
+  c->logits_rows = all_logits ? n : 1;
+  c->logits_first = all_logits ? 0 : n - 1;
+  return DSEEK_OK;
+}
+
+const float *dseek_logits(const dseek_context *c, int64_t i)
+{
+  if (!c || c->logits_rows == 0) return NULL;
+  if (i == -1) i = c->last_n - 1;
+  int64_t row = i - c->logits_first;
+  if (row < 0 || row >= c->logits_rows) return NULL;
+  return c->logits + row * c->model->hp.n_vocab;
+}

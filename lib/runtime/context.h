@@ -1,0 +1,30 @@
+/* context.h — a context's state: KV cache, cached graphs, logits, thread pool. */
+#ifndef DS_RUNTIME_CONTEXT_H
+#define DS_RUNTIME_CONTEXT_H
+
+#include "models/model.h"
+
+#include <stdatomic.h>
+
+struct dseek_context {
+  const struct dseek_model *model;
+  int64_t n_ctx, n_batch;
+  int n_threads;
+  int kv_type;
+  ds_kv_cache kv;
+  void *kv_mem;               /* one allocation for every layer's K and V */
+  void **kv_ptrs;             /* 2 * n_layer pointers into kv_mem */
+  int64_t kv_bytes_per_token;
+  int64_t n_past;
+  int32_t *tokens;            /* the n_past tokens in the cache */
+  ds_threadpool *pool;
+  ds_forward decode_fw;       /* T = 1, last logits: the per-token graph */
+  ds_forward batch_fw;        /* the most recent other shape */
+  float *logits;              /* rows of n_vocab floats from the last decode */
+  int64_t logits_rows, logits_cap;
+  int64_t logits_first;       /* index (within the last decode) of row 0 */
+  int64_t last_n;             /* tokens in the last decode */
+  atomic_int cancel;          /* set from any thread to stop a generation */
+};
+
+#endif
