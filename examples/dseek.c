@@ -3,6 +3,7 @@
  *
  *   dseek run -m MODEL -p PROMPT [--chat] [-n N] [--temp T] [--top-p P] [--top-k K]
  *             [--min-p P] [--seed S] [-t THREADS] [--ctx N] [--hide-thinking]
+ *             [--think-budget N] [--think-min N]
  *   dseek chat -m MODEL [same options]      interactive multi-turn chat
  *   dseek info MODEL [--ctx N]              architecture, sizes, memory
  *   dseek tokenize -m MODEL TEXT [--no-special]
@@ -22,7 +23,7 @@
 typedef struct args {
   const char *model, *prompt;
   int chat_template, hide_thinking, no_special;
-  int64_t n_predict, n_ctx;
+  int64_t n_predict, n_ctx, think_budget, think_min;
   int n_threads, top_k;
   double temp, top_p, min_p;
   uint64_t seed;
@@ -46,7 +47,9 @@ static void usage(FILE *f)
           "  --seed S          random seed (default 0)\n"
           "  -t N              threads (default: physical cores)\n"
           "  --ctx N           context length (default: min(4096, trained))\n"
-          "  --hide-thinking   do not print the reasoning\n");
+          "  --hide-thinking   do not print the reasoning\n"
+          "  --think-budget N  close the reasoning after N tokens (0: answer at once)\n"
+          "  --think-min N     keep reasoning for at least N tokens (\"Wait\" replaces an early </think>)\n");
 }
 
 static int parse(int argc, char **argv, int first, args *a)
@@ -65,6 +68,8 @@ static int parse(int argc, char **argv, int first, args *a)
     else if (!strcmp(s, "--seed")) { VALUE(); a->seed = strtoull(v, NULL, 10); }
     else if (!strcmp(s, "-t") || !strcmp(s, "--threads")) { VALUE(); a->n_threads = atoi(v); }
     else if (!strcmp(s, "--ctx")) { VALUE(); a->n_ctx = atoll(v); }
+    else if (!strcmp(s, "--think-budget")) { VALUE(); a->think_budget = atoll(v); }
+    else if (!strcmp(s, "--think-min")) { VALUE(); a->think_min = atoll(v); }
     else if (!strcmp(s, "--chat")) a->chat_template = 1;
     else if (!strcmp(s, "--hide-thinking")) a->hide_thinking = 1;
     else if (!strcmp(s, "--no-special")) a->no_special = 1;
@@ -167,6 +172,8 @@ static int generate(const args *a, dseek_context *c, const char *prompt, stream_
   dseek_generate_options go;
   dseek_generate_options_init(&go, sizeof go);
   go.max_tokens = a->n_predict;
+  go.max_thinking_tokens = a->think_budget;
+  go.min_thinking_tokens = a->think_min;
   go.sampler = sampler;
   go.stream = on_piece;
   go.stream_user_data = ss;
@@ -258,6 +265,8 @@ static int cmd_chat(const args *a)
     dseek_generate_options go;
     dseek_generate_options_init(&go, sizeof go);
     go.max_tokens = a->n_predict;
+    go.max_thinking_tokens = a->think_budget;
+    go.min_thinking_tokens = a->think_min;
     go.sampler = sampler;
     go.stream = on_chat_piece;
     go.stream_user_data = &ab;
@@ -349,7 +358,7 @@ static int cmd_tokenize(const args *a)
 int main(int argc, char **argv)
 {
   if (argc < 2) { usage(stderr); return 2; }
-  args a = {.n_predict = 1024, .temp = 0.6, .top_p = 0.95};
+  args a = {.n_predict = 1024, .temp = 0.6, .top_p = 0.95, .think_budget = -1};
   const char *cmd = argv[1];
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) { usage(stdout); return 0; }
   if (!strcmp(cmd, "--version")) { printf("dseek %s\n", dseek_version()); return 0; }

@@ -547,6 +547,16 @@ typedef struct dseek_generate_options {
   int reasoning;                /**< a dseek_reasoning_mode (default AUTO) */
   int add_special;              /**< prepend BOS if the model wants it (default 1); see dseek_tokenize */
   int parse_special;            /**< special tokens in the prompt are tokens (default 1) */
+  /* Test-time compute (appended in 0.1; MODELS.md section 4). */
+  int64_t max_thinking_tokens;  /**< -1 (default): unlimited. N >= 0: after N reasoning tokens the
+                                     reasoning is closed by injecting think_close (0: at once,
+                                     with just "</think>\n\n") and the answer follows */
+  int64_t min_thinking_tokens;  /**< budget forcing (default 0): while fewer reasoning tokens were
+                                     generated, an attempt to close the reasoning or to end the
+                                     turn is replaced by think_continue */
+  const char *think_close;      /**< NULL: "\n\nConsidering the limited time, I have to give the
+                                     answer now.\n</think>\n\n"; must contain "</think>" */
+  const char *think_continue;   /**< NULL: "\nWait" */
 } dseek_generate_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */
@@ -562,10 +572,15 @@ typedef struct dseek_generate_result {
   int64_t n_reasoning_tokens;
   double prompt_seconds;        /**< prompt evaluation time */
   double generate_seconds;      /**< time spent generating after the prompt */
+  int64_t n_cached_tokens;      /**< prompt tokens reused from the context's cache (not evaluated) */
+  int64_t n_forced_tokens;      /**< tokens injected by the thinking budget or budget forcing */
 } dseek_generate_result;
 
 /** Generate a reply to `prompt` (text given to the model as is: render a
- *  conversation with dseek_chat_render() first). The context is reset first.
+ *  conversation with dseek_chat_render() first). The context keeps the tokens
+ *  of its previous call: the longest common prefix of the new prompt with them
+ *  is reused, not evaluated again (multi-turn chat does not re-read its
+ *  history), and the rest of the cache is discarded.
  *  Text streams to opts->stream as it is produced, split into reasoning and
  *  content. Errors: DSEEK_ERR_INVALID_ARG, DSEEK_ERR_UNSUPPORTED (no
  *  tokenizer), DSEEK_ERR_CONTEXT_FULL (the prompt does not fit; running out of
@@ -573,6 +588,12 @@ typedef struct dseek_generate_result {
  *  result (may be NULL) is filled on success. */
 DSEEK_API dseek_status dseek_generate(dseek_context *ctx, const char *prompt,
                                       const dseek_generate_options *opts, dseek_generate_result *result);
+
+/** Ask the generation running on ctx (in another thread) to stop; it returns
+ *  DSEEK_ERR_CANCELLED within one token and the context stays usable. Safe
+ *  to call from any thread; a call when nothing runs has no effect on the
+ *  next generation. */
+DSEEK_API dseek_status dseek_cancel(dseek_context *ctx);
 
 #ifdef __cplusplus
 }

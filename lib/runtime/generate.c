@@ -25,6 +25,7 @@ dseek_status dseek_generate_options_init(dseek_generate_options *o, size_t size)
   d.reasoning = DSEEK_REASONING_AUTO;
   d.add_special = 1;
   d.parse_special = 1;
+  d.max_thinking_tokens = -1;
   memset(o, 0, size);
   memcpy(o, &d, DS_MIN(size, sizeof d));
   o->struct_size = size;
@@ -107,6 +108,67 @@ static int32_t argmax(const float *x, int64_t n)
   return best;
 }
 
+static const char DEFAULT_CLOSE[] = "\n\nConsidering the limited time, I have to give the answer now.\n</think>\n\n";
+static const char ZERO_BUDGET_CLOSE[] = "</think>\n\n";
+static const char DEFAULT_CONTINUE[] = "\nWait";
+
+dseek_status dseek_cancel(dseek_context *ctx)
+{
+  if (!ctx) return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_cancel: ctx is NULL");
+  atomic_store(&ctx->cancel, 1);
+  return DSEEK_OK;
+}
+
+/* Everything one generation call carries around. */
+typedef struct run {
+  dseek_context *ctx;
+  gen_state g;
+  ds_detok_stream detok;
+  dseek_generate_result r;
+  bool hit;                  /* a stop string appeared */
+} run;
+
+/* Text of one token through the assembler and the filters. */
+static dseek_status emit_token(run *u, int32_t tok)
+{
+  const char *text;
+  size_t len;
+  dseek_status st = ds_detok_stream_push(&u->detok, u->ctx->model->vocab, tok, &text, &len);
+  return st ? st : emit_text(&u->g, text, len, false, &u->hit);
+}
+
+/* Inject text the model did not sample (a thinking budget's closing phrase,
+ * budget forcing's "Wait"): tokenized, streamed like output, evaluated. */
+static dseek_status inject(run *u, const char *text)
+{
+  const struct ds_vocab *v = u->ctx->model->vocab;
+  int32_t ids[256];
+  int64_t n = 0;
+  dseek_status st = ds_tokenize(v, text, strlen(text), false, true, ids, DS_ARRAY_LEN(ids), &n);
+  if (st == DSEEK_ERR_BUFFER_TOO_SMALL)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_generate: injected text longer than %zu tokens", DS_ARRAY_LEN(ids));
+  if (st) return st;
+  if (n > u->ctx->n_ctx - u->ctx->n_past) {
+    u->r.stop_reason = DSEEK_STOP_CONTEXT_FULL;
+    return DSEEK_OK;
+  }
+  for (int64_t i = 0; i < n && !st; i++) st = emit_token(u, ids[i]);
+  if (!st && n) st = dseek_decode(u->ctx, ids, n, 0);
+  u->r.n_forced_tokens += n;
+  return st;
+}
+
+/* Does token t's text close the reasoning? */
+static bool closes_reasoning(const struct ds_vocab *v, int32_t t)
+{
+  const char *piece;
+  size_t len;
+  if (ds_token_piece(v, t, &piece, &len)) return false;
+  for (size_t i = 0; i + 8 <= len; i++)
+    if (memcmp(piece + i, "</think>", 8) == 0) return true;
+  return false;
+}
+
 dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_generate_options *opts,
                             dseek_generate_result *result)
 {
@@ -121,10 +183,16 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   }
   if (result && result->struct_size < sizeof(size_t))
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: result struct_size %zu is not valid", fn, result->struct_size);
-  if (o.max_tokens < 0 || o.n_stop < 0 || (o.n_stop > 0 && !o.stop) || o.reasoning < 0 || o.reasoning > 2)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need max_tokens >= 0, a stop array for n_stop > 0 and a valid reasoning mode", fn);
+  if (o.max_tokens < 0 || o.n_stop < 0 || (o.n_stop > 0 && !o.stop) || o.reasoning < 0 || o.reasoning > 2 ||
+      o.max_thinking_tokens < -1 || o.min_thinking_tokens < 0)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need max_tokens >= 0, a stop array for n_stop > 0, a valid "
+                    "reasoning mode, max_thinking_tokens >= -1 and min_thinking_tokens >= 0", fn);
   for (int64_t k = 0; k < o.n_stop; k++)
     if (!o.stop[k]) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: stop string %lld is NULL", fn, (long long)k);
+  const char *close = o.think_close ? o.think_close : o.max_thinking_tokens == 0 ? ZERO_BUDGET_CLOSE : DEFAULT_CLOSE;
+  const char *cont = o.think_continue ? o.think_continue : DEFAULT_CONTINUE;
+  if (!strstr(close, "</think>"))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: think_close must contain \"</think>\"", fn);
   const struct dseek_model *m = ctx->model;
   if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no tokenizer (ids-only model)", fn);
 
@@ -142,66 +210,84 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, ids, n_prompt, &n_prompt);
   if (st) { ds_free(ids); return st; }
 
-  gen_state g;
-  memset(&g, 0, sizeof g);
-  g.o = &o;
+  run u;
+  memset(&u, 0, sizeof u);
+  u.ctx = ctx;
+  u.g.o = &o;
   bool open = o.reasoning == DSEEK_REASONING_OPEN ||
               (o.reasoning == DSEEK_REASONING_AUTO && prompt_opens_think(prompt));
-  ds_reasoning_init(&g.split, open);
-  if (o.reasoning == DSEEK_REASONING_OFF) ds_reasoning_close(&g.split, to_host, &g);
-  ds_detok_stream detok;
-  ds_detok_stream_init(&detok);
-
-  dseek_generate_result r;
-  memset(&r, 0, sizeof r);
-  r.n_prompt_tokens = n_prompt;
+  ds_reasoning_init(&u.g.split, open);
+  if (o.reasoning == DSEEK_REASONING_OFF) ds_reasoning_close(&u.g.split, to_host, &u.g);
+  ds_detok_stream_init(&u.detok);
+  u.r.n_prompt_tokens = n_prompt;
   atomic_store(&ctx->cancel, 0);
-  dseek_context_reset(ctx);
+
+  /* Prompt cache: keep the longest common prefix with what the context holds
+   * (at least one token is evaluated, for its logits). Cache slot s holds
+   * position s, so dropping the tail is just a shorter n_past. */
+  int64_t keep = 0;
+  while (keep < ctx->n_past && keep < n_prompt && ctx->tokens[keep] == ids[keep]) keep++;
+  if (keep == n_prompt) keep--;
+  ctx->n_past = keep;
+  u.r.n_cached_tokens = keep;
   double t0 = seconds();
-  st = dseek_decode(ctx, ids, n_prompt, 0);
+  st = dseek_decode(ctx, ids + keep, n_prompt - keep, 0);
   ds_free(ids);
   double t1 = seconds();
-  r.prompt_seconds = t1 - t0;
+  u.r.prompt_seconds = t1 - t0;
 
-  bool hit = false;
   const int64_t n_vocab = m->hp.n_vocab;
-  while (!st) {
-    if (r.n_generated_tokens >= o.max_tokens) { r.stop_reason = DSEEK_STOP_MAX_TOKENS; break; }
+  while (!st && !u.r.stop_reason) {
+    if (u.r.n_generated_tokens >= o.max_tokens) { u.r.stop_reason = DSEEK_STOP_MAX_TOKENS; break; }
     if (atomic_load(&ctx->cancel)) { st = ds_error(DSEEK_ERR_CANCELLED, "%s: cancelled", fn); break; }
+    bool thinking = ds_reasoning_part(&u.g.split) == DS_PART_REASONING;
+    if (thinking && o.max_thinking_tokens >= 0 && u.r.n_reasoning_tokens >= o.max_thinking_tokens) {
+      /* Thinking budget spent: close the reasoning gracefully. */
+      st = inject(&u, close);
+      if (!st && ds_reasoning_part(&u.g.split) == DS_PART_REASONING)
+        st = ds_reasoning_close(&u.g.split, to_host, &u.g);
+      continue;
+    }
     const float *logits = dseek_logits(ctx, -1);
     int32_t tok;
     if (o.sampler) { if ((st = dseek_sampler_sample(o.sampler, logits, n_vocab, &tok))) break; }
     else tok = argmax(logits, n_vocab);
-    if (ds_vocab_is_eog(m->vocab, tok)) { r.stop_reason = DSEEK_STOP_EOS; break; }
-    r.n_generated_tokens++;
-    if (ds_reasoning_part(&g.split) == DS_PART_REASONING) r.n_reasoning_tokens++;
-    const char *text;
-    size_t len;
-    if ((st = ds_detok_stream_push(&detok, m->vocab, tok, &text, &len))) break;
-    st = emit_text(&g, text, len, false, &hit);
-    if (g.stopped_by_callback) { st = DSEEK_OK; r.stop_reason = DSEEK_STOP_CALLBACK; break; }
+    bool eog = ds_vocab_is_eog(m->vocab, tok);
+    if (thinking && u.r.n_reasoning_tokens < o.min_thinking_tokens && (eog || closes_reasoning(m->vocab, tok))) {
+      /* Budget forcing (s1): not done thinking yet. */
+      u.r.n_generated_tokens++;
+      u.r.n_reasoning_tokens++;
+      st = inject(&u, cont);
+      continue;
+    }
+    if (eog) { u.r.stop_reason = DSEEK_STOP_EOS; break; }
+    u.r.n_generated_tokens++;
+    if (thinking) u.r.n_reasoning_tokens++;
+    st = emit_token(&u, tok);
+    if (u.g.stopped_by_callback) { st = DSEEK_OK; u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
     if (st) break;
-    if (hit) { r.stop_reason = DSEEK_STOP_STRING; break; }
-    if (ctx->n_past >= ctx->n_ctx) { r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
+    if (u.hit) { u.r.stop_reason = DSEEK_STOP_STRING; break; }
+    if (ctx->n_past >= ctx->n_ctx) { u.r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
     st = dseek_decode(ctx, &tok, 1, 0);
   }
-  if (!st && r.stop_reason != DSEEK_STOP_CALLBACK && !hit) {
+  if (u.g.stopped_by_callback && (!st || st == DSEEK_ERR_CANCELLED)) { st = DSEEK_OK; u.r.stop_reason = DSEEK_STOP_CALLBACK; }
+  if (!st && u.r.stop_reason != DSEEK_STOP_CALLBACK && !u.hit) {
     /* End of output: what the assembler and the filters still hold is text. */
     const char *text;
     size_t len;
-    ds_detok_stream_flush(&detok, &text, &len);
-    st = emit_text(&g, text, len, true, &hit);
-    if (!st && !g.stopped_by_callback) st = ds_reasoning_finish(&g.split, to_host, &g);
-    if (g.stopped_by_callback) { st = DSEEK_OK; r.stop_reason = DSEEK_STOP_CALLBACK; }
+    ds_detok_stream_flush(&u.detok, &text, &len);
+    st = emit_text(&u.g, text, len, true, &u.hit);
+    if (!st && !u.g.stopped_by_callback) st = ds_reasoning_finish(&u.g.split, to_host, &u.g);
+    if (u.g.stopped_by_callback) { st = DSEEK_OK; u.r.stop_reason = DSEEK_STOP_CALLBACK; }
   }
-  r.generate_seconds = seconds() - t1;
-  ds_detok_stream_free(&detok);
-  ds_reasoning_free(&g.split);
-  ds_buf_free(&g.pending);
+  u.r.generate_seconds = seconds() - t1;
+  ds_detok_stream_free(&u.detok);
+  ds_reasoning_free(&u.g.split);
+  ds_buf_free(&u.g.pending);
   if (!st && result) {
-    size_t n = DS_MIN(result->struct_size, sizeof r);
-    r.struct_size = result->struct_size;
-    memcpy(result, &r, n);
+    size_t n = DS_MIN(result->struct_size, sizeof u.r);
+    u.r.struct_size = result->struct_size;
+    memcpy(result, &u.r, n);
   }
   return st;
 }

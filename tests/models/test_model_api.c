@@ -406,6 +406,146 @@ static void test_generate(void)
   dseek_model_free(m);
 }
 
+/* ---- test-time compute: budget, forcing, prompt cache, cancel ----------------- */
+
+static int count(const char *hay, const char *needle)
+{
+  int n = 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+  return n;
+}
+
+typedef struct canceller {
+  dseek_context *ctx;
+  int pieces;
+} canceller;
+
+static int cancel_after_two(dseek_piece_kind kind, const char *text, size_t len, void *user)
+{
+  (void)kind; (void)text; (void)len;
+  canceller *c = user;
+  if (++c->pieces == 2) dseek_cancel(c->ctx);
+  return 0;
+}
+
+static void test_thinking_and_cache(void)
+{
+  dseek_model *m;
+  CHECK_EQ_INT(load(path_of("qwen2-gguf-f32", "model.gguf"), &m), DSEEK_OK);
+  if (!m) return;
+  dseek_context_options co;
+  dseek_context_options_init(&co, sizeof co);
+  co.n_ctx = 128;
+  dseek_context *c = NULL, *fresh = NULL;
+  CHECK_EQ_INT(dseek_context_create(m, &co, &c), DSEEK_OK);
+  CHECK_EQ_INT(dseek_context_create(m, &co, &fresh), DSEEK_OK);
+  if (!c || !fresh) goto done;
+  dseek_generate_options go;
+  dseek_generate_options_init(&go, sizeof go);
+  CHECK_EQ_INT(go.max_thinking_tokens, -1);
+  dseek_generate_result r = {.struct_size = sizeof r};
+  sink s;
+  const char *think_prompt = "<｜User｜>hi<｜Assistant｜><think>\n";
+
+  /* 1. thinking budget: the model may not close on its own, so the budget does */
+  dseek_sampler *never_close = NULL;
+  dseek_sampler_create(3, &never_close);
+  dseek_sampler_add_logit_bias(never_close, 299, -INFINITY);
+  dseek_sampler_add_logit_bias(never_close, 295, -INFINITY);
+  dseek_sampler_add_greedy(never_close);
+  memset(&s, 0, sizeof s);
+  go.sampler = never_close;
+  go.stream = on_piece;
+  go.stream_user_data = &s;
+  go.max_tokens = 8;
+  go.max_thinking_tokens = 3;
+  CHECK_EQ_INT(dseek_generate(c, think_prompt, &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(r.n_reasoning_tokens, 3);
+  CHECK_EQ_INT(r.n_generated_tokens, 8);
+  CHECK(r.n_forced_tokens > 0);
+  CHECK(strstr(s.reasoning, "Considering the limited time, I have to give the answer now.") != NULL);
+  CHECK(strstr(s.reasoning, "</think>") == NULL && strstr(s.content, "</think>") == NULL);
+  CHECK(strlen(s.content) > 0);
+  /* budget 0: no reasoning at all */
+  memset(&s, 0, sizeof s);
+  go.max_thinking_tokens = 0;
+  CHECK_EQ_INT(dseek_generate(c, think_prompt, &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(r.n_reasoning_tokens, 0);
+  CHECK_STR(s.reasoning, "");
+  CHECK(strlen(s.content) > 0);
+  /* a large budget changes nothing */
+  memset(&s, 0, sizeof s);
+  go.max_thinking_tokens = 1000;
+  CHECK_EQ_INT(dseek_generate(c, think_prompt, &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(r.n_reasoning_tokens, 8);
+  CHECK_EQ_INT(r.n_forced_tokens, 0);
+  CHECK_STR(s.content, "");
+  dseek_sampler_free(never_close);
+
+  /* 2. budget forcing: the model wants to close at once; "Wait" keeps it thinking */
+  dseek_sampler *eager = NULL;
+  dseek_sampler_create(3, &eager);
+  dseek_sampler_add_logit_bias(eager, 299, 1000.0f);
+  dseek_sampler_add_greedy(eager);
+  memset(&s, 0, sizeof s);
+  go.sampler = eager;
+  go.max_thinking_tokens = -1;
+  go.min_thinking_tokens = 4;
+  go.max_tokens = 6;
+  CHECK_EQ_INT(dseek_generate(c, think_prompt, &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(count(s.reasoning, "Wait"), 4);
+  CHECK_EQ_INT(r.n_reasoning_tokens, 5);      /* 4 replaced attempts + the closing tag */
+  CHECK(strstr(s.content, "</think>") != NULL);   /* the 6th token: tags after the close are text */
+  go.think_continue = "\nHmm";
+  memset(&s, 0, sizeof s);
+  CHECK_EQ_INT(dseek_generate(c, think_prompt, &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(count(s.reasoning, "Hmm"), 4);
+  go.think_continue = NULL;
+  go.think_close = "no closing tag";
+  CHECK_EQ_INT(dseek_generate(c, think_prompt, &go, &r), DSEEK_ERR_INVALID_ARG);
+  go.think_close = NULL;
+  go.min_thinking_tokens = -1;
+  CHECK_EQ_INT(dseek_generate(c, think_prompt, &go, &r), DSEEK_ERR_INVALID_ARG);
+  go.min_thinking_tokens = 0;
+  dseek_sampler_free(eager);
+  go.sampler = NULL;
+
+  /* 3. prompt cache: a shared prefix is reused and the logits equal a fresh run */
+  go.max_tokens = 0;
+  go.stream = NULL;
+  CHECK_EQ_INT(dseek_generate(c, "hello world, how are you", &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(dseek_generate(c, "hello world, where are you", &go, &r), DSEEK_OK);
+  CHECK(r.n_cached_tokens > 3);
+  int64_t cached = r.n_cached_tokens;
+  CHECK_EQ_INT(dseek_generate(fresh, "hello world, where are you", &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(r.n_cached_tokens, 0);
+  const float *a = dseek_logits(c, -1), *b = dseek_logits(fresh, -1);
+  CHECK(a && b && memcmp(a, b, 300 * sizeof(float)) == 0);
+  /* the identical prompt: everything but the last token is reused */
+  CHECK_EQ_INT(dseek_generate(c, "hello world, where are you", &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(r.n_cached_tokens, r.n_prompt_tokens - 1);
+  CHECK(r.n_cached_tokens > cached);
+  CHECK(memcmp(dseek_logits(c, -1), b, 300 * sizeof(float)) == 0);
+
+  /* 4. cancel: stops within a token; the context stays usable */
+  canceller cc = {c, 0};
+  go.max_tokens = 50;
+  go.stream = cancel_after_two;
+  go.stream_user_data = &cc;
+  go.reasoning = DSEEK_REASONING_OFF;
+  CHECK_EQ_INT(dseek_generate(c, "hello", &go, &r), DSEEK_ERR_CANCELLED);
+  CHECK_EQ_INT(cc.pieces, 2);
+  CHECK_EQ_INT(dseek_cancel(NULL), DSEEK_ERR_INVALID_ARG);
+  dseek_cancel(c);            /* nothing runs: no effect on the next call */
+  cc.pieces = -100;
+  CHECK_EQ_INT(dseek_generate(c, "hello", &go, &r), DSEEK_OK);
+  CHECK_EQ_INT(r.stop_reason, DSEEK_STOP_MAX_TOKENS);
+done:
+  dseek_context_free(c);
+  dseek_context_free(fresh);
+  dseek_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2 || !argv[1][0]) return 77;
@@ -416,6 +556,7 @@ int main(int argc, char **argv)
   RUN(test_model_facts_and_text);
   RUN(test_context);
   RUN(test_generate);
+  RUN(test_thinking_and_cache);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
   if (system(cmd) != 0) return 1;
