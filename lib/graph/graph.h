@@ -68,7 +68,7 @@
 #include "core/ds.h"
 
 #define DS_MAX_DIMS 4
-#define DS_MAX_SRC 4
+#define DS_MAX_SRC 5
 #define DS_MAX_NAME 48
 /* Offsets and per-thread scratch in the arena are aligned to a cache line. */
 #define DS_ARENA_ALIGN 64
@@ -220,6 +220,16 @@ ds_tensor *ds_op_concat(ds_graph *g, ds_tensor *a, ds_tensor *b, int dim);
  *   -> f32 [Dv, n_head, T]. A query that sees no slot gives zeros. */
 ds_tensor *ds_op_attn(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *v_cache,
                       int64_t n_kv, ds_tensor *pos, float scale);
+/* Attention for several sequences sharing one cache (parallel samples over a
+ * shared prompt). As ds_op_attn, with `pos` replaced by qslot (I32 [T], the
+ * cache slot each query's own K was written to: it sees slots s <= qslot[t])
+ * and seq (I32 [n_ctx + T]): seq[s] for s < n_ctx is the sequence owning cache
+ * slot s (-1: shared by all, e.g. the prompt), seq[n_ctx + t] the sequence of
+ * query t. A query skips slots owned by other sequences; visible slots are
+ * visited in increasing order, so a sequence's result does not depend on the
+ * others (bit-identical to running it alone). */
+ds_tensor *ds_op_attn_seq(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *v_cache,
+                          int64_t n_kv, ds_tensor *qslot, ds_tensor *seq, float scale);
 /* Change n_kv of an attn node (1 <= n_kv <= n_ctx) between computes. */
 dseek_status ds_attn_set_n_kv(ds_tensor *attn, int64_t n_kv);
 

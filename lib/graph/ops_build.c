@@ -367,6 +367,21 @@ ds_tensor *ds_op_attn(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *
   return t;
 }
 
+ds_tensor *ds_op_attn_seq(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *v_cache,
+                          int64_t n_kv, ds_tensor *qslot, ds_tensor *seq, float scale)
+{
+  if (!seq) return NULL;
+  ds_tensor *t = ds_op_attn(g, q, k_cache, v_cache, n_kv, qslot, scale);
+  if (!t) return NULL;
+  if (!is_i32_vector(seq, k_cache->ne[2] + q->ne[2])) {
+    char s[64];
+    snprintf(s, sizeof s, "%lld", (long long)(k_cache->ne[2] + q->ne[2]));
+    return fail("attn", seq, "seq must be an I32 vector of n_ctx + n_tokens = ", s);
+  }
+  t->src[4] = seq;
+  return t;
+}
+
 dseek_status ds_attn_set_n_kv(ds_tensor *attn, int64_t n_kv)
 {
   if (!attn || attn->op != DS_OP_ATTN)

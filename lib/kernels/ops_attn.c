@@ -10,6 +10,9 @@
  * over s in order, in f32; one (h, t) pair per unit of work, so any thread
  * count gives the same bits. L == 0 (nothing visible) gives zeros.
  *
+ * With sequence ownership (ds_op_attn_seq) slots of other sequences are
+ * skipped, so each sequence sums exactly the terms it would sum alone.
+ *
  * Scratch per thread: scores[n_ctx], one decoded k row, one decoded v row.
  */
 #include "kernels/ops.h"
@@ -26,6 +29,9 @@ void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst)
   const int64_t n_kv = dst->op_i[0];
   const float scale = dst->op_f[0];
   const int32_t *positions = pos->data;
+  /* optional sequence ownership (ds_op_attn_seq): owner[s], query seqs after n_ctx */
+  const int32_t *owner = dst->src[4] ? dst->src[4]->data : NULL;
+  const int64_t n_ctx = k->ne[2];
   float *scores = p->scratch, *krow = scores + k->ne[2], *vrow = krow + Dk;
 
   int64_t u0, u1;
@@ -39,8 +45,10 @@ void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst)
     memset(out, 0, (size_t)Dv * sizeof *out);
     if (L == 0) continue;
 
+    const int32_t qseq = owner ? owner[n_ctx + t] : -1;
     float max = -INFINITY;
     for (int64_t s = 0; s < L; s++) {
+      if (owner && owner[s] >= 0 && owner[s] != qseq) { scores[s] = -INFINITY; continue; }
       const void *kp = ds_tensor_ptr(k, 0, hk, s, 0);
       const float *kr = kp;
       if (k->type != DSEEK_TYPE_F32) {
@@ -52,6 +60,7 @@ void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst)
     }
     float sum = 0.0f;
     for (int64_t s = 0; s < L; s++) {
+      if (owner && owner[s] >= 0 && owner[s] != qseq) continue;
       /* max is -inf or NaN only if scores are; then the output is NaN, as the
        * math says, rather than silently zero */
       float e = expf(scores[s] - max);
