@@ -7,7 +7,8 @@
  *     h   = RMSNorm(x) * w_attn_norm
  *     q,k,v = Wq h (+bq), Wk h (+bk), Wv h (+bv)          (biases: qwen2 only)
  *     q,k = RoPE(q, pos), RoPE(k, pos)                   (neox: qwen2 / HF llama; normal: GGUF llama)
- *     cache[slot] = k, v;  a = softmax(q.K^T / sqrt(Dh) + causal) V   (GQA)
+ *     cache[slot] = k, v;  a = softmax(q.K^T / sqrt(Dh) + causal) V   (GQA; slots of
+ *                          other sequences are masked: parallel samples share a prompt)
  *     x   = x + Wo a
  *     h   = RMSNorm(x) * w_ffn_norm
  *     x   = x + W_down (silu(W_gate h) * W_up h)
@@ -55,6 +56,8 @@ dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv
   out->ids = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "ids");
   out->pos = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "pos");
   out->slots = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "slots");
+  int64_t ne_seq[1] = {kv->n_ctx + T};
+  out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
 
   ds_rope_params rp;
   ds_rope_params_init(&rp, (int)hp->n_rot);
@@ -79,7 +82,7 @@ dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv
     ds_tensor *vc = ds_tensor_external(g, kv->type, 3, ne_cache, kv->v[il], "v_cache");
     ds_op_set_rows(g, kc, k, out->slots);
     ds_op_set_rows(g, vc, v, out->slots);
-    ds_tensor *a = ds_op_attn(g, q, kc, vc, kv->n_ctx, out->pos, scale);
+    ds_tensor *a = ds_op_attn_seq(g, q, kc, vc, kv->n_ctx, out->slots, out->seq, scale);
     out->attn[il] = a;
     int64_t ne_a[2] = {H * Dh, T};
     x = ds_op_add(g, x, linear(g, ds_op_reshape(g, a, 2, ne_a), &L->wo, NULL, "attn_output"));

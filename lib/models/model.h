@@ -107,12 +107,14 @@ typedef struct ds_kv_cache {
 } ds_kv_cache;
 
 /* A built forward pass for T tokens. ids/pos/slots are I32 [T] inputs to fill
- * before each compute; logits is [n_vocab, T] (all_logits) or [n_vocab, 1]. */
+ * before each compute, seq is I32 [n_ctx + T] (the owner sequence of every
+ * cache slot, -1 for shared, then the sequence of each token: see
+ * ds_op_attn_seq); logits is [n_vocab, T] (all_logits) or [n_vocab, 1]. */
 typedef struct ds_forward {
   ds_graph *graph;
   int64_t n_tokens;
   bool all_logits;
-  ds_tensor *ids, *pos, *slots, *logits;
+  ds_tensor *ids, *pos, *slots, *seq, *logits;
   ds_tensor **attn;              /* n_layer attention nodes (n_kv updated per call) */
 } ds_forward;
 

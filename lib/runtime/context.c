@@ -85,12 +85,15 @@ dseek_status dseek_context_create(const dseek_model *model, const dseek_context_
   c->kv_mem = ds_calloc(1, (size_t)total);
   c->kv_ptrs = ds_calloc((size_t)(2 * hp->n_layer), sizeof(void *));
   c->tokens = ds_calloc((size_t)o.n_ctx, sizeof(int32_t));
+  c->slot_seq = ds_malloc((size_t)o.n_ctx * sizeof(int32_t));
+  c->scratch = ds_malloc((size_t)o.n_ctx * 2 * sizeof(int32_t));
   c->pool = ds_threadpool_create(o.n_threads);
-  if (!c->kv_mem || !c->kv_ptrs || !c->tokens || !c->pool) {
+  if (!c->kv_mem || !c->kv_ptrs || !c->tokens || !c->slot_seq || !c->scratch || !c->pool) {
     dseek_context_free(c);
     return ds_error(DSEEK_ERR_NO_MEMORY, "%s: cannot allocate %llu MiB for the KV cache", fn,
                     (unsigned long long)(total >> 20));
   }
+  for (int64_t i = 0; i < o.n_ctx; i++) c->slot_seq[i] = -1;
   size_t layer_bytes = (size_t)(total / (uint64_t)(2 * hp->n_layer));
   c->kv.type = o.kv_type;
   c->kv.n_ctx = o.n_ctx;
@@ -114,6 +117,8 @@ void dseek_context_free(dseek_context *c)
   ds_free(c->kv_mem);
   ds_free(c->kv_ptrs);
   ds_free(c->tokens);
+  ds_free(c->slot_seq);
+  ds_free(c->scratch);
   ds_free(c->logits);
   ds_free(c);
 }
@@ -157,6 +162,49 @@ static dseek_status ensure_logits(dseek_context *c, int64_t rows)
   return DSEEK_OK;
 }
 
+dseek_status ds_context_eval(dseek_context *c, const int32_t *tokens, const int32_t *pos, const int32_t *slots,
+                             const int32_t *seqs, int64_t n, bool all_logits)
+{
+  const int64_t n_vocab = c->model->hp.n_vocab;
+  dseek_status st = ensure_logits(c, all_logits ? n : 1);
+  if (st) return st;
+  c->logits_rows = 0;
+  c->last_n = 0;
+  /* Every slot written in this call belongs to its token's sequence. */
+  for (int64_t i = 0; i < n; i++) {
+    c->slot_seq[slots[i]] = seqs[i];
+    c->tokens[slots[i]] = tokens[i];
+  }
+  int64_t n_kv = 0;   /* attention covers every slot up to the highest one in use */
+  for (int64_t i = 0; i < c->n_ctx; i++)
+    if (i < c->n_past || c->slot_seq[i] >= 0) n_kv = i + 1;
+  for (int64_t i = 0; i < n; i++) n_kv = DS_MAX(n_kv, (int64_t)slots[i] + 1);
+
+  for (int64_t done = 0; done < n;) {
+    int64_t T = DS_MIN(c->n_batch, n - done);
+    bool last_chunk = done + T == n;
+    ds_forward *f;
+    if ((st = forward_for(c, T, all_logits, &f))) return st;
+    int32_t *ids = f->ids->data, *p = f->pos->data, *s = f->slots->data, *q = f->seq->data;
+    memcpy(ids, tokens + done, (size_t)T * sizeof *ids);
+    memcpy(p, pos + done, (size_t)T * sizeof *p);
+    memcpy(s, slots + done, (size_t)T * sizeof *s);
+    memcpy(q, c->slot_seq, (size_t)c->n_ctx * sizeof *q);
+    memcpy(q + c->n_ctx, seqs + done, (size_t)T * sizeof *q);
+    for (int64_t il = 0; il < c->model->hp.n_layer; il++)
+      if ((st = ds_attn_set_n_kv(f->attn[il], n_kv))) return st;
+    if ((st = ds_graph_compute(f->graph, c->pool))) return st;
+    size_t row = (size_t)n_vocab * sizeof(float);
+    if (all_logits) memcpy(c->logits + done * n_vocab, f->logits->data, (size_t)T * row);
+    else if (last_chunk) memcpy(c->logits, f->logits->data, row);
+    done += T;
+  }
+  c->last_n = n;
+  c->logits_rows = all_logits ? n : 1;
+  c->logits_first = all_logits ? 0 : n - 1;
+  return DSEEK_OK;
+}
+
 dseek_status dseek_decode(dseek_context *c, const int32_t *tokens, int64_t n, int all_logits)
 {
   static const char fn[] = "dseek_decode";
@@ -169,38 +217,18 @@ dseek_status dseek_decode(dseek_context *c, const int32_t *tokens, int64_t n, in
   if (n > c->n_ctx - c->n_past)
     return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: %lld tokens do not fit: %lld of %lld positions are used",
                     fn, (long long)n, (long long)c->n_past, (long long)c->n_ctx);
-  dseek_status st = ensure_logits(c, all_logits ? n : 1);
-  if (st) return st;
-  c->logits_rows = 0;
-  c->last_n = 0;
-
-  for (int64_t done = 0; done < n;) {
-    int64_t T = DS_MIN(c->n_batch, n - done);
-    bool last_chunk = done + T == n;
-    ds_forward *f;
-    if ((st = forward_for(c, T, all_logits != 0, &f))) return st;
-    int32_t *ids = f->ids->data, *pos = f->pos->data, *slots = f->slots->data;
-    for (int64_t t = 0; t < T; t++) {
-      ids[t] = tokens[done + t];
-      pos[t] = slots[t] = (int32_t)(c->n_past + t);
-    }
-    for (int64_t il = 0; il < c->model->hp.n_layer; il++)
-      if ((st = ds_attn_set_n_kv(f->attn[il], c->n_past + T))) return st;
-    if ((st = ds_graph_compute(f->graph, c->pool))) return st;
-    memcpy(c->tokens + c->n_past, tokens + done, (size_t)T * sizeof(int32_t));
-    c->n_past += T;
-    size_t row = (size_t)n_vocab * sizeof(float);
-    if (all_logits) {
-      memcpy(c->logits + done * n_vocab, f->logits->data, (size_t)T * row);
-    } else if (last_chunk) {
-      memcpy(c->logits, f->logits->data, row);
-    }
-    done += T;
+  /* One sequence: slot = position = n_past + i, shared by every sequence
+   * (n <= n_ctx, so the context's scratch holds both arrays). */
+  int32_t *idx = c->scratch, *seq = c->scratch + n;
+  for (int64_t i = 0; i < n; i++) {
+    idx[i] = (int32_t)(c->n_past + i);
+    seq[i] = -1;
   }
-  c->last_n = n;
-  c->logits_rows = all_logits ? n : 1;
-  c->logits_first = all_logits ? 0 : n - 1;
-  return DSEEK_OK;
+  /* Slots from n_past on no longer belong to other sequences. */
+  for (int64_t i = c->n_past; i < c->n_ctx; i++) c->slot_seq[i] = -1;
+  dseek_status st = ds_context_eval(c, tokens, idx, idx, seq, n, all_logits != 0);
+  if (!st) c->n_past += n;
+  return st;
 }
 
 const float *dseek_logits(const dseek_context *c, int64_t i)

@@ -16,7 +16,9 @@ struct dseek_context {
   void **kv_ptrs;             /* 2 * n_layer pointers into kv_mem */
   int64_t kv_bytes_per_token;
   int64_t n_past;
-  int32_t *tokens;            /* the n_past tokens in the cache */
+  int32_t *tokens;            /* the token in each cache slot (the first n_past are the sequence) */
+  int32_t *slot_seq;          /* owner sequence of each slot, -1 = shared (see ds_op_attn_seq) */
+  int32_t *scratch;           /* 2 * n_ctx ints: slots and sequences of one decode call */
   ds_threadpool *pool;
   ds_forward decode_fw;       /* T = 1, last logits: the per-token graph */
   ds_forward batch_fw;        /* the most recent other shape */
@@ -26,5 +28,11 @@ struct dseek_context {
   int64_t last_n;             /* tokens in the last decode */
   atomic_int cancel;          /* set from any thread to stop a generation */
 };
+
+/* Evaluate n tokens at explicit positions, cache slots and sequences (seq -1:
+ * visible to every sequence). Logits of all n are kept when all_logits. The
+ * slots must lie in [0, n_ctx); n_past is left to the caller. */
+dseek_status ds_context_eval(dseek_context *ctx, const int32_t *tokens, const int32_t *pos, const int32_t *slots,
+                             const int32_t *seqs, int64_t n, bool all_logits);
 
 #endif
