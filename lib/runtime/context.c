@@ -185,12 +185,20 @@ dseek_status ds_context_eval(dseek_context *c, const int32_t *tokens, const int3
     bool last_chunk = done + T == n;
     ds_forward *f;
     if ((st = forward_for(c, T, all_logits, &f))) return st;
-    int32_t *ids = f->ids->data, *p = f->pos->data, *s = f->slots->data, *q = f->seq->data;
+    int32_t *ids = f->ids->data, *p = f->pos->data, *s = f->slots->data;
     memcpy(ids, tokens + done, (size_t)T * sizeof *ids);
     memcpy(p, pos + done, (size_t)T * sizeof *p);
     memcpy(s, slots + done, (size_t)T * sizeof *s);
-    memcpy(q, c->slot_seq, (size_t)c->n_ctx * sizeof *q);
-    memcpy(q + c->n_ctx, seqs + done, (size_t)T * sizeof *q);
+    if (f->seq) {
+      int32_t *q = f->seq->data;
+      memcpy(q, c->slot_seq, (size_t)c->n_ctx * sizeof *q);
+      memcpy(q + c->n_ctx, seqs + done, (size_t)T * sizeof *q);
+    } else {
+      for (int64_t i = 0; i < n; i++)
+        if (seqs[i] >= 0)
+          return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: this architecture does not run several sequences yet",
+                          c->model->arch_name);
+    }
     for (int64_t il = 0; il < c->model->hp.n_layer; il++)
       if ((st = ds_attn_set_n_kv(f->attn[il], n_kv))) return st;
     if ((st = ds_graph_compute(f->graph, c->pool))) return st;
