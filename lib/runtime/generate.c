@@ -1,16 +1,12 @@
 /*
- * generate.c — the generation loop: tokenize the prompt, evaluate it, then
- * sample, stream and evaluate one token at a time.
- *
- * Text path of every generated token:
- *   token bytes -> UTF-8 assembler (whole characters only) -> stop-string
- *   filter (holds back what could still become a stop string) -> reasoning
- *   splitter (<think> ... </think>) -> the host's stream callback.
+ * generate.c — the generation loop: tokenize the prompt (reusing the cached
+ * prefix), evaluate it, then sample, stream (runtime/output.h) and evaluate
+ * one token at a time, with the thinking budget and budget forcing of
+ * MODELS.md section 4.
  */
-#include "core/buf.h"
 #include "runtime/context.h"
-#include "text/reasoning.h"
-#include "text/vocab.h"
+#include "runtime/generate.h"
+#include "runtime/output.h"
 
 #include <string.h>
 #include <time.h>
@@ -32,76 +28,22 @@ dseek_status dseek_generate_options_init(dseek_generate_options *o, size_t size)
   return DSEEK_OK;
 }
 
-static double seconds(void)
+double ds_seconds(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* ---- output plumbing -------------------------------------------------------- */
-
-typedef struct gen_state {
-  const dseek_generate_options *o;
-  ds_reasoning split;
-  ds_buf pending;            /* text held back by the stop-string filter */
-  bool stopped_by_callback;
-} gen_state;
-
-static int to_host(ds_part part, const char *text, size_t len, void *user)
-{
-  gen_state *g = user;
-  if (!g->o->stream) return 0;
-  dseek_piece_kind kind = part == DS_PART_REASONING ? DSEEK_PIECE_REASONING : DSEEK_PIECE_CONTENT;
-  if (g->o->stream(kind, text, len, g->o->stream_user_data)) {
-    g->stopped_by_callback = true;
-    return 1;
-  }
-  return 0;
-}
-
-/* Longest suffix of s[0..n) that is a proper prefix of some stop string. */
-static size_t stop_prefix_len(const dseek_generate_options *o, const char *s, size_t n)
-{
-  size_t best = 0;
-  for (int64_t k = 0; k < o->n_stop; k++) {
-    size_t m = strlen(o->stop[k]);
-    for (size_t len = DS_MIN(n, m ? m - 1 : 0); len > best; len--)
-      if (memcmp(s + n - len, o->stop[k], len) == 0) { best = len; break; }
-  }
-  return best;
-}
-
-/* Feed whole-character text through the stop filter into the splitter. Sets
- * *hit when a stop string appeared (the text from it on is dropped). */
-static dseek_status emit_text(gen_state *g, const char *text, size_t len, bool final, bool *hit)
-{
-  ds_buf *p = &g->pending;
-  if (!ds_buf_append(p, text, len)) return ds_error(DSEEK_ERR_NO_MEMORY, "generate: out of memory");
-  size_t cut = p->len;
-  for (int64_t k = 0; k < g->o->n_stop; k++) {
-    const char *at = p->len ? strstr(p->data, g->o->stop[k]) : NULL;
-    if (at && (size_t)(at - p->data) < cut && g->o->stop[k][0]) { cut = (size_t)(at - p->data); *hit = true; }
-  }
-  size_t keep = *hit || final ? 0 : stop_prefix_len(g->o, p->data, p->len);
-  size_t out = *hit ? cut : p->len - keep;
-  dseek_status st = DSEEK_OK;
-  if (out) st = ds_reasoning_push(&g->split, p->data, out, to_host, g);
-  memmove(p->data, p->data + out, p->len - out);
-  p->len -= out;
-  if (p->data) p->data[p->len] = '\0';
-  return st;
-}
-
 /* Does the prompt (ignoring trailing whitespace) end by opening <think>? */
-static bool prompt_opens_think(const char *prompt)
+bool ds_prompt_opens_think(const char *prompt)
 {
   size_t n = strlen(prompt);
   while (n && (prompt[n - 1] == '\n' || prompt[n - 1] == ' ' || prompt[n - 1] == '\r' || prompt[n - 1] == '\t')) n--;
   return n >= 7 && memcmp(prompt + n - 7, "<think>", 7) == 0;
 }
 
-static int32_t argmax(const float *x, int64_t n)
+int32_t ds_argmax(const float *x, int64_t n)
 {
   int32_t best = 0;
   for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = (int32_t)i;
@@ -122,20 +64,11 @@ dseek_status dseek_cancel(dseek_context *ctx)
 /* Everything one generation call carries around. */
 typedef struct run {
   dseek_context *ctx;
-  gen_state g;
-  ds_detok_stream detok;
+  ds_output out;
   dseek_generate_result r;
-  bool hit;                  /* a stop string appeared */
 } run;
 
-/* Text of one token through the assembler and the filters. */
-static dseek_status emit_token(run *u, int32_t tok)
-{
-  const char *text;
-  size_t len;
-  dseek_status st = ds_detok_stream_push(&u->detok, u->ctx->model->vocab, tok, &text, &len);
-  return st ? st : emit_text(&u->g, text, len, false, &u->hit);
-}
+static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u->out, u->ctx->model->vocab, tok); }
 
 /* Inject text the model did not sample (a thinking budget's closing phrase,
  * budget forcing's "Wait"): tokenized, streamed like output, evaluated. */
@@ -213,12 +146,9 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   run u;
   memset(&u, 0, sizeof u);
   u.ctx = ctx;
-  u.g.o = &o;
   bool open = o.reasoning == DSEEK_REASONING_OPEN ||
-              (o.reasoning == DSEEK_REASONING_AUTO && prompt_opens_think(prompt));
-  ds_reasoning_init(&u.g.split, open);
-  if (o.reasoning == DSEEK_REASONING_OFF) ds_reasoning_close(&u.g.split, to_host, &u.g);
-  ds_detok_stream_init(&u.detok);
+              (o.reasoning == DSEEK_REASONING_AUTO && ds_prompt_opens_think(prompt));
+  ds_output_init(&u.out, o.stop, o.n_stop, open, o.reasoning == DSEEK_REASONING_OFF, o.stream, o.stream_user_data);
   u.r.n_prompt_tokens = n_prompt;
   atomic_store(&ctx->cancel, 0);
 
@@ -230,28 +160,28 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   if (keep == n_prompt) keep--;
   ctx->n_past = keep;
   u.r.n_cached_tokens = keep;
-  double t0 = seconds();
+  double t0 = ds_seconds();
   st = dseek_decode(ctx, ids + keep, n_prompt - keep, 0);
   ds_free(ids);
-  double t1 = seconds();
+  double t1 = ds_seconds();
   u.r.prompt_seconds = t1 - t0;
 
   const int64_t n_vocab = m->hp.n_vocab;
   while (!st && !u.r.stop_reason) {
     if (u.r.n_generated_tokens >= o.max_tokens) { u.r.stop_reason = DSEEK_STOP_MAX_TOKENS; break; }
     if (atomic_load(&ctx->cancel)) { st = ds_error(DSEEK_ERR_CANCELLED, "%s: cancelled", fn); break; }
-    bool thinking = ds_reasoning_part(&u.g.split) == DS_PART_REASONING;
+    if (u.out.stopped_by_callback) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
+    bool thinking = ds_output_thinking(&u.out);
     if (thinking && o.max_thinking_tokens >= 0 && u.r.n_reasoning_tokens >= o.max_thinking_tokens) {
       /* Thinking budget spent: close the reasoning gracefully. */
       st = inject(&u, close);
-      if (!st && ds_reasoning_part(&u.g.split) == DS_PART_REASONING)
-        st = ds_reasoning_close(&u.g.split, to_host, &u.g);
+      if (!st && ds_output_thinking(&u.out)) st = ds_output_close_reasoning(&u.out);
       continue;
     }
     const float *logits = dseek_logits(ctx, -1);
     int32_t tok;
     if (o.sampler) { if ((st = dseek_sampler_sample(o.sampler, logits, n_vocab, &tok))) break; }
-    else tok = argmax(logits, n_vocab);
+    else tok = ds_argmax(logits, n_vocab);
     bool eog = ds_vocab_is_eog(m->vocab, tok);
     if (thinking && u.r.n_reasoning_tokens < o.min_thinking_tokens && (eog || closes_reasoning(m->vocab, tok))) {
       /* Budget forcing (s1): not done thinking yet. */
@@ -264,26 +194,16 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     u.r.n_generated_tokens++;
     if (thinking) u.r.n_reasoning_tokens++;
     st = emit_token(&u, tok);
-    if (u.g.stopped_by_callback) { st = DSEEK_OK; u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
     if (st) break;
-    if (u.hit) { u.r.stop_reason = DSEEK_STOP_STRING; break; }
+    if (u.out.stopped_by_callback) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
+    if (u.out.hit) { u.r.stop_reason = DSEEK_STOP_STRING; break; }
     if (ctx->n_past >= ctx->n_ctx) { u.r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
     st = dseek_decode(ctx, &tok, 1, 0);
   }
-  if (u.g.stopped_by_callback && (!st || st == DSEEK_ERR_CANCELLED)) { st = DSEEK_OK; u.r.stop_reason = DSEEK_STOP_CALLBACK; }
-  if (!st && u.r.stop_reason != DSEEK_STOP_CALLBACK && !u.hit) {
-    /* End of output: what the assembler and the filters still hold is text. */
-    const char *text;
-    size_t len;
-    ds_detok_stream_flush(&u.detok, &text, &len);
-    st = emit_text(&u.g, text, len, true, &u.hit);
-    if (!st && !u.g.stopped_by_callback) st = ds_reasoning_finish(&u.g.split, to_host, &u.g);
-    if (u.g.stopped_by_callback) { st = DSEEK_OK; u.r.stop_reason = DSEEK_STOP_CALLBACK; }
-  }
-  u.r.generate_seconds = seconds() - t1;
-  ds_detok_stream_free(&u.detok);
-  ds_reasoning_free(&u.g.split);
-  ds_buf_free(&u.g.pending);
+  if (!st) st = ds_output_finish(&u.out);
+  if (!st && u.out.stopped_by_callback) u.r.stop_reason = DSEEK_STOP_CALLBACK;
+  u.r.generate_seconds = ds_seconds() - t1;
+  ds_output_free(&u.out);
   if (!st && result) {
     size_t n = DS_MIN(result->struct_size, sizeof u.r);
     u.r.struct_size = result->struct_size;
