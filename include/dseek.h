@@ -502,6 +502,10 @@ DSEEK_API dseek_status dseek_sampler_accept(dseek_sampler *sampler, int32_t toke
 /** Forget the history and restart the random generator from `seed`. */
 DSEEK_API dseek_status dseek_sampler_reset(dseek_sampler *sampler, uint64_t seed);
 
+/** A new sampler with the same chain (stages and their settings, not the
+ *  history) whose generator starts from `seed`. */
+DSEEK_API dseek_status dseek_sampler_clone(const dseek_sampler *sampler, uint64_t seed, dseek_sampler **out);
+
 /* ------------------------------------------------------------------------ */
 /* Generation                                                                */
 /* ------------------------------------------------------------------------ */
@@ -588,6 +592,56 @@ typedef struct dseek_generate_result {
  *  result (may be NULL) is filled on success. */
 DSEEK_API dseek_status dseek_generate(dseek_context *ctx, const char *prompt,
                                       const dseek_generate_options *opts, dseek_generate_result *result);
+
+/* ------------------------------------------------------------------------ */
+/* Parallel samples and self-consistency voting                              */
+/* ------------------------------------------------------------------------ */
+
+/** The outcome of dseek_generate_parallel(): n samples of one prompt. */
+typedef struct dseek_samples dseek_samples;
+
+/** Generate n_samples independent replies to one prompt, decoded together in
+ *  one batch: the prompt is evaluated once and its KV cache is shared (not
+ *  copied) by every sample, and each step reads the weights once for all
+ *  samples. Sample i uses a clone of opts->sampler seeded with seeds[i]
+ *  (seeds NULL: i), so it produces exactly the text that dseek_generate gives
+ *  with a sampler of that seed. opts: max_tokens, stop strings, reasoning
+ *  mode, add_special and parse_special apply; streaming and the thinking
+ *  budget are not available here (DSEEK_ERR_INVALID_ARG if set). The context
+ *  must hold the prompt plus n_samples x max_tokens tokens; a sample that
+ *  finds no room stops with DSEEK_STOP_CONTEXT_FULL. On success *out holds the
+ *  samples (free with dseek_samples_free). */
+DSEEK_API dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int64_t n_samples,
+                                               const uint64_t *seeds, const dseek_generate_options *opts,
+                                               dseek_samples **out);
+
+DSEEK_API void dseek_samples_free(dseek_samples *samples);
+DSEEK_API int64_t dseek_samples_count(const dseek_samples *samples);          /**< -1 for NULL */
+/** Answer and reasoning text of sample i (owned by samples, NUL-terminated;
+ *  *length, if not NULL, receives the byte length: the text may itself hold
+ *  NUL bytes); NULL if i is out of range. */
+DSEEK_API const char *dseek_samples_content(const dseek_samples *samples, int64_t i, size_t *length);
+DSEEK_API const char *dseek_samples_reasoning(const dseek_samples *samples, int64_t i, size_t *length);
+/** Counts of sample i (prompt tokens, stop reason, ...), as for dseek_generate. */
+DSEEK_API dseek_status dseek_samples_result(const dseek_samples *samples, int64_t i, dseek_generate_result *result);
+
+/** Extract the final answer from one sample's answer text (and reasoning).
+ *  Write it to answer (capacity bytes, NUL-terminated) and return its length,
+ *  or return -1 if the sample has no answer. */
+typedef int64_t (*dseek_extract_fn)(const char *content, const char *reasoning, char *answer, size_t capacity,
+                                    void *user_data);
+
+/** Self-consistency: extract every sample's answer (extract NULL: the content
+ *  of the last \boxed{...}, else the last non-empty line of the content,
+ *  trimmed) and return the most frequent one with its vote count (ties: the
+ *  answer that appeared first). *answer is owned by samples; NULL with 0 votes
+ *  when no sample has an answer. */
+DSEEK_API dseek_status dseek_samples_vote(dseek_samples *samples, dseek_extract_fn extract, void *user_data,
+                                          const char **answer, int64_t *votes);
+
+/** The answer extracted from sample i by the last dseek_samples_vote call
+ *  (NULL if it had none or no vote ran). */
+DSEEK_API const char *dseek_samples_answer(const dseek_samples *samples, int64_t i);
 
 /** Ask the generation running on ctx (in another thread) to stop; it returns
  *  DSEEK_ERR_CANCELLED within one token and the context stays usable. Safe

@@ -198,6 +198,32 @@ dseek_status dseek_sampler_add_greedy(dseek_sampler *s)
   return push_stage(s, (stage){.kind = STAGE_GREEDY}, "dseek_sampler_add_greedy");
 }
 
+dseek_status dseek_sampler_clone(const dseek_sampler *s, uint64_t seed, dseek_sampler **out)
+{
+  static const char fn[] = "dseek_sampler_clone";
+  if (!s || !out) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: sampler and out must not be NULL", fn);
+  dseek_sampler *c = NULL;
+  dseek_status st = dseek_sampler_create(seed, &c);
+  for (int i = 0; i < s->n_stages && !st; i++) {
+    stage st_copy = s->stages[i];
+    st_copy.biases = NULL;
+    if (s->stages[i].n && s->stages[i].kind == STAGE_LOGIT_BIAS) {
+      st_copy.biases = ds_malloc((size_t)s->stages[i].n * sizeof *st_copy.biases);
+      if (!st_copy.biases) { st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn); break; }
+      memcpy(st_copy.biases, s->stages[i].biases, (size_t)s->stages[i].n * sizeof *st_copy.biases);
+    }
+    if ((st = push_stage(c, st_copy, fn))) ds_free(st_copy.biases);
+  }
+  if (!st && s->history_cap) {
+    c->history = ds_malloc((size_t)s->history_cap * sizeof *c->history);
+    if (!c->history) st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
+    else c->history_cap = s->history_cap;
+  }
+  if (st) { dseek_sampler_free(c); return st; }
+  *out = c;
+  return DSEEK_OK;
+}
+
 /* ---- history ------------------------------------------------------------- */
 
 static void history_push(dseek_sampler *s, int32_t token)
