@@ -429,6 +429,18 @@ DSEEK_API int64_t dseek_context_n_past(const dseek_context *ctx);
 /** Bytes the KV cache takes per cached token (all layers). */
 DSEEK_API int64_t dseek_context_kv_bytes_per_token(const dseek_context *ctx);
 
+/** Save the context's cached tokens and KV cache to a file. The file names
+ *  the model it belongs to (a fingerprint of its architecture, sizes and
+ *  weights). Errors: DSEEK_ERR_INVALID_ARG, DSEEK_ERR_IO. */
+DSEEK_API dseek_status dseek_context_save(const dseek_context *ctx, const char *path);
+
+/** Replace the context's cache with a saved one. A file from another model,
+ *  with another KV type, or damaged is refused (DSEEK_ERR_FORMAT) and the
+ *  context is left as it was; DSEEK_ERR_CONTEXT_FULL if it holds more tokens
+ *  than the context. No logits are available until the next evaluation; a
+ *  dseek_generate whose prompt starts with the saved tokens reuses them. */
+DSEEK_API dseek_status dseek_context_load(dseek_context *ctx, const char *path);
+
 /** Evaluate n tokens at the next positions, appending them to the cache.
  *  With all_logits non-zero, logits are kept for every token of the call,
  *  otherwise for the last one only. Errors: DSEEK_ERR_INVALID_ARG (NULL, n < 1,
