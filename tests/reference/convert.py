@@ -166,10 +166,14 @@ def write_gguf(path, weights, config, file_type, tokenizer=None, chat_template=N
 
 def load_gguf(path):
     """GGUF -> (weights by HF name, float32 dequantized, q/k left as stored;
-    config dict with rope_layout "gguf").  Enough for qwen2/llama files."""
+    config dict with rope_layout "gguf").  qwen2/llama here, deepseek2 in
+    convert_deepseek2."""
     f = gguf_read.GGUFFile(path)
     md = f.metadata
     arch = md["general.architecture"]
+    if arch == "deepseek2":
+        import convert_deepseek2
+        return convert_deepseek2.load_gguf(path)
     weights = {gguf_to_hf_name(n): f.tensor(n) for n in f.tensors}
     config = {
         "model_type": arch,
@@ -190,8 +194,26 @@ def load_gguf(path):
     return weights, config
 
 
+def fp8_dequantize(weights):
+    """DeepSeek-V3 FP8 checkpoints: every e4m3 `<name>` has an f32
+    `<name>_scale_inv` [ceil(out/128), ceil(in/128)]; the value is
+    e4m3(w[i, j]) * scale_inv[i // 128, j // 128] (DeepSeek-V3 inference/kernel.py
+    weight_dequant, fp8_cast_bf16.py).  Returns the weights without the scales."""
+    out = {}
+    for name, w in weights.items():
+        if name.endswith("_scale_inv"):
+            continue
+        s = weights.get(name + "_scale_inv")
+        if s is not None:
+            s = np.asarray(s, dtype=np.float32)
+            full = np.repeat(np.repeat(s, 128, axis=0), 128, axis=1)[:w.shape[0], :w.shape[1]]
+            w = (np.asarray(w, dtype=np.float32) * full).astype(np.float32)
+        out[name] = w
+    return out
+
+
 def load_hf(directory):
-    """HF directory -> (weights by name, float32; config.json dict)."""
+    """HF directory -> (weights by name, float32, FP8 dequantized; config.json dict)."""
     with open(os.path.join(directory, "config.json")) as fh:
         config = json.load(fh)
-    return safetensors_write.read_checkpoint(directory), config
+    return fp8_dequantize(safetensors_write.read_checkpoint(directory)), config

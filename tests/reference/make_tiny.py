@@ -2,7 +2,7 @@
 """Generate tiny random qwen2 and llama models in every file form dseek loads,
 each with the reference's expected outputs next to it.
 
-    /usr/bin/python3 make_tiny.py OUT_DIR [--manifest FILE] [--arch qwen2,llama]
+    /usr/bin/python3 make_tiny.py OUT_DIR [--manifest FILE] [--arch qwen2,llama,deepseek2]
 
 OUT_DIR/<variant>/ holds either model.gguf or an HF directory (config.json,
 model.safetensors or shards + index, tokenizer.json unless noted), plus:
@@ -205,6 +205,10 @@ def generate(out_dir, archs, chat_template):
     os.makedirs(out_dir, exist_ok=True)
     manifest = []
     for arch in archs:
+        if arch == "deepseek2":   # its own variants, see tiny_deepseek2.py
+            import tiny_deepseek2
+            manifest += tiny_deepseek2.generate(out_dir, chat_template is not None)
+            continue
         prompt = prompt_tokens(arch)
         models_by_tie = {}
         for tied in (False, True):
@@ -235,7 +239,7 @@ def generate(out_dir, archs, chat_template):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")
-    ap.add_argument("--arch", default="qwen2,llama")
+    ap.add_argument("--arch", default="qwen2,llama,deepseek2")
     ap.add_argument("--manifest", help="also copy manifest.txt here (a build-system stamp)")
     ap.add_argument("--no-chat-template", action="store_true")
     args = ap.parse_args()

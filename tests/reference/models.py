@@ -22,7 +22,8 @@ Inputs
                       permuted so that RoPE rotates adjacent pairs, and the
                       llama3 scaling comes from weights["rope_freqs"] (divisors).
                       qwen2 GGUFs are not permuted (rope type "neox").
-A later phase adds deepseek2 (MLA + MoE + YaRN) as another entry of LAYERS.
+deepseek2 (DeepSeek-V2/V3/R1: MLA + DeepSeekMoE + YaRN; HF model_type
+deepseek_v2 / deepseek_v3) lives in deepseek2.py; forward() hands it over.
 """
 
 import math
@@ -149,6 +150,21 @@ class KVCache:
 
 # === hyperparameters ===============================================================
 
+DEEPSEEK2_MODEL_TYPES = ("deepseek_v2", "deepseek_v3", "deepseek2")
+
+
+def is_deepseek2(config):
+    return config["model_type"] in DEEPSEEK2_MODEL_TYPES
+
+
+def new_cache(config):
+    """The cache forward() wants for this model: KVCache, or deepseek2's latent cache."""
+    if is_deepseek2(config):
+        import deepseek2
+        return deepseek2.LatentCache()
+    return KVCache()
+
+
 def hparams(config):
     """The numbers a forward pass needs, from an HF config.json dict."""
     d = config["hidden_size"]
@@ -224,6 +240,9 @@ def forward(weights, config, tokens, start_pos=0, kv_cache=None, dtype=torch.flo
     """Logits [n, vocab] for tokens at positions start_pos .. start_pos + n - 1.
     With a kv_cache, start_pos must equal kv_cache.n_past; the new keys and
     values are appended, so prefill then token-by-token decode works."""
+    if is_deepseek2(config):
+        import deepseek2
+        return deepseek2.forward(weights, config, tokens, start_pos, kv_cache, dtype)
     hp = hparams(config)
     if hp["arch"] not in LAYERS:
         raise ValueError(f"no reference for model_type {hp['arch']}")
@@ -259,7 +278,7 @@ def greedy_trace(weights, config, prompt, n, dtype=torch.float32):
     """Prefill the prompt, then decode n tokens greedily with a KV cache.
     Returns (tokens [n], prefill logits [len(prompt), vocab],
              decode logits [n, vocab]: row j = logits after feeding tokens[j])."""
-    cache = KVCache()
+    cache = new_cache(config)
     prefill = forward(weights, config, prompt, 0, cache, dtype)
     out, rows = [int(torch.argmax(prefill[-1]))], []
     for j in range(n):

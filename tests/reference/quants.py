@@ -14,6 +14,11 @@ written here is byte-identical to what ggml's reference path would write.
         q = min(15, (int8)(x * id + 8.5))      (truncation toward zero)
         qs[j] = q[j] | q[j + 16] << 4
         value j = ((qs[j] & 15) - 8) d  (j < 16),  ((qs[j-16] >> 4) - 8) d  (j >= 16)
+    Q5_0 block (22 bytes, 32 values):  f16 d; u8 qh[4]; u8 qs[16]
+        (quantize_row_q5_0_ref) as Q4_0 with d = max / -16,
+        q = min(31, (int8)(x * id + 16.5)); low nibbles as Q4_0, bit 4 of value
+        j in bit j of the little-endian u32 qh; value = (q - 16) d
+    Q4_K: see quants_k.py (256-value super-blocks, 144 bytes).
 """
 
 import numpy as np
@@ -22,17 +27,24 @@ QK8_0 = 32
 QK4_0 = 32
 Q8_0_BLOCK_BYTES = 2 + QK8_0
 Q4_0_BLOCK_BYTES = 2 + QK4_0 // 2
+QK5_0 = 32
+Q5_0_BLOCK_BYTES = 2 + 4 + QK5_0 // 2
+QK_K = 256
+Q4_K_BLOCK_BYTES = 2 + 2 + 12 + QK_K // 2
 
 # ggml type ids (MODELS.md section 5 / ggml.h)
 GGML_TYPE_F32 = 0
 GGML_TYPE_F16 = 1
 GGML_TYPE_Q4_0 = 2
+GGML_TYPE_Q5_0 = 6
 GGML_TYPE_Q8_0 = 8
+GGML_TYPE_Q4_K = 12
 GGML_TYPE_BF16 = 30
 
 GGML_TYPE_NAMES = {
     GGML_TYPE_F32: "f32", GGML_TYPE_F16: "f16", GGML_TYPE_Q4_0: "q4_0",
-    GGML_TYPE_Q8_0: "q8_0", GGML_TYPE_BF16: "bf16",
+    GGML_TYPE_Q8_0: "q8_0", GGML_TYPE_BF16: "bf16", GGML_TYPE_Q5_0: "q5_0",
+    GGML_TYPE_Q4_K: "q4_k",
 }
 GGML_TYPE_BY_NAME = {v: k for k, v in GGML_TYPE_NAMES.items()}
 
@@ -40,6 +52,7 @@ GGML_TYPE_BY_NAME = {v: k for k, v in GGML_TYPE_NAMES.items()}
 GGML_BLOCK = {
     GGML_TYPE_F32: (1, 4), GGML_TYPE_F16: (1, 2), GGML_TYPE_BF16: (1, 2),
     GGML_TYPE_Q8_0: (QK8_0, Q8_0_BLOCK_BYTES), GGML_TYPE_Q4_0: (QK4_0, Q4_0_BLOCK_BYTES),
+    GGML_TYPE_Q5_0: (QK5_0, Q5_0_BLOCK_BYTES), GGML_TYPE_Q4_K: (QK_K, Q4_K_BLOCK_BYTES),
 }
 
 
@@ -146,6 +159,40 @@ def dequantize_q4_0(data, n_values):
     return (np.concatenate([lo, hi], axis=1) * d[:, None]).reshape(-1)
 
 
+# --- Q5_0 -------------------------------------------------------------------
+
+def quantize_q5_0(x):
+    """float32 array (last dim a multiple of 32) -> bytes of Q5_0 blocks."""
+    b = _blocks(x, QK5_0)
+    idx = np.argmax(np.abs(b), axis=1)
+    vmax = b[np.arange(b.shape[0]), idx]
+    d = (vmax / np.float32(-16)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d != 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
+    v = (b * inv[:, None]).astype(np.float32) + np.float32(16.5)
+    q = np.minimum(31, np.trunc(v).astype(np.int32)).astype(np.uint32)
+    half = QK5_0 // 2
+    qh = np.zeros(b.shape[0], dtype=np.uint32)
+    for j in range(QK5_0):
+        qh |= ((q[:, j] >> 4) & 1) << np.uint32(j)
+    out = np.empty((b.shape[0], Q5_0_BLOCK_BYTES), dtype=np.uint8)
+    out[:, 0:2] = f32_to_f16_bits(d).reshape(-1, 1).view(np.uint8)
+    out[:, 2:6] = qh.astype("<u4").reshape(-1, 1).view(np.uint8)
+    out[:, 6:] = ((q[:, :half] & 15) | ((q[:, half:] & 15) << 4)).astype(np.uint8)
+    return out.tobytes()
+
+
+def dequantize_q5_0(data, n_values):
+    raw = np.frombuffer(data, dtype=np.uint8, count=ggml_nbytes(GGML_TYPE_Q5_0, n_values))
+    blocks = raw.reshape(-1, Q5_0_BLOCK_BYTES)
+    d = f16_bits_to_f32(blocks[:, 0:2].copy().view(np.uint16)[:, 0])
+    qh = blocks[:, 2:6].copy().view("<u4")[:, 0].astype(np.uint32)
+    qs = blocks[:, 6:].astype(np.uint32)
+    bits = (qh[:, None] >> np.arange(QK5_0, dtype=np.uint32)[None, :]) & 1
+    q = np.concatenate([qs & 15, qs >> 4], axis=1) | (bits << 4)
+    return ((q.astype(np.float32) - 16) * d[:, None]).reshape(-1)
+
+
 # --- any type ---------------------------------------------------------------
 
 def encode(x, ggml_type):
@@ -161,6 +208,11 @@ def encode(x, ggml_type):
         return quantize_q8_0(x)
     if ggml_type == GGML_TYPE_Q4_0:
         return quantize_q4_0(x)
+    if ggml_type == GGML_TYPE_Q5_0:
+        return quantize_q5_0(x)
+    if ggml_type == GGML_TYPE_Q4_K:
+        import quants_k
+        return quants_k.quantize_q4_k(x)
     raise ValueError(f"unsupported ggml type {ggml_type}")
 
 
@@ -176,6 +228,11 @@ def decode(data, ggml_type, n_values):
         return dequantize_q8_0(data, n_values)
     if ggml_type == GGML_TYPE_Q4_0:
         return dequantize_q4_0(data, n_values)
+    if ggml_type == GGML_TYPE_Q5_0:
+        return dequantize_q5_0(data, n_values)
+    if ggml_type == GGML_TYPE_Q4_K:
+        import quants_k
+        return quants_k.dequantize_q4_k(data, n_values)
     raise ValueError(f"unsupported ggml type {ggml_type}")
 
 

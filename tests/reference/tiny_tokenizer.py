@@ -22,7 +22,16 @@ PRE_REGEX = {
     "qwen2": r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
     "llama": r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
 }
-GGUF_PRE = {"qwen2": "qwen2", "llama": "llama-bpe"}
+GGUF_PRE = {"qwen2": "qwen2", "llama": "llama-bpe", "deepseek2": "deepseek-v3"}
+# DeepSeek-V3 / R1 tokenizer.json (../shared/data/tokenizers/deepseek_v3): three
+# Isolated splits (digit runs of up to three, CJK runs, then words/punctuation/
+# spaces) before the byte-level step, an empty normalizer Sequence, "a b" merges.
+DEEPSEEK_V3_SPLITS = [
+    r"\p{N}{1,3}",
+    "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+",
+    "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+"
+    "| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
+]
 
 # Merges in priority order; each joins two existing tokens into a new one.
 MERGES = [
@@ -99,15 +108,18 @@ class TinyTokenizer:
                  for i, (content, special) in enumerate(ADDED_TOKENS)]
         bos = ADDED_TOKENS[0][0]
         merges = [[a, b] for a, b in MERGES] if arch == "qwen2" else [f"{a} {b}" for a, b in MERGES]
+        patterns = DEEPSEEK_V3_SPLITS if arch == "deepseek2" else [PRE_REGEX[arch]]
+        normalizer = {"qwen2": {"type": "NFC"},
+                      "deepseek2": {"type": "Sequence", "normalizers": []}}.get(arch)
         return {
             "version": "1.0",
             "truncation": None,
             "padding": None,
             "added_tokens": added,
-            "normalizer": {"type": "NFC"} if arch == "qwen2" else None,
+            "normalizer": normalizer,
             "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-                {"type": "Split", "pattern": {"Regex": PRE_REGEX[arch]},
-                 "behavior": "Isolated", "invert": False},
+                {"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated", "invert": False}
+                for p in patterns] + [
                 {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False,
                  "use_regex": False}]},
             "post_processor": {"type": "TemplateProcessing",
