@@ -426,6 +426,12 @@ DSEEK_API dseek_status dseek_context_reset(dseek_context *ctx);
 DSEEK_API int64_t dseek_context_n_ctx(const dseek_context *ctx);
 DSEEK_API int64_t dseek_context_n_past(const dseek_context *ctx);
 
+/** Copy the ids of the tokens the context holds (positions 0 .. n_past-1)
+ *  into tokens[0..capacity); *n_tokens receives n_past. Errors:
+ *  DSEEK_ERR_INVALID_ARG, DSEEK_ERR_BUFFER_TOO_SMALL. */
+DSEEK_API dseek_status dseek_context_tokens(const dseek_context *ctx, int32_t *tokens, int64_t capacity,
+                                            int64_t *n_tokens);
+
 /** Bytes the KV cache takes per cached token (all layers). */
 DSEEK_API int64_t dseek_context_kv_bytes_per_token(const dseek_context *ctx);
 
@@ -573,6 +579,12 @@ typedef struct dseek_generate_options {
   const char *think_close;      /**< NULL: "\n\nConsidering the limited time, I have to give the
                                      answer now.\n</think>\n\n"; must contain "</think>" */
   const char *think_continue;   /**< NULL: "\nWait" */
+  /* Speculative decoding (appended in 0.1). */
+  dseek_context *draft;         /**< a context of a smaller model with the same vocabulary that
+                                     drafts tokens for this one (NULL: none). The output is exactly
+                                     the greedy output with a greedy chain, and distributed exactly
+                                     as without a draft otherwise. Not with repetition penalties. */
+  int64_t n_draft;              /**< tokens drafted per step, 1..64 (default 4) */
 } dseek_generate_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */
@@ -590,6 +602,8 @@ typedef struct dseek_generate_result {
   double generate_seconds;      /**< time spent generating after the prompt */
   int64_t n_cached_tokens;      /**< prompt tokens reused from the context's cache (not evaluated) */
   int64_t n_forced_tokens;      /**< tokens injected by the thinking budget or budget forcing */
+  int64_t n_draft_tokens;       /**< speculative decoding: tokens the draft proposed ... */
+  int64_t n_draft_accepted;     /**< ... and how many the model accepted */
 } dseek_generate_result;
 
 /** Generate a reply to `prompt` (text given to the model as is: render a
@@ -618,8 +632,8 @@ typedef struct dseek_samples dseek_samples;
  *  samples. Sample i uses a clone of opts->sampler seeded with seeds[i]
  *  (seeds NULL: i), so it produces exactly the text that dseek_generate gives
  *  with a sampler of that seed. opts: max_tokens, stop strings, reasoning
- *  mode, add_special and parse_special apply; streaming and the thinking
- *  budget are not available here (DSEEK_ERR_INVALID_ARG if set). The context
+ *  mode, add_special and parse_special apply; streaming, the thinking budget
+ *  and a draft model are not available here (DSEEK_ERR_INVALID_ARG if set). The context
  *  must hold the prompt plus n_samples x max_tokens tokens; a sample that
  *  finds no room stops with DSEEK_STOP_CONTEXT_FULL. On success *out holds the
  *  samples (free with dseek_samples_free). */

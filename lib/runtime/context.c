@@ -134,6 +134,17 @@ dseek_status dseek_context_reset(dseek_context *c)
 
 int64_t dseek_context_n_ctx(const dseek_context *c) { return c ? c->n_ctx : -1; }
 int64_t dseek_context_n_past(const dseek_context *c) { return c ? c->n_past : -1; }
+dseek_status dseek_context_tokens(const dseek_context *c, int32_t *tokens, int64_t capacity, int64_t *n_tokens)
+{
+  if (!c || !n_tokens || capacity < 0 || (capacity > 0 && !tokens))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_context_tokens: need ctx, n_tokens and a buffer for capacity > 0");
+  *n_tokens = c->n_past;
+  if (capacity < c->n_past)
+    return ds_error(DSEEK_ERR_BUFFER_TOO_SMALL, "dseek_context_tokens: %lld tokens", (long long)c->n_past);
+  memcpy(tokens, c->tokens, (size_t)c->n_past * sizeof *tokens);
+  return DSEEK_OK;
+}
+
 int64_t dseek_context_kv_bytes_per_token(const dseek_context *c) { return c ? c->kv_bytes_per_token : -1; }
 
 /* The graph for T tokens, built on first use. */

@@ -7,6 +7,7 @@
 #include "runtime/context.h"
 #include "runtime/generate.h"
 #include "runtime/output.h"
+#include "runtime/speculative.h"
 
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,7 @@ dseek_status dseek_generate_options_init(dseek_generate_options *o, size_t size)
   d.add_special = 1;
   d.parse_special = 1;
   d.max_thinking_tokens = -1;
+  d.n_draft = 4;
   memset(o, 0, size);
   memcpy(o, &d, DS_MIN(size, sizeof d));
   o->struct_size = size;
@@ -66,6 +68,8 @@ typedef struct run {
   dseek_context *ctx;
   ds_output out;
   dseek_generate_result r;
+  ds_spec spec;
+  bool speculate;
 } run;
 
 static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u->out, u->ctx->model->vocab, tok); }
@@ -74,6 +78,7 @@ static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u-
  * budget forcing's "Wait"): tokenized, streamed like output, evaluated. */
 static dseek_status inject(run *u, const char *text)
 {
+  if (u->speculate) ds_spec_discard(&u->spec, u->ctx, true);
   const struct ds_vocab *v = u->ctx->model->vocab;
   int32_t ids[256];
   int64_t n = 0;
@@ -165,6 +170,10 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   ds_free(ids);
   double t1 = ds_seconds();
   u.r.prompt_seconds = t1 - t0;
+  if (!st && o.draft) {
+    st = ds_spec_init(&u.spec, ctx, o.draft, o.n_draft, o.sampler);
+    u.speculate = st == DSEEK_OK;
+  }
 
   const int64_t n_vocab = m->hp.n_vocab;
   while (!st && !u.r.stop_reason) {
@@ -178,27 +187,45 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
       if (!st && ds_output_thinking(&u.out)) st = ds_output_close_reasoning(&u.out);
       continue;
     }
-    const float *logits = dseek_logits(ctx, -1);
     int32_t tok;
-    if (o.sampler) { if ((st = dseek_sampler_sample(o.sampler, logits, n_vocab, &tok))) break; }
-    else tok = ds_argmax(logits, n_vocab);
+    bool in_cache = false;   /* speculation: the target already evaluated tok */
+    if (u.speculate) {
+      if ((st = ds_spec_next(&u.spec, ctx, o.sampler, o.max_tokens - u.r.n_generated_tokens, &tok, &in_cache))) break;
+    } else if (o.sampler) {
+      if ((st = dseek_sampler_sample(o.sampler, dseek_logits(ctx, -1), n_vocab, &tok))) break;
+    } else {
+      tok = ds_argmax(dseek_logits(ctx, -1), n_vocab);
+    }
     bool eog = ds_vocab_is_eog(m->vocab, tok);
     if (thinking && u.r.n_reasoning_tokens < o.min_thinking_tokens && (eog || closes_reasoning(m->vocab, tok))) {
       /* Budget forcing (s1): not done thinking yet. */
+      if (u.speculate) ds_spec_discard(&u.spec, ctx, false);
       u.r.n_generated_tokens++;
       u.r.n_reasoning_tokens++;
       st = inject(&u, cont);
       continue;
     }
-    if (eog) { u.r.stop_reason = DSEEK_STOP_EOS; break; }
+    if (eog) {
+      if (u.speculate) ds_spec_discard(&u.spec, ctx, false);
+      u.r.stop_reason = DSEEK_STOP_EOS;
+      break;
+    }
     u.r.n_generated_tokens++;
     if (thinking) u.r.n_reasoning_tokens++;
     st = emit_token(&u, tok);
     if (st) break;
     if (u.out.stopped_by_callback) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
     if (u.out.hit) { u.r.stop_reason = DSEEK_STOP_STRING; break; }
+    if (in_cache) continue;
     if (ctx->n_past >= ctx->n_ctx) { u.r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
     st = dseek_decode(ctx, &tok, 1, 0);
+  }
+  if (u.speculate) {
+    /* Drafted tokens past the last one handed out leave the cache. */
+    ds_spec_discard(&u.spec, ctx, true);
+    u.r.n_draft_tokens = u.spec.drafted;
+    u.r.n_draft_accepted = u.spec.accepted;
+    ds_spec_free(&u.spec);
   }
   if (!st) st = ds_output_finish(&u.out);
   if (!st && u.out.stopped_by_callback) u.r.stop_reason = DSEEK_STOP_CALLBACK;

@@ -9,6 +9,7 @@
  * and identical on every machine.
  */
 #include "core/ds.h"
+#include "runtime/sampler.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -344,10 +345,12 @@ static int64_t apply_top_p(candidate *c, int64_t n, float p)
   }
 }
 
-dseek_status dseek_sampler_sample(dseek_sampler *s, const float *logits, int64_t n_vocab, int32_t *token)
+/* Apply the chain to logits: the surviving candidates are s->cands[0..*n_out),
+ * *greedy_out tells whether the chain ends in greedy selection. */
+static dseek_status filter(dseek_sampler *s, const float *logits, int64_t n_vocab, const char *fn, int64_t *n_out,
+                           bool *greedy_out)
 {
-  static const char fn[] = "dseek_sampler_sample";
-  if (!s || !logits || !token || n_vocab < 1 || n_vocab > INT32_MAX)
+  if (!s || !logits || n_vocab < 1 || n_vocab > INT32_MAX)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need a sampler, logits, token and 1 <= n_vocab < 2^31", fn);
   if (n_vocab > s->cands_cap) {
     candidate *c = ds_malloc((size_t)n_vocab * sizeof *c);
@@ -419,6 +422,20 @@ dseek_status dseek_sampler_sample(dseek_sampler *s, const float *logits, int64_t
     }
   }
 
+  *n_out = n;
+  *greedy_out = greedy;
+  return DSEEK_OK;
+}
+
+dseek_status dseek_sampler_sample(dseek_sampler *s, const float *logits, int64_t n_vocab, int32_t *token)
+{
+  static const char fn[] = "dseek_sampler_sample";
+  if (!token) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: token is NULL", fn);
+  int64_t n;
+  bool greedy;
+  dseek_status st = filter(s, logits, n_vocab, fn, &n, &greedy);
+  if (st) return st;
+  candidate *c = s->cands;
   float mx = max_logit(c, n);
   if (mx == -INFINITY) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: every candidate has probability 0", fn);
   int64_t pick;
@@ -440,4 +457,50 @@ dseek_status dseek_sampler_sample(dseek_sampler *s, const float *logits, int64_t
   *token = c[pick].token;
   history_push(s, *token);
   return DSEEK_OK;
+}
+
+/* ---- distributions (speculative decoding) ---------------------------------- */
+
+dseek_status ds_sampler_dist(dseek_sampler *s, const float *logits, int64_t n_vocab, float *probs, bool *greedy)
+{
+  static const char fn[] = "speculative sampling";
+  int64_t n;
+  dseek_status st = filter(s, logits, n_vocab, fn, &n, greedy);
+  if (st) return st;
+  candidate *c = s->cands;
+  memset(probs, 0, (size_t)n_vocab * sizeof *probs);
+  float mx = max_logit(c, n);
+  if (mx == -INFINITY) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: every candidate has probability 0", fn);
+  if (*greedy || n == 1) {
+    probs[c[best_index(c, n)].token] = 1.0f;
+    return DSEEK_OK;
+  }
+  double total = 0;
+  for (int64_t j = 0; j < n; j++) total += exp((double)(c[j].logit - mx));
+  for (int64_t j = 0; j < n; j++) probs[c[j].token] = (float)(exp((double)(c[j].logit - mx)) / total);
+  return DSEEK_OK;
+}
+
+double ds_sampler_uniform(dseek_sampler *s) { return rng_uniform(s->rng); }
+
+int32_t ds_sampler_draw(dseek_sampler *s, const float *probs, int64_t n_vocab)
+{
+  double total = 0;
+  for (int64_t i = 0; i < n_vocab; i++) total += probs[i];
+  double u = rng_uniform(s->rng) * total, cum = 0;
+  int32_t pick = 0;
+  for (int64_t i = 0; i < n_vocab; i++) {
+    if (probs[i] <= 0) continue;
+    cum += probs[i];
+    pick = (int32_t)i;
+    if (u < cum) break;
+  }
+  return pick;
+}
+
+bool ds_sampler_uses_history(const dseek_sampler *s)
+{
+  for (int i = 0; i < s->n_stages; i++)
+    if (s->stages[i].kind == STAGE_PENALTIES && s->stages[i].n > 0) return true;
+  return false;
 }

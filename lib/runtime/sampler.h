@@ -1,0 +1,21 @@
+/* sampler.h — internals of the sampler chain used by speculative decoding. */
+#ifndef DS_RUNTIME_SAMPLER_H
+#define DS_RUNTIME_SAMPLER_H
+
+#include "core/ds.h"
+
+/* The chain's distribution over all n_vocab tokens (0 for removed ones;
+ * one-hot when the chain ends greedy, then *greedy is set). The history is
+ * not changed. */
+dseek_status ds_sampler_dist(dseek_sampler *s, const float *logits, int64_t n_vocab, float *probs, bool *greedy);
+
+/* Draw a token from unnormalised probs with the sampler's generator. */
+int32_t ds_sampler_draw(dseek_sampler *s, const float *probs, int64_t n_vocab);
+
+/* Uniform in [0, 1) from the sampler's generator. */
+double ds_sampler_uniform(dseek_sampler *s);
+
+/* True if the chain depends on the token history (penalties). */
+bool ds_sampler_uses_history(const dseek_sampler *s);
+
+#endif
