@@ -120,7 +120,8 @@ static void test_load_errors(void)
   const char *dir = copy_hf("llama-hf-f32", "badjson");
   char cfg[512];
   snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-  spit(cfg, "{\"model_type\": \"llama\",\n \"hidden_size\": }", 43);
+  const char *broken = "{\"model_type\": \"llama\",\n \"hidden_size\": }";
+  spit(cfg, broken, strlen(broken));
   expect_load_error(dir, DSEEK_ERR_FORMAT, "line 2");
   dir = copy_hf("llama-hf-f32", "nofield");
   snprintf(cfg, sizeof cfg, "%s/config.json", dir);
