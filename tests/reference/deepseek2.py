@@ -57,9 +57,9 @@ build_moe_ffn):
     norm_topk_prob (and k > 1): w = w / (sum w + 1e-20);  w = w * routed_scaling_factor
     y   = sum_k w_k Expert_idx[k](xn) + SharedExperts(xn)   (one MLP of width
           n_shared_experts * moe_intermediate_size)
-Note: HF V2 code applies routed_scaling_factor only when it does NOT normalise
-(`else` branch); V3 code and llama.cpp normalise then scale.  No released V2 config
-has norm_topk_prob true, so both agree on real models; we follow V3.
+Note: V3's MoEGate, DeepSeek-V3 model.py and llama.cpp normalise, then scale;
+some V2-era ports scale only in the non-normalising branch.  Every released V2
+config has norm_topk_prob false, so they agree on real models; we follow V3.
 Note: llama.cpp always uses the top-2-sum group score (also for softmax without
 bias), which differs from HF V2's max for the 236B V2 (n_group 8); V2-Lite has
 n_group 1, so its routing is unaffected.
