@@ -10,20 +10,15 @@
  *   Q5_0  {f16 d; u8 qh[4]; u8 q[16]}       5th bit of value j in bit j of the LE u32 qh; x = (v - 16) d
  *   Q5_1  {f16 d; f16 m; u8 qh[4]; u8 q[16]} x = v d + m
  */
-#include "kernels/types.h"
+#include "kernels/quants.h"
 
 #include <math.h>
 #include <string.h>
 
-#define QK 32
+#define QK DS_QK
+#define half ds_get_half
+#define put_half ds_put_half
 
-static inline float half(const uint8_t *p) { return ds_f16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
-static inline void put_half(uint8_t *p, float f)
-{
-  uint16_t h = ds_f32_to_f16(f);
-  p[0] = (uint8_t)h;
-  p[1] = (uint8_t)(h >> 8);
-}
 static inline uint32_t u32le(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 /* ---- Q8_0 / Q8_1 ----------------------------------------------------------- */
@@ -195,6 +190,10 @@ static void q5_1_to_float(const void *src, float *y, int64_t n)
   }
 }
 
+/* d = (max - min) / 31, m = min, q = trunc((x - min) / d + 0.5). ggml leaves
+ * q unclamped here; rounding can push the top value to 32, which would wrap to
+ * 0 in 5 bits, so it is clamped to 31 (identical output whenever ggml's is
+ * valid). */
 static void q5_1_from_float(const float *x, void *dst, int64_t n)
 {
   uint8_t *b = dst;
@@ -219,16 +218,19 @@ static void q5_1_from_float(const float *x, void *dst, int64_t n)
 
 /* ---- table ----------------------------------------------------------------- */
 
-const ds_type_traits *ds_quant_block32_traits(int type);
-
 const ds_type_traits *ds_quant_block32_traits(int type)
 {
-  static const ds_type_traits q4_0 = {"Q4_0", QK, 18, true, q4_0_to_float, q4_0_from_float};
-  static const ds_type_traits q4_1 = {"Q4_1", QK, 20, true, q4_1_to_float, q4_1_from_float};
-  static const ds_type_traits q5_0 = {"Q5_0", QK, 22, true, q5_0_to_float, q5_0_from_float};
-  static const ds_type_traits q5_1 = {"Q5_1", QK, 24, true, q5_1_to_float, q5_1_from_float};
-  static const ds_type_traits q8_0 = {"Q8_0", QK, 34, true, q8_0_to_float, q8_0_from_float};
-  static const ds_type_traits q8_1 = {"Q8_1", QK, 36, true, q8_1_to_float, q8_1_from_float};
+#define B_TRAITS(var, nm, size, fn)                                                          \
+  static const ds_type_traits var = {.name = nm, .block_size = QK, .type_size = size,       \
+                                     .is_quantized = true, .to_float = fn##_to_float,      \
+                                     .from_float = fn##_from_float}
+  B_TRAITS(q4_0, "Q4_0", 18, q4_0);
+  B_TRAITS(q4_1, "Q4_1", 20, q4_1);
+  B_TRAITS(q5_0, "Q5_0", 22, q5_0);
+  B_TRAITS(q5_1, "Q5_1", 24, q5_1);
+  B_TRAITS(q8_0, "Q8_0", 34, q8_0);
+  B_TRAITS(q8_1, "Q8_1", 36, q8_1);
+#undef B_TRAITS
   switch (type) {
   case DSEEK_TYPE_Q4_0: return &q4_0;
   case DSEEK_TYPE_Q4_1: return &q4_1;

@@ -1,12 +1,10 @@
-/* quants.c — the table of GGUF block quantization formats. The 32-value
- * blocks live in quant_blocks.c; the 256-value K-quant super-blocks are added
- * here as they are implemented. */
-#include "kernels/types.h"
-
-const ds_type_traits *ds_quant_traits(int type);
-const ds_type_traits *ds_quant_block32_traits(int type);
+/* quants.c — the GGUF block quantization formats that dseek computes with:
+ * the 32-value blocks (quant_blocks.c) and the K-quant super-blocks
+ * (quants_k.c). The IQ family and the repacked types are not supported. */
+#include "kernels/quants.h"
 
 const ds_type_traits *ds_quant_traits(int type)
 {
-  return ds_quant_block32_traits(type);
+  const ds_type_traits *t = ds_quant_block32_traits(type);
+  return t ? t : ds_quant_k_traits(type);
 }

@@ -1,5 +1,6 @@
 /* types.c — the table of element types and the plain (non-block) conversions. */
 #include "kernels/types.h"
+#include "kernels/quants.h"
 
 #include <math.h>
 #include <string.h>
@@ -36,7 +37,7 @@ uint16_t ds_f32_to_f16(float f)
   memcpy(&x, &f, 4);
   uint32_t sign = (x >> 16) & 0x8000;
   uint32_t ax = x & 0x7FFFFFFFu;
-  if (ax > 0x7F800000u) return (uint16_t)(sign | 0x7E00);          /* NaN */
+  if (ax > 0x7F800000u) return (uint16_t)(sign | 0x7E00 | ((ax >> 13) & 0x3FF));   /* quiet NaN, top payload bits kept */
   if (ax >= 0x477FF000u) return (uint16_t)(sign | 0x7C00);         /* overflow -> inf (rounds past 65504) */
   if (ax < 0x38800000u) {                                          /* subnormal or zero in f16 */
     float a;
@@ -71,32 +72,48 @@ uint16_t ds_f32_to_bf16(float f)
   return (uint16_t)(x >> 16);
 }
 
+/* Normal codes map onto f32 bits directly (exponent rebiased 7 -> 127);
+ * exponent 0 is subnormal, man/8 * 2^-6 = man * 2^-9. */
+/* e4m3fn: s eeee mmm, bias 7; exp 0 is subnormal (m/8 * 2^-6); exp 15 with
+ * m = 7 (0x7F, 0xFF) is NaN, the rest of exp 15 is normal (max 1.75 * 2^8 =
+ * 448); there are no infinities. */
 float ds_e4m3_to_f32(uint8_t v)
 {
-  uint32_t sign = v >> 7;
+  uint32_t sign = (uint32_t)(v & 0x80) << 24;
   uint32_t exp = (v >> 3) & 0xF;
   uint32_t man = v & 0x7;
-  float r;
-  if (exp == 0xF && man == 0x7) r = NAN;
-  else if (exp == 0) r = (float)man * 0x1p-9f;                 /* subnormal: man/8 * 2^-6 */
-  else r = ldexpf(1.0f + (float)man / 8.0f, (int)exp - 7);
-  return sign ? -r : r;
+  uint32_t bits;
+  if (exp == 0xF && man == 0x7) {
+    bits = sign | 0x7FC00000u;                                 /* NaN */
+  } else if (exp == 0) {
+    float f = (float)man * 0x1p-9f;                            /* subnormal: man/8 * 2^-6 */
+    memcpy(&bits, &f, 4);
+    bits |= sign;
+  } else {
+    bits = sign | (exp + 120) << 23 | man << 20;               /* rebias 7 -> 127 */
+  }
+  float out;
+  memcpy(&out, &bits, 4);
+  return out;
 }
 
+/* With E = max(-6, floor(log2 |f|)), |f| in units of 2^(E-3) rounds (to
+ * nearest even) to q in 0..16, and the code is (E + 6) * 8 + q: for normals
+ * q in 8..15 gives exponent field E + 7 and mantissa q - 8 (q = 16 carries
+ * into the next exponent), for E = -6 q < 8 is the subnormal mantissa.
+ * Values at or beyond 448 saturate to +-448 (0x7E/0xFE); NaN keeps its sign. */
 uint8_t ds_f32_to_e4m3(float f)
 {
-  if (isnan(f)) return 0x7F;
   uint8_t sign = signbit(f) ? 0x80 : 0;
+  if (isnan(f)) return sign | 0x7F;
   float a = fabsf(f);
-  if (a >= 448.0f) return sign | 0x7E;                          /* saturate to max finite */
-  /* choose the nearest representable value, ties to even mantissa */
-  uint8_t best = 0;
-  float best_err = INFINITY;
-  for (uint8_t c = 0; c < 0x7F; c++) {
-    float err = fabsf(ds_e4m3_to_f32(c) - a);
-    if (err < best_err || (err == best_err && (c & 1) == 0)) { best = c; best_err = err; }
-  }
-  return sign | best;
+  if (a >= 448.0f) return sign | 0x7E;
+  if (a == 0.0f) return sign;
+  int e;
+  frexpf(a, &e);                                               /* a = m 2^e, m in [0.5, 1) */
+  int E = e - 1 < -6 ? -6 : e - 1;
+  int q = (int)nearbyintf(ldexpf(a, 3 - E));                   /* exact scaling, RNE */
+  return (uint8_t)(sign | ((E + 6) * 8 + q));
 }
 
 /* ---- plain types --------------------------------------------------------- */
@@ -137,12 +154,15 @@ static void e4m3_from_float(const float *src, void *dst, int64_t n)
 
 /* ---- the table ----------------------------------------------------------- */
 /* Block types are registered in quants.c via ds_quant_traits(). */
-const ds_type_traits *ds_quant_traits(int type);
 
-static const ds_type_traits plain_f32 = {"F32", 1, 4, false, f32_to_float, f32_from_float};
-static const ds_type_traits plain_f16 = {"F16", 1, 2, false, f16_to_float, f16_from_float};
-static const ds_type_traits plain_bf16 = {"BF16", 1, 2, false, bf16_to_float, bf16_from_float};
-static const ds_type_traits plain_e4m3 = {"F8_E4M3", 1, 1, false, e4m3_to_float, e4m3_from_float};
+static const ds_type_traits plain_f32 = {.name = "F32", .block_size = 1, .type_size = 4,
+                                       .to_float = f32_to_float, .from_float = f32_from_float};
+static const ds_type_traits plain_f16 = {.name = "F16", .block_size = 1, .type_size = 2,
+                                       .to_float = f16_to_float, .from_float = f16_from_float};
+static const ds_type_traits plain_bf16 = {.name = "BF16", .block_size = 1, .type_size = 2,
+                                       .to_float = bf16_to_float, .from_float = bf16_from_float};
+static const ds_type_traits plain_e4m3 = {.name = "F8_E4M3", .block_size = 1, .type_size = 1,
+                                       .to_float = e4m3_to_float, .from_float = e4m3_from_float};
 
 const ds_type_traits *ds_type_traits_get(int type)
 {
