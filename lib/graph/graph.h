@@ -133,6 +133,9 @@ typedef struct ds_threadpool ds_threadpool;
 
 ds_graph *ds_graph_new(void);                 /* NULL + ds_error on no memory */
 void ds_graph_free(ds_graph *g);              /* NULL allowed */
+/* True once a constructor returned NULL for lack of memory, so that a model's
+ * graph builder reports DSEEK_ERR_NO_MEMORY, not an internal error. */
+bool ds_graph_out_of_memory(const ds_graph *g);
 
 /* Leaves. ne has n_dims entries (1..4), each >= 1; name may be NULL. */
 ds_tensor *ds_tensor_input(ds_graph *g, int type, int n_dims, const int64_t *ne, const char *name);

@@ -10,6 +10,7 @@ struct ds_graph {
   ds_tensor **tensors;         /* every tensor, creation (= topological) order */
   int n_tensors, cap_tensors;
   bool planned;
+  bool out_of_memory;          /* a constructor failed to allocate (see ds_graph_out_of_memory) */
   /* set by ds_graph_plan */
   void *arena_alloc;           /* what ds_malloc returned */
   uint8_t *arena;              /* aligned: planned tensors, then per-thread scratch */

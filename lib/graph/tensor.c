@@ -24,6 +24,8 @@ void ds_graph_free(ds_graph *g)
 
 int ds_graph_n_tensors(const ds_graph *g) { return g ? g->n_tensors : 0; }
 
+bool ds_graph_out_of_memory(const ds_graph *g) { return g && g->out_of_memory; }
+
 ds_tensor *ds_graph_tensor(const ds_graph *g, int i)
 {
   return g && i >= 0 && i < g->n_tensors ? g->tensors[i] : NULL;
@@ -148,6 +150,7 @@ ds_tensor *ds_graph_add_tensor(ds_graph *g, const char *what, int type, int n_di
   return nt;
 
 no_memory:
+  g->out_of_memory = true;
   ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", what);
   return NULL;
 }

@@ -99,8 +99,9 @@ dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv
   x = norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
   out->logits = ds_op_mul_mat(g, weight(g, &m->output, "output"), x);
   if (!out->logits) {
+    dseek_status st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
     ds_forward_free(out);
-    return ds_error_prefix(DSEEK_ERR_INTERNAL, "%s: building the forward graph", m->path);
+    return ds_error_prefix(st, "%s: building the forward graph", m->path);
   }
   for (int64_t il = 0; il < hp->n_layer; il++) {
     if (!out->attn[il]) {

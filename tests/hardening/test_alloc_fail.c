@@ -8,9 +8,9 @@
  * the N-th allocation of the run and every later one fail
  * (ds_failpoint_alloc), until a run makes fewer than N allocations. Every
  * run must either succeed completely (then no allocation failed) or stop at a
- * call that returned an error status with a message and left its output NULL;
- * nothing may crash, and (ASan builds) a leak check after every run must find
- * nothing. Also: a context too large for the machine is refused before any
+ * call that returned DSEEK_ERR_NO_MEMORY with a message and left its output
+ * NULL; nothing may crash, and (ASan builds) a leak check after every run
+ * must find nothing. Also: a context too large for the machine is refused before any
  * allocation.
  *
  *   test_alloc_fail TINY_DIR
@@ -148,6 +148,8 @@ static void test_every_failure_point(void)
   }
   CHECK_EQ_INT(leaks, 0);
   CHECK(total > 0);
+  /* An allocation failure is reported as one, not as a format or internal error. */
+  CHECK_MSG(first_bad_n == 0, "N=%d: a failed allocation was reported as another error (note above)", first_bad_n);
   fprintf(stderr, "allocation failure points tried: %lld (a clean run makes %lld allocations)\n",
           (long long)(n - 1), (long long)total);
   fprintf(stderr, "failing call's status:");
