@@ -531,6 +531,7 @@ dseek_status ds_json_parse(const char *text, size_t len, const char *name, ds_js
   if ((!text && len) || !out) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: ds_json_parse needs text and out", name);
   if (len > DS_JSON_MAX_SIZE)
     return ds_error(DSEEK_ERR_FORMAT, "%s: %zu bytes of JSON exceed the limit of %zu", name, len, DS_JSON_MAX_SIZE);
+  if (!text) text = "";   /* an empty file has no bytes: NULL + 0 is undefined in C */
   ds_json *doc = ds_calloc(1, sizeof *doc);
   if (!doc) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", name);
   parser P = {.name = name, .start = (const uint8_t *)text, .p = (const uint8_t *)text,
