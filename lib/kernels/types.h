@@ -4,6 +4,9 @@
  * A tensor row of n elements of type t occupies ds_row_size(t, n) bytes: n must
  * be a multiple of the type's block_size, and each block of block_size values
  * takes type_size bytes. Block layouts are bit-exact with GGUF (ggml-quants).
+ * The block formats live in quant_blocks.c (32-value) and quants_k.c (K-quants,
+ * 256-value); DeepSeek's block-scaled FP8 weights in fp8.h. The traits are
+ * initialised by field name, so fields can be added (e.g. vec_dot kernels).
  */
 #ifndef DS_KERNELS_TYPES_H
 #define DS_KERNELS_TYPES_H
@@ -17,7 +20,10 @@ typedef struct ds_type_traits {
   bool is_quantized;
   /* Decode n values (n a multiple of block_size). Scalar reference. */
   void (*to_float)(const void *src, float *dst, int64_t n);
-  /* Encode n values with the reference quantizer; NULL when not provided. */
+  /* Encode n values (n a multiple of block_size) with ggml's reference
+   * quantizer (quantize_row_*_ref), byte-identical to llama.cpp's output.
+   * Values must be finite and within the format's f16 scale range; anything
+   * else gives unspecified codes (never a crash). NULL when not provided. */
   void (*from_float)(const float *src, void *dst, int64_t n);
 } ds_type_traits;
 
