@@ -109,6 +109,26 @@ static void test_mixed_scales(void)
   }
 }
 
+/* Blocks are independent: quantizing 64 blocks in one call gives the same
+ * bytes as quantizing them one at a time (no state carried between blocks). */
+static void test_blocks_independent(void)
+{
+  for (size_t k = 0; k < DS_ARRAY_LEN(types); k++) {
+    const ds_type_traits *t = ds_type_traits_get(types[k].type);
+    int64_t bs = t->block_size, nb = 64;
+    size_t ts = t->type_size;
+    float *x = malloc((size_t)(nb * bs) * sizeof *x);
+    uint8_t *whole = malloc((size_t)nb * ts), *single = malloc((size_t)nb * ts);
+    for (int64_t i = 0; i < nb * bs; i++) x[i] = (float)(1 + i / bs % 5) * gaussian();
+    t->from_float(x, whole, nb * bs);
+    for (int64_t b = 0; b < nb; b++) t->from_float(x + b * bs, single + (size_t)b * ts, bs);
+    CHECK_MSG(memcmp(whole, single, (size_t)nb * ts) == 0, "%s: blocks depend on each other", t->name);
+    free(x);
+    free(whole);
+    free(single);
+  }
+}
+
 static void test_special_inputs(void)
 {
   for (size_t k = 0; k < DS_ARRAY_LEN(types); k++) {
@@ -259,6 +279,7 @@ int main(void)
   RUN(test_random_data);
   RUN(test_mixed_scales);
   RUN(test_special_inputs);
+  RUN(test_blocks_independent);
   RUN(test_f16_all_codes);
   RUN(test_bf16_all_codes);
   RUN(test_e4m3_all_codes);
