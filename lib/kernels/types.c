@@ -72,8 +72,6 @@ uint16_t ds_f32_to_bf16(float f)
   return (uint16_t)(x >> 16);
 }
 
-/* Normal codes map onto f32 bits directly (exponent rebiased 7 -> 127);
- * exponent 0 is subnormal, man/8 * 2^-6 = man * 2^-9. */
 /* e4m3fn: s eeee mmm, bias 7; exp 0 is subnormal (m/8 * 2^-6); exp 15 with
  * m = 7 (0x7F, 0xFF) is NaN, the rest of exp 15 is normal (max 1.75 * 2^8 =
  * 448); there are no infinities. */
