@@ -150,8 +150,9 @@ static void replay_file(const char *path, long n_mutations)
 {
   FILE *f = fopen(path, "rb");
   if (!f) { fprintf(stderr, "fuzz: cannot open %s\n", path); exit(2); }
-  uint8_t *buf = NULL;
-  size_t n = 0, cap = 0, r;
+  size_t n = 0, cap = 1, r;
+  uint8_t *buf = malloc(cap);
+  if (!buf) exit(2);
   uint8_t chunk[65536];
   while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) {
     if (n + r > cap) {
