@@ -92,6 +92,10 @@ typedef enum ds_op {
   DS_OP_CONCAT,
   DS_OP_ATTN,
   DS_OP_VIEW,       /* also reshape, permute, transpose: metadata only */
+  DS_OP_MUL_MAT_ID, /* mixture of experts (ops_moe.c) */
+  DS_OP_MOE_ROUTE,
+  DS_OP_MOE_WEIGHTS,
+  DS_OP_MOE_SUM,
   DS_OP_COUNT
 } ds_op;
 
@@ -233,6 +237,53 @@ ds_tensor *ds_op_attn(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *
  * others (bit-identical to running it alone). */
 ds_tensor *ds_op_attn_seq(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *v_cache,
                           int64_t n_kv, ds_tensor *qslot, ds_tensor *seq, float scale);
+/* ---- block-scaled FP8 weights (DeepSeek-V3 checkpoints; kernels/fp8.h) ---- */
+/* As ds_op_mul_mat / ds_op_get_rows for a 2-D F8_E4M3 weight w [K, N] with its
+ * weight_scale_inv grid `scale` f32 [ceil(K/128), ceil(N/128)] (contiguous):
+ * w[k, n] = e4m3(q[k, n]) * scale[k / 128, n / 128]. The weight stays FP8. */
+ds_tensor *ds_op_mul_mat_scaled(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *x);
+ds_tensor *ds_op_get_rows_scaled(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *ids);
+
+/* ---- mixture of experts (DeepSeekMoE, MODELS.md 1) ----------------------- */
+/* Expert matrices: w [K, N, E], E matrices [K, N] of one type (rows
+ * contiguous), either stacked (GGUF: expert e at byte e * nb[2]) or scattered
+ * (Hugging Face: one tensor per expert): then `table` is an I64 [2, E] external
+ * tensor of addresses, (0, e) expert e's matrix and (1, e) its FP8 scale grid
+ * (0 without scales), and w only gives type and shape (its data: expert 0).
+ * `scale` (F8_E4M3 weights only) is f32 [ceil(K/128), ceil(N/128), E].
+ *
+ *   x f32 [K, X1, T] (X1 == 1: one input per token, or X1 == k), ids I32 [k, T]
+ *   -> out f32 [N, k, T], out[:, j, t] = W_{ids[j, t]} x[:, j % X1, t]
+ *
+ * The kernel groups the (j, t) pairs by expert, so each selected expert's rows
+ * are decoded once per batch. An id outside [0, E) fails compute. */
+ds_tensor *ds_op_mul_mat_id(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *table,
+                            ds_tensor *x, ds_tensor *ids);
+
+typedef struct ds_moe_params {
+  int n_used;             /* k experts per token */
+  int scoring;            /* DS_MOE_SOFTMAX or DS_MOE_SIGMOID */
+  int n_group, n_group_used;   /* group-limited selection (1, 1: none) */
+  bool group_top2sum;     /* group score: sum of its top-2 selection scores, else max */
+  bool norm;              /* norm_topk_prob: w /= sum(w) + 1e-20 (when k > 1) */
+  float scale;            /* routed_scaling_factor */
+} ds_moe_params;
+enum { DS_MOE_SOFTMAX = 1, DS_MOE_SIGMOID = 2 };   /* GGUF expert_gating_func */
+
+/* Router selection: logits f32 [E, T], bias f32 [E] or NULL
+ * (e_score_correction_bias) -> I32 [k, T], per token the selected experts in
+ * rank order (ties to the lower index):
+ *   s = softmax(logits) | sigmoid(logits);  sel = s + bias
+ *   n_group > 1: keep the n_group_used best groups (score: max, or top-2 sum)
+ *   ids = top-k(sel) among the kept groups */
+ds_tensor *ds_op_moe_route(ds_graph *g, ds_tensor *logits, ds_tensor *bias, const ds_moe_params *p);
+/* Their weights: w_j = s[ids[j]] (no bias), normalised if p->norm and k > 1,
+ * times p->scale -> f32 [k, T]. */
+ds_tensor *ds_op_moe_weights(ds_graph *g, ds_tensor *logits, ds_tensor *ids, const ds_moe_params *p);
+/* y f32 [n, k, T], w f32 [k, T] -> [n, T]: out[:, t] = sum_j w[j, t] y[:, j, t]
+ * (in j order). */
+ds_tensor *ds_op_moe_sum(ds_graph *g, ds_tensor *y, ds_tensor *w);
+
 /* Change n_kv of an attn node (1 <= n_kv <= n_ctx) between computes. */
 dseek_status ds_attn_set_n_kv(ds_tensor *attn, int64_t n_kv);
 

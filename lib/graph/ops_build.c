@@ -2,6 +2,7 @@
  * shapes and types. Each returns NULL with a message naming op and tensors on
  * misuse, or NULL silently when a source is NULL (an earlier error). */
 #include "graph/graph_internal.h"
+#include "kernels/fp8.h"
 #include "kernels/types.h"
 
 #include <math.h>
@@ -391,4 +392,135 @@ dseek_status ds_attn_set_n_kv(ds_tensor *attn, int64_t n_kv)
                     attn->name, (long long)n_kv, (long long)attn->src[1]->ne[2]);
   attn->op_i[0] = (int32_t)n_kv;
   return DSEEK_OK;
+}
+
+/* ---- block-scaled FP8 ------------------------------------------------------ */
+
+/* An f32 contiguous scale grid [ceil(K/128), ceil(N/128), E] for w [K, N, E]. */
+static bool is_fp8_scale_for(const ds_tensor *scale, const ds_tensor *w)
+{
+  int64_t sr, sc;
+  if (!ds_fp8_scale_shape(w->ne[1], w->ne[0], &sr, &sc)) return false;
+  return scale->type == DSEEK_TYPE_F32 && ds_tensor_is_contiguous(scale) && scale->ne[0] == sc &&
+         scale->ne[1] == sr && scale->ne[2] == w->ne[2] && scale->ne[3] == 1;
+}
+
+static ds_tensor *check_fp8(const char *op, ds_tensor *w, ds_tensor *scale)
+{
+  if (w->type != DSEEK_TYPE_F8_E4M3 || w->nb[0] != 1)
+    return fail(op, w, "scaled weights must be F8_E4M3 with contiguous rows", "");
+  if (!is_fp8_scale_for(scale, w)) {
+    char s[96];
+    shape_str(w, s, sizeof s);
+    return fail(op, scale, "scale must be f32 [ceil(K/128), ceil(N/128)] for the weight", s);
+  }
+  return w;
+}
+
+ds_tensor *ds_op_mul_mat_scaled(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *x)
+{
+  if (!w || !scale || !x) return NULL;
+  if (!check_fp8("mul_mat", w, scale)) return NULL;
+  if (w->ne[2] != 1 || w->ne[3] != 1) return fail("mul_mat", w, "scaled weights must be 2-D", "");
+  ds_tensor *t = ds_op_mul_mat(g, w, x);
+  if (t) t->src[2] = scale;
+  return t;
+}
+
+ds_tensor *ds_op_get_rows_scaled(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *ids)
+{
+  if (!w || !scale || !ids) return NULL;
+  if (!check_fp8("get_rows", w, scale)) return NULL;
+  ds_tensor *t = ds_op_get_rows(g, w, ids);
+  if (t) t->src[2] = scale;
+  return t;
+}
+
+/* ---- mixture of experts ----------------------------------------------------- */
+
+ds_tensor *ds_op_mul_mat_id(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *table,
+                            ds_tensor *x, ds_tensor *ids)
+{
+  if (!w || !x || !ids) return NULL;
+  char s[96];
+  if (!has_decodable_rows(w) || w->ne[3] != 1)
+    return fail("mul_mat_id", w, "experts need a supported type with contiguous rows, [K, N, E]", "");
+  if (scale && !check_fp8("mul_mat_id", w, scale)) return NULL;
+  if (!scale && w->type == DSEEK_TYPE_F8_E4M3)
+    return fail("mul_mat_id", w, "F8_E4M3 experts need their scale grid", "");
+  if (table && (table->type != DSEEK_TYPE_I64 || !ds_tensor_is_contiguous(table) || table->ne[0] != 2 ||
+                table->ne[1] != w->ne[2] || table->ne[2] != 1 || table->ne[3] != 1))
+    return fail("mul_mat_id", table, "table must be a contiguous I64 [2, n_expert]", "");
+  shape_str(w, s, sizeof s);
+  if (!is_f32_rows(x) || x->ne[0] != w->ne[0] || x->ne[3] != 1)
+    return fail("mul_mat_id", x, "x must be f32 [K, 1 or k, T] with contiguous rows for experts", s);
+  if (ids->type != DSEEK_TYPE_I32 || !ds_tensor_is_contiguous(ids) || ids->ne[1] != x->ne[2] ||
+      ids->ne[2] != 1 || ids->ne[3] != 1 || (x->ne[1] != 1 && x->ne[1] != ids->ne[0]))
+    return fail("mul_mat_id", ids, "ids must be a contiguous I32 [k, T] matching x [K, 1 or k, T]", "");
+  int64_t ne[4] = {w->ne[1], ids->ne[0], ids->ne[1], 1};
+  ds_tensor *t = node(g, DS_OP_MUL_MAT_ID, "mul_mat_id", DSEEK_TYPE_F32, ne, w, x, ids, scale);
+  if (t) t->src[4] = table;
+  return t;
+}
+
+static bool check_moe_params(const ds_tensor *logits, const ds_moe_params *p)
+{
+  int64_t E = logits->ne[0];
+  return p->n_used >= 1 && p->n_used <= E && (p->scoring == DS_MOE_SOFTMAX || p->scoring == DS_MOE_SIGMOID) &&
+         p->n_group >= 1 && E % p->n_group == 0 && p->n_group_used >= 1 && p->n_group_used <= p->n_group &&
+         (int64_t)p->n_used <= (E / p->n_group) * p->n_group_used && isfinite(p->scale) &&
+         (!p->group_top2sum || p->n_group == 1 || E / p->n_group >= 2);
+}
+
+static void set_moe_params(ds_tensor *t, const ds_moe_params *p)
+{
+  t->op_i[0] = p->n_used;
+  t->op_i[1] = p->scoring;
+  t->op_i[2] = p->n_group;
+  t->op_i[3] = p->n_group_used;
+  t->op_i[4] = p->group_top2sum;
+  t->op_i[5] = p->norm;
+  t->op_f[0] = p->scale;
+}
+
+ds_tensor *ds_op_moe_route(ds_graph *g, ds_tensor *logits, ds_tensor *bias, const ds_moe_params *p)
+{
+  if (!logits || !p) return NULL;
+  if (!is_f32_rows(logits) || !ds_tensor_is_contiguous(logits) || logits->ne[2] != 1 || logits->ne[3] != 1)
+    return fail("moe_route", logits, "logits must be a contiguous f32 [n_expert, T]", "");
+  if (!check_moe_params(logits, p))
+    return fail("moe_route", logits, "bad routing parameters (k, scoring, groups) for n_expert", "");
+  if (bias && (bias->type != DSEEK_TYPE_F32 || !ds_tensor_is_contiguous(bias) ||
+               ds_tensor_nelements(bias) != logits->ne[0]))
+    return fail("moe_route", bias, "bias must be a contiguous f32 vector of n_expert", "");
+  int64_t ne[4] = {p->n_used, logits->ne[1], 1, 1};
+  ds_tensor *t = node(g, DS_OP_MOE_ROUTE, "moe_route", DSEEK_TYPE_I32, ne, logits, bias, NULL, NULL);
+  if (t) set_moe_params(t, p);
+  return t;
+}
+
+ds_tensor *ds_op_moe_weights(ds_graph *g, ds_tensor *logits, ds_tensor *ids, const ds_moe_params *p)
+{
+  if (!logits || !ids || !p) return NULL;
+  if (!is_f32_rows(logits) || !ds_tensor_is_contiguous(logits) || logits->ne[2] != 1 || logits->ne[3] != 1)
+    return fail("moe_weights", logits, "logits must be a contiguous f32 [n_expert, T]", "");
+  if (!check_moe_params(logits, p))
+    return fail("moe_weights", logits, "bad routing parameters (k, scoring, groups) for n_expert", "");
+  if (ids->type != DSEEK_TYPE_I32 || !ds_tensor_is_contiguous(ids) || ids->ne[0] != p->n_used ||
+      ids->ne[1] != logits->ne[1] || ids->ne[2] != 1 || ids->ne[3] != 1)
+    return fail("moe_weights", ids, "ids must be a contiguous I32 [k, T]", "");
+  int64_t ne[4] = {p->n_used, logits->ne[1], 1, 1};
+  ds_tensor *t = node(g, DS_OP_MOE_WEIGHTS, "moe_weights", DSEEK_TYPE_F32, ne, logits, ids, NULL, NULL);
+  if (t) set_moe_params(t, p);
+  return t;
+}
+
+ds_tensor *ds_op_moe_sum(ds_graph *g, ds_tensor *y, ds_tensor *w)
+{
+  if (!y || !w) return NULL;
+  if (!is_f32_rows(y) || y->ne[3] != 1) return fail("moe_sum", y, "y must be f32 [n, k, T]", "");
+  if (!is_f32_rows(w) || w->ne[0] != y->ne[1] || w->ne[1] != y->ne[2] || w->ne[2] != 1 || w->ne[3] != 1)
+    return fail("moe_sum", w, "w must be f32 [k, T] matching y [n, k, T]", "");
+  int64_t ne[4] = {y->ne[0], y->ne[2], 1, 1};
+  return node(g, DS_OP_MOE_SUM, "moe_sum", DSEEK_TYPE_F32, ne, y, w, NULL, NULL);
 }

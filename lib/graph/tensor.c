@@ -34,8 +34,8 @@ ds_tensor *ds_graph_tensor(const ds_graph *g, int i)
 bool ds_type_row_bytes(int type, int64_t n, size_t *bytes)
 {
   uint64_t b;
-  if (type == DSEEK_TYPE_I32) {
-    if (n < 0 || ds_mul_u64((uint64_t)n, 4, &b)) return false;
+  if (type == DSEEK_TYPE_I32 || type == DSEEK_TYPE_I64) {
+    if (n < 0 || ds_mul_u64((uint64_t)n, type == DSEEK_TYPE_I32 ? 4 : 8, &b)) return false;
   } else if (!ds_row_size(type, n, &b)) {
     return false;
   }
@@ -44,12 +44,12 @@ bool ds_type_row_bytes(int type, int64_t n, size_t *bytes)
   return true;
 }
 
-/* Bytes per block and values per block, I32 included. */
+/* Bytes per block and values per block, I32 and I64 (expert tables) included. */
 static bool type_geometry(int type, int64_t *block, size_t *bytes)
 {
-  if (type == DSEEK_TYPE_I32) {
+  if (type == DSEEK_TYPE_I32 || type == DSEEK_TYPE_I64) {
     *block = 1;
-    *bytes = 4;
+    *bytes = type == DSEEK_TYPE_I32 ? 4 : 8;
     return true;
   }
   int64_t bs;

@@ -24,6 +24,15 @@ size_t ds_kernel_scratch_floats(const ds_tensor *node)
   case DS_OP_MUL_MAT:
     /* one decoded weight row, unless the weight is already f32 */
     return node->src[0]->type == DSEEK_TYPE_F32 ? 0 : (size_t)node->src[0]->ne[0];
+  case DS_OP_MUL_MAT_ID:
+    /* one decoded weight row, then (as int32) expert offsets [E + 1] and the
+     * (slot, token) pairs [k * T] grouped by expert */
+    return (size_t)(node->src[0]->ne[0] + node->src[0]->ne[2] + 1 + node->src[2]->ne[0] * node->src[2]->ne[1]);
+  case DS_OP_MOE_ROUTE:
+    /* scores [E], group scores [G], kept groups [G] (int32) */
+    return (size_t)(node->src[0]->ne[0] + 2 * node->op_i[2]);
+  case DS_OP_MOE_WEIGHTS:
+    return (size_t)node->src[0]->ne[0];
   case DS_OP_ATTN:
     /* scores over the context, one decoded k row, one decoded v row */
     return (size_t)(node->src[1]->ne[2] + node->src[1]->ne[0] + node->src[2]->ne[0]);
@@ -51,6 +60,10 @@ void ds_kernel_run(const ds_kernel_params *p, ds_tensor *node)
   case DS_OP_CONT: ds_kernel_cont(p, node); break;
   case DS_OP_CONCAT: ds_kernel_concat(p, node); break;
   case DS_OP_ATTN: ds_kernel_attn(p, node); break;
+  case DS_OP_MUL_MAT_ID: ds_kernel_mul_mat_id(p, node); break;
+  case DS_OP_MOE_ROUTE: ds_kernel_moe_route(p, node); break;
+  case DS_OP_MOE_WEIGHTS: ds_kernel_moe_weights(p, node); break;
+  case DS_OP_MOE_SUM: ds_kernel_moe_sum(p, node); break;
   case DS_OP_NONE:
   case DS_OP_VIEW:
   case DS_OP_COUNT:

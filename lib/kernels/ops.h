@@ -64,6 +64,10 @@ void ds_kernel_top_k(const ds_kernel_params *p, ds_tensor *dst);
 void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst);          /* ops_rope.c */
 void ds_kernel_mul_mat(const ds_kernel_params *p, ds_tensor *dst);       /* ops_mul_mat.c */
 void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst);          /* ops_attn.c */
+void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst);    /* ops_moe.c */
+void ds_kernel_moe_route(const ds_kernel_params *p, ds_tensor *dst);
+void ds_kernel_moe_weights(const ds_kernel_params *p, ds_tensor *dst);
+void ds_kernel_moe_sum(const ds_kernel_params *p, ds_tensor *dst);
 
 /* Helpers shared by the kernels (ops.c). */
 float ds_dot_f32(const float *x, const float *y, int64_t n);   /* sum in index order */

@@ -1,5 +1,6 @@
 /* ops_copy.c — kernels that move data: get_rows (embedding lookup), cpy and
  * set_rows (writes into a destination such as the KV cache), cont, concat. */
+#include "kernels/fp8.h"
 #include "kernels/ops.h"
 #include "kernels/types.h"
 
@@ -24,10 +25,11 @@ static inline void store_value(const ds_type_traits *tr, int type, float x, void
   }
 }
 
-/* dst[:, i] = decode(w[:, ids[i]]) */
+/* dst[:, i] = decode(w[:, ids[i]]); an FP8 table with a scale grid (src[2])
+ * decodes with the scales of the row's 128-row block (fp8.h). */
 void ds_kernel_get_rows(const ds_kernel_params *p, ds_tensor *dst)
 {
-  const ds_tensor *w = dst->src[0], *ids = dst->src[1];
+  const ds_tensor *w = dst->src[0], *ids = dst->src[1], *scale = dst->src[2];
   const ds_type_traits *tr = ds_type_traits_get(w->type);
   const int32_t *id = ids->data;
   int64_t r0, r1;
@@ -39,7 +41,11 @@ void ds_kernel_get_rows(const ds_kernel_params *p, ds_tensor *dst)
       memset(out, 0, (size_t)dst->ne[0] * sizeof *out);
       continue;
     }
-    tr->to_float(ds_tensor_ptr(w, 0, id[r], 0, 0), out, w->ne[0]);
+    if (scale)
+      ds_fp8_dequant_row(ds_tensor_ptr(w, 0, id[r], 0, 0),
+                         (const float *)scale->data + (id[r] / DS_FP8_BLOCK) * scale->ne[0], w->ne[0], out);
+    else
+      tr->to_float(ds_tensor_ptr(w, 0, id[r], 0, 0), out, w->ne[0]);
   }
 }
 

@@ -9,11 +9,14 @@
  * decodes weight row n once into its scratch with the type's to_float, then
  * dots it with every activation column m, summing over k in order in f32.
  * Each output element belongs to one unit, so the split does not change bits.
+ * A block-scaled FP8 weight (src[2] = its scale grid, fp8.h) decodes row n
+ * with the scales of its 128-row block.
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
  * reference, only close to it.
  */
+#include "kernels/fp8.h"
 #include "kernels/ops.h"
 #include "kernels/types.h"
 
@@ -49,9 +52,10 @@ void ds_kernel_mul_mat(const ds_kernel_params *p, ds_tensor *dst)
 #ifdef DSEEK_HAVE_OPENBLAS
   if (mul_mat_blas(p, dst)) return;
 #endif
-  const ds_tensor *w = dst->src[0], *x = dst->src[1];
+  const ds_tensor *w = dst->src[0], *x = dst->src[1], *scale = dst->src[2];
   const ds_type_traits *tr = ds_type_traits_get(w->type);
   const int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2];
+  const int64_t scale_cols = scale ? scale->ne[0] : 0;
   const int64_t r2 = x->ne[2] / w->ne[2], r3 = x->ne[3] / w->ne[3];
   int64_t u0, u1;
   ds_kernel_rows(N * B2 * x->ne[3], p->ith, p->nth, &u0, &u1);
@@ -59,7 +63,11 @@ void ds_kernel_mul_mat(const ds_kernel_params *p, ds_tensor *dst)
     int64_t n = u % N, b2 = (u / N) % B2, b3 = u / (N * B2);
     const void *wrow = ds_tensor_ptr(w, 0, n, b2 / r2, b3 / r3);
     const float *row = wrow;
-    if (w->type != DSEEK_TYPE_F32) {
+    if (scale) {
+      const float *srow = (const float *)scale->data + (n / DS_FP8_BLOCK) * scale_cols;
+      ds_fp8_dequant_row(wrow, srow, K, p->scratch);
+      row = p->scratch;
+    } else if (w->type != DSEEK_TYPE_F32) {
       tr->to_float(wrow, p->scratch, K);
       row = p->scratch;
     }
