@@ -3,6 +3,7 @@
 #include "formats/gguf.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- value conversion ------------------------------------------------------ */
@@ -109,9 +110,13 @@ dseek_status ds_gguf_get_int_range(const ds_gguf *g, const char *key, int64_t mi
   if (st || !kv) return st;
   int64_t v;
   if (kv->type == DSEEK_GGUF_BOOL || !is_int_type(kv->type)) return wrong_type(g, key, kv->type, "an integer");
-  if (!kv_int(kv, &v) || v < min || v > max)
-    return ds_error(DSEEK_ERR_FORMAT, "%s: key '%s' = %llu out of range [%lld, %lld]", g->path, key,
-                    (unsigned long long)kv->v.u, (long long)min, (long long)max);
+  if (!kv_int(kv, &v) || v < min || v > max) {
+    char value[24];   /* signed types print as signed, unsigned (incl. > INT64_MAX) as unsigned */
+    if (is_unsigned(kv->type)) snprintf(value, sizeof value, "%llu", (unsigned long long)kv->v.u);
+    else snprintf(value, sizeof value, "%lld", (long long)kv->v.i);
+    return ds_error(DSEEK_ERR_FORMAT, "%s: key '%s' = %s out of range [%lld, %lld]", g->path, key, value,
+                    (long long)min, (long long)max);
+  }
   *out = v;
   return DSEEK_OK;
 }

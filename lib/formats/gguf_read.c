@@ -125,6 +125,16 @@ static dseek_status bad(const ds_gguf *g, const char *fmt, const char *a, const 
   return ds_error(DSEEK_ERR_FORMAT, "%s: %s%s%s", g->path, a, b, fmt);
 }
 
+/* Bool elements are bytes 0 or 1, as for a bool value (readers rely on it). */
+static dseek_status check_bools(const ds_gguf *g, const uint8_t *b, uint64_t count, const char *what)
+{
+  for (uint64_t i = 0; i < count; i++)
+    if (b[i] > 1)
+      return ds_error(DSEEK_ERR_FORMAT, "%s: %s: bool element %llu is %u, neither 0 nor 1", g->path, what,
+                      (unsigned long long)i, b[i]);
+  return DSEEK_OK;
+}
+
 /* Validate (and skip) the bytes of an array nested in an array. */
 static dseek_status skip_array(ds_gguf *g, cursor *c, const char *what, int depth)
 {
@@ -149,6 +159,7 @@ static dseek_status skip_array(ds_gguf *g, cursor *c, const char *what, int dept
     const uint8_t *b;
     if (!es) return bad(g, ": unknown array element type", what, "");
     if (ds_mul_u64(es, count, &bytes) || !take(c, bytes, &b)) return bad(g, ": array data exceeds the file", what, "");
+    if (et == DSEEK_GGUF_BOOL) return check_bools(g, b, count, what);
   }
   return DSEEK_OK;
 }
@@ -215,7 +226,7 @@ static dseek_status read_array(ds_gguf *g, cursor *c, ds_gguf_kv *kv, const char
              ds_gguf_type_name((int)et));
     return bad(g, msg, what, "");
   }
-  return DSEEK_OK;
+  return et == DSEEK_GGUF_BOOL ? check_bools(g, a->raw, count, what) : DSEEK_OK;
 }
 
 static dseek_status read_value(ds_gguf *g, cursor *c, ds_gguf_kv *kv, const char *what)
