@@ -2,9 +2,11 @@
  * test_gguf.c — the GGUF reader: a file with every value type read back through
  * the public API (v2 and v3, mapped and read), a corpus of malformed files
  * derived from it (each with its expected message), truncation at every byte,
- * random corruption, and llama.cpp's real vocab files.
+ * random corruption, and defects built with gguf_writer (llama.cpp's real
+ * vocab files are read by test_gguf_vocab.c).
  */
 #include "dseek.h"
+#include "gguf_writer.h"
 #include "harness.h"
 
 #include <stdint.h>
@@ -344,35 +346,104 @@ static void test_random_corruption(void)
   free(b.p);
 }
 
-/* llama.cpp's real vocab-only files (SEMANTICS.md section 6). */
-static void check_vocab_file(const char *dir, const char *file, int64_t n_tokens, int64_t n_merges, int64_t bos,
-                             int64_t eos, const char *pre)
+/* Defects built with gguf_writer: values the fixed layout above cannot hold. */
+static void expect_format(const gguf_writer *w, const char *name, const char *expect)
 {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/llamacpp/%s", dir, file);
-  dseek_gguf *g = NULL;
-  CHECK_MSG(dseek_gguf_open(path, 0, &g) == DSEEK_OK, "%s: %s", file, dseek_last_error());
-  if (!g) return;
-  CHECK_EQ_INT(dseek_gguf_array_length(g, dseek_gguf_find_key(g, "tokenizer.ggml.tokens")), n_tokens);
-  CHECK_EQ_INT(dseek_gguf_array_length(g, dseek_gguf_find_key(g, "tokenizer.ggml.merges")), n_merges);
-  int64_t v;
-  CHECK(dseek_gguf_get_int(g, dseek_gguf_find_key(g, "tokenizer.ggml.bos_token_id"), &v) == DSEEK_OK && v == bos);
-  CHECK(dseek_gguf_get_int(g, dseek_gguf_find_key(g, "tokenizer.ggml.eos_token_id"), &v) == DSEEK_OK && v == eos);
-  int add_bos = 0;
-  CHECK(dseek_gguf_get_bool(g, dseek_gguf_find_key(g, "tokenizer.ggml.add_bos_token"), &add_bos) == DSEEK_OK && add_bos);
-  const char *s;
-  CHECK(dseek_gguf_get_string(g, dseek_gguf_find_key(g, "tokenizer.ggml.pre"), &s, NULL) == DSEEK_OK && !strcmp(s, pre));
-  CHECK(dseek_gguf_get_string(g, dseek_gguf_find_key(g, "tokenizer.ggml.model"), &s, NULL) == DSEEK_OK && !strcmp(s, "gpt2"));
-  /* token types: count the control tokens */
-  int64_t k = dseek_gguf_find_key(g, "tokenizer.ggml.token_type"), control = 0;
-  for (int64_t i = 0; i < dseek_gguf_array_length(g, k); i++)
-    if (dseek_gguf_get_array_int(g, k, i, &v) == DSEEK_OK && v == 3) control++;
-  CHECK_EQ_INT(control, 2);
-  CHECK_EQ_INT(dseek_gguf_tensor_count(g), 0);
-  dseek_gguf_close(g);
+  const char *path = NULL;
+  size_t n;
+  uint8_t *p = gw_serialize(w, &n);
+  path = write_tmp("built.gguf", p, n);
+  free(p);
+  for (unsigned flags = 0; flags <= DSEEK_GGUF_NO_MMAP; flags++) {
+    dseek_gguf *g = NULL;
+    dseek_status st = dseek_gguf_open(path, flags, &g);
+    CHECK_MSG(st == DSEEK_ERR_FORMAT, "%s: status %d", name, (int)st);
+    CHECK_MSG(strstr(dseek_last_error(), expect) != NULL, "%s: message '%s' lacks '%s'", name, dseek_last_error(),
+              expect);
+    CHECK(g == NULL);
+  }
 }
 
-int main(int argc, char **argv)
+static void test_built_corpus(void)
+{
+  int n = 0;
+  gguf_writer *w = gw_create(3);
+  gw_add_array(w, "a.bool", DSEEK_GGUF_BOOL, 3, "\x01\x00\x02");
+  expect_format(w, "bool array element 2", "'a.bool': bool element 2 is 2");
+  gw_free(w), n++;
+
+  wbuf v = {0};   /* [[true, 7]] */
+  u32(&v, 9); u64(&v, 1); u32(&v, 7); u64(&v, 2); put(&v, "\x01\x07", 2);
+  w = gw_create(3);
+  gw_add_raw(w, "a.nested_bool", 9, v.p, v.n);
+  expect_format(w, "nested bool element 7", "bool element 1 is 7");
+  gw_free(w), n++;
+
+  v.n = 0;   /* [[[[[[[[[[[]]]]]]]]]]]: arrays nested 11 deep */
+  for (int d = 0; d < 10; d++) { u32(&v, 9); u64(&v, 1); }
+  u32(&v, 0); u64(&v, 0);
+  w = gw_create(3);
+  gw_add_raw(w, "a.deep", 9, v.p, v.n);
+  expect_format(w, "arrays nested too deeply", "'a.deep': arrays nested too deeply");
+  gw_free(w), n++;
+  free(v.p);
+
+  w = gw_create(3);
+  gw_add_u64(w, "general.alignment", 64);
+  expect_format(w, "alignment as uint64", "'general.alignment' has type uint64, expected uint32");
+  gw_free(w), n++;
+
+  w = gw_create(0x02000000u);
+  expect_format(w, "big-endian v2", "big-endian GGUF is not supported");
+  gw_free(w), n++;
+
+  w = gw_create(0);
+  expect_format(w, "version 0", "unknown GGUF version 0");
+  gw_free(w), n++;
+
+  w = gw_create(3);   /* tensor infos, then the file ends where the data should start */
+  gw_add_string(w, "general.name", "x");
+  gw_add_tensor(w, "t", DSEEK_TYPE_F32, 1, (int64_t[]){8}, NULL, 32);
+  {
+    size_t size;
+    uint8_t *p = gw_serialize(w, &size);
+    const char *path = write_tmp("nodata.gguf", p, size - 32);
+    dseek_gguf *g = NULL;
+    CHECK_EQ_INT(dseek_gguf_open(path, 0, &g), DSEEK_ERR_FORMAT);
+    CHECK(strstr(dseek_last_error(), "tensor 0 't': data [0, +32) exceeds the data section of 0 bytes") != NULL);
+    free(p);
+  }
+  gw_free(w), n++;
+
+  w = gw_create(3);   /* a 63-byte name is the longest allowed */
+  char name[65];
+  memset(name, 'n', 64);
+  name[63] = 0;
+  gw_add_tensor(w, name, DSEEK_TYPE_F32, 1, (int64_t[]){1}, NULL, 4);
+  name[63] = 'n', name[64] = 0;
+  gw_add_tensor(w, name, DSEEK_TYPE_F32, 1, (int64_t[]){1}, NULL, 4);
+  expect_format(w, "64-byte tensor name", "tensor 1: name is empty, longer than 63 bytes");
+  gw_free(w), n++;
+
+  w = gw_create(3);
+  gw_add_tensor(w, "q4k", DSEEK_TYPE_Q4_K, 2, (int64_t[]){128, 2}, NULL, 144);
+  expect_format(w, "Q4_K row of half a block", "ne[0] = 128 is not a multiple of Q4_K's block size 256");
+  gw_free(w), n++;
+
+  w = gw_create(3);
+  gw_add_tensor(w, "big", DSEEK_TYPE_F32, 4, (int64_t[]){1 << 20, 1 << 20, 1 << 20, 1 << 20}, NULL, 4);
+  expect_format(w, "element count overflow", "ne[3] = 1048576 is zero or overflows");
+  gw_free(w), n++;
+
+  w = gw_create(3);
+  gw_add_tensor(w, "f64", DSEEK_TYPE_F64, 3, (int64_t[]){(int64_t)1 << 30, (int64_t)1 << 30, 4}, NULL, 4);
+  expect_format(w, "byte size overflow", "'f64': data size overflows");
+  gw_free(w), n++;
+
+  fprintf(stderr, "built corpus: %d files, each with its expected error\n", n);
+}
+
+int main(void)
 {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/dseek-gguf-XXXXXX");
   if (!mkdtemp(tmpdir)) return 1;
@@ -381,16 +452,7 @@ int main(int argc, char **argv)
   RUN(test_malformed_corpus);
   RUN(test_truncation);
   RUN(test_random_corruption);
-  const char *data = argc > 1 ? argv[1] : "";
-  char probe[1024];
-  snprintf(probe, sizeof probe, "%s/llamacpp/ggml-vocab-deepseek-llm.gguf", data);
-  if (access(probe, R_OK) == 0) {
-    check_vocab_file(data, "ggml-vocab-deepseek-llm.gguf", 102400, 99757, 100000, 100001, "deepseek-llm");
-    check_vocab_file(data, "ggml-vocab-deepseek-coder.gguf", 32256, 31757, 32013, 32014, "deepseek-coder");
-    fprintf(stderr, "ok   real vocab files\n");
-  } else {
-    fprintf(stderr, "skip real vocab files (%s missing)\n", probe);
-  }
+  RUN(test_built_corpus);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
   if (system(cmd) != 0) return 1;
