@@ -38,8 +38,8 @@ static ds_tensor *linear(ds_graph *g, ds_tensor *x, const ds_weight *w, const ds
   return y;
 }
 
-dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
-                              bool all_logits, int max_threads, ds_forward *out)
+dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
+                                    bool all_logits, int max_threads, ds_forward *out)
 {
   memset(out, 0, sizeof *out);
   const ds_hparams *hp = &m->hp;
@@ -113,6 +113,20 @@ dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv
   dseek_status st = ds_graph_plan(g, max_threads);
   if (st) ds_forward_free(out);
   return st;
+}
+
+/* The architecture's forward pass. */
+dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
+                              bool all_logits, int max_threads, ds_forward *out)
+{
+  if (m->arch == DS_ARCH_DEEPSEEK2) return ds_forward_build_deepseek2(m, kv, T, all_logits, max_threads, out);
+  return ds_forward_build_dense(m, kv, T, all_logits, max_threads, out);
+}
+
+int64_t ds_model_kv_values_per_token_layer(const struct dseek_model *m)
+{
+  if (m->arch == DS_ARCH_DEEPSEEK2) return m->ds2.kv_lora_rank + m->ds2.qk_rope;
+  return 2 * m->hp.n_head_kv * m->hp.head_dim;
 }
 
 void ds_forward_free(ds_forward *f)

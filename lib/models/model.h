@@ -18,6 +18,7 @@ typedef enum ds_arch {
   DS_ARCH_UNKNOWN = 0,
   DS_ARCH_LLAMA,       /* Llama-3.x: R1-Distill-Llama */
   DS_ARCH_QWEN2,       /* Qwen2.5: R1-Distill-Qwen; q/k/v biases */
+  DS_ARCH_DEEPSEEK2,   /* DeepSeek-V2/V3/R1: MLA + DeepSeekMoE (MODELS.md 1) */
 } ds_arch;
 
 /* A weight: shape and type plus a pointer into the model's memory. data is
@@ -27,6 +28,7 @@ typedef struct ds_weight {
   int n_dims;
   int64_t ne[4];
   void *data;
+  float *scale;        /* F8_E4M3: weight_scale_inv [ceil(ne1/128), ceil(ne0/128)], else NULL */
 } ds_weight;
 
 typedef struct ds_dense_layer {
@@ -50,7 +52,57 @@ typedef struct ds_hparams {
   int64_t n_rot;         /* rotated dims per head */
 } ds_hparams;
 
+/* DeepSeek-V2/V3/R1 (MODELS.md 1). */
+typedef struct ds_ds2_hparams {
+  int64_t q_lora_rank;         /* 0: plain q projection */
+  int64_t kv_lora_rank;        /* C: the latent cached per token */
+  int64_t qk_nope, qk_rope, v_head;
+  int64_t n_dense_lead;        /* first_k_dense_replace / leading_dense_block_count */
+  int64_t n_ff_exp;            /* moe_intermediate_size */
+  int64_t n_expert, n_expert_used, n_expert_shared;
+  int64_t n_group, n_group_used;
+  int gating;                  /* DS_MOE_SOFTMAX / DS_MOE_SIGMOID */
+  bool group_top2sum;          /* group score: top-2 sum (V3, llama.cpp) or max (HF V2) */
+  bool norm_topk;
+  float routed_scale;
+  int64_t n_nextn;             /* MTP layers after the n_layer main ones */
+  /* YaRN (yarn_factor <= 1: plain rope) */
+  float yarn_factor, yarn_beta_fast, yarn_beta_slow, yarn_mscale, yarn_mscale_all_dim;
+  int64_t yarn_orig_ctx;
+  float kq_scale;              /* mscale(all_dim)^2 / sqrt(qk_nope + qk_rope) */
+} ds_ds2_hparams;
+
+/* Experts of one projection: a [in, out, n_expert] weight, stacked (GGUF), or
+ * one tensor per expert (HF) listed in table: 2 * n_expert addresses, expert
+ * e's matrix at [2e] and its FP8 scale grid (or 0) at [2e + 1]. */
+typedef struct ds_experts {
+  ds_weight w;                 /* stacked, or expert 0's data with the set's shape */
+  int64_t *table;              /* NULL when stacked */
+} ds_experts;
+
+typedef struct ds_ds2_layer {
+  ds_weight attn_norm;
+  ds_weight wq;                              /* [d, H (nope + rope)] if q_lora_rank == 0 */
+  ds_weight wq_a, q_a_norm, wq_b;            /* [d, q_lora], [q_lora], [q_lora, H (nope + rope)] */
+  ds_weight wkv_a, kv_a_norm;                /* [d, C + rope], [C] */
+  ds_weight wk_b, wv_b;                      /* W_UK^T [nope, C, H], W_UV [C, v, H] */
+  ds_weight wo;                              /* [H v, d] */
+  ds_weight ffn_norm;
+  ds_weight ffn_gate, ffn_up, ffn_down;      /* dense layers */
+  ds_weight gate_inp, exp_probs_b;           /* router [d, E] f32, correction bias [E] f32 */
+  ds_experts gate_exps, up_exps, down_exps;  /* [d, ff, E] x2, [ff, d, E] */
+  ds_weight gate_shexp, up_shexp, down_shexp;
+  bool moe;
+} ds_ds2_layer;
+
+/* An MTP block (kept for speculative decoding, unused by the forward pass). */
+typedef struct ds_ds2_nextn {
+  ds_ds2_layer block;
+  ds_weight eh_proj, enorm, hnorm, shared_head_norm, shared_head_head, embed_tokens;
+} ds_ds2_nextn;
+
 struct ds_vocab;
+struct ds_json_value;
 
 typedef struct ds_owned {
   struct ds_owned *next;
@@ -67,6 +119,9 @@ struct dseek_model {
   ds_weight output;              /* [d, n_vocab]; tied: same as tok_embd */
   ds_weight rope_freqs;          /* llama3 factors [n_rot/2] f32, or absent */
   ds_dense_layer *layers;
+  ds_ds2_hparams ds2;            /* DS_ARCH_DEEPSEEK2 only */
+  ds_ds2_layer *ds2_layers;
+  ds_ds2_nextn *ds2_nextn;       /* n_nextn entries; NULL if the file has none */
   uint64_t n_params;
   uint64_t weight_bytes;
 
@@ -89,16 +144,24 @@ dseek_status ds_model_weight_to_f32(struct dseek_model *m, ds_weight *w, const c
  * caller frees m with ds_model_free. */
 dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool vocab_only);
 dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab_only);
+/* deepseek2 hparams and weights (deepseek2_load_*.c); m->arch already set.
+ * HF: the config first (cfg is config.json's root), then, with m->st open,
+ * the weights (tied: no lm_head, the embedding serves as output). */
+dseek_status ds_model_load_deepseek2_gguf(struct dseek_model *m);
+dseek_status ds_model_deepseek2_hf_config(struct dseek_model *m, const struct ds_json_value *cfg);
+dseek_status ds_model_deepseek2_hf_weights(struct dseek_model *m, bool tied);
 void ds_model_free(struct dseek_model *m);
 
 /* Check shape/type of a weight against expectations; message names it. */
 dseek_status ds_weight_check(const struct dseek_model *m, const ds_weight *w, const char *name,
                              int n_dims, int64_t ne0, int64_t ne1, bool need_f32);
 
-/* ---- forward graphs (dense.c) --------------------------------------------- */
+/* ---- forward graphs (dense.c, deepseek2.c) --------------------------------- */
 
 /* The KV cache as the graph sees it: per layer K [Dh, Hkv, n_ctx] and V
- * [Dh, Hkv, n_ctx] of type `type`, one slot per position. */
+ * [Dh, Hkv, n_ctx] of type `type`, one slot per position. deepseek2 (MLA)
+ * caches one latent row [c_kv (C) ; k_pe (rope)] per slot in k[il], and v[il]
+ * == k[il] (attention reads c_kv as V through a view). */
 typedef struct ds_kv_cache {
   int type;
   int64_t n_ctx;
@@ -120,6 +183,12 @@ typedef struct ds_forward {
 
 dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
                               bool all_logits, int max_threads, ds_forward *out);
+dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
+                                    bool all_logits, int max_threads, ds_forward *out);
+dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
+                                        bool all_logits, int max_threads, ds_forward *out);
+/* KV cache values per token and layer: 2 Hkv Dh (dense), C + rope (MLA). */
+int64_t ds_model_kv_values_per_token_layer(const struct dseek_model *m);
 void ds_forward_free(ds_forward *f);
 
 #endif

@@ -145,10 +145,12 @@ dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool voc
   if (!vocab_only) {
     if (strcmp(m->arch_name, "qwen2") == 0) m->arch = DS_ARCH_QWEN2;
     else if (strcmp(m->arch_name, "llama") == 0) m->arch = DS_ARCH_LLAMA;
+    else if (strcmp(m->arch_name, "deepseek2") == 0) m->arch = DS_ARCH_DEEPSEEK2;
     else
-      return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: qwen2, llama)",
-                      m->path, m->arch_name);
-    if ((st = ds_model_load_gguf_weights(m))) return st;
+      return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: qwen2, llama, "
+                      "deepseek2)", m->path, m->arch_name);
+    st = m->arch == DS_ARCH_DEEPSEEK2 ? ds_model_load_deepseek2_gguf(m) : ds_model_load_gguf_weights(m);
+    if (st) return st;
   }
   if ((st = ds_model_attach_vocab_gguf(m))) return st;
   if (vocab_only && !m->vocab)

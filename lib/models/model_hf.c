@@ -211,8 +211,10 @@ dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab
   snprintf(m->arch_name, sizeof m->arch_name, "%s", type);
   if (strcmp(type, "qwen2") == 0) m->arch = DS_ARCH_QWEN2;
   else if (strcmp(type, "llama") == 0) m->arch = DS_ARCH_LLAMA;
+  else if (strcmp(type, "deepseek_v2") == 0 || strcmp(type, "deepseek_v3") == 0) m->arch = DS_ARCH_DEEPSEEK2;
   else {
-    st = ds_error(DSEEK_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (supported: qwen2, llama)", path, type);
+    st = ds_error(DSEEK_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (supported: qwen2, llama, "
+                  "deepseek_v2, deepseek_v3)", path, type);
     ds_json_free(cfg_doc);
     return st;
   }
@@ -222,10 +224,11 @@ dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab
     ds_json_free(cfg_doc);
     return ds_error(DSEEK_ERR_FORMAT, "%s: \"tie_word_embeddings\" is not a boolean", path);
   }
-  st = read_config(m, cfg);
+  const bool ds2 = m->arch == DS_ARCH_DEEPSEEK2;
+  st = ds2 ? ds_model_deepseek2_hf_config(m, cfg) : read_config(m, cfg);
   ds_json_free(cfg_doc);
   if (st) return st;
   if ((st = ds_st_open_dir(m->path, allow_mmap, &m->st))) return st;
-  if ((st = load_weights(m, tied))) return st;
+  if ((st = ds2 ? ds_model_deepseek2_hf_weights(m, tied) : load_weights(m, tied))) return st;
   return ds_model_load_hf_vocab(m, false);
 }

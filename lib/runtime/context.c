@@ -64,8 +64,10 @@ dseek_status dseek_context_create(const dseek_model *model, const dseek_context_
                     dseek_type_name(o.kv_type));
   o.n_batch = DS_MIN(o.n_batch, o.n_ctx);
 
-  /* K and V: n_layer x n_ctx x Hkv x Dh each. */
-  uint64_t per_token = (uint64_t)(2 * hp->n_layer * hp->n_head_kv * hp->head_dim) * es, total;
+  /* Per layer and token: K and V of Hkv x Dh each (dense), or one latent row
+   * [c_kv ; k_pe] (deepseek2's MLA: v[il] == k[il]). */
+  const bool mla = model->arch == DS_ARCH_DEEPSEEK2;
+  uint64_t per_token = (uint64_t)(hp->n_layer * ds_model_kv_values_per_token_layer(model)) * es, total;
   if (ds_mul_u64(per_token, (uint64_t)o.n_ctx, &total) || total > SIZE_MAX)
     return ds_error(DSEEK_ERR_NO_MEMORY, "%s: a KV cache of %lld tokens overflows", fn, (long long)o.n_ctx);
   uint64_t avail = ds_available_memory();
@@ -94,15 +96,15 @@ dseek_status dseek_context_create(const dseek_model *model, const dseek_context_
                     (unsigned long long)(total >> 20));
   }
   for (int64_t i = 0; i < o.n_ctx; i++) c->slot_seq[i] = -1;
-  size_t layer_bytes = (size_t)(total / (uint64_t)(2 * hp->n_layer));
+  size_t layer_bytes = (size_t)(total / (uint64_t)((mla ? 1 : 2) * hp->n_layer));
   c->kv.type = o.kv_type;
   c->kv.n_ctx = o.n_ctx;
   c->kv.n_layer = hp->n_layer;
   c->kv.k = c->kv_ptrs;
   c->kv.v = c->kv_ptrs + hp->n_layer;
   for (int64_t il = 0; il < hp->n_layer; il++) {
-    c->kv.k[il] = (char *)c->kv_mem + (size_t)(2 * il) * layer_bytes;
-    c->kv.v[il] = (char *)c->kv_mem + (size_t)(2 * il + 1) * layer_bytes;
+    c->kv.k[il] = (char *)c->kv_mem + (size_t)((mla ? 1 : 2) * il) * layer_bytes;
+    c->kv.v[il] = mla ? c->kv.k[il] : (char *)c->kv_mem + (size_t)(2 * il + 1) * layer_bytes;
   }
   *out = c;
   return DSEEK_OK;

@@ -1,0 +1,203 @@
+/*
+ * deepseek2.c — the forward pass of DeepSeek-V2/V3/R1 (MODELS.md 1): MLA with
+ * a latent KV cache in the absorbed form, YaRN rope, DeepSeekMoE.
+ *
+ *   x = Emb[ids]
+ *   per layer:
+ *     xn    = RMSNorm(x) * attn_norm
+ *     q     = W_q xn  |  W_qb (RMSNorm(W_qa xn) * q_a_norm)       -> [nope + rope, H, T]
+ *     q_pe  = RoPE(q[nope:])                                      (adjacent pairs, YaRN)
+ *     ckv   = W_kva xn;  c_kv = RMSNorm(ckv[:C]) * kv_a_norm;  k_pe = RoPE(ckv[C:])
+ *     cache[slot] = [c_kv ; k_pe]                                 (C + rope values per token)
+ *     qa_h  = W_UK[h]^T q_nope_h                                  (wk_b [nope, C, H])
+ *     o_h   = sum_s softmax_s(kq_scale ([qa_h ; q_pe_h] . cache[s])) c_kv(s)
+ *             -- the attn op with K = the cache row and V = its c_kv view
+ *     v_h   = W_UV[h] o_h                                         (wv_b [C, v, H])
+ *     x     = x + W_o concat_h(v_h)
+ *     hn    = RMSNorm(x) * ffn_norm
+ *     x     = x + MLP(hn)                                         (leading dense layers)
+ *         or x + sum_k w_k Expert_k(hn) + SharedMLP(hn)           (router in f32)
+ *   logits = W_out (RMSNorm(x) * output_norm)
+ *
+ * The absorbed form serves prompts too: per token it costs H (nope C + C v)
+ * multiply-adds more than the naive form, but it reads the same cache and
+ * gives the same result (tests/reference checks naive == absorbed).
+ */
+#include "models/model.h"
+
+#include <string.h>
+
+static ds_tensor *weight(ds_graph *g, const ds_weight *w, const char *name)
+{
+  if (!w->data) return NULL;
+  return ds_tensor_external(g, w->type, w->n_dims, w->ne, w->data, name);
+}
+
+/* The FP8 scale grid of w (f32 [ceil(ne0/128), ceil(ne1/128), ne2]), or NULL. */
+static ds_tensor *weight_scale(ds_graph *g, const ds_weight *w, const char *name)
+{
+  if (!w->scale) return NULL;
+  int64_t ne[3] = {(w->ne[0] + 127) / 128, (w->ne[1] + 127) / 128, w->ne[2]};
+  return ds_tensor_external(g, DSEEK_TYPE_F32, 3, ne, w->scale, name);
+}
+
+static ds_tensor *linear(ds_graph *g, ds_tensor *x, const ds_weight *w, const char *name)
+{
+  if (w->scale) return ds_op_mul_mat_scaled(g, weight(g, w, name), weight_scale(g, w, name), x);
+  return ds_op_mul_mat(g, weight(g, w, name), x);
+}
+
+static ds_tensor *norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps, const char *name)
+{
+  return ds_op_mul(g, ds_op_rms_norm(g, x, eps), weight(g, w, name));
+}
+
+/* W_down (silu(W_gate x) * W_up x) */
+static ds_tensor *mlp(ds_graph *g, ds_tensor *x, const ds_weight *gate, const ds_weight *up, const ds_weight *down)
+{
+  ds_tensor *h = ds_op_swiglu(g, linear(g, x, gate, "ffn_gate"), linear(g, x, up, "ffn_up"));
+  return linear(g, h, down, "ffn_down");
+}
+
+/* One projection for every selected expert: [in, 1 or k, T] -> [out, k, T]. */
+static ds_tensor *experts(ds_graph *g, ds_tensor *x, const ds_experts *e, ds_tensor *ids, const char *name)
+{
+  ds_tensor *table = NULL;
+  if (e->table) {
+    int64_t ne[2] = {2, e->w.ne[2]};
+    table = ds_tensor_external(g, DSEEK_TYPE_I64, 2, ne, e->table, name);
+  }
+  return ds_op_mul_mat_id(g, weight(g, &e->w, name), weight_scale(g, &e->w, name), table, x, ids);
+}
+
+/* DeepSeekMoE on hn [d, T] -> [d, T]. */
+static ds_tensor *moe(ds_graph *g, const struct dseek_model *m, const ds_ds2_layer *L, ds_tensor *hn)
+{
+  const ds_ds2_hparams *d2 = &m->ds2;
+  ds_moe_params p = {.n_used = (int)d2->n_expert_used, .scoring = d2->gating, .n_group = (int)d2->n_group,
+                     .n_group_used = (int)d2->n_group_used, .group_top2sum = d2->group_top2sum,
+                     .norm = d2->norm_topk, .scale = d2->routed_scale};
+  ds_tensor *logits = ds_op_mul_mat(g, weight(g, &L->gate_inp, "ffn_gate_inp"), hn);   /* f32 router */
+  ds_tensor *ids = ds_op_moe_route(g, logits, weight(g, &L->exp_probs_b, "exp_probs_b"), &p);
+  ds_tensor *w = ds_op_moe_weights(g, logits, ids, &p);
+  int64_t ne3[3] = {hn->ne[0], 1, hn->ne[1]};
+  ds_tensor *x = ds_op_reshape(g, hn, 3, ne3);
+  ds_tensor *h = ds_op_swiglu(g, experts(g, x, &L->gate_exps, ids, "ffn_gate_exps"),
+                              experts(g, x, &L->up_exps, ids, "ffn_up_exps"));
+  ds_tensor *y = ds_op_moe_sum(g, experts(g, h, &L->down_exps, ids, "ffn_down_exps"), w);
+  if (L->gate_shexp.data) y = ds_op_add(g, y, mlp(g, hn, &L->gate_shexp, &L->up_shexp, &L->down_shexp));
+  return y;
+}
+
+/* Multi-head latent attention of xn [d, T] -> [d, T], writing the layer's
+ * cache rows. Returns the attn node through *attn (n_kv is set per call). */
+static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_layer *L, const ds_kv_cache *kv,
+                      void *cache, ds_forward *f, const ds_rope_params *rp, ds_tensor *xn, ds_tensor **attn)
+{
+  const ds_hparams *hp = &m->hp;
+  const ds_ds2_hparams *d2 = &m->ds2;
+  const int64_t T = xn->ne[1], H = hp->n_head, C = d2->kv_lora_rank, r = d2->qk_rope, nope = d2->qk_nope;
+  const int64_t v = d2->v_head, qh = nope + r;
+
+  ds_tensor *q = L->wq_a.data
+                     ? linear(g, norm(g, linear(g, xn, &L->wq_a, "attn_q_a"), &L->q_a_norm, hp->norm_eps, "attn_q_a_norm"),
+                              &L->wq_b, "attn_q_b")
+                     : linear(g, xn, &L->wq, "attn_q");
+  int64_t ne_q[3] = {qh, H, T};
+  q = ds_op_reshape(g, q, 3, ne_q);
+  size_t fs = sizeof(float);
+  int64_t ne_nope[3] = {nope, H, T}, ne_pe[3] = {r, H, T};
+  size_t nb_q[3] = {fs, (size_t)qh * fs, (size_t)(qh * H) * fs};
+  ds_tensor *q_nope = ds_op_view(g, q, 3, ne_nope, nb_q, 0);
+  ds_tensor *q_pe = ds_op_rope(g, ds_op_view(g, q, 3, ne_pe, nb_q, (size_t)nope * fs), f->pos, NULL, rp);
+
+  ds_tensor *ckv = linear(g, xn, &L->wkv_a, "attn_kv_a_mqa");          /* [C + r, T] */
+  int64_t ne_c[2] = {C, T}, ne_kpe[3] = {r, 1, T};
+  size_t nb_c[2] = {fs, (size_t)(C + r) * fs}, nb_kpe[3] = {fs, (size_t)(C + r) * fs, (size_t)(C + r) * fs};
+  ds_tensor *c_kv = norm(g, ds_op_view(g, ckv, 2, ne_c, nb_c, 0), &L->kv_a_norm, hp->norm_eps, "attn_kv_a_norm");
+  ds_tensor *k_pe = ds_op_rope(g, ds_op_view(g, ckv, 3, ne_kpe, nb_kpe, (size_t)C * fs), f->pos, NULL, rp);
+  int64_t ne_c3[3] = {C, 1, T};
+  ds_tensor *row = ds_op_concat(g, ds_op_reshape(g, c_kv, 3, ne_c3), k_pe, 0);   /* [C + r, 1, T] */
+
+  const int64_t ne_cache[3] = {C + r, 1, kv->n_ctx};
+  ds_tensor *kc = ds_tensor_external(g, kv->type, 3, ne_cache, cache, "kv_latent");
+  ds_op_set_rows(g, kc, row, f->slots);
+  int64_t ne_v[3] = {C, 1, kv->n_ctx};
+  ds_tensor *vc = kc ? ds_op_view(g, kc, 3, ne_v, kc->nb, 0) : NULL;   /* c_kv of every slot */
+
+  /* absorbed query [W_UK^T q_nope ; q_pe] per head */
+  ds_tensor *qa = ds_op_mul_mat(g, weight(g, &L->wk_b, "attn_k_b"), ds_op_permute(g, q_nope, 0, 2, 1, 3));
+  ds_tensor *qf = ds_op_concat(g, ds_op_permute(g, qa, 0, 2, 1, 3), q_pe, 0);   /* [C + r, H, T] */
+  ds_tensor *o = ds_op_attn_seq(g, qf, kc, vc, kv->n_ctx, f->slots, f->seq, d2->kq_scale);   /* [C, H, T] */
+  *attn = o;
+  ds_tensor *vh = linear(g, ds_op_permute(g, o, 0, 2, 1, 3), &L->wv_b, "attn_v_b");   /* [v, T, H] */
+  vh = ds_op_cont(g, ds_op_permute(g, vh, 0, 2, 1, 3));                                 /* [v, H, T] */
+  int64_t ne_o[2] = {v * H, T};
+  return linear(g, ds_op_reshape(g, vh, 2, ne_o), &L->wo, "attn_output");
+}
+
+dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
+                                        bool all_logits, int max_threads, ds_forward *out)
+{
+  memset(out, 0, sizeof *out);
+  const ds_hparams *hp = &m->hp;
+  const ds_ds2_hparams *d2 = &m->ds2;
+  ds_graph *g = ds_graph_new();
+  if (!g) return DSEEK_ERR_NO_MEMORY;
+  out->graph = g;
+  out->n_tokens = T;
+  out->all_logits = all_logits;
+  out->attn = ds_calloc((size_t)hp->n_layer, sizeof *out->attn);
+  if (!out->attn) { ds_forward_free(out); return ds_error(DSEEK_ERR_NO_MEMORY, "forward: out of memory"); }
+
+  int64_t ne_t[1] = {T}, ne_seq[1] = {kv->n_ctx + T};
+  out->ids = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "ids");
+  out->pos = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "pos");
+  out->slots = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "slots");
+  out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
+
+  ds_rope_params rp;
+  ds_rope_params_init(&rp, (int)d2->qk_rope);
+  rp.mode = DS_ROPE_NORMAL;
+  rp.freq_base = hp->rope_theta;
+  if (d2->yarn_factor > 1.0f) {
+    rp.yarn_factor = d2->yarn_factor;
+    rp.yarn_orig_ctx = (int)d2->yarn_orig_ctx;
+    rp.yarn_beta_fast = d2->yarn_beta_fast;
+    rp.yarn_beta_slow = d2->yarn_beta_slow;
+    rp.yarn_mscale = d2->yarn_mscale;
+    rp.yarn_mscale_all_dim = d2->yarn_mscale_all_dim;
+  }
+
+  ds_tensor *emb = weight(g, &m->tok_embd, "token_embd");
+  ds_tensor *x = m->tok_embd.scale ? ds_op_get_rows_scaled(g, emb, weight_scale(g, &m->tok_embd, "token_embd"), out->ids)
+                                   : ds_op_get_rows(g, emb, out->ids);
+  for (int64_t il = 0; il < hp->n_layer; il++) {
+    const ds_ds2_layer *L = &m->ds2_layers[il];
+    ds_tensor *xn = norm(g, x, &L->attn_norm, hp->norm_eps, "attn_norm");
+    x = ds_op_add(g, x, mla(g, m, L, kv, kv->k[il], out, &rp, xn, &out->attn[il]));
+    ds_tensor *hn = norm(g, x, &L->ffn_norm, hp->norm_eps, "ffn_norm");
+    x = ds_op_add(g, x, L->moe ? moe(g, m, L, hn) : mlp(g, hn, &L->ffn_gate, &L->ffn_up, &L->ffn_down));
+  }
+  if (!all_logits && T > 1 && x) {
+    int64_t ne_last[2] = {hp->n_embd, 1};
+    x = ds_op_view(g, x, 2, ne_last, NULL, x->nb[1] * (size_t)(T - 1));
+  }
+  x = norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
+  out->logits = linear(g, x, &m->output, "output");
+  if (!out->logits) {
+    dseek_status st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
+    ds_forward_free(out);
+    return ds_error_prefix(st, "%s: building the forward graph", m->path);
+  }
+  for (int64_t il = 0; il < hp->n_layer; il++) {
+    if (!out->attn[il]) {
+      ds_forward_free(out);
+      return ds_error(DSEEK_ERR_INTERNAL, "%s: building the forward graph: attention missing", m->path);
+    }
+  }
+  ds_tensor_set_output(out->logits);
+  dseek_status st = ds_graph_plan(g, max_threads);
+  if (st) ds_forward_free(out);
+  return st;
+}

@@ -1,0 +1,24 @@
+/* deepseek2_load.h — what the deepseek2 GGUF and HF loaders share
+ * (deepseek2_load.c): hparam checks, the YaRN softmax scale, splitting a fused
+ * kv_b into W_UK^T / W_UV, and weight accounting. */
+#ifndef DS_MODELS_DEEPSEEK2_LOAD_H
+#define DS_MODELS_DEEPSEEK2_LOAD_H
+
+#include "models/model.h"
+
+/* Check hparams read by a loader (m->hp, m->ds2) for consistency, set the
+ * derived fields (head_dim, n_rot, rope mode, kq_scale) and allocate
+ * m->ds2_layers (+ m->ds2_nextn when n_nextn > 0) in model-owned memory. */
+dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source);
+
+/* From kv_b [C, H (nope + v)] (W_kvb rows: per head nope rows of W_UK[h], then
+ * v rows of W_UV[h]; any decodable type, or FP8 with scales) make
+ *   wk_b [nope, C, H]: wk_b[d, c, h] = W_UK[h][d, c]   (W_UK^T, the absorbed query)
+ *   wv_b [C, v, H]:    wv_b[c, i, h] = W_UV[h][i, c]
+ * as f32 copies in model-owned memory (the layout newer GGUFs ship). */
+dseek_status ds_ds2_split_kv_b(struct dseek_model *m, const ds_weight *kv_b, const char *name, ds_ds2_layer *L);
+
+/* Add a weight's elements and bytes (FP8: with its scale grid) to the model's totals. */
+void ds_ds2_count(struct dseek_model *m, const ds_weight *w);
+
+#endif
