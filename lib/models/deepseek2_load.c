@@ -52,9 +52,7 @@ dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source)
   double ms = d2->yarn_factor > 1.0f ? yarn_mscale(d2->yarn_factor, d2->yarn_mscale_all_dim) : 1.0;
   d2->kq_scale = (float)(ms * ms / sqrt((double)hp->head_dim));
 
-  uint64_t bytes;
-  if (ds_mul_u64((uint64_t)(hp->n_layer + d2->n_nextn), sizeof(ds_ds2_layer) + sizeof(ds_ds2_nextn), &bytes))
-    return ds_error(DSEEK_ERR_FORMAT, "%s: too many layers", source);
+  /* n_layer <= 4096 and n_nextn <= 16 (loaders' ranges): the sizes cannot overflow */
   m->ds2_layers = ds_model_alloc(m, (size_t)hp->n_layer * sizeof *m->ds2_layers);
   if (m->ds2_layers) memset(m->ds2_layers, 0, (size_t)hp->n_layer * sizeof *m->ds2_layers);
   if (d2->n_nextn > 0) {
