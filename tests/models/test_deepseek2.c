@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <unistd.h>
 
 static const char *tiny;
@@ -182,9 +183,9 @@ static void bad_config(const char *from, const char *to, dseek_status want, cons
     f = fopen(p, "wb");
     fputs(out, f);
     fclose(f);
-    char link[1024];
+    char link[1024], target[PATH_MAX];
     snprintf(link, sizeof link, "%s/model.safetensors", dir);
-    CHECK(symlink(path_of("ds2-v2lite-hf-f32", "model.safetensors"), link) == 0);
+    CHECK(realpath(path_of("ds2-v2lite-hf-f32", "model.safetensors"), target) && symlink(target, link) == 0);
     dseek_model *m = NULL;
     dseek_status st = dseek_model_load(dir, NULL, &m);
     CHECK_MSG(st == want && strstr(dseek_last_error(), field), "%s -> %s: status %d, '%s'", from, to, (int)st,
