@@ -4,7 +4,9 @@ the exclusive use of a context."""
 
 from __future__ import annotations
 
+import copy as copy_module
 import gc
+import pickle
 import sys
 import threading
 
@@ -61,6 +63,9 @@ def test_greedy_matches_reference(tiny, variant):
         assert (g.n_prompt_tokens, g.n_generated_tokens, g.n_reasoning_tokens) == (1, n, 0)
         assert g.prompt_seconds >= 0 and g.generate_seconds >= 0 and g.tokens_per_second >= 0
         assert c.tokens()[:n + 1] == [294] + ref[:n]
+        for copy in (pickle.loads(pickle.dumps(g)), copy_module.copy(g)):
+            assert copy == g and type(copy) is dseek.Generation
+            assert (copy.stop_reason, copy.n_generated_tokens, copy.reasoning) == ("max_tokens", n, "")
         assert m.detokenize(ref[:n]) == want
         # a caller's own greedy chain gives the same text
         with dseek.Sampler().add_greedy() as s:
@@ -165,3 +170,9 @@ def test_closing_context_closes_its_stream(qwen2):
     assert not thread.is_alive()
     with pytest.raises(dseek.InvalidArgumentError, match="closed"):
         c.generate("x")
+
+
+def test_stream_keeps_its_context_alive(qwen2):
+    s = dseek.Context(qwen2, n_ctx=64).generate("", max_tokens=6, temperature=0, stream=True)
+    gc.collect()
+    assert "".join(text for _, text in s) == s.result and s.result.n_generated_tokens == 6

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -190,3 +189,43 @@ def test_struct_layout_matches_header(tmp_path):
         got = ct.__dict__[field].offset if field != "sizeof" else ctypes.sizeof(ct)
         assert got == int(value), f"{name}.{field}: ctypes {got}, C {value}"
     assert [f for f, _ in _api.GenerateResult._fields_][0] == "struct_size"
+
+
+def test_logging(qwen2):
+    got = []
+    dseek.set_log_callback(lambda level, message: got.append((level, message)))
+    try:
+        dseek.set_log_level("debug")
+        with pytest.raises(dseek.InvalidArgumentError):
+            qwen2.tokenize(b"\xff")
+        assert any(level == "debug" and "UTF-8" in message for level, message in got), got
+        dseek.set_log_level("none")
+        got.clear()
+        with pytest.raises(dseek.InvalidArgumentError):
+            qwen2.tokenize(b"\xff")
+        assert got == []
+        with pytest.raises(dseek.InvalidArgumentError):
+            dseek.set_log_level("loud")
+    finally:
+        dseek.set_log_level("none")
+        dseek.set_log_callback(None)
+
+
+def test_state_save_load(qwen2, tmp_path):
+    path = tmp_path / "state.bin"
+    with dseek.Context(qwen2, n_ctx=32, kv_type="f32") as a, dseek.Context(qwen2, n_ctx=32, kv_type="f32") as b:
+        want = list(a.eval([294, 5, 6, 7]))
+        want_next = list(a.eval([8]))
+        a.reset()
+        a.eval([294, 5, 6, 7])
+        a.save(path)
+        b.load(path)
+        assert b.tokens() == [294, 5, 6, 7]
+        assert list(b.eval([8])) == want_next  # the cache carried over exactly
+        assert len(want) == 300
+        (tmp_path / "bad.bin").write_bytes(b"not a state file" * 4)
+        with pytest.raises(dseek.FormatError, match="bad.bin"):
+            b.load(tmp_path / "bad.bin")
+        assert b.tokens() == [294, 5, 6, 7, 8]  # left as it was
+        with dseek.Context(qwen2, n_ctx=32, kv_type="f16") as c, pytest.raises(dseek.FormatError):
+            c.load(path)  # another KV type

@@ -9,7 +9,6 @@ kept as ``c_void_p``.
 
 from __future__ import annotations
 
-import ctypes
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_float, c_int, c_int32,
                     c_int64, c_size_t, c_uint64, c_void_p)
 

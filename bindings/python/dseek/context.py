@@ -244,7 +244,7 @@ class Context:
             request.close()
             raise InvalidArgumentError("context is in use (by another thread or an open generation stream; "
                                        "exhaust or close the stream first)")
-        s = Stream(request, self._lock.release)
+        s = Stream(request, self._lock.release, owner=self)
         self._stream = weakref.ref(s)
         return s
 

@@ -58,9 +58,12 @@ class Generation(str):
     prompt_seconds: float
     generate_seconds: float
 
-    def __new__(cls, content: str, reasoning: str, result: _api.GenerateResult) -> "Generation":
+    def __new__(cls, content: str, reasoning: str = "",
+                result: Optional[_api.GenerateResult] = None) -> "Generation":
         self = super().__new__(cls, content)
         self.reasoning = reasoning
+        if result is None:
+            result = _api.GenerateResult()
         self.stop_reason = STOP_REASONS.get(result.stop_reason, str(result.stop_reason))
         for name in ("n_prompt_tokens", "n_generated_tokens", "n_reasoning_tokens", "n_cached_tokens",
                      "n_forced_tokens", "n_draft_tokens", "n_draft_accepted"):
@@ -68,6 +71,9 @@ class Generation(str):
         self.prompt_seconds = float(result.prompt_seconds)
         self.generate_seconds = float(result.generate_seconds)
         return self
+
+    def __reduce__(self) -> Tuple[Any, ...]:  # copy and pickle: the attributes travel with the text
+        return _restore_generation, (str.__str__(self), dict(self.__dict__))
 
     @property
     def content(self) -> str:
@@ -77,6 +83,12 @@ class Generation(str):
     def tokens_per_second(self) -> float:
         """Generated tokens per second of generation time (0 if none)."""
         return self.n_generated_tokens / self.generate_seconds if self.generate_seconds > 0 else 0.0
+
+
+def _restore_generation(content: str, attributes: Dict[str, Any]) -> Generation:
+    g = Generation(content)
+    g.__dict__.update(attributes)
+    return g
 
 
 class Request:
@@ -173,7 +185,8 @@ class Stream:
     closed (close(), a ``with`` block, or garbage collection). Closing early
     stops generation. After exhaustion ``result`` is the Generation."""
 
-    def __init__(self, request: Request, release: Callable[[], None]) -> None:
+    def __init__(self, request: Request, release: Callable[[], None], owner: Any = None) -> None:
+        self._owner = owner  # the Context: kept alive while the stream may run on it
         self._request: Optional[Request] = request
         self._release: Optional[Callable[[], None]] = release  # gives the context back
         self._queue: "queue.Queue[Tuple[Any, ...]]" = queue.Queue(maxsize=1)
@@ -219,6 +232,7 @@ class Stream:
         release, self._release = self._release, None
         if release is not None:
             release()
+        self._owner = None
 
     def close(self) -> None:
         """Stop generation (if running), wait for it, release the context."""
