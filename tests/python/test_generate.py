@@ -176,3 +176,30 @@ def test_stream_keeps_its_context_alive(qwen2):
     s = dseek.Context(qwen2, n_ctx=64).generate("", max_tokens=6, temperature=0, stream=True)
     gc.collect()
     assert "".join(text for _, text in s) == s.result and s.result.n_generated_tokens == 6
+
+
+def test_parallel_samples_and_vote(ctx):
+    kw = dict(max_tokens=8, temperature=0.9, top_k=40)
+    samples = ctx.generate_parallel("hello", 3, seeds=[5, 6, 7], **kw)
+    assert isinstance(samples, dseek.Samples) and len(samples) == 3
+    assert len(set(samples)) > 1  # different seeds, different texts
+    for s, seed in zip(samples, [5, 6, 7]):  # each is what generate gives with its seed
+        g = ctx.generate("hello", seed=seed, **kw)
+        assert s == g and s.reasoning == g.reasoning and s.n_generated_tokens == g.n_generated_tokens == 8
+    answer, votes = samples.vote()  # the library's extractor
+    assert len(samples.answers) == 3
+    if answer is None:
+        assert votes == 0 and samples.answers == [None] * 3
+    else:
+        assert votes == samples.answers.count(answer) == max(samples.answers.count(a) for a in samples.answers)
+    labels = iter(["b", "a", "a"])
+    assert samples.vote(lambda content, reasoning: next(labels)) == ("a", 2)
+    labels = iter(["b", "a", "c"])
+    assert samples.vote(lambda content, reasoning: next(labels)) == ("b", 1)  # tie: the first to appear
+    assert samples.vote(lambda content, reasoning: None) == (None, 0)
+    samples.close()
+    assert samples[0] == ctx.generate("hello", seed=5, **kw)  # the texts outlive the handle
+    with pytest.raises(dseek.InvalidArgumentError, match="seeds"):
+        ctx.generate_parallel("hello", 3, seeds=[1])
+    with pytest.raises(dseek.ContextFullError):
+        ctx.generate_parallel("hello " * 200, 2)

@@ -21,6 +21,7 @@ from .errors import (BufferTooSmallError, CancelledError, ContextFullError, Erro
                      UnsupportedError, status_string)
 from .generation import Generation, Stream
 from .model import Model
+from .parallel import Samples
 from .sampler import Sampler
 
 __version__ = "0.1.0"
@@ -78,7 +79,7 @@ def set_log_callback(fn: Optional[Callable[[str, str], object]]) -> None:
 
 
 __all__ = [
-    "Model", "Context", "Sampler", "Generation", "Stream",
+    "Model", "Context", "Sampler", "Generation", "Stream", "Samples",
     "Error", "InvalidArgumentError", "IoError", "FormatError", "UnsupportedError", "NoMemoryError",
     "NotFoundError", "TypeMismatchError", "ContextFullError", "CancelledError", "InternalError",
     "BufferTooSmallError", "status_string",

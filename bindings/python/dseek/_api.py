@@ -178,5 +178,16 @@ _proto("dseek_generate_options_init", _status, POINTER(GenerateOptions), c_size_
 _proto("dseek_generate", _status, _p, c_char_p, POINTER(GenerateOptions), POINTER(GenerateResult))
 _proto("dseek_cancel", _status, _p)
 
+# parallel samples; content/reasoning may hold NUL bytes, so they are read as
+# pointer + length
+_proto("dseek_generate_parallel", _status, _p, c_char_p, c_int64, POINTER(c_uint64), POINTER(GenerateOptions), _pp)
+_proto("dseek_samples_free", None, _p)
+_proto("dseek_samples_count", c_int64, _p)
+_proto("dseek_samples_content", c_void_p, _p, c_int64, POINTER(c_size_t))
+_proto("dseek_samples_reasoning", c_void_p, _p, c_int64, POINTER(c_size_t))
+_proto("dseek_samples_result", _status, _p, c_int64, POINTER(GenerateResult))
+_proto("dseek_samples_vote", _status, _p, c_void_p, c_void_p, POINTER(c_char_p), POINTER(c_int64))
+_proto("dseek_samples_answer", c_char_p, _p, c_int64)
+
 del _name
 

@@ -15,13 +15,14 @@ import threading
 import weakref
 from contextlib import contextmanager
 from ctypes import byref, c_int64, c_void_p
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from . import _api
 from ._arrays import float_rows, int32_input
 from .errors import InvalidArgumentError, check, error_for, raise_closed
 from .generation import Generation, Request, Stream, generate_collect
 from .model import Model, Text, encode_c_string
+from .parallel import Samples, generate_parallel
 from .sampler import Sampler
 
 lib = _api.lib
@@ -216,24 +217,12 @@ class Context:
         holds the context until exhausted or closed (closing stops the
         generation). Raises ContextFullError if the prompt does not fit.
         """
-        if chat:
-            prompt = self.model.chat_prompt([{"role": "user", "content": prompt}])  # type: ignore[dict-item]
-        if add_special is None:
-            add_special = not chat
-        data = encode_c_string(prompt, "prompt")
-        own = sampler is None
-        if sampler is None:
-            sampler = Sampler.standard(temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, seed=seed)
-        try:
-            request = Request(self.handle, data, max_tokens=max_tokens, sampler=sampler, owns_sampler=own,
-                              stop=stop, reasoning=reasoning, add_special=add_special, parse_special=parse_special,
-                              max_thinking_tokens=max_thinking_tokens, min_thinking_tokens=min_thinking_tokens,
-                              think_close=think_close, think_continue=think_continue,
-                              draft=None if draft is None else draft.handle, n_draft=n_draft)
-        except BaseException:
-            if own:
-                sampler.close()
-            raise
+        request = self._request(prompt, chat, add_special, sampler, dict(
+            temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, seed=seed), dict(
+            max_tokens=max_tokens, stop=stop, reasoning=reasoning, parse_special=parse_special,
+            max_thinking_tokens=max_thinking_tokens, min_thinking_tokens=min_thinking_tokens,
+            think_close=think_close, think_continue=think_continue,
+            draft=None if draft is None else draft.handle, n_draft=n_draft))
         if not stream:
             try:
                 with self._use():
@@ -247,6 +236,48 @@ class Context:
         s = Stream(request, self._lock.release, owner=self)
         self._stream = weakref.ref(s)
         return s
+
+    def generate_parallel(self, prompt: Text, n_samples: int, seeds: Optional[Sequence[int]] = None,
+                          max_tokens: int = 512, temperature: float = 0.6, top_p: float = 0.95, top_k: int = 0,
+                          min_p: float = 0.0, stop: Union[None, str, Sequence[str]] = None, chat: bool = False, *,
+                          sampler: Optional[Sampler] = None, reasoning: Union[str, int] = "auto",
+                          add_special: Optional[bool] = None, parse_special: bool = True) -> Samples:
+        """n_samples independent replies to one prompt, decoded together (the
+        prompt is evaluated once). Sample i is sampled with seeds[i] (default
+        i) and is exactly what generate() gives with that seed. The context
+        must hold the prompt plus n_samples x max_tokens tokens. Returns
+        Samples: a list of Generation with vote() for self-consistency."""
+        request = self._request(prompt, chat, add_special, sampler, dict(
+            temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, seed=0), dict(
+            max_tokens=max_tokens, stop=stop, reasoning=reasoning, parse_special=parse_special,
+            max_thinking_tokens=None, min_thinking_tokens=0, think_close=None, think_continue=None,
+            draft=None, n_draft=None))
+        try:
+            with self._use() as h:
+                return generate_parallel(h, request, n_samples, seeds)
+        finally:
+            request.close()
+
+    def _request(self, prompt: Text, chat: bool, add_special: Optional[bool], sampler: Optional[Sampler],
+                 chain: Dict[str, Any], options: Dict[str, Any]) -> Request:
+        """A prepared dseek_generate call: the prompt (rendered as one user
+        turn with chat), the sampler (`chain` builds one unless given) and
+        the options."""
+        if chat:
+            prompt = self.model.chat_prompt([{"role": "user", "content": prompt}])  # type: ignore[dict-item]
+        if add_special is None:
+            add_special = not chat
+        data = encode_c_string(prompt, "prompt")
+        handle = self.handle
+        own = sampler is None
+        if sampler is None:
+            sampler = Sampler.standard(**chain)
+        try:
+            return Request(handle, data, sampler=sampler, owns_sampler=own, add_special=add_special, **options)
+        except BaseException:
+            if own:
+                sampler.close()
+            raise
 
 
 __all__ = ["Context"]
