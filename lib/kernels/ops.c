@@ -22,8 +22,7 @@ size_t ds_kernel_scratch_floats(const ds_tensor *node)
 {
   switch (node->op) {
   case DS_OP_MUL_MAT:
-    /* one decoded weight row, unless the weight is already f32 */
-    return node->src[0]->type == DSEEK_TYPE_F32 ? 0 : (size_t)node->src[0]->ne[0];
+    return ds_kernel_mul_mat_scratch_floats(node);
   case DS_OP_MUL_MAT_ID:
     /* one decoded weight row, then (as int32) expert offsets [E + 1] and the
      * (slot, token) pairs [k * T] grouped by expert */

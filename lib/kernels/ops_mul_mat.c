@@ -5,20 +5,35 @@
  *   r2 = B2 / B2w, r3 = B3 / B3w   (a weight batch shared by r2 x r3 batches,
  *                                   as GQA shares a kv head between heads)
  *
- * Reference: each thread takes a contiguous range of (n, b2, b3) units,
- * decodes weight row n once into its scratch with the type's to_float, then
- * dots it with every activation column m, summing over k in order in f32.
- * Each output element belongs to one unit, so the split does not change bits.
- * A block-scaled FP8 weight (src[2] = its scale grid, fp8.h) decodes row n
- * with the scales of its 128-row block.
+ * Work split (both paths): the (n, b2, b3) output rows are cut into nth
+ * contiguous ranges, one per thread; on decode (M = 1) that splits N, the
+ * weight's rows, so every thread streams its own slice of the weight. Each
+ * output element belongs to one unit, so the split does not change bits.
+ *
+ * Reference (DS_CPU_REFERENCE, cpu.h): each thread decodes weight row n once
+ * into its scratch with the type's to_float, then dots it with every
+ * activation column m, summing over k in order in f32. A block-scaled FP8
+ * weight (src[2] = its scale grid, fp8.h) decodes row n with the scales of its
+ * 128-row block.
+ *
+ * Kernels (every other level, vec.h): for Q8_0 and Q4_0 weights each thread
+ * first quantizes all activation columns once to QA rows in its scratch (the
+ * only change to the result: activations rounded to int8 per 32-block, about
+ * 0.3% of a dot's magnitude); F32/F16/BF16 weights use x directly; other types
+ * (K-quants, FP8) decode the row as the reference does and use the f32 dot.
+ * Rows are walked in tiles of DS_MM_TILE_N, and within a tile DS_VEC_COLS
+ * columns at a time, so a tile of weight rows stays in cache while the
+ * activation columns of a prompt batch pass over it.
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
- * reference, only close to it.
+ * reference, only close to it (not taken at the reference level).
  */
+#include "kernels/cpu.h"
 #include "kernels/fp8.h"
 #include "kernels/ops.h"
 #include "kernels/types.h"
+#include "kernels/vec.h"
 
 #ifdef DSEEK_HAVE_OPENBLAS
 #include <cblas.h>
@@ -47,11 +62,8 @@ static bool mul_mat_blas(const ds_kernel_params *p, ds_tensor *dst)
 }
 #endif
 
-void ds_kernel_mul_mat(const ds_kernel_params *p, ds_tensor *dst)
+static void mul_mat_reference(const ds_kernel_params *p, ds_tensor *dst)
 {
-#ifdef DSEEK_HAVE_OPENBLAS
-  if (mul_mat_blas(p, dst)) return;
-#endif
   const ds_tensor *w = dst->src[0], *x = dst->src[1], *scale = dst->src[2];
   const ds_type_traits *tr = ds_type_traits_get(w->type);
   const int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2];
@@ -76,4 +88,115 @@ void ds_kernel_mul_mat(const ds_kernel_params *p, ds_tensor *dst)
       *(float *)ds_tensor_ptr(dst, n, m, b2, b3) = ds_dot_f32(row, col, K);
     }
   }
+}
+
+/* Weight rows per tile: 16 rows of K = 8960 at Q8_0 are 152 KB, within L2. */
+#define DS_MM_TILE_N 16
+
+static bool uses_qa(const ds_tensor *dst)
+{
+  int t = dst->src[0]->type;
+  return !dst->src[2] && (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0);
+}
+
+/* The weight's own dot, or NULL when rows are decoded to f32 first. */
+static ds_vec_dot_fn direct_dot(const ds_vec_kernels *vk, const ds_tensor *dst)
+{
+  if (dst->src[2]) return NULL;
+  switch (dst->src[0]->type) {
+  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
+  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
+  case DSEEK_TYPE_F32: return vk->dot_f32;
+  case DSEEK_TYPE_F16: return vk->dot_f16;
+  case DSEEK_TYPE_BF16: return vk->dot_bf16;
+  default: return NULL;
+  }
+}
+
+size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
+{
+  const ds_tensor *w = node->src[0], *x = node->src[1];
+  /* one decoded weight row (reference, and the decode-then-dot kernels) */
+  size_t need = (size_t)w->ne[0];
+  if (uses_qa(node)) {
+    /* QA rows for every activation column of every batch; sizes were
+     * checked when the graph was built (the activations exist in memory) */
+    size_t cols = (size_t)(x->ne[1] * x->ne[2] * x->ne[3]);
+    size_t qa = cols * ds_qa_row_bytes(w->ne[0]) / sizeof(float);
+    need = DS_MAX(need, qa);
+  }
+  return need;
+}
+
+static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_kernels *vk)
+{
+  const ds_tensor *w = dst->src[0], *x = dst->src[1], *scale = dst->src[2];
+  const int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2], B3 = x->ne[3];
+  const int64_t r2 = B2 / w->ne[2], r3 = B3 / w->ne[3];
+  const ds_vec_dot_fn direct = direct_dot(vk, dst);
+  const bool qa = uses_qa(dst);
+  const size_t qa_bytes = ds_qa_row_bytes(K);
+
+  if (qa) {
+    for (int64_t b = 0; b < B2 * B3; b++)
+      for (int64_t m = 0; m < M; m++)
+        vk->quantize_qa(ds_tensor_ptr(x, 0, m, b % B2, b / B2), K,
+                        (char *)p->scratch + (size_t)(b * M + m) * qa_bytes);
+  }
+
+  int64_t u0, u1;
+  ds_kernel_rows(N * B2 * B3, p->ith, p->nth, &u0, &u1);
+  while (u0 < u1) {
+    /* the rows [n0, n1) of one batch (b2, b3) within this thread's range */
+    const int64_t n0 = u0 % N, b = u0 / N, b2 = b % B2, b3 = b / B2;
+    const int64_t n1 = DS_MIN(N, n0 + (u1 - u0));
+    u0 += n1 - n0;
+    const char *xcols = qa ? (const char *)p->scratch + (size_t)(b * M) * qa_bytes
+                           : (const char *)ds_tensor_ptr(x, 0, 0, b2, b3);
+    const size_t xstride = qa ? qa_bytes : x->nb[1];
+
+    if (!direct) {
+      /* decode each row once, then the f32 dot over all columns */
+      const ds_type_traits *tr = ds_type_traits_get(w->type);
+      for (int64_t n = n0; n < n1; n++) {
+        const void *wrow = ds_tensor_ptr(w, 0, n, b2 / r2, b3 / r3);
+        if (scale)
+          ds_fp8_dequant_row(wrow, (const float *)scale->data + (n / DS_FP8_BLOCK) * scale->ne[0], K,
+                             p->scratch);
+        else
+          tr->to_float(wrow, p->scratch, K);
+        for (int64_t m = 0; m < M; m += DS_VEC_COLS) {
+          float out[DS_VEC_COLS];
+          int nc = (int)DS_MIN(DS_VEC_COLS, M - m);
+          vk->dot_f32(K, p->scratch, xcols + (size_t)m * xstride, xstride, nc, out);
+          for (int c = 0; c < nc; c++) *(float *)ds_tensor_ptr(dst, n, m + c, b2, b3) = out[c];
+        }
+      }
+      continue;
+    }
+    for (int64_t nt = n0; nt < n1; nt += DS_MM_TILE_N) {
+      const int64_t nt1 = DS_MIN(n1, nt + DS_MM_TILE_N);
+      for (int64_t m = 0; m < M; m += DS_VEC_COLS) {
+        const int nc = (int)DS_MIN(DS_VEC_COLS, M - m);
+        for (int64_t n = nt; n < nt1; n++) {
+          float out[DS_VEC_COLS];
+          direct(K, ds_tensor_ptr(w, 0, n, b2 / r2, b3 / r3), xcols + (size_t)m * xstride, xstride, nc, out);
+          for (int c = 0; c < nc; c++) *(float *)ds_tensor_ptr(dst, n, m + c, b2, b3) = out[c];
+        }
+      }
+    }
+  }
+}
+
+void ds_kernel_mul_mat(const ds_kernel_params *p, ds_tensor *dst)
+{
+  ds_cpu_level level = ds_cpu_level_get();
+  if (level == DS_CPU_REFERENCE) {
+    mul_mat_reference(p, dst);
+    return;
+  }
+#ifdef DSEEK_HAVE_OPENBLAS
+  if (mul_mat_blas(p, dst)) return;
+#endif
+  mul_mat_kernels(p, dst, ds_vec_get(level));
 }

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MAX_TOK 64
 
@@ -167,10 +169,44 @@ done:
   free(e.decode);
 }
 
+/* Q8_0 and Q4_0 weights: by default dseek rounds the activations of their
+ * products to int8 per 32 values (lib/kernels/vec.h, as llama.cpp does), which
+ * moves these tiny models' logits far beyond 1e-4 (measured max |diff| /
+ * max|logit|: qwen2 q8_0 2% (decode 4%), q4_0 2.5% (5%), llama 2.5-3.5%;
+ * ds2-v3 q8_0 57% once a router near-tie picks another expert). No tolerance
+ * derived from the model would mean anything, so the 1e-4 comparison — which
+ * checks the weights' decoding and the model's math — runs these variants
+ * with f32 activations (DSEEK_CPU=reference) in a fresh process, the level
+ * being read once per process. The int8 path itself is bounded dot by dot
+ * against exact sums in tests/kernels. */
+static bool activations_rounded(const char *name)
+{
+  const char *level = getenv("DSEEK_CPU");
+  return (strstr(name, "q8_0") || strstr(name, "q4_0")) && !(level && !strcmp(level, "reference"));
+}
+
+static const char *self_path;
+
+/* Re-run this program on the one variant with DSEEK_CPU=reference. */
+static void check_variant_exact(const char *tiny, const char *name)
+{
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("DSEEK_CPU", "reference", 1);
+    execl(self_path, self_path, tiny, name, (char *)NULL);
+    _exit(127);
+  }
+  int status = 0;
+  CHECK_MSG(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "%s: failed with f32 activations (DSEEK_CPU=reference)", name);
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2 || !argv[1][0]) { fprintf(stderr, "no tiny models (python3 missing?)\n"); return 77; }
   const char *prefix = argc > 2 ? argv[2] : "";
+  self_path = argv[0];
   char path[1024], line[512];
   snprintf(path, sizeof path, "%s/manifest.txt", argv[1]);
   FILE *f = fopen(path, "r");
@@ -179,7 +215,8 @@ int main(int argc, char **argv)
   while (fgets(line, sizeof line, f)) {
     char name[256];
     if (sscanf(line, "%255s", name) != 1 || strncmp(name, prefix, strlen(prefix)) != 0) continue;
-    check_variant(argv[1], name);
+    if (activations_rounded(name)) check_variant_exact(argv[1], name);
+    else check_variant(argv[1], name);
     n++;
   }
   fclose(f);

@@ -1,0 +1,34 @@
+/*
+ * cpu.h — which kernel family mul_mat runs, chosen once at run time.
+ *
+ * Levels, each including the ones below it:
+ *   DS_CPU_REFERENCE  decode each weight row to f32, f32 dot in index order (the
+ *                     oracle; exact to the weights as stored, no activation rounding)
+ *   DS_CPU_SCALAR     the quantized-activation kernels in plain C (vec_scalar.c):
+ *                     the "scalar twins" every SIMD kernel is tested against
+ *   DS_CPU_AVX2       AVX2 + FMA + F16C (vec_avx2.c)
+ *   DS_CPU_AVX512     AVX-512 F/BW/VL + VNNI (vec_avx512.c)
+ * The default is the best the CPU supports (cpuid, and xgetbv for the OS saving
+ * the wide registers). The environment variable DSEEK_CPU = reference | scalar |
+ * avx2 | avx512 caps it (a level above what the CPU has is capped to the CPU).
+ */
+#ifndef DS_KERNELS_CPU_H
+#define DS_KERNELS_CPU_H
+
+typedef enum ds_cpu_level {
+  DS_CPU_REFERENCE = 0,
+  DS_CPU_SCALAR = 1,
+  DS_CPU_AVX2 = 2,
+  DS_CPU_AVX512 = 3,
+} ds_cpu_level;
+
+/* The highest level this CPU (and OS) supports; cached after the first call. */
+ds_cpu_level ds_cpu_detected(void);
+/* The level kernels use: detected, capped by DSEEK_CPU; cached. */
+ds_cpu_level ds_cpu_level_get(void);
+/* Tests: use min(level, detected) from now on; returns the level in effect. */
+ds_cpu_level ds_cpu_level_set(ds_cpu_level level);
+/* "reference", "scalar", "avx2", "avx512". */
+const char *ds_cpu_level_name(ds_cpu_level level);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * vec.h — the dot-product kernels behind mul_mat, one table per CPU level
+ * (cpu.h): vec_scalar.c (plain C, the twins), vec_avx2.c, vec_avx512.c.
+ *
+ * Quantized weights (Q8_0, Q4_0) are multiplied with activations quantized
+ * once per op to "QA" rows, the int8 format the integer SIMD instructions eat.
+ * A QA row of K values (K % 32 == 0) is, in bytes:
+ *   q[K]        int8, q_j = round_half_even(x_j / d_b), b = j / 32
+ *   d[K/32]     f32,  d_b = max_j |x_j| / 127 over block b   (as Q8_0, scale in f32)
+ *   s[K/32]     int32, s_b = sum of the block's q            (Q4_0's -8 offset)
+ * padded to a multiple of 64 bytes. Every level quantizes to the same bytes.
+ *
+ * A dot of a weight block with a QA block is an exact integer sum
+ *   Q8_0: isum_b = sum_j w_j q_j        Q4_0: isum_b = sum_j u_j q_j - 8 s_b  (u = nibble)
+ * scaled by d_w d_b and summed over blocks in f32. Levels differ only in the
+ * order of that f32 sum (lanes, then a horizontal add), so SIMD and scalar twin
+ * agree to a few ulps of sum_b |d_w d_b isum_b|, not bit for bit.
+ *
+ * F32, F16 and BF16 weights are dotted with the f32 activations directly
+ * (the conversions are exact); again only the summation order differs from
+ * the reference.
+ *
+ * Every dot takes one weight row w (K values) and ncols <= DS_VEC_COLS
+ * activation columns, column c at (char *)x + c * x_stride, and writes
+ * out[c]: one weight load feeds several columns during prompt batches.
+ */
+#ifndef DS_KERNELS_VEC_H
+#define DS_KERNELS_VEC_H
+
+#include "kernels/cpu.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DS_QA_BLOCK 32
+#define DS_VEC_COLS 4
+
+/* Bytes of a QA row of K values (K % 32 == 0), a multiple of 64. */
+static inline size_t ds_qa_row_bytes(int64_t K)
+{
+  size_t n = (size_t)K + (size_t)(K / DS_QA_BLOCK) * 8;
+  return (n + 63) & ~(size_t)63;
+}
+static inline const float *ds_qa_d(const void *row, int64_t K) { return (const float *)((const char *)row + K); }
+static inline const int32_t *ds_qa_s(const void *row, int64_t K)
+{
+  return (const int32_t *)((const char *)row + K + (K / DS_QA_BLOCK) * 4);
+}
+
+typedef void (*ds_vec_dot_fn)(int64_t K, const void *w, const void *x, size_t x_stride, int ncols,
+                              float *out);
+
+typedef struct ds_vec_kernels {
+  const char *name;
+  /* x[K] f32 -> one QA row at dst (64-byte aligned) */
+  void (*quantize_qa)(const float *x, int64_t K, void *dst);
+  ds_vec_dot_fn dot_q8_0;   /* w: Q8_0 row, x: QA rows */
+  ds_vec_dot_fn dot_q4_0;   /* w: Q4_0 row, x: QA rows */
+  ds_vec_dot_fn dot_f32;    /* w: f32 row, x: f32 rows; any K */
+  ds_vec_dot_fn dot_f16;    /* w: f16 row, x: f32 rows; any K */
+  ds_vec_dot_fn dot_bf16;   /* w: bf16 row, x: f32 rows; any K */
+} ds_vec_kernels;
+
+/* The table for a level (>= DS_CPU_SCALAR); a level this build lacks gives
+ * the best one below it. */
+const ds_vec_kernels *ds_vec_get(ds_cpu_level level);
+
+extern const ds_vec_kernels ds_vec_scalar;
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DS_VEC_X86 1
+extern const ds_vec_kernels ds_vec_avx2;
+extern const ds_vec_kernels ds_vec_avx512;
+#endif
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * vec_avx512.c — dot kernels for AVX-512 F/BW/VL + VNNI (vec.h), compiled with
+ * the AVX-512 flags in its own static library and only called after cpu.c found
+ * those features. Empty on other targets.
+ *
+ * Two 32-value blocks per 512-bit register; vpdpbusd multiplies u8 x s8 and
+ * adds groups of four into s32 lanes (lanes 0-7: first block, 8-15: second),
+ * with no intermediate saturation.
+ *   Q8_0: u = |w| (as u8: |-128| = 128 is right), v = q negated where w < 0
+ *   Q4_0: u = nibbles 0..15, v = q, then -8 s_b subtracted in lanes 0 and 8
+ * The lanes go to f32 (exact) and are accumulated by FMA with d_w d_x; an odd
+ * last block runs with the upper half zeroed. F16/BF16 weights are widened to
+ * f32 exactly (vcvtph2ps; bf16 << 16) and FMA'd with f32 activations, 16 at a
+ * time, the tail under a mask. (vdpbf16ps would round the activations to bf16,
+ * so it is not used: decode is bound by memory, not by these FMAs.)
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include "kernels/vec.h"
+
+#include <immintrin.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE float f16_at(const uint8_t *p)
+{
+  uint16_t h;
+  memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+/* [a x 8 | b x 8] */
+ALWAYS_INLINE __m512 pair_ps(float a, float b)
+{
+  return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
+}
+
+/* ---- activation quantization ------------------------------------------------ */
+
+static void quantize_qa(const float *x, int64_t K, void *dst)
+{
+  int8_t *q = dst;
+  float *d = (float *)((char *)dst + K);
+  int32_t *s = (int32_t *)(d + K / DS_QA_BLOCK);
+  const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++) {
+    __m512 v0 = _mm512_loadu_ps(x + b * DS_QA_BLOCK), v1 = _mm512_loadu_ps(x + b * DS_QA_BLOCK + 16);
+    float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    float db = amax / 127.0f, id = db != 0.0f ? 1.0f / db : 0.0f;
+    __m512 vid = _mm512_set1_ps(id);
+    __m512i i0 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v0, vid), rnd));
+    __m512i i1 = _mm512_cvtps_epi32(_mm512_roundscale_ps(_mm512_mul_ps(v1, vid), rnd));
+    _mm_storeu_si128((__m128i *)(q + b * DS_QA_BLOCK), _mm512_cvtepi32_epi8(i0));
+    _mm_storeu_si128((__m128i *)(q + b * DS_QA_BLOCK + 16), _mm512_cvtepi32_epi8(i1));
+    d[b] = db;
+    s[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(i0, i1));
+  }
+}
+
+/* ---- quantized dots ------------------------------------------------------------ */
+
+/* Q8_0 weight blocks b, b + 1 (or b alone when `two` is false: upper half 0). */
+ALWAYS_INLINE __m512i q8_0_pair(const uint8_t *w, bool two)
+{
+  __m512i lo = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(w + 2)));
+  return two ? _mm512_inserti64x4(lo, _mm256_loadu_si256((const __m256i *)(w + 34 + 2)), 1) : lo;
+}
+
+ALWAYS_INLINE void dot_q8_0_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  __m512 acc[DS_VEC_COLS];
+  const float *xd[DS_VEC_COLS];
+  for (int c = 0; c < nc; c++) {
+    acc[c] = _mm512_setzero_ps();
+    xd[c] = ds_qa_d(x + c * xs, K);
+  }
+  const int64_t nb = K / DS_QA_BLOCK;
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t b = 0; b < nb; b += 2, w += 68) {
+    const bool two = b + 1 < nb;
+    __m512i wq = q8_0_pair(w, two);
+    __m512i u = _mm512_abs_epi8(wq);
+    __mmask64 neg = _mm512_movepi8_mask(wq);
+    float dw0 = f16_at(w), dw1 = two ? f16_at(w + 34) : 0.0f;
+    for (int c = 0; c < nc; c++) {
+      const char *xb = x + c * xs + b * DS_QA_BLOCK;
+      __m512i xq = two ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xb);
+      __m512i v = _mm512_mask_sub_epi8(xq, neg, zero, xq);
+      __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, u, v));
+      __m512 dd = pair_ps(dw0 * xd[c][b], two ? dw1 * xd[c][b + 1] : 0.0f);
+      acc[c] = _mm512_fmadd_ps(p, dd, acc[c]);
+    }
+  }
+  for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
+}
+
+/* Q4_0 blocks b, b + 1 as [lo(b) hi(b) lo(b+1) hi(b+1)] (16 bytes each), i.e.
+ * values 0..31 of each block in order. */
+ALWAYS_INLINE __m512i q4_0_pair(const uint8_t *w, bool two)
+{
+  __m128i a = _mm_loadu_si128((const __m128i *)(w + 2));
+  __m128i b = two ? _mm_loadu_si128((const __m128i *)(w + 18 + 2)) : _mm_setzero_si128();
+  __m256i ab = _mm256_set_m128i(b, a), m = _mm256_set1_epi8(0x0F);
+  __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(ab, m)),
+                                 _mm256_and_si256(_mm256_srli_epi16(ab, 4), m), 1);
+  return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  __m512 acc[DS_VEC_COLS];
+  const float *xd[DS_VEC_COLS];
+  const int32_t *xsum[DS_VEC_COLS];
+  for (int c = 0; c < nc; c++) {
+    acc[c] = _mm512_setzero_ps();
+    xd[c] = ds_qa_d(x + c * xs, K);
+    xsum[c] = ds_qa_s(x + c * xs, K);
+  }
+  const int64_t nb = K / DS_QA_BLOCK;
+  for (int64_t b = 0; b < nb; b += 2, w += 36) {
+    const bool two = b + 1 < nb;
+    __m512i u = q4_0_pair(w, two);
+    float dw0 = f16_at(w), dw1 = two ? f16_at(w + 18) : 0.0f;
+    for (int c = 0; c < nc; c++) {
+      const char *xb = x + c * xs + b * DS_QA_BLOCK;
+      __m512i xq = two ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xb);
+      __m512i off = _mm512_maskz_set1_epi32(0x0001, 8 * xsum[c][b]);
+      if (two) off = _mm512_mask_set1_epi32(off, 0x0100, 8 * xsum[c][b + 1]);
+      __m512i i = _mm512_dpbusd_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), off), u, xq);
+      __m512 dd = pair_ps(dw0 * xd[c][b], two ? dw1 * xd[c][b + 1] : 0.0f);
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), dd, acc[c]);
+    }
+  }
+  for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
+}
+
+/* ---- f32-activation dots --------------------------------------------------------- */
+
+/* 16 weights at w[i..) as f32, lanes outside mask m zero. */
+ALWAYS_INLINE __m512 load16_f32(const void *w, int64_t i, __mmask16 m)
+{
+  return _mm512_maskz_loadu_ps(m, (const float *)w + i);
+}
+ALWAYS_INLINE __m512 load16_f16(const void *w, int64_t i, __mmask16 m)
+{
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)w + i));
+}
+ALWAYS_INLINE __m512 load16_bf16(const void *w, int64_t i, __mmask16 m)
+{
+  __m256i h = _mm256_maskz_loadu_epi16(m, (const uint16_t *)w + i);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+#define DOT_FLOAT_N(NAME, LOAD16)                                                            \
+  ALWAYS_INLINE void NAME(int64_t K, const void *w, const char *x, size_t xs, const int nc,  \
+                          float *out)                                                       \
+  {                                                                                         \
+    __m512 acc[DS_VEC_COLS];                                                                \
+    for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();                              \
+    for (int64_t i = 0; i < K; i += 16) {                                                   \
+      __mmask16 m = K - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - i)) - 1);     \
+      __m512 wv = LOAD16(w, i, m);                                                          \
+      for (int c = 0; c < nc; c++)                                                          \
+        acc[c] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, (const float *)(x + c * xs) + i), \
+                                 acc[c]);                                                   \
+    }                                                                                       \
+    for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);                     \
+  }
+
+DOT_FLOAT_N(dot_f32_n, load16_f32)
+DOT_FLOAT_N(dot_f16_n, load16_f16)
+DOT_FLOAT_N(dot_bf16_n, load16_bf16)
+
+#define DISPATCH_COLS(NAME, IMPL, WT)                                                           \
+  static void NAME(int64_t K, const void *w, const void *x, size_t xs, int ncols, float *out)   \
+  {                                                                                             \
+    const WT *wp = w;                                                                           \
+    const char *xp = x;                                                                         \
+    switch (ncols) {                                                                            \
+    case 4: IMPL(K, wp, xp, xs, 4, out); break;                                                 \
+    case 3: IMPL(K, wp, xp, xs, 3, out); break;                                                 \
+    case 2: IMPL(K, wp, xp, xs, 2, out); break;                                                 \
+    default: IMPL(K, wp, xp, xs, 1, out); break;                                                \
+    }                                                                                           \
+  }
+
+DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
+DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
+DISPATCH_COLS(dot_f32, dot_f32_n, void)
+DISPATCH_COLS(dot_f16, dot_f16_n, void)
+DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
+
+const ds_vec_kernels ds_vec_avx512 = {
+  .name = "avx512",
+  .quantize_qa = quantize_qa,
+  .dot_q8_0 = dot_q8_0,
+  .dot_q4_0 = dot_q4_0,
+  .dot_f32 = dot_f32,
+  .dot_f16 = dot_f16,
+  .dot_bf16 = dot_bf16,
+};
+#else
+typedef int ds_vec_avx512_unused;   /* ISO C forbids an empty translation unit */
+#endif

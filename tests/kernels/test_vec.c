@@ -1,0 +1,403 @@
+/*
+ * test_vec.c — the dot kernels of every CPU level this machine has against
+ * their scalar twins and against independent double-precision sums, on odd
+ * shapes; then mul_mat as a graph op at every level against the f32 reference.
+ *
+ * Bounds (all derived here, none taken from the code under test):
+ * - QA quantization: bytes identical at every level; for each value
+ *   |x - q d| <= d / 2 (+ rounding of x / d), d = amax / 127, s = sum q.
+ * - Integer-activation dots: the exact value is D = sum_b d_w d_x isum_b,
+ *   computed here in double from the weights' to_float and q * d. A kernel
+ *   sums f32 products of terms of magnitude <= A = sum_b |d_w d_x| sum_j |w_j q_j|
+ *   in some order, so |kernel - D| <= (n_terms + 2) 2^-24 A with n_terms the
+ *   number of blocks plus lanes; we allow (K / 32 + 40) 2^-24 A. The SIMD
+ *   kernel and the scalar twin must each meet it, and so must their
+ *   difference with twice the allowance.
+ * - F32/F16/BF16 weights with f32 activations: |kernel - exact| <= (K + 40)
+ *   2^-24 sum |w x|.
+ * - Quantized path vs the f32 reference: |y_q - y_ref| <= sum_k |w_k| d_b(k) / 2
+ *   (+ the summation allowances), the activation rounding error alone.
+ */
+#include "graph/graph.h"
+#include "graph/threadpool.h"
+#include "harness.h"
+#include "kernels/cpu.h"
+#include "kernels/types.h"
+#include "kernels/vec.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+static uint64_t rng = 0x243F6A8885A308D3ull;
+static uint32_t rng_u32(void)
+{
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 16);
+}
+static float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
+
+/* Activations with the features that break naive kernels: a zero block, an
+ * outlier, values exactly at +-amax and rounding ties (x/d = k + 0.5). */
+static void fill_activations(float *x, int64_t K)
+{
+  for (int64_t i = 0; i < K; i++) x[i] = 3.0f * frand();
+  if (K >= 64)
+    for (int j = 32; j < 64; j++) x[j] = 0.0f;
+  x[K - 1] = 40.0f;
+  if (K >= 96) {
+    x[64] = -127.0f;                   /* amax of block 2: d = 1 exactly */
+    for (int j = 65; j < 70; j++) x[j] = (float)(j - 65) - 1.5f;    /* ties: -1.5 .. 2.5 */
+  }
+}
+
+static const ds_cpu_level simd_levels[] = {DS_CPU_AVX2, DS_CPU_AVX512};
+
+/* ---- QA quantization -------------------------------------------------------- */
+
+static void test_quantize_qa(void)
+{
+  const int64_t Ks[] = {32, 64, 4096 + 32};
+  for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) {
+    const int64_t K = Ks[k];
+    float *x = malloc((size_t)K * sizeof *x);
+    size_t rb = ds_qa_row_bytes(K);
+    void *ref = aligned_alloc(64, rb), *got = aligned_alloc(64, rb);
+    fill_activations(x, K);
+    memset(ref, 0, rb);
+    ds_vec_scalar.quantize_qa(x, K, ref);
+    const int8_t *q = ref;
+    const float *d = ds_qa_d(ref, K);
+    const int32_t *s = ds_qa_s(ref, K);
+    int bad = 0;
+    for (int64_t b = 0; b < K / 32; b++) {
+      float amax = 0;
+      int32_t sum = 0;
+      for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[b * 32 + j]));
+      if (d[b] != amax / 127.0f) bad++;
+      for (int j = 0; j < 32; j++) {
+        double err = fabs((double)x[b * 32 + j] - (double)q[b * 32 + j] * d[b]);
+        if (err > 0.5 * d[b] * (1 + 1e-6)) bad++;
+        sum += q[b * 32 + j];
+      }
+      if (sum != s[b]) bad++;
+    }
+    CHECK_MSG(bad == 0, "scalar QA K=%lld: %d bad values", (long long)K, bad);
+    if (K >= 96) {   /* ties go to even (roundf would give -2 -1 1 2 3) */
+      const int even[5] = {-2, 0, 0, 2, 2};
+      for (int j = 0; j < 5; j++) CHECK_EQ_INT(q[65 + j], even[j]);
+      CHECK_EQ_INT(q[64], -127);
+    }
+    for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
+      if (simd_levels[l] > ds_cpu_detected()) continue;
+      const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
+      memset(got, 0, rb);
+      vk->quantize_qa(x, K, got);
+      CHECK_MSG(memcmp(ref, got, rb) == 0, "%s QA bytes differ from scalar at K=%lld", vk->name, (long long)K);
+    }
+    free(x);
+    free(ref);
+    free(got);
+  }
+}
+
+/* ---- dots against the exact sums and against each other --------------------- */
+
+typedef struct dot_case {
+  int type;
+  bool qa;
+} dot_case;
+
+static const dot_case dot_cases[] = {
+  {DSEEK_TYPE_Q8_0, true}, {DSEEK_TYPE_Q4_0, true}, {DSEEK_TYPE_F32, false},
+  {DSEEK_TYPE_F16, false}, {DSEEK_TYPE_BF16, false},
+};
+
+static ds_vec_dot_fn dot_of(const ds_vec_kernels *vk, int type)
+{
+  switch (type) {
+  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
+  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
+  case DSEEK_TYPE_F32: return vk->dot_f32;
+  case DSEEK_TYPE_F16: return vk->dot_f16;
+  default: return vk->dot_bf16;
+  }
+}
+
+/* One weight row of K values of `type` (random, with a -128 code for Q8_0),
+ * dotted with 4 activation columns at every level. */
+static void dot_one(const dot_case *dc, int64_t K)
+{
+  const ds_type_traits *tr = ds_type_traits_get(dc->type);
+  uint64_t row_bytes;
+  CHECK(ds_row_size(dc->type, K, &row_bytes));
+  float *wf = malloc((size_t)K * sizeof *wf), *x = malloc((size_t)(4 * K) * sizeof *x);
+  uint8_t *w = malloc((size_t)row_bytes + 64);
+  for (int64_t i = 0; i < K; i++) wf[i] = frand();
+  if (dc->type == DSEEK_TYPE_F32) memcpy(w, wf, (size_t)K * 4);
+  else tr->from_float(wf, w, K);
+  if (dc->type == DSEEK_TYPE_Q8_0) w[2 + 5] = 0x80;    /* -128: legal in a file, not from the quantizer */
+  tr->to_float(w, wf, K);                              /* the weights as stored */
+  for (int c = 0; c < 4; c++) fill_activations(x + c * K, K);
+  if (dc->type != DSEEK_TYPE_Q8_0 && dc->type != DSEEK_TYPE_Q4_0)
+    for (int c = 0; c < 4; c++) x[c * K] = frand();    /* K may be tiny and odd */
+
+  /* the activations as the kernels see them, and the exact sums */
+  size_t xstride = dc->qa ? ds_qa_row_bytes(K) : (size_t)K * 4;
+  char *xk = aligned_alloc(64, 4 * xstride);
+  double exact[4], mag[4];
+  for (int c = 0; c < 4; c++) {
+    exact[c] = mag[c] = 0;
+    if (dc->qa) {
+      void *r = xk + c * xstride;
+      ds_vec_scalar.quantize_qa(x + c * K, K, r);
+      const int8_t *q = r;
+      const float *d = ds_qa_d(r, K);
+      for (int64_t i = 0; i < K; i++) {
+        double t = (double)wf[i] * q[i] * d[i / 32];
+        exact[c] += t;
+        mag[c] += fabs(t);
+      }
+    } else {
+      memcpy(xk + c * xstride, x + c * K, (size_t)K * 4);
+      for (int64_t i = 0; i < K; i++) {
+        exact[c] += (double)wf[i] * x[c * K + i];
+        mag[c] += fabs((double)wf[i] * x[c * K + i]);
+      }
+    }
+  }
+  const double allow = (double)(dc->qa ? K / 32 + 40 : K + 40) * 0x1p-24;
+
+  float twin[4];
+  dot_of(&ds_vec_scalar, dc->type)(K, w, xk, xstride, 4, twin);
+  for (int c = 0; c < 4; c++)
+    CHECK_MSG(fabs(twin[c] - exact[c]) <= allow * mag[c], "scalar %s K=%lld col %d: %.9g vs exact %.9g",
+              tr->name, (long long)K, c, twin[c], exact[c]);
+  for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
+    if (simd_levels[l] > ds_cpu_detected()) continue;
+    const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
+    for (int nc = 1; nc <= 4; nc++) {
+      float got[4];
+      dot_of(vk, dc->type)(K, w, xk, xstride, nc, got);
+      for (int c = 0; c < nc; c++) {
+        CHECK_MSG(fabs(got[c] - exact[c]) <= allow * mag[c], "%s %s K=%lld ncols %d col %d: %.9g vs exact %.9g",
+                  vk->name, tr->name, (long long)K, nc, c, got[c], exact[c]);
+        CHECK_MSG(fabs(got[c] - twin[c]) <= 2 * allow * mag[c], "%s %s K=%lld: %.9g vs twin %.9g", vk->name,
+                  tr->name, (long long)K, got[c], twin[c]);
+      }
+    }
+  }
+  free(wf);
+  free(x);
+  free(w);
+  free(xk);
+}
+
+static void test_dots(void)
+{
+  const int64_t Ks[] = {32, 64, 96, 4096 + 32};
+  const int64_t odd_Ks[] = {1, 7, 33, 100};   /* plain types take any K */
+  for (size_t t = 0; t < DS_ARRAY_LEN(dot_cases); t++) {
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) dot_one(&dot_cases[t], Ks[k]);
+    if (!dot_cases[t].qa)
+      for (size_t k = 0; k < DS_ARRAY_LEN(odd_Ks); k++) dot_one(&dot_cases[t], odd_Ks[k]);
+  }
+}
+
+/* ---- mul_mat through the graph at every level ---------------------------------- */
+
+/* y = mul_mat(w [K, N], x [K, M]) at `level` with nth threads; returns y (N x M). */
+static float *run_mul_mat(int type, const void *w, const float *x, int64_t K, int64_t N, int64_t M,
+                          ds_cpu_level level, int nth)
+{
+  CHECK_EQ_INT(ds_cpu_level_set(level), level);
+  ds_graph *g = ds_graph_new();
+  ds_tensor *wt = ds_tensor_external(g, type, 2, (int64_t[]){K, N}, (void *)w, "w");
+  ds_tensor *xt = ds_tensor_input(g, DSEEK_TYPE_F32, 2, (int64_t[]){K, M}, "x");
+  ds_tensor *y = ds_op_mul_mat(g, wt, xt);
+  ds_tensor_set_output(y);
+  float *out = NULL;
+  if (y && ds_graph_plan(g, nth) == DSEEK_OK) {
+    memcpy(xt->data, x, (size_t)(K * M) * 4);
+    ds_threadpool *pool = ds_threadpool_create(nth);
+    if (pool && ds_graph_compute(g, pool) == DSEEK_OK) {
+      out = malloc((size_t)(N * M) * 4);
+      memcpy(out, y->data, (size_t)(N * M) * 4);
+    }
+    ds_threadpool_free(pool);
+  }
+  ds_graph_free(g);
+  CHECK(out != NULL);
+  return out;
+}
+
+static void mul_mat_case(int type, int64_t K, int64_t N, int64_t M)
+{
+  const ds_type_traits *tr = ds_type_traits_get(type);
+  uint64_t rb;
+  CHECK(ds_row_size(type, K, &rb));
+  float *wf = malloc((size_t)(K * N) * 4), *x = malloc((size_t)(K * M) * 4);
+  char *w = malloc((size_t)(rb * (uint64_t)N));
+  for (int64_t i = 0; i < K * N; i++) wf[i] = frand();
+  for (int64_t n = 0; n < N; n++) {
+    if (type == DSEEK_TYPE_F32) memcpy(w + n * rb, wf + n * K, (size_t)rb);
+    else tr->from_float(wf + n * K, w + n * rb, K);
+    tr->to_float(w + n * rb, wf + n * K, K);
+  }
+  for (int64_t m = 0; m < M; m++) fill_activations(x + m * K, K);
+  const bool qa = type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0;
+
+  float *ref = run_mul_mat(type, w, x, K, N, M, DS_CPU_REFERENCE, 2);
+  float *twin = run_mul_mat(type, w, x, K, N, M, DS_CPU_SCALAR, 1);
+  if (!ref || !twin) goto done;
+  /* per output: |y_q - y_ref| <= sum_k |w_k| d_b / 2 + summation allowances */
+  int bad_ref = 0, bad_twin = 0;
+  double worst_rel = 0;
+  for (int64_t m = 0; m < M; m++) {
+    for (int64_t n = 0; n < N; n++) {
+      double qerr = 0, mag = 0;
+      for (int64_t b = 0; b < K / 32; b++) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[m * K + b * 32 + j]));
+        for (int j = 0; j < 32; j++) {
+          qerr += fabs(wf[n * K + b * 32 + j]) * (amax / 127.0) / 2;
+          mag += fabs(wf[n * K + b * 32 + j] * x[m * K + b * 32 + j]);
+        }
+      }
+      double bound = (qa ? qerr * 1.001 : 0) + (double)(K + 40) * 0x1p-24 * (mag + qerr) * 2;
+      double d = fabs((double)ref[n + m * N] - twin[n + m * N]);
+      if (!(d <= bound)) bad_ref++;
+      if (qerr > 0) worst_rel = fmax(worst_rel, d / qerr);
+    }
+  }
+  CHECK_MSG(bad_ref == 0, "%s K=%lld N=%lld M=%lld: %d outputs beyond the activation-rounding bound", tr->name,
+            (long long)K, (long long)N, (long long)M, bad_ref);
+  for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
+    if (simd_levels[l] > ds_cpu_detected()) continue;
+    for (int nth = 1; nth <= 2; nth++) {
+      float *got = run_mul_mat(type, w, x, K, N, M, simd_levels[l], nth);
+      if (!got) continue;
+      for (int64_t i = 0; i < N * M; i++) {
+        double mag = 0;
+        int64_t n = i % N, m = i / N;
+        for (int64_t k = 0; k < K; k++) mag += fabs(wf[n * K + k] * x[m * K + k]);
+        if (!(fabs((double)got[i] - twin[i]) <= 2 * (double)(K + 40) * 0x1p-24 * mag * 1.01)) bad_twin++;
+      }
+      free(got);
+    }
+  }
+  CHECK_MSG(bad_twin == 0, "%s K=%lld N=%lld M=%lld: %d SIMD outputs off their twin", tr->name, (long long)K,
+            (long long)N, (long long)M, bad_twin);
+  if (qa && K == 4096 + 32 && N == 33 && M == 17)
+    fprintf(stderr, "  %s: worst |quantized - reference| = %.2f of the rounding bound\n", tr->name, worst_rel);
+done:
+  ds_cpu_level_set(DS_CPU_AVX512);
+  free(ref);
+  free(twin);
+  free(wf);
+  free(x);
+  free(w);
+}
+
+static void test_mul_mat_levels(void)
+{
+  const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_F32, DSEEK_TYPE_F16, DSEEK_TYPE_BF16,
+                       DSEEK_TYPE_Q4_K};
+  const int64_t Ks[] = {32, 64, 4096 + 32}, Ns[] = {1, 7, 33}, Ms[] = {1, 3, 17};
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++) {
+    const ds_type_traits *tr = ds_type_traits_get(types[t]);
+    if (!tr || (types[t] != DSEEK_TYPE_F32 && !tr->from_float)) continue;
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) {
+      if (Ks[k] % tr->block_size) continue;
+      for (size_t n = 0; n < DS_ARRAY_LEN(Ns); n++)
+        for (size_t m = 0; m < DS_ARRAY_LEN(Ms); m++) mul_mat_case(types[t], Ks[k], Ns[n], Ms[m]);
+    }
+  }
+}
+
+/* Batches: w [K, N, 2, 1] shared by x [K, M, 4, 3] (r2 = 2, r3 = 3), as GQA and
+ * MLA's per-head matrices use it; each level against the reference within the
+ * activation-rounding bound. */
+static void test_mul_mat_batched(void)
+{
+  const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_F16};
+  const int64_t K = 64, N = 5, M = 3, WB = 2, XB2 = 4, XB3 = 3;
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++) {
+    const ds_type_traits *tr = ds_type_traits_get(types[t]);
+    uint64_t rb;
+    CHECK(ds_row_size(types[t], K, &rb));
+    float *wf = malloc((size_t)(K * N * WB) * 4), *x = malloc((size_t)(K * M * XB2 * XB3) * 4);
+    char *w = malloc((size_t)rb * (size_t)(N * WB));
+    for (int64_t i = 0; i < K * N * WB; i++) wf[i] = frand();
+    for (int64_t r = 0; r < N * WB; r++) {
+      tr->from_float(wf + r * K, w + r * rb, K);
+      tr->to_float(w + r * rb, wf + r * K, K);
+    }
+    for (int64_t r = 0; r < M * XB2 * XB3; r++) fill_activations(x + r * K, K);
+    for (int l = DS_CPU_REFERENCE; l <= (int)ds_cpu_detected(); l++) {
+      ds_cpu_level_set((ds_cpu_level)l);
+      ds_graph *g = ds_graph_new();
+      ds_tensor *wt = ds_tensor_external(g, types[t], 3, (int64_t[]){K, N, WB}, w, "w");
+      ds_tensor *xt = ds_tensor_input(g, DSEEK_TYPE_F32, 4, (int64_t[]){K, M, XB2, XB3}, "x");
+      ds_tensor *y = ds_op_mul_mat(g, wt, xt);
+      ds_tensor_set_output(y);
+      CHECK(y && ds_graph_plan(g, 2) == DSEEK_OK);
+      if (!y || !xt->data) { ds_graph_free(g); continue; }
+      memcpy(xt->data, x, (size_t)(K * M * XB2 * XB3) * 4);
+      ds_threadpool *pool = ds_threadpool_create(2);
+      CHECK(pool && ds_graph_compute(g, pool) == DSEEK_OK);
+      ds_threadpool_free(pool);
+      int bad = 0;
+      for (int64_t b3 = 0; b3 < XB3; b3++)
+        for (int64_t b2 = 0; b2 < XB2; b2++)
+          for (int64_t m = 0; m < M; m++)
+            for (int64_t n = 0; n < N; n++) {
+              const float *wr = wf + ((b2 / 2) * N + n) * K, *xr = x + ((b3 * XB2 + b2) * M + m) * K;
+              double exact = 0, qerr = 0, mag = 0;
+              for (int64_t k = 0; k < K; k++) {
+                float amax = 0;
+                for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xr[k / 32 * 32 + j]));
+                exact += (double)wr[k] * xr[k];
+                mag += fabs((double)wr[k] * xr[k]);
+                qerr += fabs(wr[k]) * amax / 127.0 / 2;
+              }
+              bool rounded = l > DS_CPU_REFERENCE && types[t] != DSEEK_TYPE_F16;
+              double bound = (rounded ? qerr * 1.001 : 0) + (double)(K + 40) * 0x1p-24 * (mag + qerr) * 2;
+              float got = ((const float *)y->data)[((b3 * XB2 + b2) * M + m) * N + n];
+              if (!(fabs(got - exact) <= bound)) bad++;
+            }
+      CHECK_MSG(bad == 0, "%s batched at level %s: %d outputs out of bound", tr->name,
+                ds_cpu_level_name((ds_cpu_level)l), bad);
+      ds_graph_free(g);
+    }
+    ds_cpu_level_set(DS_CPU_AVX512);
+    free(wf);
+    free(x);
+    free(w);
+  }
+}
+
+static void test_cpu_levels(void)
+{
+  ds_cpu_level best = ds_cpu_detected();
+  fprintf(stderr, "  detected: %s\n", ds_cpu_level_name(best));
+  CHECK(best >= DS_CPU_SCALAR);
+  CHECK_EQ_INT(ds_cpu_level_set(DS_CPU_REFERENCE), DS_CPU_REFERENCE);
+  CHECK_EQ_INT(ds_cpu_level_get(), DS_CPU_REFERENCE);
+  CHECK_EQ_INT(ds_cpu_level_set(DS_CPU_AVX512), best);    /* capped to the CPU */
+  CHECK_STR(ds_cpu_level_name(DS_CPU_AVX2), "avx2");
+  CHECK_STR(ds_vec_get(DS_CPU_SCALAR)->name, "scalar");
+  CHECK_STR(ds_vec_get(best)->name, ds_cpu_level_name(best));
+  CHECK(ds_qa_row_bytes(32) == 64 && ds_qa_row_bytes(4128) % 64 == 0 && ds_qa_row_bytes(4128) >= 4128 + 129 * 8);
+}
+
+int main(void)
+{
+  RUN(test_cpu_levels);
+  RUN(test_quantize_qa);
+  RUN(test_dots);
+  RUN(test_mul_mat_levels);
+  RUN(test_mul_mat_batched);
+  return DS_TEST_RESULT();
+}
