@@ -19,6 +19,8 @@
 #include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+/* Weight bytes fetched ahead of use (see vec_avx512.c). */
+#define DS_PREFETCH_BYTES 2048
 
 ALWAYS_INLINE float hsum256(__m256 v)
 {
@@ -90,6 +92,7 @@ ALWAYS_INLINE void dot_q8_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     xd[c] = ds_qa_d(x + c * xs, K);
   }
   for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, w += 34) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
     __m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
     __m256i u = _mm256_abs_epi8(wq);
     float dw = f16_at(w);
@@ -120,6 +123,7 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     xsum[c] = ds_qa_s(x + c * xs, K);
   }
   for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, w += 18) {
+    if (b % 2 == 0) _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
     __m256i u = q4_unpack(w + 2);
     float dw = f16_at(w);
     for (int c = 0; c < nc; c++) {

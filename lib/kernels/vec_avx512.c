@@ -22,19 +22,9 @@
 #include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-ALWAYS_INLINE float f16_at(const uint8_t *p)
-{
-  uint16_t h;
-  memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
-/* [a x 8 | b x 8] */
-ALWAYS_INLINE __m512 pair_ps(float a, float b)
-{
-  return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
-}
+/* Weight bytes fetched ahead of use: decode streams each weight once, and
+ * the hardware prefetcher alone leaves the loads waiting on DRAM. */
+#define DS_PREFETCH_BYTES 2048
 
 /* ---- activation quantization ------------------------------------------------ */
 
@@ -60,11 +50,49 @@ static void quantize_qa(const float *x, int64_t K, void *dst)
 
 /* ---- quantized dots ------------------------------------------------------------ */
 
+/* [v0 x 8 | v1 x 8] from two floats at p (a pair of block scales). */
+ALWAYS_INLINE __m512 spread_pair(__m128 v01)
+{
+  const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(v01));
+}
+/* The f16 scales of two weight blocks `stride` bytes apart, spread. */
+ALWAYS_INLINE __m512 weight_scales(const uint8_t *w, int stride)
+{
+  uint16_t h0, h1;
+  memcpy(&h0, w, 2);
+  memcpy(&h1, w + stride, 2);
+  return spread_pair(_mm_cvtph_ps(_mm_insert_epi16(_mm_cvtsi32_si128(h0), h1, 1)));
+}
+/* The QA scales of blocks b, b + 1 (b alone: the second one 0, not read). */
+ALWAYS_INLINE __m512 act_scales(const float *d, bool two)
+{
+  return spread_pair(two ? _mm_castpd_ps(_mm_load_sd((const double *)d)) : _mm_load_ss(d));
+}
+
 /* Q8_0 weight blocks b, b + 1 (or b alone when `two` is false: upper half 0). */
 ALWAYS_INLINE __m512i q8_0_pair(const uint8_t *w, bool two)
 {
   __m512i lo = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(w + 2)));
   return two ? _mm512_inserti64x4(lo, _mm256_loadu_si256((const __m256i *)(w + 34 + 2)), 1) : lo;
+}
+
+/* Blocks b, b + 1 of a Q8_0 row against nc QA columns; `two` a constant. */
+ALWAYS_INLINE void q8_0_step(const uint8_t *w, const char *x, size_t xs, const float *const *xd, int64_t b,
+                             const int nc, const bool two, __m512 *acc)
+{
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i wq = q8_0_pair(w, two);
+  __m512i u = _mm512_abs_epi8(wq);
+  __mmask64 neg = _mm512_movepi8_mask(wq);
+  __m512 dw = weight_scales(w, two ? 34 : 0);   /* alone: lanes 8-15 meet a zero scale */
+  for (int c = 0; c < nc; c++) {
+    const char *xb = x + c * xs + b * DS_QA_BLOCK;
+    __m512i xq = two ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xb);
+    __m512i v = _mm512_mask_sub_epi8(xq, neg, zero, xq);
+    __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, u, v));
+    acc[c] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, act_scales(xd[c] + b, two)), acc[c]);
+  }
 }
 
 ALWAYS_INLINE void dot_q8_0_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
@@ -76,35 +104,44 @@ ALWAYS_INLINE void dot_q8_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     xd[c] = ds_qa_d(x + c * xs, K);
   }
   const int64_t nb = K / DS_QA_BLOCK;
-  const __m512i zero = _mm512_setzero_si512();
-  for (int64_t b = 0; b < nb; b += 2, w += 68) {
-    const bool two = b + 1 < nb;
-    __m512i wq = q8_0_pair(w, two);
-    __m512i u = _mm512_abs_epi8(wq);
-    __mmask64 neg = _mm512_movepi8_mask(wq);
-    float dw0 = f16_at(w), dw1 = two ? f16_at(w + 34) : 0.0f;
-    for (int c = 0; c < nc; c++) {
-      const char *xb = x + c * xs + b * DS_QA_BLOCK;
-      __m512i xq = two ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xb);
-      __m512i v = _mm512_mask_sub_epi8(xq, neg, zero, xq);
-      __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(zero, u, v));
-      __m512 dd = pair_ps(dw0 * xd[c][b], two ? dw1 * xd[c][b + 1] : 0.0f);
-      acc[c] = _mm512_fmadd_ps(p, dd, acc[c]);
-    }
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2, w += 68) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
+    q8_0_step(w, x, xs, xd, b, nc, true, acc);
   }
+  if (b < nb) q8_0_step(w, x, xs, xd, b, nc, false, acc);
   for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
 }
 
 /* Q4_0 blocks b, b + 1 as [lo(b) hi(b) lo(b+1) hi(b+1)] (16 bytes each), i.e.
- * values 0..31 of each block in order. */
+ * values 0..31 of each block in order: each block's 16 bytes broadcast to two
+ * 128-bit lanes, the second lane shifted right by 4, then the low nibbles. */
 ALWAYS_INLINE __m512i q4_0_pair(const uint8_t *w, bool two)
 {
-  __m128i a = _mm_loadu_si128((const __m128i *)(w + 2));
-  __m128i b = two ? _mm_loadu_si128((const __m128i *)(w + 18 + 2)) : _mm_setzero_si128();
-  __m256i ab = _mm256_set_m128i(b, a), m = _mm256_set1_epi8(0x0F);
-  __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(ab, m)),
-                                 _mm256_and_si256(_mm256_srli_epi16(ab, 4), m), 1);
-  return _mm512_shuffle_i64x2(z, z, _MM_SHUFFLE(3, 1, 2, 0));
+  __m256i a = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(w + 2)));
+  __m256i b = two ? _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(w + 18 + 2))) : _mm256_setzero_si256();
+  __m512i z = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+  z = _mm512_srlv_epi64(z, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4));
+  return _mm512_and_si512(z, _mm512_set1_epi8(0x0F));
+}
+
+ALWAYS_INLINE void q4_0_step(const uint8_t *w, const char *x, size_t xs, const float *const *xd,
+                             const int32_t *const *xsum, int64_t b, const int nc, const bool two, __m512 *acc)
+{
+  /* -8 s_b into lane 0 and -8 s_{b+1} into lane 8 */
+  const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0);
+  __m512i u = q4_0_pair(w, two);
+  __m512 dw = weight_scales(w, two ? 18 : 0);
+  for (int c = 0; c < nc; c++) {
+    const char *xb = x + c * xs + b * DS_QA_BLOCK;
+    __m512i xq = two ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xb);
+    __m128i s2 = two ? _mm_loadl_epi64((const __m128i *)(xsum[c] + b)) : _mm_cvtsi32_si128(xsum[c][b]);
+    __m512i s = _mm512_castsi128_si512(s2);
+    __m512i off = _mm512_maskz_permutexvar_epi32(0x0101, idx, s);
+    __m512i i = _mm512_dpbusd_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(off, 3)), u, xq);
+    acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, act_scales(xd[c] + b, two)), acc[c]);
+  }
 }
 
 ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
@@ -118,20 +155,12 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     xsum[c] = ds_qa_s(x + c * xs, K);
   }
   const int64_t nb = K / DS_QA_BLOCK;
-  for (int64_t b = 0; b < nb; b += 2, w += 36) {
-    const bool two = b + 1 < nb;
-    __m512i u = q4_0_pair(w, two);
-    float dw0 = f16_at(w), dw1 = two ? f16_at(w + 18) : 0.0f;
-    for (int c = 0; c < nc; c++) {
-      const char *xb = x + c * xs + b * DS_QA_BLOCK;
-      __m512i xq = two ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xb);
-      __m512i off = _mm512_maskz_set1_epi32(0x0001, 8 * xsum[c][b]);
-      if (two) off = _mm512_mask_set1_epi32(off, 0x0100, 8 * xsum[c][b + 1]);
-      __m512i i = _mm512_dpbusd_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), off), u, xq);
-      __m512 dd = pair_ps(dw0 * xd[c][b], two ? dw1 * xd[c][b + 1] : 0.0f);
-      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), dd, acc[c]);
-    }
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2, w += 36) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
+    q4_0_step(w, x, xs, xd, xsum, b, nc, true, acc);
   }
+  if (b < nb) q4_0_step(w, x, xs, xd, xsum, b, nc, false, acc);
   for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
 }
 
@@ -152,7 +181,7 @@ ALWAYS_INLINE __m512 load16_bf16(const void *w, int64_t i, __mmask16 m)
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-#define DOT_FLOAT_N(NAME, LOAD16)                                                            \
+#define DOT_FLOAT_N(NAME, LOAD16, ESIZE)                                                            \
   ALWAYS_INLINE void NAME(int64_t K, const void *w, const char *x, size_t xs, const int nc,  \
                           float *out)                                                       \
   {                                                                                         \
@@ -160,6 +189,7 @@ ALWAYS_INLINE __m512 load16_bf16(const void *w, int64_t i, __mmask16 m)
     for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();                              \
     for (int64_t i = 0; i < K; i += 16) {                                                   \
       __mmask16 m = K - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - i)) - 1);     \
+      _mm_prefetch((const char *)w + i * ESIZE + DS_PREFETCH_BYTES, _MM_HINT_T0);            \
       __m512 wv = LOAD16(w, i, m);                                                          \
       for (int c = 0; c < nc; c++)                                                          \
         acc[c] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, (const float *)(x + c * xs) + i), \
@@ -168,9 +198,9 @@ ALWAYS_INLINE __m512 load16_bf16(const void *w, int64_t i, __mmask16 m)
     for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);                     \
   }
 
-DOT_FLOAT_N(dot_f32_n, load16_f32)
-DOT_FLOAT_N(dot_f16_n, load16_f16)
-DOT_FLOAT_N(dot_bf16_n, load16_bf16)
+DOT_FLOAT_N(dot_f32_n, load16_f32, 4)
+DOT_FLOAT_N(dot_f16_n, load16_f16, 2)
+DOT_FLOAT_N(dot_bf16_n, load16_bf16, 2)
 
 #define DISPATCH_COLS(NAME, IMPL, WT)                                                           \
   static void NAME(int64_t K, const void *w, const void *x, size_t xs, int ncols, float *out)   \

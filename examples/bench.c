@@ -1,0 +1,269 @@
+/*
+ * bench.c — dseek-bench: how fast a model runs here, and how close decode is
+ * to this machine's memory limit (PERFORMANCE.md).
+ *
+ *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--json]
+ *
+ * In one run:
+ *   bandwidth   a streaming read of a 1 GiB buffer (far beyond the caches) by
+ *               THREADS threads, each summing its own slice; bytes / second
+ *   ppN         prompt processing: N tokens in one dseek_decode from an empty
+ *               context; tokens / second
+ *   tgN         decode: N tokens one at a time from an empty context
+ *   bytes/token the weights one decoded token reads: every tensor of the file
+ *               except the embedding table, plus one embedding row (the whole
+ *               table when the output head is tied to it). Dense models only:
+ *               a MoE file counts every expert (an upper bound).
+ *   roofline    bandwidth / bytes per token, the decode speed if only memory
+ *               traffic cost time; tg / roofline is the fraction reached.
+ * Every figure is the median of REPS repetitions (default 3) after one warm-up
+ * (which also pages the weights in). Uses only the public API (dseek.h).
+ */
+#include <dseek.h>
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_REPS 32
+#define BW_BYTES ((size_t)1 << 30)
+
+static double now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- memory bandwidth ------------------------------------------------------------- */
+
+typedef struct bw_slice {
+  const uint64_t *p;
+  size_t n;
+  uint64_t sum;   /* kept so the reads cannot be optimized away */
+} bw_slice;
+
+static void *bw_read(void *arg)
+{
+  bw_slice *s = arg;
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  for (size_t i = 0; i + 4 <= s->n; i += 4) {
+    a += s->p[i];
+    b += s->p[i + 1];
+    c += s->p[i + 2];
+    d += s->p[i + 3];
+  }
+  s->sum = a + b + c + d;
+  return NULL;
+}
+
+/* Median GB/s of reps streaming reads of a 1 GiB buffer by n_threads. */
+static double bandwidth(int n_threads, int reps)
+{
+  uint64_t *buf = malloc(BW_BYTES);
+  if (!buf) return 0;
+  memset(buf, 1, BW_BYTES);   /* fault the pages in */
+  size_t words = BW_BYTES / 8, per = words / (size_t)n_threads;
+  double gbs[MAX_REPS];
+  uint64_t sink = 0;
+  for (int r = 0; r <= reps; r++) {   /* r = 0: warm-up */
+    pthread_t th[64];
+    bw_slice sl[64];
+    double t0 = now();
+    for (int i = 0; i < n_threads; i++) {
+      sl[i] = (bw_slice){buf + (size_t)i * per, per, 0};
+      if (i > 0) pthread_create(&th[i], NULL, bw_read, &sl[i]);
+    }
+    bw_read(&sl[0]);
+    for (int i = 1; i < n_threads; i++) pthread_join(th[i], NULL);
+    double t = now() - t0;
+    for (int i = 0; i < n_threads; i++) sink += sl[i].sum;
+    if (r > 0) gbs[r - 1] = (double)(per * (size_t)n_threads * 8) / t / 1e9;
+  }
+  free(buf);
+  if (sink == 42) fputc(' ', stderr);
+  return median(gbs, reps);
+}
+
+/* ---- weights per token -------------------------------------------------------------- */
+
+static double bytes_per_token(const char *path, const dseek_model *m)
+{
+  dseek_gguf *g = NULL;
+  if (dseek_gguf_open(path, 0, &g) != DSEEK_OK) {
+    dseek_clear_error();
+    return (double)dseek_model_weight_bytes(m);   /* not a GGUF: every weight */
+  }
+  double total = 0, embd = 0, embd_rows = 1;
+  int tied = dseek_gguf_find_tensor(g, "output.weight") < 0;
+  for (int64_t i = 0; i < dseek_gguf_tensor_count(g); i++) {
+    dseek_tensor_info ti;
+    ti.struct_size = sizeof ti;
+    if (dseek_gguf_tensor_info(g, i, &ti) != DSEEK_OK) continue;
+    if (!strcmp(ti.name, "token_embd.weight")) {
+      embd = (double)ti.size;
+      embd_rows = (double)ti.ne[1];
+    } else {
+      total += (double)ti.size;
+    }
+  }
+  dseek_gguf_close(g);
+  return total + (tied ? embd : embd / embd_rows);
+}
+
+/* ---- prompt and decode speed ------------------------------------------------------------ */
+
+static void fill_tokens(int32_t *t, int64_t n, int64_t vocab)
+{
+  for (int64_t i = 0; i < n; i++) t[i] = (int32_t)((1000 + i * 7919) % vocab);
+}
+
+/* Tokens / second of one prompt of n tokens from an empty context. */
+static double run_pp(dseek_context *c, const int32_t *toks, int64_t n)
+{
+  dseek_context_reset(c);
+  double t0 = now();
+  if (dseek_decode(c, toks, n, 0) != DSEEK_OK) return -1;
+  return (double)n / (now() - t0);
+}
+
+/* Tokens / second of n single-token decodes from an empty context. */
+static double run_tg(dseek_context *c, const int32_t *toks, int64_t n)
+{
+  dseek_context_reset(c);
+  double t0 = now();
+  for (int64_t i = 0; i < n; i++)
+    if (dseek_decode(c, &toks[i], 1, 0) != DSEEK_OK) return -1;
+  return (double)n / (now() - t0);
+}
+
+typedef struct result {
+  char name[24];
+  int64_t n;
+  double tps;
+} result;
+
+static int usage(const char *argv0)
+{
+  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--json]\n", argv0);
+  return 2;
+}
+
+int main(int argc, char **argv)
+{
+  const char *path = NULL, *pp_list = "64,512";
+  int n_threads = 2, reps = 3, json = 0;
+  int64_t n_tg = 64;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--json")) json = 1;
+    else if (!strcmp(a, "-m") && v) path = argv[++i];
+    else if (!strcmp(a, "-t") && v) n_threads = atoi(argv[++i]);
+    else if (!strcmp(a, "-r") && v) reps = atoi(argv[++i]);
+    else if (!strcmp(a, "-p") && v) pp_list = argv[++i];
+    else if (!strcmp(a, "-n") && v) n_tg = atoll(argv[++i]);
+    else return usage(argv[0]);
+  }
+  if (!path || n_threads < 1 || n_threads > 64 || reps < 1 || reps > MAX_REPS || n_tg < 0) return usage(argv[0]);
+
+  int64_t pp[8];
+  int n_pp = 0;
+  for (const char *s = pp_list; *s && n_pp < 8;) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s) break;
+    if (v > 0) pp[n_pp++] = v;
+    s = *end == ',' ? end + 1 : end;
+  }
+  int64_t n_max = n_tg;
+  for (int i = 0; i < n_pp; i++) n_max = pp[i] > n_max ? pp[i] : n_max;
+
+  dseek_model *m = NULL;
+  dseek_context *c = NULL;
+  dseek_model_options mo;
+  dseek_model_options_init(&mo, sizeof mo);
+  if (dseek_model_load(path, &mo, &m) != DSEEK_OK) {
+    fprintf(stderr, "%s: %s\n", path, dseek_last_error());
+    return 1;
+  }
+  dseek_context_options co;
+  dseek_context_options_init(&co, sizeof co);
+  co.n_ctx = n_max + 16;
+  co.n_batch = n_max;
+  co.n_threads = n_threads;
+  if (dseek_context_create(m, &co, &c) != DSEEK_OK) {
+    fprintf(stderr, "%s: context: %s\n", path, dseek_last_error());
+    dseek_model_free(m);
+    return 1;
+  }
+  int32_t *toks = malloc((size_t)n_max * sizeof *toks);
+  if (!toks) return 1;
+  fill_tokens(toks, n_max, dseek_model_n_vocab(m));
+
+  double bw = bandwidth(n_threads, reps);
+  double bpt = bytes_per_token(path, m);
+  /* warm-up: pages the weights in and builds the graphs */
+  run_tg(c, toks, n_tg < 2 ? n_tg : 2);
+  if (n_pp) run_pp(c, toks, pp[0]);
+
+  result res[9];
+  int n_res = 0;
+  for (int i = 0; i < n_pp; i++) {
+    double v[MAX_REPS];
+    for (int r = 0; r < reps; r++) v[r] = run_pp(c, toks, pp[i]);
+    snprintf(res[n_res].name, sizeof res[n_res].name, "pp%lld", (long long)pp[i]);
+    res[n_res].n = pp[i];
+    res[n_res++].tps = median(v, reps);
+  }
+  double tg = 0;
+  if (n_tg > 0) {
+    double v[MAX_REPS];
+    for (int r = 0; r < reps; r++) v[r] = run_tg(c, toks, n_tg);
+    tg = median(v, reps);
+    snprintf(res[n_res].name, sizeof res[n_res].name, "tg%lld", (long long)n_tg);
+    res[n_res].n = n_tg;
+    res[n_res++].tps = tg;
+  }
+  double roof = bw * 1e9 / bpt;
+  const char *cpu = getenv("DSEEK_CPU");
+
+  if (json) {
+    printf("{\n  \"model\": \"%s\",\n  \"arch\": \"%s\",\n  \"threads\": %d,\n  \"reps\": %d,\n", path,
+           dseek_model_arch(m), n_threads, reps);
+    printf("  \"dseek_cpu\": \"%s\",\n  \"weight_bytes\": %lld,\n  \"bytes_per_token\": %.0f,\n",
+           cpu ? cpu : "default", (long long)dseek_model_weight_bytes(m), bpt);
+    printf("  \"bandwidth_gbs\": %.2f,\n  \"roofline_tps\": %.2f,\n", bw, roof);
+    for (int i = 0; i < n_res; i++) printf("  \"%s_tps\": %.3f,\n", res[i].name, res[i].tps);
+    printf("  \"tg_roofline_fraction\": %.3f\n}\n", n_tg > 0 ? tg / roof : 0.0);
+  } else {
+    printf("model       %s (%s, %.2f GB of weights)\n", path, dseek_model_arch(m),
+           (double)dseek_model_weight_bytes(m) / 1e9);
+    printf("threads     %d   reps %d (medians)   DSEEK_CPU %s\n", n_threads, reps, cpu ? cpu : "default");
+    printf("bandwidth   %.1f GB/s (streaming read, %d threads)\n", bw, n_threads);
+    printf("bytes/token %.3f GB   roofline %.1f tokens/s\n\n", bpt / 1e9, roof);
+    printf("| test   |   tokens/s | of roofline |\n|--------|-----------:|------------:|\n");
+    for (int i = 0; i < n_res; i++) {
+      if (res[i].name[0] == 't') printf("| %-6s | %10.2f | %10.1f%% |\n", res[i].name, res[i].tps, 100 * res[i].tps / roof);
+      else printf("| %-6s | %10.2f |             |\n", res[i].name, res[i].tps);
+    }
+  }
+  free(toks);
+  dseek_context_free(c);
+  dseek_model_free(m);
+  return 0;
+}
