@@ -322,7 +322,8 @@ DSEEK_API dseek_status dseek_model_load(const char *path, const dseek_model_opti
 /** Release a model. Every context created from it must be freed first. */
 DSEEK_API void dseek_model_free(dseek_model *model);
 
-/** Architecture name as in GGUF ("qwen2", "llama"); "" when vocab-only. */
+/** Architecture name as the file declares it ("qwen2", "llama", "deepseek2");
+ *  a vocab-only model still reports its file's architecture. NULL for NULL. */
 DSEEK_API const char *dseek_model_arch(const dseek_model *model);
 
 /** Model facts; -1 for NULL (or 0 when vocab-only). */
@@ -355,8 +356,10 @@ DSEEK_API int32_t dseek_token_eos(const dseek_model *model);
 DSEEK_API int dseek_token_is_eog(const dseek_model *model, int32_t token);
 
 /** Tokenize len bytes of UTF-8 text. add_special: prepend BOS when the model
- *  asks for it. parse_special: match special tokens written in the text (such
- *  as "<｜User｜>"); when 0 they are plain text. Errors: DSEEK_ERR_INVALID_ARG
+ *  asks for it. parse_special: match control tokens written in the text (such
+ *  as "<｜begin▁of▁sentence｜>"); when 0 they are plain text. Added tokens the
+ *  vocabulary marks as non-special (DeepSeek's "<｜User｜>", "<think>") are
+ *  always matched, as the reference tokenizers do. Errors: DSEEK_ERR_INVALID_ARG
  *  (NULL, invalid UTF-8 — the message gives the byte offset),
  *  DSEEK_ERR_BUFFER_TOO_SMALL (*n_tokens holds the count needed). */
 DSEEK_API dseek_status dseek_tokenize(const dseek_model *model, const char *text, size_t len,
