@@ -57,7 +57,7 @@ static void quantize_qa(const float *x, int64_t K, void *dst)
     float amax = _mm_cvtss_f32(m4);
     float db = amax / 127.0f, id = db != 0.0f ? 1.0f / db : 0.0f;
     __m256 vid = _mm256_set1_ps(id);
-    const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    enum { rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }; /* an immediate for clang */
     __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, vid), rnd));
     __m256i i1 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v1, vid), rnd));
     __m256i i2 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v2, vid), rnd));

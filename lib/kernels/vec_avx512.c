@@ -33,7 +33,7 @@ static void quantize_qa(const float *x, int64_t K, void *dst)
   int8_t *q = dst;
   float *d = (float *)((char *)dst + K);
   int32_t *s = (int32_t *)(d + K / DS_QA_BLOCK);
-  const int rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  enum { rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }; /* an immediate for clang */
   for (int64_t b = 0; b < K / DS_QA_BLOCK; b++) {
     __m512 v0 = _mm512_loadu_ps(x + b * DS_QA_BLOCK), v1 = _mm512_loadu_ps(x + b * DS_QA_BLOCK + 16);
     float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));

@@ -63,7 +63,8 @@ static void test_quantize_qa(void)
     const int64_t K = Ks[k];
     float *x = malloc((size_t)K * sizeof *x);
     size_t rb = ds_qa_row_bytes(K);
-    void *ref = aligned_alloc(64, rb), *got = aligned_alloc(64, rb);
+    size_t rb_alloc = (rb + 63) / 64 * 64; /* aligned_alloc: size a multiple of the alignment */
+    void *ref = aligned_alloc(64, rb_alloc), *got = aligned_alloc(64, rb_alloc);
     fill_activations(x, K);
     memset(ref, 0, rb);
     ds_vec_scalar.quantize_qa(x, K, ref);
@@ -145,7 +146,7 @@ static void dot_one(const dot_case *dc, int64_t K)
 
   /* the activations as the kernels see them, and the exact sums */
   size_t xstride = dc->qa ? ds_qa_row_bytes(K) : (size_t)K * 4;
-  char *xk = aligned_alloc(64, 4 * xstride);
+  char *xk = aligned_alloc(64, (4 * xstride + 63) / 64 * 64); /* size: a multiple of the alignment (C11) */
   double exact[4], mag[4];
   for (int c = 0; c < 4; c++) {
     exact[c] = mag[c] = 0;
