@@ -77,6 +77,17 @@ LAYER_NAMES = [
     ("mlp.shared_experts.up_proj.weight", "ffn_up_shexp.weight"),
     ("mlp.shared_experts.down_proj.weight", "ffn_down_shexp.weight"),
 ]
+# MTP layers (n >= num_hidden_layers): a full block under the names above plus
+# these, under blk.N.nextn. (llama.cpp gguf-py constants NEXTN_*; block_count
+# counts them and deepseek2.nextn_predict_layers says how many there are)
+NEXTN_NAMES = [
+    ("eh_proj.weight", "nextn.eh_proj.weight"),
+    ("enorm.weight", "nextn.enorm.weight"),
+    ("hnorm.weight", "nextn.hnorm.weight"),
+    ("shared_head.norm.weight", "nextn.shared_head_norm.weight"),
+    ("shared_head.head.weight", "nextn.shared_head_head.weight"),
+    ("embed_tokens.weight", "nextn.embed_tokens.weight"),
+]
 EXPERT_NAMES = [("gate_proj", "ffn_gate_exps.weight"), ("up_proj", "ffn_up_exps.weight"),
                 ("down_proj", "ffn_down_exps.weight")]
 GLOBAL_NAMES = [("model.embed_tokens.weight", "token_embd.weight"),
@@ -138,7 +149,8 @@ def gguf_tensors(weights, config, split_kv):
             k_b, v_b = split_kv_b(values, H, nope, v)
             out += [(f"blk.{n}.attn_k_b.weight", k_b), (f"blk.{n}.attn_v_b.weight", v_b)]
             continue
-        out.append((f"blk.{n}.{dict(LAYER_NAMES)[rest]}", values))
+        names = dict(LAYER_NAMES + NEXTN_NAMES) if int(n) >= config["num_hidden_layers"] else dict(LAYER_NAMES)
+        out.append((f"blk.{n}.{names[rest]}", values))
     if pending:
         raise ValueError(f"incomplete experts in layers {sorted(pending)}")
     return out
@@ -149,7 +161,10 @@ def write_metadata(w, config, file_type, split_kv):
     H = config["num_attention_heads"]
     C, nope, rope, v = (config["kv_lora_rank"], config["qk_nope_head_dim"],
                         config["qk_rope_head_dim"], config["v_head_dim"])
-    w.add_u32(a + "block_count", config["num_hidden_layers"])
+    nextn = config.get("num_nextn_predict_layers") or 0
+    w.add_u32(a + "block_count", config["num_hidden_layers"] + nextn)
+    if nextn:
+        w.add_u32(a + "nextn_predict_layers", nextn)
     w.add_u32(a + "context_length", config["max_position_embeddings"])
     w.add_u32(a + "embedding_length", config["hidden_size"])
     w.add_u32(a + "feed_forward_length", config["intermediate_size"])
@@ -216,7 +231,7 @@ def load_gguf(path):
     f = gguf_read.GGUFFile(path)
     md = f.metadata
     a = "deepseek2."
-    by_gguf = {gg: hf for hf, gg in LAYER_NAMES}
+    by_gguf = {gg: hf for hf, gg in LAYER_NAMES + NEXTN_NAMES}
     weights, split = {}, {}
     for gname in f.tensors:
         t = f.tensor(gname)
@@ -242,7 +257,8 @@ def load_gguf(path):
     n_group = md.get(a + "expert_group_count", 1)
     config = {
         "model_type": "deepseek2",
-        "num_hidden_layers": md[a + "block_count"],
+        "num_hidden_layers": md[a + "block_count"] - md.get(a + "nextn_predict_layers", 0),
+        "num_nextn_predict_layers": md.get(a + "nextn_predict_layers", 0),
         "hidden_size": md[a + "embedding_length"],
         "intermediate_size": md[a + "feed_forward_length"],
         "num_attention_heads": md[a + "attention.head_count"],

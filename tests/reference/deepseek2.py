@@ -311,42 +311,118 @@ def moe(W, p, hn, hp, trace=None):
 
 # === the model =========================================================================
 
-def forward(weights, config, tokens, start_pos=0, cache=None, dtype=torch.float32,
-            router_trace=None):
-    """Logits [n, vocab]; like models.forward, with a LatentCache.  router_trace, a
-    list, receives (idx, margin, group_margin) of every MoE layer in order."""
-    hp = hparams(config)
-    if cache is not None and start_pos != cache.n_past:
-        raise ValueError(f"start_pos {start_pos} != cache length {cache.n_past}")
-
+def make_W(weights, dtype):
     def W(name, optional=False):
         if name not in weights:
             if optional:
                 return None
             raise KeyError(f"missing tensor {name}")
         return torch.as_tensor(weights[name]).to(dtype)
+    return W
 
-    tokens = list(tokens)
-    positions = list(range(start_pos, start_pos + len(tokens)))
+
+def rope_for(hp, positions, dtype):
     freqs, cos_mul, scale = rope_setup(hp)
     cos, sin = models.rope_angles(positions, freqs, dtype)
     rotate = rope_hf_deepseek if hp["rope_layout"] == "hf" else rope_pairs
-    rope = (rotate, cos * cos_mul, sin * cos_mul, scale)
+    return (rotate, cos * cos_mul, sin * cos_mul, scale)
+
+
+def block(W, i, x, hp, rope, positions, cache, router_trace=None):
+    """Decoder layer i (pre-norm residual, MODELS.md 1): x + MLA, then + FFN."""
+    p = f"model.layers.{i}."
+    xn = models.rms_norm(x, W(p + "input_layernorm.weight"), hp["eps"])
+    h = x + mla(W, p, xn, hp, rope, positions, cache, i)
+    hn = models.rms_norm(h, W(p + "post_attention_layernorm.weight"), hp["eps"])
+    if is_moe_layer(hp, i):
+        return h + moe(W, p, hn, hp, router_trace)
+    return h + models.swiglu(hn, W(p + "mlp.gate_proj.weight"), W(p + "mlp.up_proj.weight"),
+                             W(p + "mlp.down_proj.weight"))
+
+
+def forward(weights, config, tokens, start_pos=0, cache=None, dtype=torch.float32,
+            router_trace=None, return_hidden=False):
+    """Logits [n, vocab]; like models.forward, with a LatentCache.  router_trace, a
+    list, receives (idx, margin, group_margin) of every MoE layer in order.
+    return_hidden: (logits, h) with h [n, d] the final hidden states after the
+    final norm (model.norm), the vector the lm_head reads - what the MTP layer
+    takes as h_t (see mtp_forward)."""
+    hp = hparams(config)
+    if cache is not None and start_pos != cache.n_past:
+        raise ValueError(f"start_pos {start_pos} != cache length {cache.n_past}")
+    W = make_W(weights, dtype)
+    tokens = list(tokens)
+    positions = list(range(start_pos, start_pos + len(tokens)))
+    rope = rope_for(hp, positions, dtype)
 
     emb = W("model.embed_tokens.weight")
     x = emb[torch.tensor(tokens, dtype=torch.long)]
     for i in range(hp["n_layer"]):
-        p = f"model.layers.{i}."
-        xn = models.rms_norm(x, W(p + "input_layernorm.weight"), hp["eps"])
-        h = x + mla(W, p, xn, hp, rope, positions, cache, i)
-        hn = models.rms_norm(h, W(p + "post_attention_layernorm.weight"), hp["eps"])
-        if is_moe_layer(hp, i):
-            x = h + moe(W, p, hn, hp, router_trace)
-        else:
-            x = h + models.swiglu(hn, W(p + "mlp.gate_proj.weight"), W(p + "mlp.up_proj.weight"),
-                                  W(p + "mlp.down_proj.weight"))
+        x = block(W, i, x, hp, rope, positions, cache, router_trace)
     if cache is not None:
         cache.n_past += len(tokens)
     x = models.rms_norm(x, W("model.norm.weight"), hp["eps"])
     head = W("lm_head.weight") if "lm_head.weight" in weights else emb
+    logits = models.linear(x, head)
+    return (logits, x) if return_hidden else logits
+
+
+# === MTP (multi-token prediction, DeepSeek-V3 report section 2.2) ==================
+#
+# MODELS.md "MTP": the module after the n_layer main layers (HF index
+# num_hidden_layers, GGUF blk.{n_layer}.nextn.*) predicts token t+2 from the main
+# model's hidden state at t and the token t+1:
+#     u  = W_eh concat(RMSNorm(Emb(t+1); enorm), RMSNorm(h_t; hnorm))      [emb, hidden]
+#     u' = block(u)                       a full MLA + MoE layer, own latent cache,
+#                                         RoPE at position t (the position of h_t)
+#     p  = head(RMSNorm(u'; shared_head.norm))
+# Verified with the search tool:
+# - h_t is the main model's hidden state AFTER its final norm: SGLang's
+#   LogitsProcessor captures for speculative decoding exactly the hidden_states
+#   it multiplies by lm_head.weight without another norm
+#   (python/sglang/srt/layers/logits_processor.py: hidden_states_to_store =
+#   hidden_states / pruned_states; _get_logits: matmul(hidden_states,
+#   lm_head.weight.T)), i.e. the output of DeepseekV2Model after self.norm; vLLM
+#   likewise hands the target model's returned (normed) hidden states to
+#   DeepSeekMTP (vllm/model_executor/models/deepseek_mtp.py forward(...,
+#   previous_hidden_states)).
+# - concat order [enorm(embedding), hnorm(hidden)] (both deepseek_mtp.py and
+#   SGLang deepseek_nextn.py); MTP positions are the positions of h_t (vLLM
+#   passes the target positions with the input ids shifted left by one).
+# - head: shared_head.head (V3 ships a copy of lm_head there; SGLang uses the
+#   target's lm_head, vLLM the layer's own) and embed_tokens of the layer (a copy
+#   of the main embedding) - we use the layer's tensors when present, else the
+#   main model's.
+# - vLLM zeroes the embedding input at position 0 ("not needed by MTP"); SGLang
+#   and the report do not; we do not (it only changes the MTP cache row of
+#   position 0).
+
+def mtp_forward(weights, config, hidden, next_tokens, start_pos=0, cache=None,
+                dtype=torch.float32, layer=0):
+    """MTP logits [n, vocab]: row i predicts the token at position start_pos + i + 2
+    from hidden[i] (main model, after its final norm, position start_pos + i) and
+    next_tokens[i] (the token at position start_pos + i + 1).  cache: the MTP's
+    own LatentCache (start_pos == its n_past)."""
+    hp = hparams(config)
+    if cache is not None and start_pos != cache.n_past:
+        raise ValueError(f"start_pos {start_pos} != MTP cache length {cache.n_past}")
+    W = make_W(weights, dtype)
+    L = hp["n_layer"] + layer
+    p = f"model.layers.{L}."
+    next_tokens = list(next_tokens)
+    positions = list(range(start_pos, start_pos + len(next_tokens)))
+    rope = rope_for(hp, positions, dtype)
+    emb = W(p + "embed_tokens.weight", True)
+    if emb is None:
+        emb = W("model.embed_tokens.weight")
+    e = models.rms_norm(emb[torch.tensor(next_tokens, dtype=torch.long)], W(p + "enorm.weight"), hp["eps"])
+    h = models.rms_norm(torch.as_tensor(hidden).to(dtype), W(p + "hnorm.weight"), hp["eps"])
+    u = models.linear(torch.cat([e, h], dim=-1), W(p + "eh_proj.weight"))
+    u = block(W, L, u, hp, rope, positions, cache)
+    if cache is not None:
+        cache.n_past += len(next_tokens)
+    x = models.rms_norm(u, W(p + "shared_head.norm.weight"), hp["eps"])
+    head = W(p + "shared_head.head.weight", True)
+    if head is None:
+        head = W("lm_head.weight") if "lm_head.weight" in weights else W("model.embed_tokens.weight")
     return models.linear(x, head)

@@ -433,7 +433,7 @@ def expected(d):
 def test_generated_variants_are_consistent(generated):
     lines = [line.split() for line in open(generated / "manifest.txt")]
     names = [fields[0] for fields in lines]
-    assert len(names) == 11 and all(fields[1] == "deepseek2" for fields in lines)
+    assert len(names) == 15 and all(fields[1] == "deepseek2" for fields in lines)
     for name in names:
         d = generated / name
         kv, pre, dec = expected(d)
@@ -441,14 +441,15 @@ def test_generated_variants_are_consistent(generated):
         assert kv["arch"] == "deepseek2" and pre.shape == (12, 300) and dec.shape == (8, 300)
         assert greedy[0] == int(np.argmax(pre[-1])) and greedy[1:] == np.argmax(dec[:-1], 1).tolist()
         assert 0.3 < pre.std() < 5 and len(set(np.argmax(pre, axis=1).tolist())) > 3
-        k = 2 if "v3" not in name else 4
+        v3 = "v3" in name or "mtp" in name   # the mtp models have the v3 shapes
+        k = 4 if v3 else 2
         experts = np.fromfile(d / "router_experts.i32", "<i4").reshape(12, k)
         assert kv["router_experts"] == f"router_experts.i32 12 {k}" and kv["moe_layer"] == "1"
         assert np.array_equal(experts, np.load(d / "router_experts.npy"))
         assert all(len(set(row)) == k for row in experts.tolist())
         margins = [float(m) for m in kv["router_margin"].split()]
         assert len(margins) == 12 and all(m > 0 for m in margins)
-        if "v3" in name:   # the chosen experts lie in topk_group = 2 of the 4 groups
+        if v3:   # the chosen experts lie in topk_group = 2 of the 4 groups
             assert all(len({e // 4 for e in row}) <= 2 for row in experts.tolist())
 
 
@@ -464,6 +465,17 @@ def test_generated_variants_agree(generated):
         assert 0 < np.abs(pre(n) - pre("ds2-v3-gguf-f32")).max() < tol, n
     # the YaRN variant (original context 8) changes the logits of the same weights
     assert np.abs(pre("ds2-yarn-hf-f32") - pre("ds2-v2lite-hf-f32")).max() > 0.1
+    # MTP rows: GGUF == HF; without its own embedding/head the MTP layer reads the
+    # main ones and predicts something else
+    def mtp(n):
+        kv = expected(generated / n)[0]
+        assert kv["mtp_logits"] == "mtp_logits.f32 19 300"
+        return np.fromfile(generated / n / "mtp_logits.f32", "<f4").reshape(19, 300)
+    assert np.abs(mtp("ds2-mtp-gguf-f32") - mtp("ds2-mtp-hf-f32")).max() < 1e-5
+    assert np.abs(pre("ds2-mtp-gguf-f32") - pre("ds2-mtp-gguf-f32-shared")).max() < 1e-6
+    assert np.abs(mtp("ds2-mtp-gguf-f32") - mtp("ds2-mtp-gguf-f32-shared")).max() > 0.1
+    # (rows over the prompt only: the greedy continuations may differ)
+    assert 0 < np.abs(mtp("ds2-mtp-gguf-q8_0")[:11] - mtp("ds2-mtp-gguf-f32")[:11]).max() < 4.0
 
 
 def test_generated_files(generated):
@@ -494,3 +506,57 @@ def test_generated_files(generated):
     assert not os.path.exists(generated / "ds2-v3-hf-f32-notok" / "tokenizer.json")
     tok = json.load(open(generated / "ds2-v2lite-hf-f32" / "tokenizer.json", encoding="utf-8"))
     assert len(tok["pre_tokenizer"]["pretokenizers"]) == 4
+
+
+# === MTP ==============================================================================
+
+def test_mtp_by_hand_cache_and_gguf_round_trip(tmp_path):
+    """MTP row i from h_i (after the final norm) and token i+1, written out step
+    by step here (MODELS.md MTP: u = W_eh [enorm(Emb t+1) ; hnorm(h_t)], a full
+    layer at index n_layer, shared_head.norm, shared_head.head); the cached
+    token-by-token run and the GGUF round trip give the same rows."""
+    cfg = td.tiny_config("mtp")
+    w = td.random_weights(cfg, 99)
+    L, eps = cfg["num_hidden_layers"], cfg["rms_norm_eps"]
+    toks = td.prompt_tokens("mtp") + [5, 77, 123]
+    n = len(toks)
+    logits, hid = deepseek2.forward(w, cfg, toks, dtype=F64, return_hidden=True)
+    # h is what the lm_head reads: lm_head(h) == logits, no further norm
+    assert torch.allclose(hid @ torch.as_tensor(w["lm_head.weight"]).double().T, logits, atol=1e-10)
+    got = deepseek2.mtp_forward(w, cfg, hid[:-1], toks[1:], dtype=F64)
+    assert got.shape == (n - 1, cfg["vocab_size"])
+
+    def t(name):
+        return torch.as_tensor(w[f"model.layers.{L}." + name]).double()
+
+    def rms(x, g):
+        return x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps) * g
+
+    e = rms(t("embed_tokens.weight")[torch.tensor(toks[1:])], t("enorm.weight"))
+    u = torch.cat([e, rms(hid[:-1], t("hnorm.weight"))], dim=-1) @ t("eh_proj.weight").T
+    hp = deepseek2.hparams(cfg)
+    rope = deepseek2.rope_for(hp, list(range(n - 1)), F64)
+    W = deepseek2.make_W(w, F64)
+    u = deepseek2.block(W, L, u, hp, rope, list(range(n - 1)), None)
+    want = rms(u, t("shared_head.norm.weight")) @ t("shared_head.head.weight").T
+    assert torch.allclose(got, want, atol=1e-10)
+    # the layer's own head and embedding matter (they differ from the main ones)
+    assert not np.allclose(w[f"model.layers.{L}.shared_head.head.weight"], w["lm_head.weight"])
+
+    cache = deepseek2.LatentCache()
+    a = deepseek2.mtp_forward(w, cfg, hid[:5], toks[1:6], 0, cache, F64)
+    rows = [deepseek2.mtp_forward(w, cfg, hid[i:i + 1], toks[i + 1:i + 2], i, cache, F64)[0]
+            for i in range(5, n - 1)]
+    assert torch.allclose(torch.cat([a, torch.stack(rows)]), got, atol=1e-10)
+
+    path = tmp_path / "m.gguf"
+    cds.write_gguf(path, w, cfg, quants.GGML_TYPE_F32, split_kv=True)
+    f = gguf_read.GGUFFile(path)
+    assert f.metadata["deepseek2.block_count"] == L + 1
+    assert f.metadata["deepseek2.nextn_predict_layers"] == 1
+    assert f.tensors[f"blk.{L}.nextn.eh_proj.weight"]["ne"] == [2 * cfg["hidden_size"], cfg["hidden_size"]]
+    assert f"blk.{L}.attn_k_b.weight" in f.tensors and f"blk.{L}.ffn_gate_exps.weight" in f.tensors
+    rw, rcfg = convert.load_gguf(path)
+    assert set(rw) == set(w) and rcfg["num_hidden_layers"] == L
+    _, rhid = deepseek2.forward(rw, rcfg, toks, dtype=F64, return_hidden=True)
+    assert torch.allclose(deepseek2.mtp_forward(rw, rcfg, rhid[:-1], toks[1:], dtype=F64), got, atol=1e-5)

@@ -42,7 +42,7 @@ import make_tiny
 import quants
 import safetensors_write
 
-SEED = {"v2lite": 2468, "v3": 1357}
+SEED = {"v2lite": 2468, "v3": 1357, "mtp": 9753}
 TOK = make_tiny.TOKENIZER
 
 COMMON = {
@@ -80,7 +80,10 @@ CONFIGS = {
 CONFIGS["yarn"] = dict(CONFIGS["v2lite"], rope_scaling={
     "type": "yarn", "factor": 4.0, "original_max_position_embeddings": 8,
     "beta_fast": 32, "beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707})
-WEIGHTS_OF = {"v2lite": "v2lite", "v3": "v3", "yarn": "v2lite"}
+# the v3 shapes with one MTP layer (block 3: MLA + MoE, enorm/hnorm/eh_proj,
+# shared_head.{norm,head}, embed_tokens), other random weights
+CONFIGS["mtp"] = dict(CONFIGS["v3"], num_nextn_predict_layers=1)
+WEIGHTS_OF = {"v2lite": "v2lite", "v3": "v3", "yarn": "v2lite", "mtp": "mtp"}
 FP8_BLOCK = 128
 
 
@@ -112,8 +115,7 @@ def random_weights(config, seed):
         w[prefix + "up_proj.weight"] = lin(width, d)
         w[prefix + "down_proj.weight"] = lin(d, width, 0.8)
 
-    w = {"model.embed_tokens.weight": (rng.standard_normal((V, d)) * 1.6 / np.sqrt(d)).astype(np.float32)}
-    for i in range(config["num_hidden_layers"]):
+    def layer(i):
         p = f"model.layers.{i}."
         w[p + "input_layernorm.weight"] = norm(d)
         if ql:
@@ -129,15 +131,35 @@ def random_weights(config, seed):
         w[p + "post_attention_layernorm.weight"] = norm(d)
         if i < config["first_k_dense_replace"]:
             mlp(p + "mlp.", config["intermediate_size"])
-            continue
+            return
         w[p + "mlp.gate.weight"] = lin(E, d, 1.0)
         if config["topk_method"] == "noaux_tc":
             w[p + "mlp.gate.e_score_correction_bias"] = (rng.standard_normal(E) * 0.1).astype(np.float32)
         for e in range(E):
             mlp(p + f"mlp.experts.{e}.", fe)
         mlp(p + "mlp.shared_experts.", fe * config["n_shared_experts"])
+
+    def embedding():
+        return (rng.standard_normal((V, d)) * 1.6 / np.sqrt(d)).astype(np.float32)
+
+    w = {"model.embed_tokens.weight": embedding()}
+    n_layer = config["num_hidden_layers"]
+    for i in range(n_layer):
+        layer(i)
     w["model.norm.weight"] = norm(d)
-    w["lm_head.weight"] = (rng.standard_normal((V, d)) * 1.6 / np.sqrt(d)).astype(np.float32)
+    w["lm_head.weight"] = embedding()
+    # MTP layers last, so models without them keep their bytes.  Their own
+    # embedding and head are other random matrices (V3 ships copies of the
+    # main ones), so a test notices which one the C code reads.
+    for i in range(n_layer, n_layer + (config.get("num_nextn_predict_layers") or 0)):
+        p = f"model.layers.{i}."
+        layer(i)
+        w[p + "enorm.weight"] = norm(d)
+        w[p + "hnorm.weight"] = norm(d)
+        w[p + "eh_proj.weight"] = lin(d, 2 * d)
+        w[p + "shared_head.norm.weight"] = norm(d)
+        w[p + "shared_head.head.weight"] = embedding()
+        w[p + "embed_tokens.weight"] = embedding()
     return w
 
 
@@ -214,6 +236,25 @@ def write_router(directory, weights, config, prompt):
         f.write("router_group_margin " + " ".join(f"{m:.6g}" for m in gmargin.tolist()) + "\n")
 
 
+# --- expected MTP logits ------------------------------------------------------------------
+
+def write_mtp(directory, weights, config, prompt):
+    """mtp_logits.f32 [n - 1, vocab] over the sequence S = prompt + greedy (n
+    tokens): row i = MTP logits from the main model's hidden state at position i
+    and token S[i + 1] (a prediction of S[i + 2]), float64, one pass without
+    caches; the test feeds the same rows in a batch and token by token."""
+    seq = prompt + np.load(os.path.join(directory, "greedy.npy")).tolist()
+    _, hidden = deepseek2.forward(weights, config, seq, 0, None, torch.float64, return_hidden=True)
+    logits = deepseek2.mtp_forward(weights, config, hidden[:-1], seq[1:], 0, None, torch.float64)
+    logits = logits.numpy().astype(np.float32)
+    logits.astype("<f4").tofile(os.path.join(directory, "mtp_logits.f32"))
+    np.save(os.path.join(directory, "mtp_logits.npy"), logits)
+    top2 = np.sort(logits.astype(np.float64), axis=1)[:, -2:]
+    with open(os.path.join(directory, "expected.txt"), "a") as f:
+        f.write(f"mtp_logits mtp_logits.f32 {logits.shape[0]} {logits.shape[1]}\n")
+        f.write("mtp_margin " + " ".join(f"{m:.6g}" for m in top2[:, 1] - top2[:, 0]) + "\n")
+
+
 # --- the variants -------------------------------------------------------------------------
 
 def variants():
@@ -230,16 +271,23 @@ def variants():
         ("ds2-v3-hf-fp8", "v3", "hf", "fp8", True, 2),
         ("ds2-yarn-gguf-f32", "yarn", "gguf", "f32", True, True),
         ("ds2-yarn-hf-f32", "yarn", "hf", "F32", True, 1),
+        ("ds2-mtp-gguf-f32", "mtp", "gguf", "f32", True, True),
+        ("ds2-mtp-gguf-f32-shared", "mtp", "gguf", "f32", True, True),
+        ("ds2-mtp-gguf-q8_0", "mtp", "gguf", "q8_0", True, True),
+        ("ds2-mtp-hf-f32", "mtp", "hf", "F32", True, 1),
     ]
 
 
 def generate(out_dir, with_chat_template=True):
     """Write every deepseek2 variant under out_dir; returns the manifest lines."""
     template = r1_chat_template() if with_chat_template else None
-    weights = {k: random_weights(tiny_config(k), SEED[k]) for k in ("v2lite", "v3")}
+    weights = {k: random_weights(tiny_config(k), SEED[k]) for k in ("v2lite", "v3", "mtp")}
     manifest = []
     for name, kind, fmt, wtype, with_tok, extra in variants():
         cfg, w = tiny_config(kind), weights[WEIGHTS_OF[kind]]
+        if name.endswith("-shared"):   # no MTP embedding/head: the main ones serve
+            w = {k: v for k, v in w.items() if not k.endswith(("shared_head.head.weight", "embed_tokens.weight"))
+                 or k == "model.embed_tokens.weight"}
         d = os.path.join(out_dir, name)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
@@ -256,5 +304,7 @@ def generate(out_dir, with_chat_template=True):
                   "tokenizer": int(with_tok)}
         make_tiny.write_expected(d, read_w, read_cfg, prompt, header)
         write_router(d, read_w, read_cfg, prompt)
+        if read_cfg.get("num_nextn_predict_layers"):
+            write_mtp(d, read_w, read_cfg, prompt)
         manifest.append(f"{name} deepseek2 {fmt} {wtype.lower()} 0 {int(with_tok)}")
     return manifest
