@@ -4,6 +4,7 @@
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 #include "text/vocab.h"
+#include "grammar/grammar.h"
 #include "kernels/types.h"
 
 #include <string.h>
@@ -61,6 +62,7 @@ void ds_model_free(struct dseek_model *m)
   if (!m) return;
   ds_free(m->layers);
   ds_vocab_free(m->vocab);
+  ds_token_trie_free(atomic_load(&m->token_trie));
   ds_gguf_close(m->gguf);
   ds_st_set_close(m->st);
   for (ds_owned *o = m->owned; o;) {

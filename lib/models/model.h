@@ -14,6 +14,8 @@
 #include "graph/graph.h"
 #include "text/chat.h"
 
+#include <stdatomic.h>
+
 typedef enum ds_arch {
   DS_ARCH_UNKNOWN = 0,
   DS_ARCH_LLAMA,       /* Llama-3.x: R1-Distill-Llama */
@@ -132,6 +134,7 @@ struct dseek_model {
   struct dseek_gguf *gguf;       /* keeps a GGUF file mapped */
   struct ds_st_set *st;          /* keeps safetensors files mapped */
   ds_owned *owned;               /* converted small tensors (norms, biases) */
+  struct ds_token_trie *_Atomic token_trie;   /* grammar constraints: built on first use (grammar/constraint.c) */
 };
 
 /* Allocate bytes owned by the model (freed with it); NULL on no memory. */
