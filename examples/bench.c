@@ -3,6 +3,8 @@
  * to this machine's memory limit (PERFORMANCE.md).
  *
  *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--json]
+ *   dseek-bench [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE
+ *               [--steps 2000] [--json]     (the constraint's cost: bench_grammar.c)
  *
  * In one run:
  *   bandwidth   a streaming read of a 1 GiB buffer (far beyond the caches) by
@@ -160,14 +162,20 @@ typedef struct result {
 
 static int usage(const char *argv0)
 {
-  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--json]\n", argv0);
+  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--json]\n"
+                  "       %s [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE [--steps N] [--json]\n",
+          argv0, argv0);
   return 2;
 }
+
+int bench_grammar_main(const char *model_path, const char *vocab_path, const char *grammar_file,
+                       const char *schema_file, int n_threads, int n_tg, int steps, int json);
 
 int main(int argc, char **argv)
 {
   const char *path = NULL, *pp_list = "64,512";
-  int n_threads = 2, reps = 3, json = 0;
+  const char *vocab = NULL, *grammar = NULL, *schema = NULL;
+  int n_threads = 2, reps = 3, json = 0, steps = 2000;
   int64_t n_tg = 64;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -177,7 +185,15 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "-r") && v) reps = atoi(argv[++i]);
     else if (!strcmp(a, "-p") && v) pp_list = argv[++i];
     else if (!strcmp(a, "-n") && v) n_tg = atoll(argv[++i]);
+    else if (!strcmp(a, "--vocab") && v) vocab = argv[++i];
+    else if (!strcmp(a, "--grammar") && v) grammar = argv[++i];
+    else if (!strcmp(a, "--json-schema") && v) schema = argv[++i];
+    else if (!strcmp(a, "--steps") && v) steps = atoi(argv[++i]);
     else return usage(argv[0]);
+  }
+  if (grammar || schema) {
+    if ((!path && !vocab) || (grammar && schema) || steps < 1) return usage(argv[0]);
+    return bench_grammar_main(path, vocab, grammar, schema, n_threads, (int)n_tg, steps, json);
   }
   if (!path || n_threads < 1 || n_threads > 64 || reps < 1 || reps > MAX_REPS || n_tg < 0) return usage(argv[0]);
 

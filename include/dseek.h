@@ -523,6 +523,43 @@ DSEEK_API dseek_status dseek_sampler_accept(dseek_sampler *sampler, int32_t toke
 /** Forget the history and restart the random generator from `seed`. */
 DSEEK_API dseek_status dseek_sampler_reset(dseek_sampler *sampler, uint64_t seed);
 
+/** Stage: constrain the output to a grammar in GBNF (the subset llama.cpp
+ *  documents: rules `name ::= ...`, alternation |, sequences, groups ( ),
+ *  ? * + {m} {m,} {m,n}, "literals" and [classes] with ranges, negation [^...]
+ *  and escapes \n \r \t \\ \" \xHH \uHHHH \UHHHHHHHH, . for any
+ *  character, # comments), starting at rule `root` (NULL: "root"). The
+ *  grammar is over Unicode text: a token may end inside a UTF-8 character.
+ *  Only tokens that continue a sentence of the grammar can be drawn (control
+ *  and added tokens never), end-of-generation tokens only where the sentence
+ *  may end, and nothing else once it must end. The mask applies before every
+ *  other stage wherever the grammar was added. Every token drawn or passed to
+ *  dseek_sampler_accept advances the grammar, so accept only output tokens;
+ *  dseek_sampler_reset starts it over; a clone starts at its beginning.
+ *  Errors: DSEEK_ERR_INVALID_ARG (NULL), DSEEK_ERR_FORMAT (the message gives
+ *  "grammar: line L column C: what" — undefined rules, unbalanced brackets,
+ *  left recursion, ...), DSEEK_ERR_UNSUPPORTED (a model without tokenizer).
+ *  The token trie it uses is built once per model (about 0.1 s for 150k
+ *  tokens) and kept with it. */
+DSEEK_API dseek_status dseek_sampler_add_grammar(dseek_sampler *sampler, const dseek_model *model,
+                                                 const char *gbnf, const char *root);
+
+/** Translate a JSON schema into NUL-terminated GBNF text (rule "root") for
+ *  dseek_sampler_add_grammar or dseek_generate_options.grammar. Supported:
+ *  type (name or list), properties/required (additionalProperties absent or
+ *  false: only the listed properties, in their order), items, minItems,
+ *  maxItems, enum, const, pattern (literals, classes, . \d \w \s, groups,
+ *  |, quantifiers, ^ $), minLength, maxLength, minimum, maximum,
+ *  exclusiveMinimum, exclusiveMaximum (integers exact; numbers: a subset of
+ *  the range, see README), anyOf, oneOf (treated as anyOf), $ref to "#",
+ *  "#/$defs/NAME", "#/definitions/NAME", and annotations (title, description,
+ *  default, examples, $schema, $id, $comment). Anything else is
+ *  DSEEK_ERR_UNSUPPORTED naming the keyword and its JSON path, e.g.
+ *  "json schema: #/properties/email: keyword 'format' is not supported".
+ *  Buffer rule as for the text functions (*length always gets the size);
+ *  DSEEK_ERR_FORMAT for malformed JSON (line and column). */
+DSEEK_API dseek_status dseek_json_schema_to_grammar(const char *schema, char *gbnf, size_t capacity,
+                                                    size_t *length);
+
 /** A new sampler with the same chain (stages and their settings, not the
  *  history) whose generator starts from `seed`. */
 DSEEK_API dseek_status dseek_sampler_clone(const dseek_sampler *sampler, uint64_t seed, dseek_sampler **out);
@@ -588,6 +625,28 @@ typedef struct dseek_generate_options {
                                      the greedy output with a greedy chain, and distributed exactly
                                      as without a draft otherwise. Not with repetition penalties. */
   int64_t n_draft;              /**< tokens drafted per step, 1..64 (default 4) */
+  /* MTP speculative decoding (appended in 0.1). */
+  int use_mtp;                  /**< 1: the model's own MTP layer (deepseek2 models that carry one,
+                                     MODELS.md MTP) drafts one token per step, verified with the
+                                     next in one batch; same guarantees as `draft` (not together
+                                     with it; n_draft is not used). UNSUPPORTED for other models.
+                                     The result's n_draft_tokens / n_draft_accepted count the
+                                     drafts. The context keeps the main model's hidden state per
+                                     position (n_ctx x hidden size floats) and the MTP layer's
+                                     own latent cache from the first such call on. */
+  /* Constrained answers (appended in 0.1; see dseek_sampler_add_grammar). */
+  const char *grammar;          /**< GBNF text (start rule "root") the answer must match (NULL: none) */
+  const char *json_schema;      /**< a JSON schema the answer must satisfy (NULL: none; not with
+                                     grammar); see dseek_json_schema_to_grammar */
+  int constrain_after_reasoning;/**< 1 (default): the constraint starts right after </think> (also a
+                                     closing forced by max_thinking_tokens), so the reasoning is
+                                     never constrained; from the first token when the output does
+                                     not start inside <think> (reasoning OFF, a prompt without
+                                     "<think>", budget 0). 0: from the first token. */
+  const char *trigger;          /**< NULL (default), or: the constraint starts after this text
+                                     appears in the output (after the reasoning ends, if
+                                     constrain_after_reasoning). Not with a draft model or in
+                                     dseek_generate_parallel (INVALID_ARG) */
 } dseek_generate_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */

@@ -14,6 +14,7 @@
 #include "models/model.h"
 #include "text/vocab.h"
 
+#include <math.h>
 #include <string.h>
 
 enum { WAIT_REASONING, WAIT_TRIGGER, ACTIVE };
@@ -40,6 +41,10 @@ struct ds_constraint {
   char *seen;                 /* the last trigger_len - 1 bytes of watched output */
   size_t n_seen;
   int64_t n_vocab;            /* mask bits */
+  float *masked;              /* ds_constraint_apply's output, n_vocab floats */
+  int64_t masked_cap;
+  int32_t *banned;            /* tokens banned for this step */
+  int64_t n_banned, cap_banned;
   mask_slot cache[CACHE_SLOTS];
   uint64_t clock;
 };
@@ -111,6 +116,8 @@ void ds_constraint_free(ds_constraint *c)
   }
   ds_gmatch_free(c->m);
   ds_grammar_free(c->g);
+  ds_free(c->masked);
+  ds_free(c->banned);
   ds_free(c->trigger);
   ds_free(c->seen);
   ds_free(c);
@@ -121,6 +128,7 @@ void ds_constraint_reset(ds_constraint *c)
   ds_gmatch_reset(c->m);
   c->phase = first_phase(c);
   c->n_seen = 0;
+  c->n_banned = 0;
 }
 
 bool ds_constraint_active(const ds_constraint *c) { return c->phase == ACTIVE; }
@@ -234,12 +242,67 @@ dseek_status ds_constraint_accept(ds_constraint *c, int32_t tok, bool *ok)
   const char *piece;
   size_t len;
   dseek_status st = ds_token_piece(v, tok, &piece, &len);
-  if (st) return st;
-  return feed(c, piece, len, ok);
+  if (!st) st = feed(c, piece, len, ok);
+  if (!st && *ok) c->n_banned = 0;
+  return st;
 }
 
 dseek_status ds_constraint_text(ds_constraint *c, const char *text, size_t len, bool *ok)
 {
   bool dummy;
   return feed(c, text, len, ok ? ok : &dummy);
+}
+
+dseek_status ds_constraint_compile(const struct dseek_model *m, const char *gbnf, const char *json_schema,
+                                   const char *trigger, bool wait_reasoning, ds_constraint **out)
+{
+  *out = NULL;
+  if (!gbnf && !json_schema) return DSEEK_OK;
+  if (gbnf && json_schema) return ds_error(DSEEK_ERR_INVALID_ARG, "grammar constraint: give a grammar or a JSON schema, not both");
+  char *text = NULL;
+  dseek_status st = DSEEK_OK;
+  if (json_schema) st = ds_json_schema_to_gbnf(json_schema, strlen(json_schema), &text);
+  ds_grammar *g = NULL;
+  if (!st) st = ds_grammar_compile(text ? text : gbnf, strlen(text ? text : gbnf), "root", &g);
+  ds_free(text);
+  if (!st) st = ds_constraint_create(m, g, trigger, wait_reasoning, out);
+  ds_grammar_free(g);
+  return st;
+}
+
+dseek_status ds_constraint_apply(ds_constraint *c, const float *logits, int64_t n_vocab, const float **out)
+{
+  *out = logits;
+  if (c->phase != ACTIVE && c->n_banned == 0) return DSEEK_OK;
+  if (n_vocab > c->masked_cap) {
+    float *p = ds_realloc(c->masked, (size_t)n_vocab * sizeof *p);
+    if (!p) return ds_error(DSEEK_ERR_NO_MEMORY, "grammar constraint: out of memory");
+    c->masked = p;
+    c->masked_cap = n_vocab;
+  }
+  if (c->phase == ACTIVE) {
+    const uint64_t *mask;
+    dseek_status st = ds_constraint_mask(c, n_vocab, &mask);
+    if (st) return st;
+    for (int64_t i = 0; i < n_vocab; i++) c->masked[i] = (mask[i >> 6] >> (i & 63)) & 1 ? logits[i] : -INFINITY;
+  } else if (logits != c->masked) {
+    memcpy(c->masked, logits, (size_t)n_vocab * sizeof *logits);
+  }
+  for (int64_t i = 0; i < c->n_banned; i++)
+    if (c->banned[i] < n_vocab) c->masked[c->banned[i]] = -INFINITY;
+  *out = c->masked;
+  return DSEEK_OK;
+}
+
+dseek_status ds_constraint_ban(ds_constraint *c, int32_t tok)
+{
+  if (c->n_banned == c->cap_banned) {
+    int64_t cap = c->cap_banned ? c->cap_banned * 2 : 8;
+    int32_t *b = ds_realloc(c->banned, (size_t)cap * sizeof *b);
+    if (!b) return ds_error(DSEEK_ERR_NO_MEMORY, "grammar constraint: out of memory");
+    c->banned = b;
+    c->cap_banned = cap;
+  }
+  c->banned[c->n_banned++] = tok;
+  return DSEEK_OK;
 }

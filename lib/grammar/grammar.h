@@ -137,6 +137,17 @@ dseek_status ds_constraint_mask(ds_constraint *c, int64_t n_vocab, const uint64_
  * grammar: while waiting for the trigger, the text after a trigger that the
  * token completes must already fit the grammar. */
 dseek_status ds_constraint_accept(ds_constraint *c, int32_t tok, bool *ok);
+/* Compile a constraint from GBNF text (root rule "root") or a JSON schema
+ * (exactly one of them non-NULL); *out NULL when both are NULL. Errors name
+ * the source ("grammar: line L column C: ...", "json schema: #/path: ..."). */
+dseek_status ds_constraint_compile(const struct dseek_model *m, const char *gbnf, const char *json_schema,
+                                   const char *trigger, bool wait_reasoning, ds_constraint **out);
+/* The logits to sample from: `logits` itself while the constraint waits,
+ * else a copy with -infinity for every token it forbids (or banned). */
+dseek_status ds_constraint_apply(ds_constraint *c, const float *logits, int64_t n_vocab, const float **out);
+/* Forbid tok for the current step (a token rejected by ds_constraint_accept
+ * while waiting for the trigger); forgotten once a token is accepted. */
+dseek_status ds_constraint_ban(ds_constraint *c, int32_t tok);
 /* Text that was not sampled (an injected closing phrase): watched for the
  * trigger while waiting, matched when active (*ok as above; ok may be NULL). */
 dseek_status ds_constraint_text(ds_constraint *c, const char *text, size_t len, bool *ok);

@@ -789,3 +789,21 @@ dseek_status ds_json_schema_to_gbnf(const char *schema, size_t len, char **gbnf)
   *gbnf = j.out.data;
   return DSEEK_OK;
 }
+
+dseek_status dseek_json_schema_to_grammar(const char *schema, char *gbnf, size_t capacity, size_t *length)
+{
+  static const char fn[] = "dseek_json_schema_to_grammar";
+  if (!schema || !length || (!gbnf && capacity))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: schema and length must not be NULL (gbnf only with capacity 0)", fn);
+  char *text = NULL;
+  dseek_status st = ds_json_schema_to_gbnf(schema, strlen(schema), &text);
+  if (st) return st;
+  size_t n = strlen(text);
+  *length = n;
+  if (capacity < n + 1)
+    st = ds_error(DSEEK_ERR_BUFFER_TOO_SMALL, "%s: the grammar needs %zu bytes with its NUL", fn, n + 1);
+  else
+    memcpy(gbnf, text, n + 1);
+  ds_free(text);
+  return st;
+}

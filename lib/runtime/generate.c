@@ -4,9 +4,11 @@
  * one token at a time, with the thinking budget and budget forcing of
  * MODELS.md section 4.
  */
+#include "grammar/grammar.h"
 #include "runtime/context.h"
 #include "runtime/generate.h"
 #include "runtime/output.h"
+#include "runtime/sampler.h"
 #include "runtime/speculative.h"
 
 #include <string.h>
@@ -24,6 +26,7 @@ dseek_status dseek_generate_options_init(dseek_generate_options *o, size_t size)
   d.parse_special = 1;
   d.max_thinking_tokens = -1;
   d.n_draft = 4;
+  d.constrain_after_reasoning = 1;
   memset(o, 0, size);
   memcpy(o, &d, DS_MIN(size, sizeof d));
   o->struct_size = size;
@@ -107,6 +110,25 @@ static bool closes_reasoning(const struct ds_vocab *v, int32_t t)
   return false;
 }
 
+/* Choose the next token from logits as the constraint (if any) allows. A
+ * token that completes the trigger but continues with text the grammar
+ * refuses is banned for this step and the choice repeats. */
+static dseek_status sample_constrained(ds_constraint *con, dseek_sampler *sampler, const float *logits,
+                                       int64_t n_vocab, int32_t *tok)
+{
+  for (int tries = 0;; tries++) {
+    const float *l = logits;
+    dseek_status st = con ? ds_constraint_apply(con, logits, n_vocab, &l) : DSEEK_OK;
+    if (!st && sampler) st = dseek_sampler_sample(sampler, l, n_vocab, tok);
+    else if (!st) *tok = ds_argmax(l, n_vocab);
+    if (st || !con) return st;
+    bool ok;
+    if ((st = ds_constraint_accept(con, *tok, &ok)) || ok) return st;
+    if (tries == 1000) return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_generate: no token continues after the trigger");
+    if ((st = ds_constraint_ban(con, *tok))) return st;
+  }
+}
+
 dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_generate_options *opts,
                             dseek_generate_result *result)
 {
@@ -127,6 +149,8 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
                     "reasoning mode, max_thinking_tokens >= -1 and min_thinking_tokens >= 0", fn);
   for (int64_t k = 0; k < o.n_stop; k++)
     if (!o.stop[k]) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: stop string %lld is NULL", fn, (long long)k);
+  if ((o.grammar || o.json_schema || ds_sampler_has_grammar(o.sampler)) && o.draft)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: a grammar or JSON schema does not work with a draft model", fn);
   const char *close = o.think_close ? o.think_close : o.max_thinking_tokens == 0 ? ZERO_BUDGET_CLOSE : DEFAULT_CLOSE;
   const char *cont = o.think_continue ? o.think_continue : DEFAULT_CONTINUE;
   if (!strstr(close, "</think>"))
@@ -175,12 +199,16 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     u.speculate = st == DSEEK_OK;
   }
 
+  /* The answer's constraint: it waits for </think> when the output starts inside the reasoning. */
+  ds_constraint *con = NULL;
+  if (!st) st = ds_constraint_compile(m, o.grammar, o.json_schema, o.trigger, o.constrain_after_reasoning && open, &con);
   const int64_t n_vocab = m->hp.n_vocab;
   while (!st && !u.r.stop_reason) {
     if (u.r.n_generated_tokens >= o.max_tokens) { u.r.stop_reason = DSEEK_STOP_MAX_TOKENS; break; }
     if (atomic_load(&ctx->cancel)) { st = ds_error(DSEEK_ERR_CANCELLED, "%s: cancelled", fn); break; }
     if (u.out.stopped_by_callback) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
     bool thinking = ds_output_thinking(&u.out);
+    if (con && !thinking) ds_constraint_end_reasoning(con);
     if (thinking && o.max_thinking_tokens >= 0 && u.r.n_reasoning_tokens >= o.max_thinking_tokens) {
       /* Thinking budget spent: close the reasoning gracefully. */
       st = inject(&u, close);
@@ -191,10 +219,8 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     bool in_cache = false;   /* speculation: the target already evaluated tok */
     if (u.speculate) {
       if ((st = ds_spec_next(&u.spec, ctx, o.sampler, o.max_tokens - u.r.n_generated_tokens, &tok, &in_cache))) break;
-    } else if (o.sampler) {
-      if ((st = dseek_sampler_sample(o.sampler, dseek_logits(ctx, -1), n_vocab, &tok))) break;
-    } else {
-      tok = ds_argmax(dseek_logits(ctx, -1), n_vocab);
+    } else if ((st = sample_constrained(con, o.sampler, dseek_logits(ctx, -1), n_vocab, &tok))) {
+      break;
     }
     bool eog = ds_vocab_is_eog(m->vocab, tok);
     if (thinking && u.r.n_reasoning_tokens < o.min_thinking_tokens && (eog || closes_reasoning(m->vocab, tok))) {
@@ -231,6 +257,7 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   if (!st && u.out.stopped_by_callback) u.r.stop_reason = DSEEK_STOP_CALLBACK;
   u.r.generate_seconds = ds_seconds() - t1;
   ds_output_free(&u.out);
+  ds_constraint_free(con);
   if (!st && result) {
     size_t n = DS_MIN(result->struct_size, sizeof u.r);
     u.r.struct_size = result->struct_size;

@@ -99,6 +99,9 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
   if (o.stream || o.max_thinking_tokens >= 0 || o.min_thinking_tokens > 0 || o.draft)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: streaming, thinking budgets and speculative decoding are not "
                     "available for parallel samples; read the results from the samples handle", fn);
+  if (o.grammar || o.json_schema || o.trigger)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: grammar, json_schema and trigger are not available for parallel "
+                    "samples; give the sampler a grammar stage (dseek_sampler_add_grammar) instead", fn);
   if (o.max_tokens < 0 || o.n_stop < 0 || (o.n_stop > 0 && !o.stop) || o.reasoning < 0 || o.reasoning > 2)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: bad max_tokens, stop strings or reasoning mode", fn);
   const struct dseek_model *m = ctx->model;

@@ -1,6 +1,6 @@
 /*
  * sampler.c — the sampler chain: penalties, logit bias, top-k, top-p, min-p,
- * temperature, greedy, then a seeded draw.
+ * temperature, greedy, grammar, then a seeded draw.
  *
  * Candidates are (token, logit) pairs. Stages narrow or reshape them; the draw
  * takes p_i = exp(l_i - max) / sum_j exp(l_j - max) over what is left. Ties are
@@ -9,6 +9,7 @@
  * and identical on every machine.
  */
 #include "core/ds.h"
+#include "grammar/grammar.h"
 #include "runtime/sampler.h"
 
 #include <math.h>
@@ -23,6 +24,7 @@ typedef enum stage_kind {
   STAGE_MIN_P,
   STAGE_TEMPERATURE,
   STAGE_GREEDY,
+  STAGE_GRAMMAR,
 } stage_kind;
 
 typedef struct bias_entry {
@@ -35,6 +37,7 @@ typedef struct stage {
   int32_t n;            /* top_k: k; penalties: last_n; logit bias: entry count */
   float a, b, c;        /* top_p/min_p: p; temperature; penalties: repeat, frequency, presence */
   bias_entry *biases;   /* logit bias entries (owned) */
+  ds_constraint *con;   /* grammar (owned) */
 } stage;
 
 typedef struct candidate {
@@ -102,7 +105,10 @@ dseek_status dseek_sampler_create(uint64_t seed, dseek_sampler **out)
 void dseek_sampler_free(dseek_sampler *s)
 {
   if (!s) return;
-  for (int i = 0; i < s->n_stages; i++) ds_free(s->stages[i].biases);
+  for (int i = 0; i < s->n_stages; i++) {
+    ds_free(s->stages[i].biases);
+    ds_constraint_free(s->stages[i].con);
+  }
   ds_free(s->stages);
   ds_free(s->history);
   ds_free(s->cands);
@@ -199,6 +205,39 @@ dseek_status dseek_sampler_add_greedy(dseek_sampler *s)
   return push_stage(s, (stage){.kind = STAGE_GREEDY}, "dseek_sampler_add_greedy");
 }
 
+dseek_status dseek_sampler_add_grammar(dseek_sampler *s, const dseek_model *model, const char *gbnf, const char *root)
+{
+  static const char fn[] = "dseek_sampler_add_grammar";
+  if (!s || !model || !gbnf) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: sampler, model and grammar must not be NULL", fn);
+  ds_grammar *g = NULL;
+  dseek_status st = ds_grammar_compile(gbnf, strlen(gbnf), root, &g);
+  stage sg = {.kind = STAGE_GRAMMAR};
+  if (!st) st = ds_constraint_create(model, g, NULL, false, &sg.con);
+  ds_grammar_free(g);
+  if (!st && (st = push_stage(s, sg, fn))) ds_constraint_free(sg.con);
+  return st;
+}
+
+/* Advance every grammar stage over tok (false: a stage refused it). */
+static dseek_status grammar_accept(dseek_sampler *s, int32_t tok, const char *fn)
+{
+  for (int i = 0; i < s->n_stages; i++) {
+    if (!s->stages[i].con) continue;
+    bool ok;
+    dseek_status st = ds_constraint_accept(s->stages[i].con, tok, &ok);
+    if (st) return st;
+    if (!ok) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: token %d does not continue the grammar", fn, (int)tok);
+  }
+  return DSEEK_OK;
+}
+
+bool ds_sampler_has_grammar(const dseek_sampler *s)
+{
+  for (int i = 0; s && i < s->n_stages; i++)
+    if (s->stages[i].con) return true;
+  return false;
+}
+
 dseek_status dseek_sampler_clone(const dseek_sampler *s, uint64_t seed, dseek_sampler **out)
 {
   static const char fn[] = "dseek_sampler_clone";
@@ -213,7 +252,12 @@ dseek_status dseek_sampler_clone(const dseek_sampler *s, uint64_t seed, dseek_sa
       if (!st_copy.biases) { st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn); break; }
       memcpy(st_copy.biases, s->stages[i].biases, (size_t)s->stages[i].n * sizeof *st_copy.biases);
     }
-    if ((st = push_stage(c, st_copy, fn))) ds_free(st_copy.biases);
+    st_copy.con = NULL;
+    if (s->stages[i].con && (st = ds_constraint_clone(s->stages[i].con, &st_copy.con))) break;
+    if ((st = push_stage(c, st_copy, fn))) {
+      ds_free(st_copy.biases);
+      ds_constraint_free(st_copy.con);
+    }
   }
   if (!st && s->history_cap) {
     c->history = ds_malloc((size_t)s->history_cap * sizeof *c->history);
@@ -240,6 +284,8 @@ dseek_status dseek_sampler_accept(dseek_sampler *s, int32_t token)
 {
   if (!s || token < 0)
     return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_sampler_accept: need a sampler and a token >= 0");
+  dseek_status st = grammar_accept(s, token, "dseek_sampler_accept");
+  if (st) return st;
   history_push(s, token);
   return DSEEK_OK;
 }
@@ -250,6 +296,8 @@ dseek_status dseek_sampler_reset(dseek_sampler *s, uint64_t seed)
   s->history_len = 0;
   s->history_head = 0;
   rng_seed(s->rng, seed);
+  for (int i = 0; i < s->n_stages; i++)
+    if (s->stages[i].con) ds_constraint_reset(s->stages[i].con);
   return DSEEK_OK;
 }
 
@@ -385,6 +433,18 @@ static dseek_status filter(dseek_sampler *s, const float *logits, int64_t n_voca
   int64_t n = n_vocab;
   bool greedy = false;
 
+  /* Grammars first, wherever they were added: every later stage sees only
+   * tokens that continue the grammar. */
+  for (int i = 0; i < s->n_stages; i++) {
+    ds_constraint *con = s->stages[i].con;
+    if (!con || !ds_constraint_active(con)) continue;
+    const uint64_t *mask;
+    dseek_status e = ds_constraint_mask(con, n_vocab, &mask);
+    if (e) return ds_error_prefix(e, "%s", fn);
+    for (int64_t j = 0; j < n; j++)
+      if (!((mask[j >> 6] >> (j & 63)) & 1)) c[j].logit = -INFINITY;
+  }
+
   for (int i = 0; i < s->n_stages && !greedy; i++) {
     const stage *st = &s->stages[i];
     switch (st->kind) {
@@ -418,6 +478,8 @@ static dseek_status filter(dseek_sampler *s, const float *logits, int64_t n_voca
       break;
     case STAGE_GREEDY:
       greedy = true;
+      break;
+    case STAGE_GRAMMAR:   /* applied above */
       break;
     }
   }
@@ -454,6 +516,7 @@ dseek_status dseek_sampler_sample(dseek_sampler *s, const float *logits, int64_t
       if (u < cum) break;
     }
   }
+  if ((st = grammar_accept(s, c[pick].token, fn))) return st;
   *token = c[pick].token;
   history_push(s, *token);
   return DSEEK_OK;

@@ -15,6 +15,9 @@ int32_t ds_sampler_draw(dseek_sampler *s, const float *probs, int64_t n_vocab);
 /* Uniform in [0, 1) from the sampler's generator. */
 double ds_sampler_uniform(dseek_sampler *s);
 
+/* True if the chain has a grammar stage (its state follows sampled tokens). */
+bool ds_sampler_has_grammar(const dseek_sampler *s);
+
 /* True if the chain depends on the token history (penalties). */
 bool ds_sampler_uses_history(const dseek_sampler *s);
 
