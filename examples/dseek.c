@@ -3,7 +3,7 @@
  *
  *   dseek run -m MODEL -p PROMPT [--chat] [-n N] [--temp T] [--top-p P] [--top-k K]
  *             [--min-p P] [--seed S] [-t THREADS] [--ctx N] [--hide-thinking]
- *             [--think-budget N] [--think-min N]
+ *             [--think-budget N] [--think-min N] [--grammar FILE | --json-schema FILE]
  *   dseek chat -m MODEL [same options]      interactive multi-turn chat
  *   dseek info MODEL [--ctx N]              architecture, sizes, memory
  *   dseek tokenize -m MODEL TEXT [--no-special]
@@ -28,6 +28,7 @@ typedef struct args {
   double temp, top_p, min_p;
   uint64_t seed;
   const char *text;   /* tokenize */
+  const char *grammar_file, *schema_file;   /* constrained answer */
 } args;
 
 static void usage(FILE *f)
@@ -49,7 +50,9 @@ static void usage(FILE *f)
           "  --ctx N           context length (default: min(4096, trained))\n"
           "  --hide-thinking   do not print the reasoning\n"
           "  --think-budget N  close the reasoning after N tokens (0: answer at once)\n"
-          "  --think-min N     keep reasoning for at least N tokens (\"Wait\" replaces an early </think>)\n");
+          "  --think-min N     keep reasoning for at least N tokens (\"Wait\" replaces an early </think>)\n"
+          "  --grammar FILE    the answer (after </think>) must match this GBNF grammar (rule root)\n"
+          "  --json-schema FILE  the answer (after </think>) must be JSON valid for this schema\n");
 }
 
 static int parse(int argc, char **argv, int first, args *a)
@@ -70,6 +73,8 @@ static int parse(int argc, char **argv, int first, args *a)
     else if (!strcmp(s, "--ctx")) { VALUE(); a->n_ctx = atoll(v); }
     else if (!strcmp(s, "--think-budget")) { VALUE(); a->think_budget = atoll(v); }
     else if (!strcmp(s, "--think-min")) { VALUE(); a->think_min = atoll(v); }
+    else if (!strcmp(s, "--grammar")) { VALUE(); a->grammar_file = v; }
+    else if (!strcmp(s, "--json-schema")) { VALUE(); a->schema_file = v; }
     else if (!strcmp(s, "--chat")) a->chat_template = 1;
     else if (!strcmp(s, "--hide-thinking")) a->hide_thinking = 1;
     else if (!strcmp(s, "--no-special")) a->no_special = 1;
@@ -165,9 +170,27 @@ static char *render(dseek_model *m, const char **roles, const char **contents, i
   return buf;
 }
 
+/* A whole file as a NUL-terminated string (NULL for no path or on error). */
+static char *read_file(const char *path)
+{
+  if (!path) return NULL;
+  FILE *f = fopen(path, "rb");
+  char *p = NULL;
+  long n = -1;
+  if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) && (p = malloc((size_t)n + 1))) {
+    if (fread(p, 1, (size_t)n, f) == (size_t)n) p[n] = 0;
+    else { free(p); p = NULL; }
+  }
+  if (f) fclose(f);
+  if (!p) fprintf(stderr, "dseek: cannot read %s\n", path);
+  return p;
+}
+
 static int generate(const args *a, dseek_context *c, const char *prompt, stream_state *ss,
                     dseek_generate_result *r)
 {
+  char *grammar = read_file(a->grammar_file), *schema = read_file(a->schema_file);
+  if ((a->grammar_file && !grammar) || (a->schema_file && !schema)) { free(grammar); free(schema); return 1; }
   dseek_sampler *sampler = make_sampler(a);
   dseek_generate_options go;
   dseek_generate_options_init(&go, sizeof go);
@@ -177,9 +200,13 @@ static int generate(const args *a, dseek_context *c, const char *prompt, stream_
   go.sampler = sampler;
   go.stream = on_piece;
   go.stream_user_data = ss;
+  go.grammar = grammar;
+  go.json_schema = schema;
   r->struct_size = sizeof *r;
   dseek_status st = dseek_generate(c, prompt, &go, r);
   dseek_sampler_free(sampler);
+  free(grammar);
+  free(schema);
   if (ss->tty) fputs("\033[0m", stdout);
   fputc('\n', stdout);
   if (st) fprintf(stderr, "dseek: %s\n", dseek_last_error());

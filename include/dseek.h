@@ -644,9 +644,10 @@ typedef struct dseek_generate_options {
                                      not start inside <think> (reasoning OFF, a prompt without
                                      "<think>", budget 0). 0: from the first token. */
   const char *trigger;          /**< NULL (default), or: the constraint starts after this text
-                                     appears in the output (after the reasoning ends, if
-                                     constrain_after_reasoning). Not with a draft model or in
-                                     dseek_generate_parallel (INVALID_ARG) */
+                                     appears in what the model writes (after the reasoning ends,
+                                     if constrain_after_reasoning; text injected by the thinking
+                                     budget does not count). Grammar fields: not with a draft
+                                     model or in dseek_generate_parallel (INVALID_ARG) */
 } dseek_generate_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */

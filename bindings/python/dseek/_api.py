@@ -86,6 +86,11 @@ class GenerateOptions(Structure):
         ("think_continue", c_char_p),
         ("draft", c_void_p),
         ("n_draft", c_int64),
+        ("use_mtp", c_int),
+        ("grammar", c_char_p),
+        ("json_schema", c_char_p),
+        ("constrain_after_reasoning", c_int),
+        ("trigger", c_char_p),
     ]
 
 

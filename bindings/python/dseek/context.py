@@ -192,7 +192,9 @@ class Context:
                  parse_special: bool = True, max_thinking_tokens: Optional[int] = None,
                  min_thinking_tokens: int = 0, think_close: Optional[str] = None,
                  think_continue: Optional[str] = None, draft: Optional["Context"] = None,
-                 n_draft: Optional[int] = None) -> Union[Generation, Stream]:
+                 n_draft: Optional[int] = None, grammar: Optional[str] = None, json_schema: Any = None,
+                 constrain_after_reasoning: bool = True,
+                 trigger: Optional[str] = None) -> Union[Generation, Stream]:
         """Generate a reply to `prompt`.
 
         The prompt is given to the model as is; with chat=True it is first
@@ -210,6 +212,12 @@ class Context:
         wants it. max_thinking_tokens / min_thinking_tokens / think_close /
         think_continue: the thinking budget and budget forcing; draft /
         n_draft: speculative decoding with a smaller model's context.
+        grammar (GBNF text, rule "root") or json_schema (a JSON string or a
+        dict): the answer must match it; with constrain_after_reasoning (the
+        default) the constraint starts after </think>, so the reasoning stays
+        free; trigger: start it after this text appears instead. A bad grammar
+        raises FormatError ("grammar: line L column C: ..."), an unsupported
+        schema keyword UnsupportedError naming it and its path.
 
         Returns a Generation (a str of the answer, with .reasoning,
         .stop_reason, counts and timings), or with stream=True a Stream: an
@@ -222,7 +230,8 @@ class Context:
             max_tokens=max_tokens, stop=stop, reasoning=reasoning, parse_special=parse_special,
             max_thinking_tokens=max_thinking_tokens, min_thinking_tokens=min_thinking_tokens,
             think_close=think_close, think_continue=think_continue,
-            draft=None if draft is None else draft.handle, n_draft=n_draft))
+            draft=None if draft is None else draft.handle, n_draft=n_draft, grammar=grammar,
+            json_schema=json_schema, constrain_after_reasoning=constrain_after_reasoning, trigger=trigger))
         if not stream:
             try:
                 with self._use():

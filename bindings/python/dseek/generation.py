@@ -14,6 +14,7 @@ the queue so the callback is never left blocked, and joins the thread.
 from __future__ import annotations
 
 import ctypes
+import json
 import queue
 import threading
 from ctypes import byref, c_char_p
@@ -99,7 +100,8 @@ class Request:
                  stop: Union[None, str, Sequence[str]], reasoning: Union[str, int], add_special: bool,
                  parse_special: bool, max_thinking_tokens: Optional[int], min_thinking_tokens: int,
                  think_close: Optional[str], think_continue: Optional[str], draft: Optional[int],
-                 n_draft: Optional[int]) -> None:
+                 n_draft: Optional[int], grammar: Optional[str] = None, json_schema: Any = None,
+                 constrain_after_reasoning: bool = True, trigger: Optional[str] = None) -> None:
         self.ctx_handle = ctx_handle
         self.prompt = prompt
         self.sampler = sampler
@@ -128,6 +130,13 @@ class Request:
         o.draft = draft
         if n_draft is not None:
             o.n_draft = int(n_draft)
+        # constrained answer: GBNF text, or a JSON schema (a str, or a dict/list/bool to serialise)
+        if json_schema is not None and not isinstance(json_schema, str):
+            json_schema = json.dumps(json_schema)
+        self._constraint = [None if t is None else encode_c_string(t, name)
+                            for t, name in ((grammar, "grammar"), (json_schema, "json_schema"), (trigger, "trigger"))]
+        o.grammar, o.json_schema, o.trigger = self._constraint
+        o.constrain_after_reasoning = 1 if constrain_after_reasoning else 0
         self.options = o
 
     def run(self, on_piece: Callable[[int, bytes], bool]) -> Tuple[int, _api.GenerateResult, Optional[BaseException]]:
