@@ -23,11 +23,11 @@
  * multiply-adds more than the naive form, but it reads the same cache and
  * gives the same result (tests/reference checks naive == absorbed).
  */
-#include "models/model.h"
+#include "models/deepseek2_graph.h"
 
 #include <string.h>
 
-static ds_tensor *weight(ds_graph *g, const ds_weight *w, const char *name)
+ds_tensor *ds_ds2_weight(ds_graph *g, const ds_weight *w, const char *name)
 {
   if (!w->data) return NULL;
   return ds_tensor_external(g, w->type, w->n_dims, w->ne, w->data, name);
@@ -41,22 +41,22 @@ static ds_tensor *weight_scale(ds_graph *g, const ds_weight *w, const char *name
   return ds_tensor_external(g, DSEEK_TYPE_F32, 3, ne, w->scale, name);
 }
 
-static ds_tensor *linear(ds_graph *g, ds_tensor *x, const ds_weight *w, const char *name)
+ds_tensor *ds_ds2_linear(ds_graph *g, ds_tensor *x, const ds_weight *w, const char *name)
 {
-  if (w->scale) return ds_op_mul_mat_scaled(g, weight(g, w, name), weight_scale(g, w, name), x);
-  return ds_op_mul_mat(g, weight(g, w, name), x);
+  if (w->scale) return ds_op_mul_mat_scaled(g, ds_ds2_weight(g, w, name), weight_scale(g, w, name), x);
+  return ds_op_mul_mat(g, ds_ds2_weight(g, w, name), x);
 }
 
-static ds_tensor *norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps, const char *name)
+ds_tensor *ds_ds2_norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps, const char *name)
 {
-  return ds_op_mul(g, ds_op_rms_norm(g, x, eps), weight(g, w, name));
+  return ds_op_mul(g, ds_op_rms_norm(g, x, eps), ds_ds2_weight(g, w, name));
 }
 
 /* W_down (silu(W_gate x) * W_up x) */
 static ds_tensor *mlp(ds_graph *g, ds_tensor *x, const ds_weight *gate, const ds_weight *up, const ds_weight *down)
 {
-  ds_tensor *h = ds_op_swiglu(g, linear(g, x, gate, "ffn_gate"), linear(g, x, up, "ffn_up"));
-  return linear(g, h, down, "ffn_down");
+  ds_tensor *h = ds_op_swiglu(g, ds_ds2_linear(g, x, gate, "ffn_gate"), ds_ds2_linear(g, x, up, "ffn_up"));
+  return ds_ds2_linear(g, h, down, "ffn_down");
 }
 
 /* One projection for every selected expert: [in, 1 or k, T] -> [out, k, T]. */
@@ -67,7 +67,7 @@ static ds_tensor *experts(ds_graph *g, ds_tensor *x, const ds_experts *e, ds_ten
     int64_t ne[2] = {2, e->w.ne[2]};
     table = ds_tensor_external(g, DSEEK_TYPE_I64, 2, ne, e->table, name);
   }
-  return ds_op_mul_mat_id(g, weight(g, &e->w, name), weight_scale(g, &e->w, name), table, x, ids);
+  return ds_op_mul_mat_id(g, ds_ds2_weight(g, &e->w, name), weight_scale(g, &e->w, name), table, x, ids);
 }
 
 /* DeepSeekMoE on hn [d, T] -> [d, T]. */
@@ -77,8 +77,8 @@ static ds_tensor *moe(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   ds_moe_params p = {.n_used = (int)d2->n_expert_used, .scoring = d2->gating, .n_group = (int)d2->n_group,
                      .n_group_used = (int)d2->n_group_used, .group_top2sum = d2->group_top2sum,
                      .norm = d2->norm_topk, .scale = d2->routed_scale};
-  ds_tensor *logits = ds_op_mul_mat(g, weight(g, &L->gate_inp, "ffn_gate_inp"), hn);   /* f32 router */
-  ds_tensor *ids = ds_op_moe_route(g, logits, weight(g, &L->exp_probs_b, "exp_probs_b"), &p);
+  ds_tensor *logits = ds_op_mul_mat(g, ds_ds2_weight(g, &L->gate_inp, "ffn_gate_inp"), hn);   /* f32 router */
+  ds_tensor *ids = ds_op_moe_route(g, logits, ds_ds2_weight(g, &L->exp_probs_b, "exp_probs_b"), &p);
   ds_tensor *w = ds_op_moe_weights(g, logits, ids, &p);
   int64_t ne3[3] = {hn->ne[0], 1, hn->ne[1]};
   ds_tensor *x = ds_op_reshape(g, hn, 3, ne3);
@@ -100,9 +100,9 @@ static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   const int64_t v = d2->v_head, qh = nope + r;
 
   ds_tensor *q = L->wq_a.data
-                     ? linear(g, norm(g, linear(g, xn, &L->wq_a, "attn_q_a"), &L->q_a_norm, hp->norm_eps, "attn_q_a_norm"),
+                     ? ds_ds2_linear(g, ds_ds2_norm(g, ds_ds2_linear(g, xn, &L->wq_a, "attn_q_a"), &L->q_a_norm, hp->norm_eps, "attn_q_a_norm"),
                               &L->wq_b, "attn_q_b")
-                     : linear(g, xn, &L->wq, "attn_q");
+                     : ds_ds2_linear(g, xn, &L->wq, "attn_q");
   int64_t ne_q[3] = {qh, H, T};
   q = ds_op_reshape(g, q, 3, ne_q);
   size_t fs = sizeof(float);
@@ -111,10 +111,10 @@ static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   ds_tensor *q_nope = ds_op_view(g, q, 3, ne_nope, nb_q, 0);
   ds_tensor *q_pe = ds_op_rope(g, ds_op_view(g, q, 3, ne_pe, nb_q, (size_t)nope * fs), f->pos, NULL, rp);
 
-  ds_tensor *ckv = linear(g, xn, &L->wkv_a, "attn_kv_a_mqa");          /* [C + r, T] */
+  ds_tensor *ckv = ds_ds2_linear(g, xn, &L->wkv_a, "attn_kv_a_mqa");          /* [C + r, T] */
   int64_t ne_c[2] = {C, T}, ne_kpe[3] = {r, 1, T};
   size_t nb_c[2] = {fs, (size_t)(C + r) * fs}, nb_kpe[3] = {fs, (size_t)(C + r) * fs, (size_t)(C + r) * fs};
-  ds_tensor *c_kv = norm(g, ds_op_view(g, ckv, 2, ne_c, nb_c, 0), &L->kv_a_norm, hp->norm_eps, "attn_kv_a_norm");
+  ds_tensor *c_kv = ds_ds2_norm(g, ds_op_view(g, ckv, 2, ne_c, nb_c, 0), &L->kv_a_norm, hp->norm_eps, "attn_kv_a_norm");
   ds_tensor *k_pe = ds_op_rope(g, ds_op_view(g, ckv, 3, ne_kpe, nb_kpe, (size_t)C * fs), f->pos, NULL, rp);
   int64_t ne_c3[3] = {C, 1, T};
   ds_tensor *row = ds_op_concat(g, ds_op_reshape(g, c_kv, 3, ne_c3), k_pe, 0);   /* [C + r, 1, T] */
@@ -126,14 +126,51 @@ static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   ds_tensor *vc = kc ? ds_op_view(g, kc, 3, ne_v, kc->nb, 0) : NULL;   /* c_kv of every slot */
 
   /* absorbed query [W_UK^T q_nope ; q_pe] per head */
-  ds_tensor *qa = ds_op_mul_mat(g, weight(g, &L->wk_b, "attn_k_b"), ds_op_permute(g, q_nope, 0, 2, 1, 3));
+  ds_tensor *qa = ds_op_mul_mat(g, ds_ds2_weight(g, &L->wk_b, "attn_k_b"), ds_op_permute(g, q_nope, 0, 2, 1, 3));
   ds_tensor *qf = ds_op_concat(g, ds_op_permute(g, qa, 0, 2, 1, 3), q_pe, 0);   /* [C + r, H, T] */
   ds_tensor *o = ds_op_attn_seq(g, qf, kc, vc, kv->n_ctx, f->slots, f->seq, d2->kq_scale);   /* [C, H, T] */
   *attn = o;
-  ds_tensor *vh = linear(g, ds_op_permute(g, o, 0, 2, 1, 3), &L->wv_b, "attn_v_b");   /* [v, T, H] */
+  ds_tensor *vh = ds_ds2_linear(g, ds_op_permute(g, o, 0, 2, 1, 3), &L->wv_b, "attn_v_b");   /* [v, T, H] */
   vh = ds_op_cont(g, ds_op_permute(g, vh, 0, 2, 1, 3));                                 /* [v, H, T] */
   int64_t ne_o[2] = {v * H, T};
-  return linear(g, ds_op_reshape(g, vh, 2, ne_o), &L->wo, "attn_output");
+  return ds_ds2_linear(g, ds_op_reshape(g, vh, 2, ne_o), &L->wo, "attn_output");
+}
+
+void ds_ds2_rope_params(const struct dseek_model *m, ds_rope_params *rp)
+{
+  const ds_ds2_hparams *d2 = &m->ds2;
+  ds_rope_params_init(rp, (int)d2->qk_rope);
+  rp->mode = DS_ROPE_NORMAL;
+  rp->freq_base = m->hp.rope_theta;
+  if (d2->yarn_factor > 1.0f) {
+    rp->yarn_factor = d2->yarn_factor;
+    rp->yarn_orig_ctx = (int)d2->yarn_orig_ctx;
+    rp->yarn_beta_fast = d2->yarn_beta_fast;
+    rp->yarn_beta_slow = d2->yarn_beta_slow;
+    rp->yarn_mscale = d2->yarn_mscale;
+    rp->yarn_mscale_all_dim = d2->yarn_mscale_all_dim;
+  }
+}
+
+ds_tensor *ds_ds2_embed(ds_graph *g, const ds_weight *w, ds_tensor *ids)
+{
+  ds_tensor *emb = ds_ds2_weight(g, w, "token_embd");
+  return w->scale ? ds_op_get_rows_scaled(g, emb, weight_scale(g, w, "token_embd"), ids) : ds_op_get_rows(g, emb, ids);
+}
+
+ds_tensor *ds_ds2_block(ds_graph *g, const struct dseek_model *m, const ds_ds2_layer *L, const ds_kv_cache *kv,
+                        void *cache, ds_forward *f, const ds_rope_params *rp, ds_tensor *x, ds_tensor **attn)
+{
+  const float eps = m->hp.norm_eps;
+  ds_tensor *xn = ds_ds2_norm(g, x, &L->attn_norm, eps, "attn_norm");
+  x = ds_op_add(g, x, mla(g, m, L, kv, cache, f, rp, xn, attn));
+  ds_tensor *hn = ds_ds2_norm(g, x, &L->ffn_norm, eps, "ffn_norm");
+  return ds_op_add(g, x, L->moe ? moe(g, m, L, hn) : mlp(g, hn, &L->ffn_gate, &L->ffn_up, &L->ffn_down));
+}
+
+bool ds_model_has_mtp(const struct dseek_model *m)
+{
+  return m && m->arch == DS_ARCH_DEEPSEEK2 && m->ds2.n_nextn > 0 && m->ds2_nextn && m->ds2_nextn[0].eh_proj.data;
 }
 
 dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
@@ -141,7 +178,6 @@ dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv
 {
   memset(out, 0, sizeof *out);
   const ds_hparams *hp = &m->hp;
-  const ds_ds2_hparams *d2 = &m->ds2;
   ds_graph *g = ds_graph_new();
   if (!g) return DSEEK_ERR_NO_MEMORY;
   out->graph = g;
@@ -157,34 +193,25 @@ dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv
   out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
 
   ds_rope_params rp;
-  ds_rope_params_init(&rp, (int)d2->qk_rope);
-  rp.mode = DS_ROPE_NORMAL;
-  rp.freq_base = hp->rope_theta;
-  if (d2->yarn_factor > 1.0f) {
-    rp.yarn_factor = d2->yarn_factor;
-    rp.yarn_orig_ctx = (int)d2->yarn_orig_ctx;
-    rp.yarn_beta_fast = d2->yarn_beta_fast;
-    rp.yarn_beta_slow = d2->yarn_beta_slow;
-    rp.yarn_mscale = d2->yarn_mscale;
-    rp.yarn_mscale_all_dim = d2->yarn_mscale_all_dim;
-  }
-
-  ds_tensor *emb = weight(g, &m->tok_embd, "token_embd");
-  ds_tensor *x = m->tok_embd.scale ? ds_op_get_rows_scaled(g, emb, weight_scale(g, &m->tok_embd, "token_embd"), out->ids)
-                                   : ds_op_get_rows(g, emb, out->ids);
-  for (int64_t il = 0; il < hp->n_layer; il++) {
-    const ds_ds2_layer *L = &m->ds2_layers[il];
-    ds_tensor *xn = norm(g, x, &L->attn_norm, hp->norm_eps, "attn_norm");
-    x = ds_op_add(g, x, mla(g, m, L, kv, kv->k[il], out, &rp, xn, &out->attn[il]));
-    ds_tensor *hn = norm(g, x, &L->ffn_norm, hp->norm_eps, "ffn_norm");
-    x = ds_op_add(g, x, L->moe ? moe(g, m, L, hn) : mlp(g, hn, &L->ffn_gate, &L->ffn_up, &L->ffn_down));
+  ds_ds2_rope_params(m, &rp);
+  ds_tensor *x = ds_ds2_embed(g, &m->tok_embd, out->ids);
+  for (int64_t il = 0; il < hp->n_layer; il++)
+    x = ds_ds2_block(g, m, &m->ds2_layers[il], kv, kv->k[il], out, &rp, x, &out->attn[il]);
+  /* A model with an MTP layer also hands out the final hidden state of every
+   * token after the final norm (the h_t the MTP layer reads, see
+   * deepseek2_mtp.c): the norm then runs on all T rows (it is per row, so the
+   * last row is the same either way). */
+  const bool hidden = ds_model_has_mtp(m);
+  if (hidden) {
+    x = ds_ds2_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
+    out->hidden = x;
   }
   if (!all_logits && T > 1 && x) {
     int64_t ne_last[2] = {hp->n_embd, 1};
     x = ds_op_view(g, x, 2, ne_last, NULL, x->nb[1] * (size_t)(T - 1));
   }
-  x = norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
-  out->logits = linear(g, x, &m->output, "output");
+  if (!hidden) x = ds_ds2_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
+  out->logits = ds_ds2_linear(g, x, &m->output, "output");
   if (!out->logits) {
     dseek_status st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
     ds_forward_free(out);
@@ -197,6 +224,7 @@ dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv
     }
   }
   ds_tensor_set_output(out->logits);
+  if (out->hidden) ds_tensor_set_output(out->hidden);
   dseek_status st = ds_graph_plan(g, max_threads);
   if (st) ds_forward_free(out);
   return st;

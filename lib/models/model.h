@@ -97,7 +97,9 @@ typedef struct ds_ds2_layer {
   bool moe;
 } ds_ds2_layer;
 
-/* An MTP block (kept for speculative decoding, unused by the forward pass). */
+/* An MTP block (MODELS.md MTP; its forward is deepseek2_mtp.c, used for
+ * speculative decoding). embed_tokens / shared_head_head may be absent: the
+ * main embedding / output head serve. */
 typedef struct ds_ds2_nextn {
   ds_ds2_layer block;
   ds_weight eh_proj, enorm, hnorm, shared_head_norm, shared_head_head, embed_tokens;
@@ -182,6 +184,8 @@ typedef struct ds_forward {
   bool all_logits;
   ds_tensor *ids, *pos, *slots, *seq, *logits;
   ds_tensor **attn;              /* n_layer attention nodes (n_kv updated per call) */
+  ds_tensor *hidden;             /* deepseek2 with MTP: f32 [d, T] hidden states after the final
+                                    norm (an output); MTP graphs: the main model's, an input */
 } ds_forward;
 
 dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
@@ -190,6 +194,13 @@ dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cac
                                     bool all_logits, int max_threads, ds_forward *out);
 dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
                                         bool all_logits, int max_threads, ds_forward *out);
+/* The MTP graph (deepseek2_mtp.c) of MTP layer 0 for T tokens over its own
+ * one-layer latent cache kv: ids are the tokens t+1, hidden the main model's
+ * states at t, logits [n_vocab, T or 1] predict t+2. */
+dseek_status ds_forward_build_mtp(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
+                                  bool all_logits, int max_threads, ds_forward *out);
+/* Does the model carry a loaded MTP layer (deepseek2 nextn)? */
+bool ds_model_has_mtp(const struct dseek_model *m);
 /* KV cache values per token and layer: 2 Hkv Dh (dense), C + rope (MLA). */
 int64_t ds_model_kv_values_per_token_layer(const struct dseek_model *m);
 void ds_forward_free(ds_forward *f);

@@ -9,6 +9,7 @@
  * holds the token at position s.
  */
 #include "runtime/context.h"
+#include "runtime/mtp.h"
 #include "core/sysinfo.h"
 #include "graph/threadpool.h"
 #include "kernels/types.h"
@@ -115,6 +116,7 @@ void dseek_context_free(dseek_context *c)
   if (!c) return;
   ds_forward_free(&c->decode_fw);
   ds_forward_free(&c->batch_fw);
+  ds_mtp_free(c->mtp);
   ds_threadpool_free(c->pool);
   ds_free(c->kv_mem);
   ds_free(c->kv_ptrs);
@@ -215,6 +217,7 @@ dseek_status ds_context_eval(dseek_context *c, const int32_t *tokens, const int3
     for (int64_t il = 0; il < c->model->hp.n_layer; il++)
       if ((st = ds_attn_set_n_kv(f->attn[il], n_kv))) return st;
     if ((st = ds_graph_compute(f->graph, c->pool))) return st;
+    if (c->mtp && f->hidden) ds_mtp_store_hidden(c->mtp, tokens + done, slots + done, seqs + done, T, f->hidden->data);
     size_t row = (size_t)n_vocab * sizeof(float);
     if (all_logits) memcpy(c->logits + done * n_vocab, f->logits->data, (size_t)T * row);
     else if (last_chunk) memcpy(c->logits, f->logits->data, row);

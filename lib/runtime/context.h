@@ -27,6 +27,7 @@ struct dseek_context {
   int64_t logits_first;       /* index (within the last decode) of row 0 */
   int64_t last_n;             /* tokens in the last decode */
   atomic_int cancel;          /* set from any thread to stop a generation */
+  struct ds_mtp *mtp;         /* MTP speculation state (runtime/mtp.h), NULL until requested */
 };
 
 /* Evaluate n tokens at explicit positions, cache slots and sequences (seq -1:

@@ -10,6 +10,7 @@
 #include "runtime/output.h"
 #include "runtime/sampler.h"
 #include "runtime/speculative.h"
+#include "runtime/speculative_mtp.h"
 
 #include <string.h>
 #include <time.h>
@@ -73,6 +74,8 @@ typedef struct run {
   dseek_generate_result r;
   ds_spec spec;
   bool speculate;
+  ds_mtp_spec mtp;           /* MTP speculation (use_mtp) */
+  bool use_mtp;
 } run;
 
 static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u->out, u->ctx->model->vocab, tok); }
@@ -82,10 +85,12 @@ static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u-
 static dseek_status inject(run *u, const char *text)
 {
   if (u->speculate) ds_spec_discard(&u->spec, u->ctx, true);
+  dseek_status st = u->use_mtp ? ds_mtp_spec_discard(&u->mtp, u->ctx, true, true) : DSEEK_OK;
+  if (st) return st;
   const struct ds_vocab *v = u->ctx->model->vocab;
   int32_t ids[256];
   int64_t n = 0;
-  dseek_status st = ds_tokenize(v, text, strlen(text), false, true, ids, DS_ARRAY_LEN(ids), &n);
+  st = ds_tokenize(v, text, strlen(text), false, true, ids, DS_ARRAY_LEN(ids), &n);
   if (st == DSEEK_ERR_BUFFER_TOO_SMALL)
     return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_generate: injected text longer than %zu tokens", DS_ARRAY_LEN(ids));
   if (st) return st;
@@ -147,6 +152,8 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
       o.max_thinking_tokens < -1 || o.min_thinking_tokens < 0)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need max_tokens >= 0, a stop array for n_stop > 0, a valid "
                     "reasoning mode, max_thinking_tokens >= -1 and min_thinking_tokens >= 0", fn);
+  if (o.use_mtp && o.draft)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: use_mtp and a draft context exclude each other", fn);
   for (int64_t k = 0; k < o.n_stop; k++)
     if (!o.stop[k]) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: stop string %lld is NULL", fn, (long long)k);
   if ((o.grammar || o.json_schema || ds_sampler_has_grammar(o.sampler)) && o.draft)
@@ -184,8 +191,17 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   /* Prompt cache: keep the longest common prefix with what the context holds
    * (at least one token is evaluated, for its logits). Cache slot s holds
    * position s, so dropping the tail is just a shorter n_past. */
+  if (o.use_mtp) {   /* before the prompt: its hidden states are kept for the MTP layer */
+    if ((st = ds_mtp_spec_init(&u.mtp, ctx, o.sampler))) {
+      ds_free(ids);
+      ds_output_free(&u.out);
+      return st;
+    }
+    u.use_mtp = true;
+  }
   int64_t keep = 0;
   while (keep < ctx->n_past && keep < n_prompt && ctx->tokens[keep] == ids[keep]) keep++;
+  if (u.use_mtp) keep = DS_MIN(keep, ds_mtp_hidden_valid(ctx->mtp, ctx));   /* the MTP layer reads them */
   if (keep == n_prompt) keep--;
   ctx->n_past = keep;
   u.r.n_cached_tokens = keep;
@@ -217,7 +233,12 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     }
     int32_t tok;
     bool in_cache = false;   /* speculation: the target already evaluated tok */
-    if (u.speculate) {
+    if (u.use_mtp) {
+      st = ds_mtp_spec_next(&u.mtp, ctx, o.sampler, o.max_tokens - u.r.n_generated_tokens, &tok);
+      if (st == DSEEK_ERR_CONTEXT_FULL) { st = DSEEK_OK; u.r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
+      if (st) break;
+      in_cache = true;   /* evaluated by the next round (or the discard) */
+    } else if (u.speculate) {
       if ((st = ds_spec_next(&u.spec, ctx, o.sampler, o.max_tokens - u.r.n_generated_tokens, &tok, &in_cache))) break;
     } else if ((st = sample_constrained(con, o.sampler, dseek_logits(ctx, -1), n_vocab, &tok))) {
       break;
@@ -226,6 +247,7 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     if (thinking && u.r.n_reasoning_tokens < o.min_thinking_tokens && (eog || closes_reasoning(m->vocab, tok))) {
       /* Budget forcing (s1): not done thinking yet. */
       if (u.speculate) ds_spec_discard(&u.spec, ctx, false);
+      if (u.use_mtp) ds_mtp_spec_discard(&u.mtp, ctx, false, false);
       u.r.n_generated_tokens++;
       u.r.n_reasoning_tokens++;
       st = inject(&u, cont);
@@ -233,6 +255,7 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     }
     if (eog) {
       if (u.speculate) ds_spec_discard(&u.spec, ctx, false);
+      if (u.use_mtp) ds_mtp_spec_discard(&u.mtp, ctx, false, false);
       u.r.stop_reason = DSEEK_STOP_EOS;
       break;
     }
@@ -252,6 +275,13 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     u.r.n_draft_tokens = u.spec.drafted;
     u.r.n_draft_accepted = u.spec.accepted;
     ds_spec_free(&u.spec);
+  }
+  if (u.use_mtp) {
+    /* the last token handed out stays out of the cache (as after a stop string) */
+    ds_mtp_spec_discard(&u.mtp, ctx, true, false);
+    u.r.n_draft_tokens = u.mtp.drafted;
+    u.r.n_draft_accepted = u.mtp.accepted;
+    ds_mtp_spec_free(&u.mtp);
   }
   if (!st) st = ds_output_finish(&u.out);
   if (!st && u.out.stopped_by_callback) u.r.stop_reason = DSEEK_STOP_CALLBACK;

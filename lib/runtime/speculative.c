@@ -46,8 +46,7 @@ void ds_spec_free(ds_spec *sp)
   memset(sp, 0, sizeof *sp);
 }
 
-/* One-hot or sampled distribution of logits under a chain (NULL: greedy). */
-static dseek_status dist(dseek_sampler *s, const float *logits, int64_t n, float *probs)
+dseek_status ds_spec_dist(dseek_sampler *s, const float *logits, int64_t n, float *probs)
 {
   if (s) {
     bool greedy;
@@ -58,9 +57,28 @@ static dseek_status dist(dseek_sampler *s, const float *logits, int64_t n, float
   return DSEEK_OK;
 }
 
-static int32_t draw(dseek_sampler *s, const float *probs, int64_t n)
+int32_t ds_spec_draw(dseek_sampler *s, const float *probs, int64_t n)
 {
   return s ? ds_sampler_draw(s, probs, n) : ds_argmax(probs, n);
+}
+
+bool ds_spec_accept(dseek_sampler *s, const float *p, const float *q, int32_t x)
+{
+  /* accept x ~ q with probability min(1, p(x) / q(x)); greedy: iff x is the argmax */
+  return s ? (q[x] > 0 && ds_sampler_uniform(s) * q[x] < p[x]) : p[x] > 0;
+}
+
+int32_t ds_spec_resample(dseek_sampler *s, const float *p, const float *q, float *residual, int64_t n)
+{
+  if (!s) return ds_spec_draw(NULL, p, n);
+  /* residual distribution norm(max(0, p - q)) (the draw normalises) */
+  double mass = 0;
+  for (int64_t j = 0; j < n; j++) {
+    float r = p[j] - q[j];
+    residual[j] = r > 0 ? r : 0;
+    mass += residual[j];
+  }
+  return mass > 0 ? ds_sampler_draw(s, residual, n) : ds_spec_draw(s, p, n);
 }
 
 /* Bring the draft to the target's tokens, re-evaluating at least the last one
@@ -87,46 +105,32 @@ static dseek_status round_(ds_spec *sp, dseek_context *t, dseek_sampler *sampler
   sp->n_queue = sp->head = 0;
   dseek_status st;
   /* p_0: the target's distribution for the next position (logits at hand). */
-  if ((st = dist(sampler, dseek_logits(t, -1), n_vocab, sp->p))) return st;
+  if ((st = ds_spec_dist(sampler, dseek_logits(t, -1), n_vocab, sp->p))) return st;
   if (k < 1) {
-    sp->queue[sp->n_queue++] = draw(sampler, sp->p, n_vocab);
+    sp->queue[sp->n_queue++] = ds_spec_draw(sampler, sp->p, n_vocab);
     return DSEEK_OK;
   }
   if ((st = sync_draft(sp, t))) return st;
   int32_t x[64];
   for (int64_t i = 0; i < k; i++) {
-    if ((st = dist(sp->draft_sampler, dseek_logits(d, -1), n_vocab, sp->q + i * n_vocab))) return st;
-    x[i] = draw(sp->draft_sampler, sp->q + i * n_vocab, n_vocab);
+    if ((st = ds_spec_dist(sp->draft_sampler, dseek_logits(d, -1), n_vocab, sp->q + i * n_vocab))) return st;
+    x[i] = ds_spec_draw(sp->draft_sampler, sp->q + i * n_vocab, n_vocab);
     if (i + 1 < k && (st = dseek_decode(d, &x[i], 1, 0))) return st;
   }
   sp->drafted += k;
   /* The target evaluates every draft token at once: p_1..p_k. */
   if ((st = dseek_decode(t, x, k, 1))) return st;
   for (int64_t i = 0; i < k; i++)
-    if ((st = dist(sampler, dseek_logits(t, i), n_vocab, sp->p + (i + 1) * n_vocab))) return st;
+    if ((st = ds_spec_dist(sampler, dseek_logits(t, i), n_vocab, sp->p + (i + 1) * n_vocab))) return st;
   int64_t accepted = 0;
   for (; accepted < k; accepted++) {
-    const float *p = sp->p + accepted * n_vocab, *q = sp->q + accepted * n_vocab;
-    int32_t xi = x[accepted];
-    bool ok = sampler ? (q[xi] > 0 && ds_sampler_uniform(sampler) * q[xi] < p[xi]) : p[xi] > 0;
-    if (!ok) break;
-    sp->queue[sp->n_queue++] = xi;
+    if (!ds_spec_accept(sampler, sp->p + accepted * n_vocab, sp->q + accepted * n_vocab, x[accepted])) break;
+    sp->queue[sp->n_queue++] = x[accepted];
   }
   sp->accepted += accepted;
   const float *p = sp->p + accepted * n_vocab;
-  if (accepted < k && sampler) {
-    /* residual distribution max(0, p - q) */
-    const float *q = sp->q + accepted * n_vocab;
-    double mass = 0;
-    for (int64_t j = 0; j < n_vocab; j++) {
-      float r = p[j] - q[j];
-      sp->residual[j] = r > 0 ? r : 0;
-      mass += sp->residual[j];
-    }
-    sp->queue[sp->n_queue++] = mass > 0 ? ds_sampler_draw(sampler, sp->residual, n_vocab) : draw(sampler, p, n_vocab);
-  } else {
-    sp->queue[sp->n_queue++] = draw(sampler, p, n_vocab);
-  }
+  sp->queue[sp->n_queue++] = accepted < k ? ds_spec_resample(sampler, p, sp->q + accepted * n_vocab, sp->residual, n_vocab)
+                                          : ds_spec_draw(sampler, p, n_vocab);
   /* The target keeps the accepted draft tokens; the last queued one is new. */
   t->n_past = sp->base + accepted;
   return DSEEK_OK;

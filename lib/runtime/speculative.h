@@ -36,6 +36,16 @@ void ds_spec_free(ds_spec *sp);
 dseek_status ds_spec_next(ds_spec *sp, dseek_context *target, dseek_sampler *sampler, int64_t max_new,
                           int32_t *token, bool *in_cache);
 
+/* The distribution of logits under a sampler chain (NULL: one-hot at the
+ * argmax, greedy), and a draw from it (NULL: the argmax). */
+dseek_status ds_spec_dist(dseek_sampler *s, const float *logits, int64_t n, float *probs);
+int32_t ds_spec_draw(dseek_sampler *s, const float *probs, int64_t n);
+/* The acceptance rule for a draft token x drawn from q, target p (see above). */
+bool ds_spec_accept(dseek_sampler *s, const float *p, const float *q, int32_t x);
+/* The token after a rejection: a draw from norm(max(0, p - q)) (greedy: the
+ * argmax of p); residual is n floats of scratch. */
+int32_t ds_spec_resample(dseek_sampler *s, const float *p, const float *q, float *residual, int64_t n);
+
 /* Drop the queue: the target keeps exactly the tokens handed out so far
  * whose evaluation the caller did (n_past = base + handed_out_in_cache). */
 void ds_spec_discard(ds_spec *sp, dseek_context *target, bool last_token_kept);

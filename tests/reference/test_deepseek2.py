@@ -433,7 +433,7 @@ def expected(d):
 def test_generated_variants_are_consistent(generated):
     lines = [line.split() for line in open(generated / "manifest.txt")]
     names = [fields[0] for fields in lines]
-    assert len(names) == 15 and all(fields[1] == "deepseek2" for fields in lines)
+    assert len(names) == 16 and all(fields[1] == "deepseek2" for fields in lines)
     for name in names:
         d = generated / name
         kv, pre, dec = expected(d)

@@ -42,7 +42,7 @@ import make_tiny
 import quants
 import safetensors_write
 
-SEED = {"v2lite": 2468, "v3": 1357, "mtp": 9753}
+SEED = {"v2lite": 2468, "v3": 1357, "mtp": 9753, "mtpeasy": 8642}
 TOK = make_tiny.TOKENIZER
 
 COMMON = {
@@ -83,7 +83,9 @@ CONFIGS["yarn"] = dict(CONFIGS["v2lite"], rope_scaling={
 # the v3 shapes with one MTP layer (block 3: MLA + MoE, enorm/hnorm/eh_proj,
 # shared_head.{norm,head}, embed_tokens), other random weights
 CONFIGS["mtp"] = dict(CONFIGS["v3"], num_nextn_predict_layers=1)
-WEIGHTS_OF = {"v2lite": "v2lite", "v3": "v3", "yarn": "v2lite", "mtp": "mtp"}
+# the same shapes with weights an MTP layer can predict (see draftable_weights)
+CONFIGS["mtpeasy"] = CONFIGS["mtp"]
+WEIGHTS_OF = {"v2lite": "v2lite", "v3": "v3", "yarn": "v2lite", "mtp": "mtp", "mtpeasy": "mtpeasy"}
 FP8_BLOCK = 128
 
 
@@ -160,6 +162,28 @@ def random_weights(config, seed):
         w[p + "shared_head.norm.weight"] = norm(d)
         w[p + "shared_head.head.weight"] = embedding()
         w[p + "embed_tokens.weight"] = embedding()
+    return w
+
+
+def draftable_weights(config, seed):
+    """Random weights whose MTP layer often guesses right, for speculative
+    decoding tests and benchmarks: every layer's output projections (o_proj,
+    down_proj) are scaled by 0.01, so the model's prediction after token t is
+    mostly a function of t (a near-bigram model), and the MTP layer passes the
+    embedding of t+1 through (eh_proj = [I 0], enorm = 1) to the main model's
+    own norm and head (shared_head.norm/head and embed_tokens are copies, as in
+    V3): it predicts t+2 much as the model will, but not exactly."""
+    w = random_weights(config, seed)
+    d, L = config["hidden_size"], config["num_hidden_layers"]
+    for name in w:
+        if name.endswith(("o_proj.weight", "down_proj.weight")):
+            w[name] = (w[name] * 0.01).astype(np.float32)
+    p = f"model.layers.{L}."
+    w[p + "eh_proj.weight"] = np.concatenate([np.eye(d), np.zeros((d, d))], axis=1).astype(np.float32)
+    w[p + "enorm.weight"] = np.ones(d, dtype=np.float32)
+    w[p + "shared_head.norm.weight"] = w["model.norm.weight"].copy()
+    w[p + "shared_head.head.weight"] = w["lm_head.weight"].copy()
+    w[p + "embed_tokens.weight"] = w["model.embed_tokens.weight"].copy()
     return w
 
 
@@ -275,6 +299,7 @@ def variants():
         ("ds2-mtp-gguf-f32-shared", "mtp", "gguf", "f32", True, True),
         ("ds2-mtp-gguf-q8_0", "mtp", "gguf", "q8_0", True, True),
         ("ds2-mtp-hf-f32", "mtp", "hf", "F32", True, 1),
+        ("ds2-mtpeasy-gguf-f32", "mtpeasy", "gguf", "f32", True, True),
     ]
 
 
@@ -282,6 +307,7 @@ def generate(out_dir, with_chat_template=True):
     """Write every deepseek2 variant under out_dir; returns the manifest lines."""
     template = r1_chat_template() if with_chat_template else None
     weights = {k: random_weights(tiny_config(k), SEED[k]) for k in ("v2lite", "v3", "mtp")}
+    weights["mtpeasy"] = draftable_weights(tiny_config("mtpeasy"), SEED["mtpeasy"])
     manifest = []
     for name, kind, fmt, wtype, with_tok, extra in variants():
         cfg, w = tiny_config(kind), weights[WEIGHTS_OF[kind]]

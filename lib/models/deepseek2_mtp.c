@@ -1,0 +1,71 @@
+/*
+ * deepseek2_mtp.c — the forward pass of a DeepSeek-V3/R1 MTP layer (MODELS.md
+ * MTP; DeepSeek-V3 report section 2.2), used to draft tokens for speculative
+ * decoding (runtime/mtp.c):
+ *
+ *   e   = RMSNorm(Emb[t+1]) * enorm          Emb: the layer's embed_tokens, else the model's
+ *   h   = RMSNorm(h_t) * hnorm               h_t: the main model's state after its final norm
+ *   u   = W_eh [e ; h]                       eh_proj [2d, d], the embedding half first
+ *   u'  = block(u)                           a full MLA + MoE layer (blk.{n_layer}) with its
+ *                                            own latent cache, rope at the position of t
+ *   p   = W_head (RMSNorm(u') * shared_head_norm)   the layer's head, else the model's
+ *
+ * Checked against public implementations (tests/reference/deepseek2.py
+ * mtp_forward has the sources): h_t is taken after the main model's final norm
+ * (SGLang hands the MTP layer the same hidden_states its LogitsProcessor
+ * multiplies by lm_head; vLLM the target's returned, normed states), and the
+ * concat order is [embedding ; hidden].
+ */
+#include "models/deepseek2_graph.h"
+
+#include <string.h>
+
+dseek_status ds_forward_build_mtp(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T, bool all_logits,
+                                  int max_threads, ds_forward *out)
+{
+  memset(out, 0, sizeof *out);
+  if (!ds_model_has_mtp(m)) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no MTP layer", m->path);
+  const ds_hparams *hp = &m->hp;
+  const ds_ds2_nextn *x = &m->ds2_nextn[0];
+  const float eps = hp->norm_eps;
+  ds_graph *g = ds_graph_new();
+  if (!g) return ds_error(DSEEK_ERR_NO_MEMORY, "MTP forward: out of memory");
+  out->graph = g;
+  out->n_tokens = T;
+  out->all_logits = all_logits;
+  out->attn = ds_calloc(1, sizeof *out->attn);
+  if (!out->attn) { ds_forward_free(out); return ds_error(DSEEK_ERR_NO_MEMORY, "MTP forward: out of memory"); }
+
+  int64_t ne_t[1] = {T}, ne_seq[1] = {kv->n_ctx + T}, ne_h[2] = {hp->n_embd, T};
+  out->ids = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "ids");
+  out->pos = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "pos");
+  out->slots = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "slots");
+  out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
+  out->hidden = ds_tensor_input(g, DSEEK_TYPE_F32, 2, ne_h, "hidden");
+
+  ds_rope_params rp;
+  ds_ds2_rope_params(m, &rp);
+  const ds_weight *emb = x->embed_tokens.data ? &x->embed_tokens : &m->tok_embd;
+  ds_tensor *e = ds_ds2_norm(g, ds_ds2_embed(g, emb, out->ids), &x->enorm, eps, "nextn.enorm");
+  ds_tensor *h = ds_ds2_norm(g, out->hidden, &x->hnorm, eps, "nextn.hnorm");
+  ds_tensor *u = ds_ds2_linear(g, ds_op_concat(g, e, h, 0), &x->eh_proj, "nextn.eh_proj");
+  u = ds_ds2_block(g, m, &x->block, kv, kv->k[0], out, &rp, u, &out->attn[0]);
+  if (!all_logits && T > 1 && u) {
+    int64_t ne_last[2] = {hp->n_embd, 1};
+    u = ds_op_view(g, u, 2, ne_last, NULL, u->nb[1] * (size_t)(T - 1));
+  }
+  /* shared_head_norm is optional in GGUF (llama.cpp: "shared with the
+   * backbone if absent"): then the main output norm serves. */
+  const ds_weight *hn = x->shared_head_norm.data ? &x->shared_head_norm : &m->output_norm;
+  const ds_weight *head = x->shared_head_head.data ? &x->shared_head_head : &m->output;
+  out->logits = ds_ds2_linear(g, ds_ds2_norm(g, u, hn, eps, "nextn.shared_head_norm"), head, "nextn.shared_head_head");
+  if (!out->logits || !out->attn[0]) {
+    dseek_status st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
+    ds_forward_free(out);
+    return ds_error_prefix(st, "%s: building the MTP graph", m->path);
+  }
+  ds_tensor_set_output(out->logits);
+  dseek_status st = ds_graph_plan(g, max_threads);
+  if (st) ds_forward_free(out);
+  return st;
+}
