@@ -4,6 +4,7 @@
  *   dseek run -m MODEL -p PROMPT [--chat] [-n N] [--temp T] [--top-p P] [--top-k K]
  *             [--min-p P] [--seed S] [-t THREADS] [--ctx N] [--hide-thinking]
  *             [--think-budget N] [--think-min N] [--grammar FILE | --json-schema FILE]
+ *             [--mtp]
  *   dseek chat -m MODEL [same options]      interactive multi-turn chat
  *   dseek info MODEL [--ctx N]              architecture, sizes, memory
  *   dseek tokenize -m MODEL TEXT [--no-special]
@@ -30,6 +31,7 @@ typedef struct args {
   const char *text;   /* tokenize */
   const char *grammar_file, *schema_file;   /* constrained answer */
 } args;
+  int use_mtp;                              /* --mtp: MTP speculative decoding */
 
 static void usage(FILE *f)
 {
@@ -52,7 +54,8 @@ static void usage(FILE *f)
           "  --think-budget N  close the reasoning after N tokens (0: answer at once)\n"
           "  --think-min N     keep reasoning for at least N tokens (\"Wait\" replaces an early </think>)\n"
           "  --grammar FILE    the answer (after </think>) must match this GBNF grammar (rule root)\n"
-          "  --json-schema FILE  the answer (after </think>) must be JSON valid for this schema\n");
+          "  --json-schema FILE  the answer (after </think>) must be JSON valid for this schema\n"
+          "  --mtp             speculative decoding with the model's MTP layer (deepseek2 models with one)\n");
 }
 
 static int parse(int argc, char **argv, int first, args *a)
@@ -77,6 +80,7 @@ static int parse(int argc, char **argv, int first, args *a)
     else if (!strcmp(s, "--json-schema")) { VALUE(); a->schema_file = v; }
     else if (!strcmp(s, "--chat")) a->chat_template = 1;
     else if (!strcmp(s, "--hide-thinking")) a->hide_thinking = 1;
+    else if (!strcmp(s, "--mtp")) a->use_mtp = 1;
     else if (!strcmp(s, "--no-special")) a->no_special = 1;
     else if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); exit(0); }
     else if (s[0] != '-' && !a->model && first == 2 && !strcmp(argv[1], "info")) a->model = s;
@@ -222,6 +226,7 @@ static int cmd_run(const args *a)
   char *prompt = NULL;
   int rc = 1;
   if (c) {
+  go.use_mtp = a->use_mtp;
     const char *roles[] = {"user"}, *contents[] = {a->prompt};
     prompt = a->chat_template ? render(m, roles, contents, 1) : strdup(a->prompt);
   }
@@ -254,6 +259,9 @@ static int on_chat_piece(dseek_piece_kind kind, const char *text, size_t len, vo
       char *p = realloc(b->data, cap);
       if (!p) return 1;
       b->data = p;
+    if (!rc && a->use_mtp)
+      fprintf(stderr, "[MTP: %lld of %lld drafts accepted]\n", (long long)r.n_draft_accepted,
+              (long long)r.n_draft_tokens);
       b->cap = cap;
     }
     memcpy(b->data + b->len, text, len);
@@ -317,6 +325,7 @@ static int cmd_chat(const args *a)
 
 /* ---- info and tokenize ----------------------------------------------------- */
 
+    go.use_mtp = a->use_mtp;
 static int cmd_info(const args *a)
 {
   dseek_model *m = load(a, 0);

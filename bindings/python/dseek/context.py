@@ -194,7 +194,7 @@ class Context:
                  think_continue: Optional[str] = None, draft: Optional["Context"] = None,
                  n_draft: Optional[int] = None, grammar: Optional[str] = None, json_schema: Any = None,
                  constrain_after_reasoning: bool = True,
-                 trigger: Optional[str] = None) -> Union[Generation, Stream]:
+                 trigger: Optional[str] = None, use_mtp: bool = False) -> Union[Generation, Stream]:
         """Generate a reply to `prompt`.
 
         The prompt is given to the model as is; with chat=True it is first
@@ -211,7 +211,12 @@ class Context:
         whose rendering already starts with BOS) prepends BOS when the model
         wants it. max_thinking_tokens / min_thinking_tokens / think_close /
         think_continue: the thinking budget and budget forcing; draft /
-        n_draft: speculative decoding with a smaller model's context.
+        n_draft: speculative decoding with a smaller model's context;
+        use_mtp: speculative decoding with the model's own MTP layer
+        (deepseek2 models that carry one; UnsupportedError otherwise), which
+        drafts one token per step - same output for greedy, same
+        distribution when sampling; the Generation's n_draft_tokens /
+        n_draft_accepted count the drafts.
         grammar (GBNF text, rule "root") or json_schema (a JSON string or a
         dict): the answer must match it; with constrain_after_reasoning (the
         default) the constraint starts after </think>, so the reasoning stays
@@ -231,7 +236,8 @@ class Context:
             max_thinking_tokens=max_thinking_tokens, min_thinking_tokens=min_thinking_tokens,
             think_close=think_close, think_continue=think_continue,
             draft=None if draft is None else draft.handle, n_draft=n_draft, grammar=grammar,
-            json_schema=json_schema, constrain_after_reasoning=constrain_after_reasoning, trigger=trigger))
+            json_schema=json_schema, constrain_after_reasoning=constrain_after_reasoning, trigger=trigger,
+            use_mtp=use_mtp))
         if not stream:
             try:
                 with self._use():

@@ -101,7 +101,8 @@ class Request:
                  parse_special: bool, max_thinking_tokens: Optional[int], min_thinking_tokens: int,
                  think_close: Optional[str], think_continue: Optional[str], draft: Optional[int],
                  n_draft: Optional[int], grammar: Optional[str] = None, json_schema: Any = None,
-                 constrain_after_reasoning: bool = True, trigger: Optional[str] = None) -> None:
+                 constrain_after_reasoning: bool = True, trigger: Optional[str] = None,
+                 use_mtp: bool = False) -> None:
         self.ctx_handle = ctx_handle
         self.prompt = prompt
         self.sampler = sampler
@@ -130,6 +131,7 @@ class Request:
         o.draft = draft
         if n_draft is not None:
             o.n_draft = int(n_draft)
+        o.use_mtp = 1 if use_mtp else 0
         # constrained answer: GBNF text, or a JSON schema (a str, or a dict/list/bool to serialise)
         if json_schema is not None and not isinstance(json_schema, str):
             json_schema = json.dumps(json_schema)
