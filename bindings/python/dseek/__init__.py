@@ -23,6 +23,7 @@ from .generation import Generation, Stream
 from .model import Model
 from .parallel import Samples
 from .sampler import Sampler
+from .tiny_r1 import tiny_r1_path
 
 __version__ = "0.1.0"
 
@@ -84,4 +85,5 @@ __all__ = [
     "NotFoundError", "TypeMismatchError", "ContextFullError", "CancelledError", "InternalError",
     "BufferTooSmallError", "status_string",
     "version", "version_number", "set_log_level", "set_log_callback", "library_path", "LOG_LEVELS",
+    "tiny_r1_path",
 ]
