@@ -2,7 +2,7 @@
  * bench.c — dseek-bench: how fast a model runs here, and how close decode is
  * to this machine's memory limit (PERFORMANCE.md).
  *
- *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--json]
+ *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--parallel 4,8] [--json]
  *   dseek-bench [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE
  *               [--steps 2000] [--json]     (the constraint's cost: bench_grammar.c)
  *
@@ -18,10 +18,15 @@
  *               a MoE file counts every expert (an upper bound).
  *   roofline    bandwidth / bytes per token, the decode speed if only memory
  *               traffic cost time; tg / roofline is the fraction reached.
+ *   parallel    n samples decoded together vs one (--parallel, "0": skip), and
+ *   MTP         speculative decoding with the model's MTP layer vs plain greedy
+ *               (speed-up, acceptance rate), for models with a tokenizer
+ *               (bench_generate.c)
  * Every figure is the median of REPS repetitions (default 3) after one warm-up
  * (which also pages the weights in). Uses only the public API (dseek.h).
  */
 #include <dseek.h>
+#include "bench_generate.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -162,7 +167,7 @@ typedef struct result {
 
 static int usage(const char *argv0)
 {
-  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--json]\n"
+  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--parallel 4,8] [--json]\n"
                   "       %s [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE [--steps N] [--json]\n",
           argv0, argv0);
   return 2;
@@ -173,7 +178,7 @@ int bench_grammar_main(const char *model_path, const char *vocab_path, const cha
 
 int main(int argc, char **argv)
 {
-  const char *path = NULL, *pp_list = "64,512";
+  const char *path = NULL, *pp_list = "64,512", *par_list = "4,8";
   const char *vocab = NULL, *grammar = NULL, *schema = NULL;
   int n_threads = 2, reps = 3, json = 0, steps = 2000;
   int64_t n_tg = 64;
@@ -185,6 +190,7 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "-r") && v) reps = atoi(argv[++i]);
     else if (!strcmp(a, "-p") && v) pp_list = argv[++i];
     else if (!strcmp(a, "-n") && v) n_tg = atoll(argv[++i]);
+    else if (!strcmp(a, "--parallel") && v) par_list = argv[++i];
     else if (!strcmp(a, "--vocab") && v) vocab = argv[++i];
     else if (!strcmp(a, "--grammar") && v) grammar = argv[++i];
     else if (!strcmp(a, "--json-schema") && v) schema = argv[++i];
@@ -204,6 +210,15 @@ int main(int argc, char **argv)
     long long v = strtoll(s, &end, 10);
     if (end == s) break;
     if (v > 0) pp[n_pp++] = v;
+    s = *end == ',' ? end + 1 : end;
+  }
+  int64_t par[BENCH_MAX_PAR];
+  int n_par = 0;
+  for (const char *s = par_list; *s && n_par < BENCH_MAX_PAR - 1;) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s) break;
+    if (v > 1 && v <= 64) par[n_par++] = v;
     s = *end == ',' ? end + 1 : end;
   }
   int64_t n_max = n_tg;
@@ -257,6 +272,9 @@ int main(int argc, char **argv)
   }
   double roof = bw * 1e9 / bpt;
   const char *cpu = getenv("DSEEK_CPU");
+  bench_gen gen;
+  if (n_tg > 0 && bench_generate(m, n_threads, reps, n_tg, par, n_par, &gen)) memset(&gen, 0, sizeof gen);
+  if (n_tg <= 0) memset(&gen, 0, sizeof gen);
 
   if (json) {
     printf("{\n  \"model\": \"%s\",\n  \"arch\": \"%s\",\n  \"threads\": %d,\n  \"reps\": %d,\n", path,
@@ -265,6 +283,7 @@ int main(int argc, char **argv)
            cpu ? cpu : "default", (long long)dseek_model_weight_bytes(m), bpt);
     printf("  \"bandwidth_gbs\": %.2f,\n  \"roofline_tps\": %.2f,\n", bw, roof);
     for (int i = 0; i < n_res; i++) printf("  \"%s_tps\": %.3f,\n", res[i].name, res[i].tps);
+    bench_generate_print(&gen, 1);
     printf("  \"tg_roofline_fraction\": %.3f\n}\n", n_tg > 0 ? tg / roof : 0.0);
   } else {
     printf("model       %s (%s, %.2f GB of weights)\n", path, dseek_model_arch(m),
@@ -277,6 +296,7 @@ int main(int argc, char **argv)
       if (res[i].name[0] == 't') printf("| %-6s | %10.2f | %10.1f%% |\n", res[i].name, res[i].tps, 100 * res[i].tps / roof);
       else printf("| %-6s | %10.2f |             |\n", res[i].name, res[i].tps);
     }
+    bench_generate_print(&gen, 0);
   }
   free(toks);
   dseek_context_free(c);
