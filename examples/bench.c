@@ -38,7 +38,7 @@
 #define MAX_REPS 32
 #define BW_BYTES ((size_t)1 << 30)
 
-static double now(void)
+double now(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -51,7 +51,7 @@ static int cmp_double(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+double median(double *v, int n)
 {
   qsort(v, (size_t)n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);

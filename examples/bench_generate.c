@@ -23,25 +23,6 @@
 
 static const char PROMPT[] = "The quick brown fox jumps over the lazy dog.";
 
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* Tokens / second of n samples decoded together, or -1 on error. */
 static double parallel_tps(dseek_context *c, int64_t n, int64_t n_tg)
 {
@@ -54,9 +35,9 @@ static double parallel_tps(dseek_context *c, int64_t n, int64_t n_tg)
   go.reasoning = DSEEK_REASONING_OFF;
   dseek_samples *out = NULL;
   dseek_context_reset(c);
-  double t0 = now_s();
+  double t0 = now();
   dseek_status st = dseek_generate_parallel(c, PROMPT, n, NULL, &go, &out);
-  double t = now_s() - t0;
+  double t = now() - t0;
   int64_t tokens = 0;
   for (int64_t i = 0; !st && i < n; i++) {
     dseek_generate_result r = {.struct_size = sizeof r};
@@ -115,7 +96,7 @@ int bench_generate(dseek_model *m, int n_threads, int reps, int64_t n_tg, const 
       if ((v[k] = parallel_tps(c, n, n_tg)) < 0) break;
     if (k < reps) break;
     out->par_n[out->n_par] = n;
-    out->par_tps[out->n_par++] = median_of(v, reps);
+    out->par_tps[out->n_par++] = median(v, reps);
   }
   /* MTP */
   if (greedy_run(c, 1, 2, &r) == DSEEK_OK) {
@@ -134,9 +115,9 @@ int bench_generate(dseek_model *m, int n_threads, int reps, int64_t n_tg, const 
     }
     if (k == reps) {
       out->mtp = 1;
-      out->plain_tps = median_of(plain, reps);
-      out->mtp_tps = median_of(spec, reps);
-      out->acceptance = median_of(acc, reps);
+      out->plain_tps = median(plain, reps);
+      out->mtp_tps = median(spec, reps);
+      out->acceptance = median(acc, reps);
     } else {
       fprintf(stderr, "bench: MTP: %s\n", dseek_last_error());
     }

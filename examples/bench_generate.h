@@ -15,6 +15,10 @@ typedef struct bench_gen {
   int64_t drafted, accepted;               /* totals over the repetitions */
 } bench_gen;
 
+/* From bench.c: a monotonic clock in seconds, the median of v (sorts v). */
+double now(void);
+double median(double *v, int n);
+
 /* Measure (n_tg tokens per sample, reps repetitions); 0 on success (also when
  * the model has no tokenizer: nothing measured). */
 int bench_generate(dseek_model *m, int n_threads, int reps, int64_t n_tg, const int64_t *par, int n_par,

@@ -173,25 +173,31 @@ bool ds_model_has_mtp(const struct dseek_model *m)
   return m && m->arch == DS_ARCH_DEEPSEEK2 && m->ds2.n_nextn > 0 && m->ds2_nextn && m->ds2_nextn[0].eh_proj.data;
 }
 
-dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
-                                        bool all_logits, int max_threads, ds_forward *out)
+dseek_status ds_ds2_forward_begin(const ds_kv_cache *kv, int64_t T, bool all_logits, int64_t n_attn, ds_forward *out)
 {
   memset(out, 0, sizeof *out);
-  const ds_hparams *hp = &m->hp;
   ds_graph *g = ds_graph_new();
-  if (!g) return DSEEK_ERR_NO_MEMORY;
+  if (!g) return ds_error(DSEEK_ERR_NO_MEMORY, "forward: out of memory");
   out->graph = g;
   out->n_tokens = T;
   out->all_logits = all_logits;
-  out->attn = ds_calloc((size_t)hp->n_layer, sizeof *out->attn);
+  out->attn = ds_calloc((size_t)n_attn, sizeof *out->attn);
   if (!out->attn) { ds_forward_free(out); return ds_error(DSEEK_ERR_NO_MEMORY, "forward: out of memory"); }
-
   int64_t ne_t[1] = {T}, ne_seq[1] = {kv->n_ctx + T};
   out->ids = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "ids");
   out->pos = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "pos");
   out->slots = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "slots");
   out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
+  return DSEEK_OK;
+}
 
+dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
+                                        bool all_logits, int max_threads, ds_forward *out)
+{
+  const ds_hparams *hp = &m->hp;
+  dseek_status st = ds_ds2_forward_begin(kv, T, all_logits, hp->n_layer, out);
+  if (st) return st;
+  ds_graph *g = out->graph;
   ds_rope_params rp;
   ds_ds2_rope_params(m, &rp);
   ds_tensor *x = ds_ds2_embed(g, &m->tok_embd, out->ids);
@@ -213,7 +219,7 @@ dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv
   if (!hidden) x = ds_ds2_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
   out->logits = ds_ds2_linear(g, x, &m->output, "output");
   if (!out->logits) {
-    dseek_status st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
+    st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
     ds_forward_free(out);
     return ds_error_prefix(st, "%s: building the forward graph", m->path);
   }
@@ -225,7 +231,7 @@ dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv
   }
   ds_tensor_set_output(out->logits);
   if (out->hidden) ds_tensor_set_output(out->hidden);
-  dseek_status st = ds_graph_plan(g, max_threads);
+  st = ds_graph_plan(g, max_threads);
   if (st) ds_forward_free(out);
   return st;
 }

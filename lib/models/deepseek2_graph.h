@@ -5,6 +5,10 @@
 
 #include "models/model.h"
 
+/* Start a forward graph for T tokens: *out zeroed, its graph, n_attn
+ * attention slots and the I32 inputs ids, pos, slots [T] and seq
+ * [kv->n_ctx + T] (see ds_forward). */
+dseek_status ds_ds2_forward_begin(const ds_kv_cache *kv, int64_t T, bool all_logits, int64_t n_attn, ds_forward *out);
 /* The weight as an external tensor (NULL if absent). */
 ds_tensor *ds_ds2_weight(ds_graph *g, const ds_weight *w, const char *name);
 /* W x (FP8 weights with their scale grid). */

@@ -28,19 +28,10 @@ dseek_status ds_forward_build_mtp(const struct dseek_model *m, const ds_kv_cache
   const ds_hparams *hp = &m->hp;
   const ds_ds2_nextn *x = &m->ds2_nextn[0];
   const float eps = hp->norm_eps;
-  ds_graph *g = ds_graph_new();
-  if (!g) return ds_error(DSEEK_ERR_NO_MEMORY, "MTP forward: out of memory");
-  out->graph = g;
-  out->n_tokens = T;
-  out->all_logits = all_logits;
-  out->attn = ds_calloc(1, sizeof *out->attn);
-  if (!out->attn) { ds_forward_free(out); return ds_error(DSEEK_ERR_NO_MEMORY, "MTP forward: out of memory"); }
-
-  int64_t ne_t[1] = {T}, ne_seq[1] = {kv->n_ctx + T}, ne_h[2] = {hp->n_embd, T};
-  out->ids = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "ids");
-  out->pos = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "pos");
-  out->slots = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "slots");
-  out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
+  dseek_status st = ds_ds2_forward_begin(kv, T, all_logits, 1, out);
+  if (st) return st;
+  ds_graph *g = out->graph;
+  int64_t ne_h[2] = {hp->n_embd, T};
   out->hidden = ds_tensor_input(g, DSEEK_TYPE_F32, 2, ne_h, "hidden");
 
   ds_rope_params rp;
@@ -60,12 +51,12 @@ dseek_status ds_forward_build_mtp(const struct dseek_model *m, const ds_kv_cache
   const ds_weight *head = x->shared_head_head.data ? &x->shared_head_head : &m->output;
   out->logits = ds_ds2_linear(g, ds_ds2_norm(g, u, hn, eps, "nextn.shared_head_norm"), head, "nextn.shared_head_head");
   if (!out->logits || !out->attn[0]) {
-    dseek_status st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
+    st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
     ds_forward_free(out);
     return ds_error_prefix(st, "%s: building the MTP graph", m->path);
   }
   ds_tensor_set_output(out->logits);
-  dseek_status st = ds_graph_plan(g, max_threads);
+  st = ds_graph_plan(g, max_threads);
   if (st) ds_forward_free(out);
   return st;
 }
