@@ -33,8 +33,10 @@ size_t ds_kernel_scratch_floats(const ds_tensor *node)
   case DS_OP_MOE_WEIGHTS:
     return (size_t)node->src[0]->ne[0];
   case DS_OP_ATTN:
-    /* scores over the context, one decoded k row, one decoded v row */
-    return (size_t)(node->src[1]->ne[2] + node->src[1]->ne[0] + node->src[2]->ne[0]);
+    /* reference: scores over the context, one decoded k row, one decoded v
+     * row; or the fused kernel's tiles (the level may change after planning) */
+    return DS_MAX((size_t)(node->src[1]->ne[2] + node->src[1]->ne[0] + node->src[2]->ne[0]),
+                  ds_kernel_attn_flash_scratch_floats(node));
   default:
     return 0;
   }

@@ -65,6 +65,8 @@ void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst);          /* ops_
 void ds_kernel_mul_mat(const ds_kernel_params *p, ds_tensor *dst);       /* ops_mul_mat.c */
 size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node);
 void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst);          /* ops_attn.c */
+void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst);    /* ops_attn_flash.c */
+size_t ds_kernel_attn_flash_scratch_floats(const ds_tensor *node);
 void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst);    /* ops_moe.c */
 void ds_kernel_moe_route(const ds_kernel_params *p, ds_tensor *dst);
 void ds_kernel_moe_weights(const ds_kernel_params *p, ds_tensor *dst);

@@ -14,14 +14,18 @@
  * skipped, so each sequence sums exactly the terms it would sum alone.
  *
  * Scratch per thread: scores[n_ctx], one decoded k row, one decoded v row.
+ *
+ * This is the reference level (DSEEK_CPU=reference); every other level runs
+ * the fused kernel of ops_attn_flash.c (same math, other summation order).
  */
+#include "kernels/cpu.h"
 #include "kernels/ops.h"
 #include "kernels/types.h"
 
 #include <math.h>
 #include <string.h>
 
-void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst)
+static void attn_reference(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *pos = dst->src[3];
   const ds_type_traits *tk = ds_type_traits_get(k->type), *tv = ds_type_traits_get(v->type);
@@ -76,4 +80,10 @@ void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst)
     float inv = 1.0f / sum;
     for (int64_t i = 0; i < Dv; i++) out[i] *= inv;
   }
+}
+
+void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst)
+{
+  if (ds_cpu_level_get() == DS_CPU_REFERENCE) attn_reference(p, dst);
+  else ds_kernel_attn_flash(p, dst);
 }

@@ -25,6 +25,16 @@
  * columns at a time, so a tile of weight rows stays in cache while the
  * activation columns of a prompt batch pass over it.
  *
+ * Q8_0/Q4_0 weights at a level with a GEMM tile (vec.h) instead repack each 16
+ * rows once (the last tile padded with zero rows) and run the register-blocked
+ * kernel over DS_GEMM_COLS columns at a time: for prompt batches the packing is
+ * paid once per 16 rows and reused by every column. Decode (M = 1) takes the
+ * same path (the level's SIMD packer costs about what the row-by-row dot did),
+ * so a column's result never depends on the batch it came in: n samples
+ * decoded together, a verified draft and a prompt give the same bits as
+ * one token at a time. Every output row is computed the same way in any tile,
+ * so the bits do not depend on the thread split either.
+ *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
  * reference, only close to it (not taken at the reference level).
@@ -34,6 +44,8 @@
 #include "kernels/ops.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
+
+#include <string.h>
 
 #ifdef DSEEK_HAVE_OPENBLAS
 #include <cblas.h>
@@ -113,6 +125,13 @@ static ds_vec_dot_fn direct_dot(const ds_vec_kernels *vk, const ds_tensor *dst)
   }
 }
 
+/* The GEMM path's extra scratch after the QA rows: one packed tile and the
+ * kernel's output block, in bytes. */
+static size_t gemm_scratch_bytes(int64_t K)
+{
+  return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES + DS_GEMM_COLS * DS_GEMM_ROWS * sizeof(float);
+}
+
 size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
 {
   const ds_tensor *w = node->src[0], *x = node->src[1];
@@ -122,10 +141,36 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
     /* QA rows for every activation column of every batch; sizes were
      * checked when the graph was built (the activations exist in memory) */
     size_t cols = (size_t)(x->ne[1] * x->ne[2] * x->ne[3]);
-    size_t qa = cols * ds_qa_row_bytes(w->ne[0]) / sizeof(float);
+    size_t qa = (cols * ds_qa_row_bytes(w->ne[0]) + gemm_scratch_bytes(w->ne[0])) / sizeof(float);
     need = DS_MAX(need, qa);
   }
   return need;
+}
+
+static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
+{
+  return uses_qa(dst) && vk->gemm_r16;
+}
+
+/* Rows [n0, n1) of batch (b2, b3) against all M columns (QA u8 rows at xcols). */
+static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_kernels *vk, int64_t n0,
+                         int64_t n1, int64_t b2, int64_t b3, const char *xcols, size_t xstride, void *pack)
+{
+  const ds_tensor *w = dst->src[0];
+  const int64_t K = w->ne[0], M = dst->src[1]->ne[1];
+  const int64_t r2 = dst->src[1]->ne[2] / w->ne[2], r3 = dst->src[1]->ne[3] / w->ne[3];
+  float *tile_out = (float *)((char *)pack + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES);
+  (void)p;
+  for (int64_t nt = n0; nt < n1; nt += DS_GEMM_ROWS) {
+    const int nr = (int)DS_MIN(DS_GEMM_ROWS, n1 - nt);
+    vk->pack_r16(w->type, ds_tensor_ptr(w, 0, nt, b2 / r2, b3 / r3), w->nb[1], nr, K, pack);
+    for (int64_t m = 0; m < M; m += DS_GEMM_COLS) {
+      const int nc = (int)DS_MIN(DS_GEMM_COLS, M - m);
+      vk->gemm_r16(K, pack, xcols + (size_t)m * xstride, xstride, nc, tile_out);
+      for (int c = 0; c < nc; c++)
+        memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
+    }
+  }
 }
 
 static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_kernels *vk)
@@ -134,15 +179,18 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
   const int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2], B3 = x->ne[3];
   const int64_t r2 = B2 / w->ne[2], r3 = B3 / w->ne[3];
   const ds_vec_dot_fn direct = direct_dot(vk, dst);
-  const bool qa = uses_qa(dst);
+  const bool qa = uses_qa(dst), gemm = uses_gemm(dst, vk);
   const size_t qa_bytes = ds_qa_row_bytes(K);
 
   if (qa) {
     for (int64_t b = 0; b < B2 * B3; b++)
-      for (int64_t m = 0; m < M; m++)
-        vk->quantize_qa(ds_tensor_ptr(x, 0, m, b % B2, b / B2), K,
-                        (char *)p->scratch + (size_t)(b * M + m) * qa_bytes);
+      for (int64_t m = 0; m < M; m++) {
+        void *row = (char *)p->scratch + (size_t)(b * M + m) * qa_bytes;
+        vk->quantize_qa(ds_tensor_ptr(x, 0, m, b % B2, b / B2), K, row);
+        if (gemm) ds_qa_to_u8(row, K);
+      }
   }
+  void *pack = (char *)p->scratch + (size_t)(B2 * B3 * M) * qa_bytes;
 
   int64_t u0, u1;
   ds_kernel_rows(N * B2 * B3, p->ith, p->nth, &u0, &u1);
@@ -155,6 +203,10 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
                            : (const char *)ds_tensor_ptr(x, 0, 0, b2, b3);
     const size_t xstride = qa ? qa_bytes : x->nb[1];
 
+    if (gemm) {
+      mul_mat_gemm(p, dst, vk, n0, n1, b2, b3, xcols, xstride, pack);
+      continue;
+    }
     if (!direct) {
       /* decode each row once, then the f32 dot over all columns */
       const ds_type_traits *tr = ds_type_traits_get(w->type);

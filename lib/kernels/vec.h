@@ -29,6 +29,7 @@
 
 #include "kernels/cpu.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,37 @@ static inline const int32_t *ds_qa_s(const void *row, int64_t K)
 typedef void (*ds_vec_dot_fn)(int64_t K, const void *w, const void *x, size_t x_stride, int ncols,
                               float *out);
 
+/*
+ * GEMM tile (ops_mul_mat.c: every Q8_0/Q4_0 product at levels that have one). A tile of
+ * DS_GEMM_ROWS = 16 weight rows (Q8_0 or Q4_0) is repacked once
+ * (ds_gemm_pack_r16, gemm_pack.c) and then reused by every column of the batch.
+ * Per 32-value block b the packed tile holds DS_GEMM_BLOCK_BYTES:
+ *   q[8][16][4]  int8: value 4g + j of row r at (g * 16 + r) * 4 + j, the
+ *                signed weight (Q4_0: nibble - 8), so one 64-byte load holds
+ *                4 values of all 16 rows
+ *   d[16]        f32 row scales
+ *   c[16]        int32 -128 * sum_j value_j (see below); rows past the end: 0
+ * The activations are QA rows with q stored as u8 = q + 128 (q ^ 0x80), so the
+ * u8 x s8 instructions apply (vpdpbusd: 4 products per int32 lane, lanes = the
+ * 16 rows, the 4 activation bytes broadcast). For row r, column c, block b:
+ *   isum = c_r + sum_j (q_j + 128) w_j = sum_j q_j w_j          (exact in int32)
+ *   out[c][r] = sum_b isum * (d_r d_b)                           (f32, b in order)
+ * the same terms as the dots above, so only the f32 rounding of the sum over
+ * blocks (FMA or not) separates a SIMD kernel from the scalar twin.
+ */
+#define DS_GEMM_ROWS 16
+#define DS_GEMM_COLS 8          /* columns per kernel call */
+#define DS_GEMM_BLOCK_BYTES (8 * 16 * 4 + 16 * 4 + 16 * 4)
+/* out[c * DS_GEMM_ROWS + r] for c < ncols <= DS_GEMM_COLS, r < 16. */
+typedef void (*ds_vec_gemm_fn)(int64_t K, const void *wpack, const void *x, size_t x_stride, int ncols,
+                               float *out);
+/* Packs rows w[0 .. nrows) (nrows <= 16, row i at (char *)w + i * row_bytes)
+ * of a Q8_0 or Q4_0 weight with K values into dst (K / 32 blocks); returns
+ * false for another type. */
+bool ds_gemm_pack_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst);
+/* A QA row's int8 q (K bytes) to the u8 q + 128 the GEMM reads, in place. */
+void ds_qa_to_u8(void *row, int64_t K);
+
 typedef struct ds_vec_kernels {
   const char *name;
   /* x[K] f32 -> one QA row at dst (64-byte aligned) */
@@ -59,6 +91,11 @@ typedef struct ds_vec_kernels {
   ds_vec_dot_fn dot_f32;    /* w: f32 row, x: f32 rows; any K */
   ds_vec_dot_fn dot_f16;    /* w: f16 row, x: f32 rows; any K */
   ds_vec_dot_fn dot_bf16;   /* w: bf16 row, x: f32 rows; any K */
+  ds_vec_gemm_fn gemm_r16;  /* packed tile x QA u8 rows (NULL: the level uses the dots) */
+  /* ds_gemm_pack_r16 or a faster packer giving the same bytes */
+  bool (*pack_r16)(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst);
+  /* y[i] += a * x[i], i < n (attention's weighted sum of values) */
+  void (*axpy_f32)(int64_t n, float a, const float *x, float *y);
 } ds_vec_kernels;
 
 /* The table for a level (>= DS_CPU_SCALAR); a level this build lacks gives

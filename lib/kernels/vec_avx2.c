@@ -16,6 +16,7 @@
 #include "kernels/vec.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -205,6 +206,16 @@ DISPATCH_COLS(dot_f32, dot_f32_n, void)
 DISPATCH_COLS(dot_f16, dot_f16_n, void)
 DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
 
+static void axpy_f32(int64_t n, float a, const float *x, float *y)
+{
+  __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
+}
+
+/* No GEMM tile at this level: maddubs would saturate on (q + 128) w pairs, so
+ * prompt batches use the dots. */
 const ds_vec_kernels ds_vec_avx2 = {
   .name = "avx2",
   .quantize_qa = quantize_qa,
@@ -213,6 +224,9 @@ const ds_vec_kernels ds_vec_avx2 = {
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,
+  .gemm_r16 = NULL,
+  .pack_r16 = NULL,
+  .axpy_f32 = axpy_f32,
 };
 #else
 typedef int ds_vec_avx2_unused;   /* ISO C forbids an empty translation unit */

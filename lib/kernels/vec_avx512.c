@@ -16,6 +16,7 @@
  */
 #if defined(__x86_64__) && defined(__GNUC__)
 #include "kernels/vec.h"
+#include "dseek.h"
 
 #include <immintrin.h>
 #include <stdbool.h>
@@ -202,6 +203,134 @@ DOT_FLOAT_N(dot_f32_n, load16_f32, 4)
 DOT_FLOAT_N(dot_f16_n, load16_f16, 2)
 DOT_FLOAT_N(dot_bf16_n, load16_bf16, 2)
 
+/* ---- prompt-batch GEMM tile (vec.h) ----------------------------------------------- */
+
+/* 16 rows x nc columns: per block the 8 weight vectors (4 values x 16 rows
+ * each) stay in registers while every column's 4-byte activation groups are
+ * broadcast into vpdpbusd (u8 activations x s8 weights), starting from the
+ * -128 sum w correction; one int->f32 conversion and one FMA per column and
+ * block, lanes = rows, so no horizontal sums. */
+ALWAYS_INLINE void gemm_r16_n(int64_t K, const uint8_t *wp, const char *x, size_t xs, const int nc, float *out)
+{
+  __m512 acc[DS_GEMM_COLS];
+  const float *xd[DS_GEMM_COLS];
+  for (int c = 0; c < nc; c++) {
+    acc[c] = _mm512_setzero_ps();
+    xd[c] = ds_qa_d(x + c * xs, K);
+  }
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wp += DS_GEMM_BLOCK_BYTES) {
+    __m512i w[8];
+    for (int g = 0; g < 8; g++) w[g] = _mm512_loadu_si512(wp + 64 * g);
+    __m512 dw = _mm512_loadu_ps((const float *)(wp + 512));
+    __m512i corr = _mm512_loadu_si512(wp + 576);
+    for (int c = 0; c < nc; c++) {
+      const int32_t *xb = (const int32_t *)(x + c * xs + b * DS_QA_BLOCK);
+      __m512i i0 = _mm512_dpbusd_epi32(corr, _mm512_set1_epi32(xb[0]), w[0]);
+      __m512i i1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(xb[1]), w[1]);
+      i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[2]), w[2]);
+      i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[3]), w[3]);
+      i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[4]), w[4]);
+      i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[5]), w[5]);
+      i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[6]), w[6]);
+      i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[7]), w[7]);
+      __m512 p = _mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1));
+      acc[c] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, _mm512_set1_ps(xd[c][b])), acc[c]);
+    }
+  }
+  for (int c = 0; c < nc; c++) _mm512_storeu_ps(out + c * DS_GEMM_ROWS, acc[c]);
+}
+
+static void gemm_r16(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out)
+{
+  const uint8_t *w = wp;
+  const char *xp = x;
+  switch (ncols) {
+  case 8: gemm_r16_n(K, w, xp, xs, 8, out); break;
+  case 7: gemm_r16_n(K, w, xp, xs, 7, out); break;
+  case 6: gemm_r16_n(K, w, xp, xs, 6, out); break;
+  case 5: gemm_r16_n(K, w, xp, xs, 5, out); break;
+  case 4: gemm_r16_n(K, w, xp, xs, 4, out); break;
+  case 3: gemm_r16_n(K, w, xp, xs, 3, out); break;
+  case 2: gemm_r16_n(K, w, xp, xs, 2, out); break;
+  default: gemm_r16_n(K, w, xp, xs, 1, out); break;
+  }
+}
+
+/* Packing 16 rows (vec.h layout) in registers: per block, zmm k holds the 32
+ * values of rows k and k + 8 (256 bits each); an 8 x 8 transpose of their
+ * 4-byte groups (unpack 32, unpack 64 within 128-bit lanes, then a qword
+ * permute across two vectors) leaves group g of rows 0..15 in one vector.
+ * The row sums come from vpdpbusd with u8 ones, the f16 scales by a gather.
+ * Fewer rows than 16 (the last tile): the portable packer, same bytes. */
+static bool pack_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst)
+{
+  if (nrows < DS_GEMM_ROWS || (type != DSEEK_TYPE_Q8_0 && type != DSEEK_TYPE_Q4_0) || row_bytes * 15 > INT32_MAX)
+    return ds_gemm_pack_r16(type, w, row_bytes, nrows, K, dst);
+  const bool q8 = type == DSEEK_TYPE_Q8_0;
+  const int64_t wblock = q8 ? 34 : 18;
+  const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                          _mm512_set1_epi32((int)row_bytes));
+  const __m512i lo_idx = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi_idx = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  const __m512i ones = _mm512_set1_epi8(1), nib = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+  const __m512i shift = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
+  const uint8_t *base = w;
+  /* The 16 rows are one contiguous run of memory in a weight matrix, and so
+   * is the next tile: while this tile is packed, the next one is fetched into
+   * L2 in order, a matching share per block (harmless past the end: a
+   * prefetch never faults). */
+  const char *next = (const char *)w + DS_GEMM_ROWS * row_bytes;
+  const size_t share = DS_GEMM_ROWS * (size_t)wblock;
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, base += wblock) {
+    uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES;
+    __m512i a[8], t[8], u[8];
+    for (size_t o = (size_t)b * share; o < (size_t)(b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+    for (int k = 0; k < 8; k++) {
+      const uint8_t *r0 = base + (size_t)k * row_bytes + 2, *r1 = base + (size_t)(k + 8) * row_bytes + 2;
+      if (q8) {
+        a[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)r0)),
+                                  _mm256_loadu_si256((const __m256i *)r1), 1);
+      } else {
+        __m256i x0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)r0));
+        __m256i x1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)r1));
+        __m512i z = _mm512_srlv_epi64(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1), shift);
+        a[k] = _mm512_sub_epi8(_mm512_and_si512(z, nib), eight);
+      }
+    }
+    for (int k = 0; k < 8; k += 2) {
+      t[k] = _mm512_unpacklo_epi32(a[k], a[k + 1]);
+      t[k + 1] = _mm512_unpackhi_epi32(a[k], a[k + 1]);
+    }
+    /* t0 = lo(0,1) t1 = hi(0,1) t2 = lo(2,3) t3 = hi(2,3) ... */
+    for (int h = 0; h < 8; h += 4) {
+      u[h] = _mm512_unpacklo_epi64(t[h], t[h + 2]);       /* groups 0 | 4 of rows h/2*2.. */
+      u[h + 1] = _mm512_unpackhi_epi64(t[h], t[h + 2]);   /* groups 1 | 5 */
+      u[h + 2] = _mm512_unpacklo_epi64(t[h + 1], t[h + 3]); /* groups 2 | 6 */
+      u[h + 3] = _mm512_unpackhi_epi64(t[h + 1], t[h + 3]); /* groups 3 | 7 */
+    }
+    __m512i c = _mm512_setzero_si512();
+    for (int g = 0; g < 4; g++) {
+      __m512i lo = _mm512_permutex2var_epi64(u[g], lo_idx, u[g + 4]);
+      __m512i hi = _mm512_permutex2var_epi64(u[g], hi_idx, u[g + 4]);
+      _mm512_storeu_si512(pb + 64 * g, lo);
+      _mm512_storeu_si512(pb + 64 * (g + 4), hi);
+      c = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(c, ones, lo), ones, hi);
+    }
+    __m512i h = _mm512_i32gather_epi32(rows, (const void *)base, 1);
+    _mm512_storeu_ps(pb + 512, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)));
+    _mm512_storeu_si512(pb + 576, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(c, 7)));
+  }
+  return true;
+}
+
+static void axpy_f32(int64_t n, float a, const float *x, float *y)
+{
+  __m512 va = _mm512_set1_ps(a);
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
 #define DISPATCH_COLS(NAME, IMPL, WT)                                                           \
   static void NAME(int64_t K, const void *w, const void *x, size_t xs, int ncols, float *out)   \
   {                                                                                             \
@@ -229,6 +358,9 @@ const ds_vec_kernels ds_vec_avx512 = {
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,
+  .gemm_r16 = gemm_r16,
+  .pack_r16 = pack_r16,
+  .axpy_f32 = axpy_f32,
 };
 #else
 typedef int ds_vec_avx512_unused;   /* ISO C forbids an empty translation unit */

@@ -106,6 +106,34 @@ static void dot_bf16(int64_t K, const void *w, const void *x, size_t x_stride, i
   }
 }
 
+/* The GEMM tile (vec.h): isum = c_r + sum_j u_j w_j with u = q + 128, then
+ * the blocks' isum * (d_r d_b) summed in block order, as dot_q8_0 above. */
+static void gemm_r16(int64_t K, const void *wpack, const void *x, size_t x_stride, int ncols, float *out)
+{
+  for (int c = 0; c < ncols; c++) {
+    const void *xr = (const char *)x + (size_t)c * x_stride;
+    const uint8_t *xu = xr;
+    const float *xd = ds_qa_d(xr, K);
+    for (int r = 0; r < DS_GEMM_ROWS; r++) {
+      float sum = 0.0f;
+      for (int64_t b = 0; b < K / DS_QA_BLOCK; b++) {
+        const uint8_t *pb = (const uint8_t *)wpack + b * DS_GEMM_BLOCK_BYTES;
+        const int8_t *q = (const int8_t *)pb;
+        const float *d = (const float *)(pb + 8 * 16 * 4);
+        int32_t isum = ((const int32_t *)(d + 16))[r];
+        for (int j = 0; j < DS_QA_BLOCK; j++) isum += xu[b * DS_QA_BLOCK + j] * q[(j / 4 * 16 + r) * 4 + j % 4];
+        sum += (float)isum * (d[r] * xd[b]);
+      }
+      out[c * DS_GEMM_ROWS + r] = sum;
+    }
+  }
+}
+
+static void axpy_f32(int64_t n, float a, const float *x, float *y)
+{
+  for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
 const ds_vec_kernels ds_vec_scalar = {
   .name = "scalar",
   .quantize_qa = quantize_qa,
@@ -114,6 +142,9 @@ const ds_vec_kernels ds_vec_scalar = {
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,
+  .gemm_r16 = gemm_r16,
+  .pack_r16 = ds_gemm_pack_r16,
+  .axpy_f32 = axpy_f32,
 };
 
 const ds_vec_kernels *ds_vec_get(ds_cpu_level level)

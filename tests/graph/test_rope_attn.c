@@ -3,6 +3,7 @@
  * n_kv < n_ctx, f16/bf16 caches, V as a view of K) against a direct loop. */
 #include "harness.h"
 #include "util.h"
+#include "kernels/cpu.h"
 
 #include <math.h>
 
@@ -181,11 +182,14 @@ static void *make_cache(int type, int64_t n, float *vals)
   return c;
 }
 
-static void attn_case(int type, int64_t H, int64_t Hkv)
+/* T queries at positions n_ctx - 2 - T + t (the last ones see the n_kv - 2
+ * limit cut in); n_ctx <= 64 (ref_attn's score buffer). */
+static void attn_case(int type, int64_t H, int64_t Hkv, int64_t T, int64_t n_ctx)
 {
-  const int64_t D = 5, Dv = 7, T = 3, n_ctx = 9, n_kv = 7;
-  const int32_t pos[3] = {4, 5, 6};
-  float kv_[5 * 6 * 9], vv[7 * 6 * 9];
+  const int64_t D = 5, Dv = 7, n_kv = n_ctx - 2;
+  int32_t pos[64];
+  for (int64_t t = 0; t < T; t++) pos[t] = (int32_t)(n_ctx - 2 - T + t + 1);
+  float *kv_ = malloc((size_t)(D * Hkv * n_ctx) * 4), *vv = malloc((size_t)(Dv * Hkv * n_ctx) * 4);
   void *kc = make_cache(type, D * Hkv * n_ctx, kv_);
   void *vc = make_cache(type, Dv * Hkv * n_ctx, vv);
   ds_graph *g = ds_graph_new();
@@ -198,9 +202,9 @@ static void attn_case(int type, int64_t H, int64_t Hkv)
   CHECK(o && o->ne[0] == Dv && o->ne[1] == H && o->ne[2] == T);
   CHECK(ds_graph_plan(g, 4) == DSEEK_OK);
   fill_inputs(g);
-  memcpy(ps->data, pos, sizeof pos);
+  memcpy(ps->data, pos, (size_t)T * sizeof *pos);
   CHECK(same_bits_for_thread_counts(g, o));
-  double ref[7 * 6 * 3];
+  double *ref = malloc((size_t)(Dv * H * T) * sizeof *ref);
   for (int round = 0; round < 2; round++) {
     /* round 1: n_kv = 5 < pos + 1 for every query; slots >= 5 must not count */
     int64_t nk = round == 0 ? n_kv : 5;
@@ -216,18 +220,30 @@ static void attn_case(int type, int64_t H, int64_t Hkv)
               (long long)H, (long long)Hkv, (long long)nk, err);
   }
   ds_graph_free(g);
+  free(ref);
+  free(kv_);
+  free(vv);
   free(kc);
   free(vc);
 }
 
+/* Every kernel level: the reference loop (DSEEK_CPU=reference) and the fused
+ * online-softmax kernel (ops_attn_flash.c) at the others; the long case spans
+ * several slot tiles and query blocks. */
 static void test_attn_gqa(void)
 {
   const int types[] = {DSEEK_TYPE_F32, DSEEK_TYPE_F16, DSEEK_TYPE_BF16};
-  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++) {
-    attn_case(types[t], 3, 3);   /* n_head / n_kv_head = 1 */
-    attn_case(types[t], 4, 2);   /* 2 */
-    attn_case(types[t], 6, 1);   /* 6 */
+  ds_cpu_level best = ds_cpu_level_get();
+  for (int l = DS_CPU_REFERENCE; l <= (int)best; l++) {
+    ds_cpu_level_set((ds_cpu_level)l);
+    for (size_t t = 0; t < DS_ARRAY_LEN(types); t++) {
+      attn_case(types[t], 3, 3, 3, 9);   /* n_head / n_kv_head = 1 */
+      attn_case(types[t], 4, 2, 3, 9);   /* 2 */
+      attn_case(types[t], 6, 1, 3, 9);   /* 6 */
+      attn_case(types[t], 6, 2, 50, 64);
+    }
   }
+  ds_cpu_level_set(best);
 }
 
 /* The causal mask: changing a slot a query may not see changes nothing for

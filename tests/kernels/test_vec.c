@@ -206,6 +206,114 @@ static void test_dots(void)
   }
 }
 
+/* ---- the GEMM tile against exact sums ------------------------------------------- */
+
+/* nrows (<= 16) random weight rows of `type` packed, ncols QA columns as u8;
+ * every level's gemm_r16 (the scalar twin included) against the exact sums
+ * computed here in double, within the allowance of the dots. */
+static void gemm_one(int type, int64_t K, int nrows, int ncols)
+{
+  const ds_type_traits *tr = ds_type_traits_get(type);
+  uint64_t rb;
+  CHECK(ds_row_size(type, K, &rb));
+  float *wf = malloc((size_t)(K * nrows) * 4), *x = malloc((size_t)(K * ncols) * 4);
+  uint8_t *w = malloc((size_t)rb * (size_t)nrows);
+  for (int64_t i = 0; i < K * nrows; i++) wf[i] = frand();
+  for (int r = 0; r < nrows; r++) {
+    tr->from_float(wf + r * K, w + r * rb, K);
+    if (type == DSEEK_TYPE_Q8_0) w[r * rb + 2 + (size_t)r % 32] = 0x80;   /* -128 codes */
+    tr->to_float(w + r * rb, wf + r * K, K);
+  }
+  const size_t xs = ds_qa_row_bytes(K);
+  char *xq = aligned_alloc(64, (size_t)ncols * xs);
+  double exact[DS_GEMM_COLS][DS_GEMM_ROWS], mag[DS_GEMM_COLS][DS_GEMM_ROWS];
+  for (int c = 0; c < ncols; c++) {
+    fill_activations(x + c * K, K);
+    x[c * K] = frand();
+    void *row = xq + c * xs;
+    ds_vec_scalar.quantize_qa(x + c * K, K, row);
+    const int8_t *q = row;
+    const float *d = ds_qa_d(row, K);
+    for (int r = 0; r < DS_GEMM_ROWS; r++) {
+      exact[c][r] = mag[c][r] = 0;
+      for (int64_t i = 0; r < nrows && i < K; i++) {
+        double t = (double)wf[r * K + i] * q[i] * d[i / 32];
+        exact[c][r] += t;
+        mag[c][r] += fabs(t);
+      }
+    }
+    ds_qa_to_u8(row, K);
+  }
+  void *pack = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
+  CHECK(ds_gemm_pack_r16(type, w, (size_t)rb, nrows, K, pack));
+  const double allow = (double)(K / 32 + 40) * 0x1p-24;
+  const ds_cpu_level levels[] = {DS_CPU_SCALAR, DS_CPU_AVX2, DS_CPU_AVX512};
+  for (size_t l = 0; l < DS_ARRAY_LEN(levels); l++) {
+    const ds_vec_kernels *vk = ds_vec_get(levels[l]);
+    if (levels[l] > ds_cpu_detected() || !vk->gemm_r16) continue;
+    float out[DS_GEMM_COLS * DS_GEMM_ROWS];
+    vk->gemm_r16(K, pack, xq, xs, ncols, out);
+    int bad = 0;
+    for (int c = 0; c < ncols; c++)
+      for (int r = 0; r < DS_GEMM_ROWS; r++)
+        if (!(fabs(out[c * DS_GEMM_ROWS + r] - exact[c][r]) <= allow * mag[c][r])) bad++;
+    CHECK_MSG(bad == 0, "%s gemm %s K=%lld rows %d cols %d: %d outputs off the exact sums", vk->name, tr->name,
+              (long long)K, nrows, ncols, bad);
+  }
+  for (size_t l = 0; l < DS_ARRAY_LEN(levels); l++) {
+    const ds_vec_kernels *vk = ds_vec_get(levels[l]);
+    if (levels[l] > ds_cpu_detected() || !vk->pack_r16) continue;
+    void *pack2 = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
+    memset(pack2, 0x5A, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
+    CHECK(vk->pack_r16(type, w, (size_t)rb, nrows, K, pack2));
+    CHECK_MSG(memcmp(pack, pack2, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES) == 0, "%s pack %s rows %d K=%lld differs",
+              vk->name, tr->name, nrows, (long long)K);
+    free(pack2);
+  }
+  CHECK(!ds_gemm_pack_r16(DSEEK_TYPE_F16, w, (size_t)rb, nrows, K, pack));
+  free(pack);
+  free(xq);
+  free(w);
+  free(x);
+  free(wf);
+}
+
+static void test_gemm_tile(void)
+{
+  const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0};
+  const int64_t Ks[] = {32, 96, 4096 + 32};
+  const int shapes[][2] = {{16, 8}, {1, 1}, {5, 3}, {15, 7}, {16, 1}};
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++)
+      for (size_t s = 0; s < DS_ARRAY_LEN(shapes); s++) gemm_one(types[t], Ks[k], shapes[s][0], shapes[s][1]);
+}
+
+/* axpy: y + a x, each element one rounding (FMA) or two (the twin). */
+static void test_axpy(void)
+{
+  const int64_t ns[] = {1, 7, 16, 33, 128, 131};
+  for (size_t i = 0; i < DS_ARRAY_LEN(ns); i++) {
+    const int64_t n = ns[i];
+    float x[131], y0[131], y[131];
+    for (int64_t j = 0; j < n; j++) {
+      x[j] = frand();
+      y0[j] = frand();
+    }
+    const float a = frand();
+    for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
+      const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
+      memcpy(y, y0, (size_t)n * 4);
+      vk->axpy_f32(n, a, x, y);
+      int bad = 0;
+      for (int64_t j = 0; j < n; j++) {
+        double e = (double)y0[j] + (double)a * x[j];
+        if (!(fabs(y[j] - e) <= 0x1p-23 * (fabs(y0[j]) + fabs((double)a * x[j])))) bad++;
+      }
+      CHECK_MSG(bad == 0, "%s axpy n=%lld: %d elements off", vk->name, (long long)n, bad);
+    }
+  }
+}
+
 /* ---- mul_mat through the graph at every level ---------------------------------- */
 
 /* y = mul_mat(w [K, N], x [K, M]) at `level` with nth threads; returns y (N x M). */
@@ -323,7 +431,7 @@ static void test_mul_mat_levels(void)
 static void test_mul_mat_batched(void)
 {
   const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_F16};
-  const int64_t K = 64, N = 5, M = 3, WB = 2, XB2 = 4, XB3 = 3;
+  const int64_t K = 64, N = 5, M = 9, WB = 2, XB2 = 4, XB3 = 3;   /* M > 8: two GEMM column groups */
   for (size_t t = 0; t < DS_ARRAY_LEN(types); t++) {
     const ds_type_traits *tr = ds_type_traits_get(types[t]);
     uint64_t rb;
@@ -398,6 +506,8 @@ int main(void)
   RUN(test_cpu_levels);
   RUN(test_quantize_qa);
   RUN(test_dots);
+  RUN(test_gemm_tile);
+  RUN(test_axpy);
   RUN(test_mul_mat_levels);
   RUN(test_mul_mat_batched);
   return DS_TEST_RESULT();

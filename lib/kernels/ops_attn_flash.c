@@ -1,0 +1,142 @@
+/*
+ * ops_attn_flash.c — the fused (flash-style) attention used at every kernel
+ * level above the reference (cpu.h); same op and result as ops_attn.c:
+ *     out[:, h, t] = sum_s softmax_s(scale q.k_s) v_s   over the visible slots
+ *
+ * Work unit: one kv head hk and a block of up to DS_FLASH_TOKENS query tokens,
+ * i.e. the group x tokens queries that share hk's keys and values. Slots are
+ * walked in tiles of DS_FLASH_SLOTS: the tile's k and v rows are decoded to f32
+ * once per unit (not once per query, as the reference does), scores come from
+ * the level's SIMD f32 dot, and each query keeps an online softmax
+ *     m = running max, l = sum_s exp(a_s - m), o = sum_s exp(a_s - m) v_s
+ * updated slot by slot in index order: a score above m rescales o and l by
+ * exp(m_old - m_new) first (so every exp() stays <= 1, as with the two-pass
+ * max); out = o / l at the end. The update sequence of a query depends only on
+ * the slots it sees, in order, never on tile or block boundaries or on the
+ * thread count, so a sequence's result is the same bits whether other
+ * sequences' slots (ds_op_attn_seq) are interleaved in the cache or not.
+ *
+ * Units go to threads round-robin (later query blocks see more slots). Scratch
+ * per thread: see ds_kernel_attn_flash_scratch_floats.
+ */
+#include "kernels/cpu.h"
+#include "kernels/ops.h"
+#include "kernels/types.h"
+#include "kernels/vec.h"
+
+#include <math.h>
+#include <string.h>
+
+#define DS_FLASH_SLOTS 32
+/* Query tokens per unit: about 48 queries (group x tokens) share a tile. */
+#define DS_FLASH_QUERIES 48
+
+static int64_t block_tokens(int64_t group)
+{
+  int64_t t = DS_FLASH_QUERIES / group;
+  return t < 1 ? 1 : t;
+}
+
+size_t ds_kernel_attn_flash_scratch_floats(const ds_tensor *node)
+{
+  const ds_tensor *q = node->src[0], *k = node->src[1], *v = node->src[2];
+  const int64_t Dk = k->ne[0], Dv = v->ne[0], group = q->ne[1] / k->ne[1];
+  const int64_t nq = group * block_tokens(group);
+  /* k and v tiles, then per query: o[Dv], scores[slots], m, l */
+  return (size_t)(DS_FLASH_SLOTS * (Dk + Dv) + nq * (Dv + DS_FLASH_SLOTS + 2));
+}
+
+/* Rows [s0, s0 + n) of kv head hk of cache c as f32 rows of D values at dst
+ * (or the cache itself when it is f32); returns the row stride in bytes. */
+static size_t tile_rows(const ds_tensor *c, const ds_type_traits *tr, int64_t hk, int64_t s0, int64_t n,
+                        float *dst, const float **rows)
+{
+  if (c->type == DSEEK_TYPE_F32) {
+    *rows = ds_tensor_ptr(c, 0, hk, s0, 0);
+    return c->nb[2];
+  }
+  for (int64_t s = 0; s < n; s++) tr->to_float(ds_tensor_ptr(c, 0, hk, s0 + s, 0), dst + s * c->ne[0], c->ne[0]);
+  *rows = dst;
+  return (size_t)c->ne[0] * sizeof(float);
+}
+
+void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst)
+{
+  const ds_vec_kernels *vk = ds_vec_get(ds_cpu_level_get());
+  const ds_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *pos = dst->src[3];
+  const ds_type_traits *tk = ds_type_traits_get(k->type), *tv = ds_type_traits_get(v->type);
+  const int64_t Dk = k->ne[0], Dv = v->ne[0], H = q->ne[1], T = q->ne[2], Hkv = k->ne[1];
+  const int64_t group = H / Hkv, bt = block_tokens(group), n_blocks = (T + bt - 1) / bt;
+  const int64_t n_kv = dst->op_i[0], n_ctx = k->ne[2];
+  const float scale = dst->op_f[0];
+  const int32_t *positions = pos->data;
+  const int32_t *owner = dst->src[4] ? dst->src[4]->data : NULL;
+
+  float *ktile = p->scratch, *vtile = ktile + DS_FLASH_SLOTS * Dk, *o = vtile + DS_FLASH_SLOTS * Dv;
+  float *scores = o + group * bt * Dv, *mx = scores + group * bt * DS_FLASH_SLOTS, *l = mx + group * bt;
+
+  for (int64_t u = p->ith; u < Hkv * n_blocks; u += p->nth) {
+    const int64_t hk = u % Hkv, t0 = (u / Hkv) * bt, t1 = DS_MIN(T, t0 + bt);
+    /* query i = (t - t0) * group + (h - hk * group); L[t] visible slots */
+    int64_t L_max = 0;
+    for (int64_t t = t0; t < t1; t++) {
+      int64_t vis = positions[t] < 0 ? 0 : (int64_t)positions[t] + 1;
+      L_max = DS_MAX(L_max, DS_MIN(vis, n_kv));
+    }
+    const int64_t nq = (t1 - t0) * group;
+    memset(o, 0, (size_t)(nq * Dv) * sizeof *o);
+    for (int64_t i = 0; i < nq; i++) {
+      mx[i] = -INFINITY;
+      l[i] = 0.0f;
+    }
+    for (int64_t s0 = 0; s0 < L_max; s0 += DS_FLASH_SLOTS) {
+      const int64_t ns = DS_MIN(DS_FLASH_SLOTS, L_max - s0);
+      const float *krows, *vrows;
+      const size_t kstride = tile_rows(k, tk, hk, s0, ns, ktile, &krows);
+      const size_t vstride = tile_rows(v, tv, hk, s0, ns, vtile, &vrows);
+      for (int64_t t = t0; t < t1; t++) {
+        int64_t vis = positions[t] < 0 ? 0 : (int64_t)positions[t] + 1;
+        const int64_t n = DS_MIN(DS_MIN(vis, n_kv) - s0, ns);
+        if (n <= 0) continue;
+        const int32_t qseq = owner ? owner[n_ctx + t] : -1;
+        for (int64_t h = hk * group; h < (hk + 1) * group; h++) {
+          const int64_t i = (t - t0) * group + (h - hk * group);
+          const float *qv = ds_tensor_ptr(q, 0, h, t, 0);
+          float *sc = scores + i * DS_FLASH_SLOTS, *oi = o + i * Dv;
+          for (int64_t s = 0; s < n; s += DS_VEC_COLS)
+            vk->dot_f32(Dk, qv, (const char *)krows + (size_t)s * kstride, kstride, (int)DS_MIN(DS_VEC_COLS, n - s),
+                        sc + s);
+          for (int64_t s = 0; s < n; s++) {
+            if (owner && owner[s0 + s] >= 0 && owner[s0 + s] != qseq) continue;
+            const float a = scale * sc[s];
+            if (a > mx[i]) {
+              /* new max: rescale what was summed under the old one (nothing
+               * yet when the old max is -inf) */
+              if (mx[i] != -INFINITY) {
+                const float r = expf(mx[i] - a);
+                l[i] *= r;
+                for (int64_t d = 0; d < Dv; d++) oi[d] *= r;
+              }
+              mx[i] = a;
+            }
+            /* a NaN score (or all -inf) gives NaN, as the reference does */
+            const float e = expf(a - mx[i]);
+            l[i] += e;
+            vk->axpy_f32(Dv, e, (const float *)((const char *)vrows + (size_t)s * vstride), oi);
+          }
+        }
+      }
+    }
+    for (int64_t t = t0; t < t1; t++)
+      for (int64_t h = hk * group; h < (hk + 1) * group; h++) {
+        const int64_t i = (t - t0) * group + (h - hk * group);
+        float *out = ds_tensor_ptr(dst, 0, h, t, 0);
+        if (l[i] == 0.0f && mx[i] == -INFINITY) {   /* nothing visible: zeros, as the reference */
+          memset(out, 0, (size_t)Dv * sizeof *out);
+          continue;
+        }
+        const float inv = 1.0f / l[i];
+        for (int64_t d = 0; d < Dv; d++) out[d] = o[i * Dv + d] * inv;
+      }
+  }
+}
