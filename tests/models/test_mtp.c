@@ -189,6 +189,7 @@ static void test_greedy_identical(const char *variant)
     {256, 8, 40, 7},      /* a thinking budget injects text after 7 tokens */
   };
   int64_t drafted = 0, accepted = 0;
+  int full = 0;   /* setup 2's runs that filled the context (others end at EOS first) */
   for (size_t s = 0; s < DS_ARRAY_LEN(setups); s++) {
     dseek_context *plain_c = context(m, setups[s].n_ctx, setups[s].n_batch, DSEEK_TYPE_F16);
     dseek_context *mtp_c = context(m, setups[s].n_ctx, setups[s].n_batch, DSEEK_TYPE_F16);
@@ -210,7 +211,7 @@ static void test_greedy_identical(const char *variant)
       CHECK_EQ_INT(ra.n_draft_tokens, 0);
       drafted += rb.n_draft_tokens;
       accepted += rb.n_draft_accepted;
-      if (s == 2) CHECK_EQ_INT(rb.stop_reason, DSEEK_STOP_CONTEXT_FULL);
+      if (s == 2) full += rb.stop_reason == DSEEK_STOP_CONTEXT_FULL;
       /* the same prompt again: all but its last token come from the cache */
       CHECK_EQ_INT(gen(mtp_c, prompts[p], 1, NULL, 3, setups[s].budget, &b, &rb), DSEEK_OK);
       CHECK_MSG(rb.n_cached_tokens == rb.n_prompt_tokens - 1, "setup %zu prompt %zu: %lld of %lld cached", s, p,
@@ -221,7 +222,7 @@ static void test_greedy_identical(const char *variant)
     dseek_context_free(plain_c);
     dseek_context_free(mtp_c);
   }
-  CHECK(drafted > 0);
+  CHECK(drafted > 0 && full > 0);
   fprintf(stderr, "%-26s greedy identical; drafts accepted %lld of %lld\n", variant, (long long)accepted,
           (long long)drafted);
   dseek_model_free(m);
