@@ -161,9 +161,13 @@ ds_tensor *ds_ds2_embed(ds_graph *g, const ds_weight *w, ds_tensor *ids)
 ds_tensor *ds_ds2_block(ds_graph *g, const struct dseek_model *m, const ds_ds2_layer *L, const ds_kv_cache *kv,
                         void *cache, ds_forward *f, const ds_rope_params *rp, ds_tensor *x, ds_tensor **attn)
 {
+  if (!x) return NULL;   /* an earlier op failed: the builder reports it (the graph's error) */
   const float eps = m->hp.norm_eps;
   ds_tensor *xn = ds_ds2_norm(g, x, &L->attn_norm, eps, "attn_norm");
+  if (!xn) return NULL;
+  if (!xn) return NULL;   /* an op failed: its error is set, the build reports it */
   x = ds_op_add(g, x, mla(g, m, L, kv, cache, f, rp, xn, attn));
+  if (!x) return NULL;
   ds_tensor *hn = ds_ds2_norm(g, x, &L->ffn_norm, eps, "ffn_norm");
   return ds_op_add(g, x, L->moe ? moe(g, m, L, hn) : mlp(g, hn, &L->ffn_gate, &L->ffn_up, &L->ffn_down));
 }
