@@ -164,7 +164,6 @@ ds_tensor *ds_ds2_block(ds_graph *g, const struct dseek_model *m, const ds_ds2_l
   if (!x) return NULL;   /* an earlier op failed: the builder reports it (the graph's error) */
   const float eps = m->hp.norm_eps;
   ds_tensor *xn = ds_ds2_norm(g, x, &L->attn_norm, eps, "attn_norm");
-  if (!xn) return NULL;
   if (!xn) return NULL;   /* an op failed: its error is set, the build reports it */
   x = ds_op_add(g, x, mla(g, m, L, kv, cache, f, rp, xn, attn));
   if (!x) return NULL;
