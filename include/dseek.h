@@ -406,16 +406,25 @@ typedef struct dseek_context_options {
   int64_t n_ctx;          /**< tokens the KV cache holds (default: min(4096, trained length)) */
   int64_t n_batch;        /**< tokens evaluated per graph run (default 512) */
   int n_threads;          /**< threads (default: physical cores) */
-  int kv_type;            /**< KV cache element type: DSEEK_TYPE_F16 (the default set by init), F32 or BF16 */
+  int kv_type;            /**< KV cache element type: DSEEK_TYPE_F16 (the default set by init), F32,
+                               BF16 or Q8_0 (34 bytes per 32 values; needs every cached row block
+                               aligned: head_dim a multiple of 32 (dense), kv_lora_rank and qk_rope
+                               multiples of 32 (deepseek2), else DSEEK_ERR_UNSUPPORTED) */
+  /* Appended in 0.1. */
+  int64_t memory_limit;   /**< bytes the context may take (KV cache and work buffers, see
+                               dseek_context_memory_estimate); 0 (default): the memory the system
+                               reports available (Linux MemAvailable) */
 } dseek_context_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */
 DSEEK_API dseek_status dseek_context_options_init(dseek_context_options *opts, size_t struct_size);
 
-/** Create a context. The memory it needs (KV cache, work buffers) is checked
- *  against the memory available before anything is allocated.
- *  Errors: DSEEK_ERR_INVALID_ARG (NULL, vocab-only model, bad option),
- *  DSEEK_ERR_NO_MEMORY (with the bytes needed). */
+/** Create a context. The memory it needs (dseek_context_memory_estimate) is
+ *  checked against opts->memory_limit, or else the memory available, before
+ *  the cache is allocated. Errors: DSEEK_ERR_INVALID_ARG (NULL, vocab-only
+ *  model, bad option), DSEEK_ERR_UNSUPPORTED (a kv_type the model's cache
+ *  rows cannot take), DSEEK_ERR_NO_MEMORY (the message gives the bytes needed
+ *  and the limit). */
 DSEEK_API dseek_status dseek_context_create(const dseek_model *model, const dseek_context_options *opts,
                                             dseek_context **out);
 
@@ -437,6 +446,36 @@ DSEEK_API dseek_status dseek_context_tokens(const dseek_context *ctx, int32_t *t
 
 /** Bytes the KV cache takes per cached token (all layers). */
 DSEEK_API int64_t dseek_context_kv_bytes_per_token(const dseek_context *ctx);
+
+/** What a context needs (dseek_context_memory_estimate). Set struct_size. */
+typedef struct dseek_memory_estimate {
+  size_t struct_size;
+  int64_t n_ctx;                /**< the cache size the options resolve to */
+  int64_t kv_bytes_per_token;   /**< all layers, at the options' kv_type */
+  int64_t kv_bytes;             /**< n_ctx x kv_bytes_per_token */
+  int64_t work_bytes;           /**< the forward passes' work buffers (one-token and n_batch
+                                     graphs) and the logits row */
+  int64_t total_bytes;          /**< kv_bytes + work_bytes: what dseek_context_create checks */
+} dseek_memory_estimate;
+
+/** The memory a context with these options (NULL: defaults) would take with
+ *  this model, without creating it. The model's weights are not included
+ *  (dseek_model_weight_bytes). Errors: as dseek_context_create, except that
+ *  no limit is checked. */
+DSEEK_API dseek_status dseek_context_memory_estimate(const dseek_model *model, const dseek_context_options *opts,
+                                                     dseek_memory_estimate *out);
+
+/** Context shift: forget the cached tokens [n_keep, n_keep + n_discard) and
+ *  move the later ones down by n_discard positions, so that generation can go
+ *  on in a full context (keep n_keep >= the system prompt's tokens). The kept
+ *  keys are re-rotated to their new positions (rope rotations compose:
+ *  R(p - d) = R(-d) R(p), also with YaRN); deepseek2 re-rotates only the rope
+ *  key k_pe of its latent rows, c_kv carries no position. Later keys keep what
+ *  they computed while the dropped tokens were visible, as in llama.cpp's
+ *  context shift. No logits are available until the next evaluation. Errors:
+ *  DSEEK_ERR_INVALID_ARG (NULL, n_keep < 0, n_discard < 1, n_keep + n_discard
+ *  > n_past). */
+DSEEK_API dseek_status dseek_context_shift(dseek_context *ctx, int64_t n_keep, int64_t n_discard);
 
 /** Save the context's cached tokens and KV cache to a file. The file names
  *  the model it belongs to (a fingerprint of its architecture, sizes and
@@ -648,6 +687,13 @@ typedef struct dseek_generate_options {
                                      if constrain_after_reasoning; text injected by the thinking
                                      budget does not count). Grammar fields: not with a draft
                                      model or in dseek_generate_parallel (INVALID_ARG) */
+  /* Context shift (appended in 0.1; see dseek_context_shift). */
+  int context_shift;            /**< 1: when the context is full during generation, keep the first
+                                     n_keep tokens, drop half of the rest and go on (llama.cpp's
+                                     --context-shift); 0 (default): stop with
+                                     DSEEK_STOP_CONTEXT_FULL. Not with a draft model or use_mtp. */
+  int64_t n_keep;               /**< tokens kept at the start by a shift (default 0; clamped to the
+                                     prompt's length) */
 } dseek_generate_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */

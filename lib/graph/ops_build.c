@@ -332,11 +332,12 @@ ds_tensor *ds_op_concat(ds_graph *g, ds_tensor *a, ds_tensor *b, int dim)
   return t;
 }
 
-/* A KV cache operand: plain (block size 1) decodable type, rows contiguous. */
+/* A KV cache operand: a decodable type whose rows (one head of one slot) are
+ * whole blocks (f32/f16/bf16, or q8_0 with head dims a multiple of 32; the
+ * kernels decode a row at a time), rows contiguous. */
 static bool is_cache(const ds_tensor *t)
 {
-  const ds_type_traits *tr = ds_type_traits_get(t->type);
-  return tr && tr->block_size == 1 && t->nb[0] == tr->type_size && t->ne[3] == 1;
+  return has_decodable_rows(t) && t->ne[0] % ds_type_traits_get(t->type)->block_size == 0 && t->ne[3] == 1;
 }
 
 ds_tensor *ds_op_attn(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *v_cache,
@@ -346,8 +347,8 @@ ds_tensor *ds_op_attn(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *
   char s[96];
   if (!is_f32_rows(q) || q->ne[3] != 1)
     return fail("attn", q, "q must be f32 [head_dim, n_head, n_tokens] with contiguous rows", "");
-  if (!is_cache(k_cache)) return fail("attn", k_cache, "k cache must be 3-D f32/f16/bf16 with contiguous rows", "");
-  if (!is_cache(v_cache)) return fail("attn", v_cache, "v cache must be 3-D f32/f16/bf16 with contiguous rows", "");
+  if (!is_cache(k_cache)) return fail("attn", k_cache, "k cache must be 3-D of a decodable type with rows of whole blocks", "");
+  if (!is_cache(v_cache)) return fail("attn", v_cache, "v cache must be 3-D of a decodable type with rows of whole blocks", "");
   shape_str(q, s, sizeof s);
   if (k_cache->ne[0] != q->ne[0]) return fail("attn", k_cache, "head dim differs from q", s);
   if (v_cache->ne[1] != k_cache->ne[1] || v_cache->ne[2] != k_cache->ne[2]) {

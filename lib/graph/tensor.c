@@ -211,10 +211,15 @@ static ds_tensor *make_view(ds_graph *g, ds_tensor *a, const char *what, int n_d
   size_t offs;
   if (ds_add_size(a->view_offs, offset, &offs)) offs = SIZE_MAX;
   /* The extent is computed with checked sizes: each (ne-1)*nb is bounded by
-   * the base size below, which fits in memory. */
+   * the base size below, which fits in memory. Along dim 0 nb[0] steps over
+   * blocks (block types: ne[0] / block of them). */
+  int64_t block = 1;
+  size_t block_bytes = 4;
+  type_geometry(a->type, &block, &block_bytes);
   for (int i = 0; i < DS_MAX_DIMS; i++) {
     size_t span;
-    if (ds_mul_size((size_t)(ne[i] - 1), nb[i], &span) || span > base->size) {
+    int64_t steps = (i == 0 ? ne[0] / block : ne[i]) - 1;
+    if (steps < 0 || ds_mul_size((size_t)steps, nb[i], &span) || span > base->size) {
       ds_error(DSEEK_ERR_INVALID_ARG, "%s of '%s': dim %d spans beyond the tensor", what,
                a->name, i);
       return NULL;

@@ -17,28 +17,45 @@
  * by ~1e-2 rad.
  */
 #include "kernels/ops.h"
+#include "kernels/rope.h"
 
 #include <math.h>
+
+void ds_rope_freqs_init(ds_rope_freqs *r, int n_rot, double base, const float *factors, double yarn_s,
+                        int orig_ctx, double beta_fast, double beta_slow)
+{
+  *r = (ds_rope_freqs){.n_rot = n_rot, .base = base, .yarn_s = yarn_s, .lo = 0.0, .hi = 1.0, .factors = factors};
+  if (yarn_s > 1.0) {
+    const double two_pi = 6.283185307179586;
+    double c_fast = n_rot * log(orig_ctx / (two_pi * beta_fast)) / (2.0 * log(base));
+    double c_slow = n_rot * log(orig_ctx / (two_pi * beta_slow)) / (2.0 * log(base));
+    r->lo = fmax(floor(c_fast), 0.0);
+    r->hi = fmin(ceil(c_slow), n_rot - 1.0);
+    if (r->hi == r->lo) r->hi += 0.001;
+  }
+}
+
+double ds_rope_freq(const ds_rope_freqs *r, int j)
+{
+  double f = pow(r->base, -2.0 * j / r->n_rot);
+  if (r->factors) f /= r->factors[j];
+  if (r->yarn_s > 1.0) {
+    double ramp = fmin(fmax((j - r->lo) / (r->hi - r->lo), 0.0), 1.0);
+    f = f / r->yarn_s * ramp + f * (1.0 - ramp);
+  }
+  return f;
+}
 
 void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *a = dst->src[0], *pos = dst->src[1], *ff = dst->src[2];
   const int n_rot = dst->op_i[0], mode = dst->op_i[1], orig_ctx = dst->op_i[2];
-  const double base = dst->op_f[0], s = dst->op_f[1];
-  const double beta_fast = dst->op_f[2], beta_slow = dst->op_f[3], mag = dst->op_f[4];
+  const double mag = dst->op_f[4];
   const int half = n_rot / 2;
   const int32_t *positions = pos->data;
-  const float *factors = ff ? ff->data : NULL;
-
-  double lo = 0.0, hi = 1.0;
-  if (s > 1.0) {
-    const double two_pi = 6.283185307179586;
-    double c_fast = n_rot * log(orig_ctx / (two_pi * beta_fast)) / (2.0 * log(base));
-    double c_slow = n_rot * log(orig_ctx / (two_pi * beta_slow)) / (2.0 * log(base));
-    lo = fmax(floor(c_fast), 0.0);
-    hi = fmin(ceil(c_slow), n_rot - 1.0);
-    if (hi == lo) hi += 0.001;
-  }
+  ds_rope_freqs rf;
+  ds_rope_freqs_init(&rf, n_rot, dst->op_f[0], ff ? ff->data : NULL, dst->op_f[1], orig_ctx, dst->op_f[2],
+                     dst->op_f[3]);
 
   const int64_t n = dst->ne[0];
   int64_t r0, r1;
@@ -49,13 +66,7 @@ void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst)
     float *y = ds_tensor_ptr(dst, 0, h, t, 0);
     double position = positions[t];
     for (int j = 0; j < half; j++) {
-      double f = pow(base, -2.0 * j / n_rot);
-      if (factors) f /= factors[j];
-      if (s > 1.0) {
-        double ramp = fmin(fmax((j - lo) / (hi - lo), 0.0), 1.0);
-        f = f / s * ramp + f * (1.0 - ramp);
-      }
-      double theta = position * f;
+      double theta = position * ds_rope_freq(&rf, j);
       double c = cos(theta) * mag, sn = sin(theta) * mag;
       int64_t k0 = mode == DS_ROPE_NEOX ? j : 2 * j;
       int64_t k1 = mode == DS_ROPE_NEOX ? j + half : 2 * j + 1;

@@ -10,9 +10,7 @@
  */
 #include "runtime/context.h"
 #include "runtime/mtp.h"
-#include "core/sysinfo.h"
 #include "graph/threadpool.h"
-#include "kernels/types.h"
 
 #include <string.h>
 
@@ -30,52 +28,24 @@ dseek_status dseek_context_options_init(dseek_context_options *o, size_t size)
   return DSEEK_OK;
 }
 
-static size_t kv_elem_size(int type)
-{
-  switch (type) {
-  case DSEEK_TYPE_F32: return 4;
-  case DSEEK_TYPE_F16: case DSEEK_TYPE_BF16: return 2;
-  default: return 0;
-  }
-}
-
 dseek_status dseek_context_create(const dseek_model *model, const dseek_context_options *opts, dseek_context **out)
 {
   static const char fn[] = "dseek_context_create";
   if (!model || !out) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: model and out must not be NULL", fn);
-  if (model->arch == DS_ARCH_UNKNOWN)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the model was loaded vocab-only and cannot evaluate", fn);
   dseek_context_options o;
-  dseek_context_options_init(&o, sizeof o);
-  if (opts) {
-    if (opts->struct_size < sizeof(size_t) || opts->struct_size > 4096)
-      return ds_error(DSEEK_ERR_INVALID_ARG, "%s: options struct_size %zu is not valid", fn, opts->struct_size);
-    memcpy(&o, opts, DS_MIN(opts->struct_size, sizeof o));
-  }
+  ds_kv_rows rows;
+  dseek_memory_estimate need;
+  dseek_status st = ds_context_resolve(model, opts, fn, &o, &rows);
+  /* the cache alone first: a hopeless n_ctx is refused before graphs are built for it */
+  if (!st) st = ds_context_estimate(model, &o, &rows, false, fn, &need);
+  if (!st) st = ds_context_admit(&o, &need, fn);
+  if (!st) st = ds_context_estimate(model, &o, &rows, true, fn, &need);
+  if (!st) st = ds_context_admit(&o, &need, fn);
+  if (st) return st;
   const ds_hparams *hp = &model->hp;
-  if (o.n_ctx == 0) o.n_ctx = DS_MIN(hp->n_ctx_train, 4096);
-  if (o.n_batch == 0) o.n_batch = 512;
-  if (o.n_threads == 0) o.n_threads = ds_physical_cores();
-  if (o.n_ctx < 1 || o.n_ctx > INT32_MAX || o.n_batch < 1 || o.n_threads < 1 || o.n_threads > 512)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_ctx >= 1, n_batch >= 1 and 1 <= n_threads <= 512 "
-                    "(got %lld, %lld, %d)", fn, (long long)o.n_ctx, (long long)o.n_batch, o.n_threads);
-  size_t es = kv_elem_size(o.kv_type);
-  if (!es)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: kv_type %s is not supported (use F32, F16 or BF16)", fn,
-                    dseek_type_name(o.kv_type));
-  o.n_batch = DS_MIN(o.n_batch, o.n_ctx);
-
-  /* Per layer and token: K and V of Hkv x Dh each (dense), or one latent row
-   * [c_kv ; k_pe] (deepseek2's MLA: v[il] == k[il]). */
-  const bool mla = model->arch == DS_ARCH_DEEPSEEK2;
-  uint64_t per_token = (uint64_t)(hp->n_layer * ds_model_kv_values_per_token_layer(model)) * es, total;
-  if (ds_mul_u64(per_token, (uint64_t)o.n_ctx, &total) || total > SIZE_MAX)
+  const uint64_t total = (uint64_t)need.kv_bytes;
+  if (total > SIZE_MAX)
     return ds_error(DSEEK_ERR_NO_MEMORY, "%s: a KV cache of %lld tokens overflows", fn, (long long)o.n_ctx);
-  uint64_t avail = ds_available_memory();
-  if (avail && total > avail)
-    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: the KV cache for %lld tokens needs %llu MiB but only %llu MiB "
-                    "are available; use a smaller n_ctx", fn, (long long)o.n_ctx,
-                    (unsigned long long)(total >> 20), (unsigned long long)(avail >> 20));
 
   dseek_context *c = ds_calloc(1, sizeof *c);
   if (!c) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
@@ -84,7 +54,9 @@ dseek_status dseek_context_create(const dseek_model *model, const dseek_context_
   c->n_batch = o.n_batch;
   c->n_threads = o.n_threads;
   c->kv_type = o.kv_type;
-  c->kv_bytes_per_token = (int64_t)per_token;
+  c->kv_bytes_per_token = need.kv_bytes_per_token;
+  c->kv_k_row = (int64_t)rows.k;
+  c->kv_v_row = (int64_t)rows.v;
   c->kv_mem = ds_calloc(1, (size_t)total);
   c->kv_ptrs = ds_calloc((size_t)(2 * hp->n_layer), sizeof(void *));
   c->tokens = ds_calloc((size_t)o.n_ctx, sizeof(int32_t));
@@ -97,15 +69,16 @@ dseek_status dseek_context_create(const dseek_model *model, const dseek_context_
                     (unsigned long long)(total >> 20));
   }
   for (int64_t i = 0; i < o.n_ctx; i++) c->slot_seq[i] = -1;
-  size_t layer_bytes = (size_t)(total / (uint64_t)((mla ? 1 : 2) * hp->n_layer));
+  /* per layer: K rows of every slot, then V rows (none for MLA: v[il] == k[il]) */
+  const size_t k_bytes = (size_t)(rows.k * (uint64_t)o.n_ctx), v_bytes = (size_t)(rows.v * (uint64_t)o.n_ctx);
   c->kv.type = o.kv_type;
   c->kv.n_ctx = o.n_ctx;
   c->kv.n_layer = hp->n_layer;
   c->kv.k = c->kv_ptrs;
   c->kv.v = c->kv_ptrs + hp->n_layer;
   for (int64_t il = 0; il < hp->n_layer; il++) {
-    c->kv.k[il] = (char *)c->kv_mem + (size_t)((mla ? 1 : 2) * il) * layer_bytes;
-    c->kv.v[il] = mla ? c->kv.k[il] : (char *)c->kv_mem + (size_t)(2 * il + 1) * layer_bytes;
+    c->kv.k[il] = (char *)c->kv_mem + (size_t)il * (k_bytes + v_bytes);
+    c->kv.v[il] = rows.v ? (char *)c->kv.k[il] + k_bytes : c->kv.k[il];
   }
   *out = c;
   return DSEEK_OK;

@@ -15,6 +15,8 @@ struct dseek_context {
   void *kv_mem;               /* one allocation for every layer's K and V */
   void **kv_ptrs;             /* 2 * n_layer pointers into kv_mem */
   int64_t kv_bytes_per_token;
+  int64_t kv_k_row, kv_v_row; /* bytes of one slot's K / V row in one layer; kv_v_row 0 when v[il]
+                                 aliases k[il] (deepseek2's latent cache) */
   int64_t n_past;
   int32_t *tokens;            /* the token in each cache slot (the first n_past are the sequence) */
   int32_t *slot_seq;          /* owner sequence of each slot, -1 = shared (see ds_op_attn_seq) */
@@ -29,6 +31,20 @@ struct dseek_context {
   atomic_int cancel;          /* set from any thread to stop a generation */
   struct ds_mtp *mtp;         /* MTP speculation state (runtime/mtp.h), NULL until requested */
 };
+
+/* KV cache bytes of one slot in one layer (context_memory.c). */
+typedef struct ds_kv_rows { uint64_t k, v; } ds_kv_rows;
+
+/* Options with defaults filled in and checked, and the cache row sizes for
+ * their kv_type (context_memory.c). fn names the caller in errors. */
+dseek_status ds_context_resolve(const dseek_model *model, const dseek_context_options *opts, const char *fn,
+                                dseek_context_options *o, ds_kv_rows *rows);
+/* The memory a context with resolved options o takes (with_work false: the
+ * KV cache only, without building graphs), and the admission check against
+ * o->memory_limit or the memory available. */
+dseek_status ds_context_estimate(const dseek_model *model, const dseek_context_options *o, const ds_kv_rows *rows,
+                                 bool with_work, const char *fn, dseek_memory_estimate *e);
+dseek_status ds_context_admit(const dseek_context_options *o, const dseek_memory_estimate *e, const char *fn);
 
 /* Evaluate n tokens at explicit positions, cache slots and sequences (seq -1:
  * visible to every sequence). Logits of all n are kept when all_logits. The

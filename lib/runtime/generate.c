@@ -76,9 +76,25 @@ typedef struct run {
   bool speculate;
   ds_mtp_spec mtp;           /* MTP speculation (use_mtp) */
   bool use_mtp;
+  bool shift;                /* context_shift, keeping the first n_keep tokens */
+  int64_t n_keep;
 } run;
 
 static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u->out, u->ctx->model->vocab, tok); }
+
+/* Room for n more tokens? With context_shift a full context keeps its first
+ * n_keep tokens and drops half of the rest (at least enough for n). */
+static dseek_status make_room(run *u, int64_t n, bool *ok)
+{
+  dseek_context *c = u->ctx;
+  const int64_t room = c->n_ctx - c->n_past;
+  const int64_t drop = DS_MAX((c->n_past - u->n_keep) / 2, n - room);
+  *ok = n <= room;
+  if (*ok || !u->shift || drop < 1 || drop > c->n_past - u->n_keep) return DSEEK_OK;
+  dseek_status st = dseek_context_shift(c, u->n_keep, drop);
+  *ok = st == DSEEK_OK;
+  return st;
+}
 
 /* Inject text the model did not sample (a thinking budget's closing phrase,
  * budget forcing's "Wait"): tokenized, streamed like output, evaluated. */
@@ -94,7 +110,9 @@ static dseek_status inject(run *u, const char *text)
   if (st == DSEEK_ERR_BUFFER_TOO_SMALL)
     return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_generate: injected text longer than %zu tokens", DS_ARRAY_LEN(ids));
   if (st) return st;
-  if (n > u->ctx->n_ctx - u->ctx->n_past) {
+  bool room;
+  if ((st = make_room(u, n, &room))) return st;
+  if (!room) {
     u->r.stop_reason = DSEEK_STOP_CONTEXT_FULL;
     return DSEEK_OK;
   }
@@ -154,6 +172,9 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
                     "reasoning mode, max_thinking_tokens >= -1 and min_thinking_tokens >= 0", fn);
   if (o.use_mtp && o.draft)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: use_mtp and a draft context exclude each other", fn);
+  if (o.n_keep < 0 || (o.context_shift && (o.draft || o.use_mtp)))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_keep >= 0; context_shift works without a draft model "
+                    "and without use_mtp", fn);
   for (int64_t k = 0; k < o.n_stop; k++)
     if (!o.stop[k]) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: stop string %lld is NULL", fn, (long long)k);
   if ((o.grammar || o.json_schema || ds_sampler_has_grammar(o.sampler)) && o.draft)
@@ -186,6 +207,8 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
               (o.reasoning == DSEEK_REASONING_AUTO && ds_prompt_opens_think(prompt));
   ds_output_init(&u.out, o.stop, o.n_stop, open, o.reasoning == DSEEK_REASONING_OFF, o.stream, o.stream_user_data);
   u.r.n_prompt_tokens = n_prompt;
+  u.shift = o.context_shift != 0;
+  u.n_keep = DS_MIN(o.n_keep, n_prompt);
   atomic_store(&ctx->cancel, 0);
 
   /* Prompt cache: keep the longest common prefix with what the context holds
@@ -266,7 +289,9 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     if (u.out.stopped_by_callback) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
     if (u.out.hit) { u.r.stop_reason = DSEEK_STOP_STRING; break; }
     if (in_cache) continue;
-    if (ctx->n_past >= ctx->n_ctx) { u.r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
+    bool room;
+    if ((st = make_room(&u, 1, &room))) break;
+    if (!room) { u.r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
     st = dseek_decode(ctx, &tok, 1, 0);
   }
   if (u.speculate) {

@@ -63,8 +63,7 @@ static void forget_mtp_from(ds_mtp *m, int64_t from)
   for (int64_t s = from; s < m->end; s++) m->mtok[s] = -1;
 }
 
-/* Slots >= from hold nothing any more. */
-static void forget_from(ds_mtp *m, int64_t from)
+void ds_mtp_forget_from(ds_mtp *m, int64_t from)
 {
   for (int64_t s = from; s < m->end; s++) m->htok[s] = m->mtok[s] = -1;
   if (from < m->end) m->end = from;
@@ -81,7 +80,7 @@ void ds_mtp_store_hidden(ds_mtp *m, const int32_t *tokens, const int32_t *slots,
     shared = shared && seqs[i] < 0;
   }
   if (!shared) {   /* parallel sequences: their slots do not extend the shared prefix */
-    forget_from(m, lo);
+    ds_mtp_forget_from(m, lo);
     return;
   }
   for (int64_t i = 0; i < n; i++) {
@@ -90,7 +89,7 @@ void ds_mtp_store_hidden(ds_mtp *m, const int32_t *tokens, const int32_t *slots,
     m->htok[slots[i]] = tokens[i];
     m->mtok[slots[i]] = -1;   /* computed from the old h of this slot */
   }
-  forget_from(m, hi);
+  ds_mtp_forget_from(m, hi);
   m->end = DS_MAX(m->end, hi);
 }
 

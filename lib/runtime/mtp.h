@@ -43,6 +43,10 @@ void ds_mtp_free(ds_mtp *m);
 void ds_mtp_store_hidden(ds_mtp *m, const int32_t *tokens, const int32_t *slots, const int32_t *seqs, int64_t n,
                          const float *hidden);
 
+/* Slots >= from (hidden states and MTP rows) hold nothing any more: the
+ * context's cache changed there other than by evaluation (context shift). */
+void ds_mtp_forget_from(ds_mtp *m, int64_t from);
+
 /* Leading cache slots of c whose hidden states are held. */
 int64_t ds_mtp_hidden_valid(const ds_mtp *m, const dseek_context *c);
 /* Leading MTP slots still valid for c's tokens. */

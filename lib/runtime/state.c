@@ -4,24 +4,28 @@
  * context.
  *
  * Layout (little-endian, as this machine writes it):
- *   "DSKV" u32 version=1
+ *   "DSKV" u32 version=2
  *   u64 model fingerprint (FNV-1a over the architecture, hyperparameters and
  *       sampled bytes of the embedding and output weights)
- *   u32 kv_type, u32 reserved, u64 n_layer, u64 bytes per cached token per K/V
+ *   u32 kv_type, u32 reserved, u64 n_layer,
+ *   u64 K row bytes, u64 V row bytes (one slot, one layer; V 0 when the V
+ *       cache is a view of the K cache: deepseek2's latent rows)
  *   u64 n_past, i32 tokens[n_past]
- *   per layer: K rows [0, n_past), V rows [0, n_past)
+ *   per layer: K rows [0, n_past), V rows [0, n_past) (if any)
  *   u64 FNV-1a of everything above
- * A cache slot holds one token's keys (or values) for every head contiguously,
- * so the first n_past slots of a layer are one contiguous block.
+ * A cache slot holds one token's keys (or values, or latent row) for every
+ * head contiguously, so the first n_past slots of a layer are one contiguous
+ * block. Version 1 (one row size for K and V) is refused.
  */
 #include "core/file.h"
 #include "kernels/types.h"
 #include "runtime/context.h"
+#include "runtime/mtp.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
@@ -72,15 +76,16 @@ dseek_status dseek_context_save(const dseek_context *ctx, const char *path)
   put(&w, &fp, 8);
   uint32_t kv[2] = {(uint32_t)ctx->kv_type, 0};
   put(&w, kv, 8);
-  uint64_t n_layer = (uint64_t)ctx->kv.n_layer, row = (uint64_t)ctx->kv_bytes_per_token / (2 * n_layer);
+  uint64_t n_layer = (uint64_t)ctx->kv.n_layer, k_row = (uint64_t)ctx->kv_k_row, v_row = (uint64_t)ctx->kv_v_row;
   uint64_t n_past = (uint64_t)ctx->n_past;
   put(&w, &n_layer, 8);
-  put(&w, &row, 8);
+  put(&w, &k_row, 8);
+  put(&w, &v_row, 8);
   put(&w, &n_past, 8);
   put(&w, ctx->tokens, (size_t)n_past * sizeof(int32_t));
   for (uint64_t il = 0; il < n_layer; il++) {
-    put(&w, ctx->kv.k[il], (size_t)(n_past * row));
-    put(&w, ctx->kv.v[il], (size_t)(n_past * row));
+    put(&w, ctx->kv.k[il], (size_t)(n_past * k_row));
+    if (v_row) put(&w, ctx->kv.v[il], (size_t)(n_past * v_row));
   }
   uint64_t sum = w.h;
   put(&w, &sum, 8);
@@ -103,8 +108,8 @@ dseek_status dseek_context_load(dseek_context *ctx, const char *path)
   const uint8_t *p = file.data;
   uint64_t size = file.size, h = 1469598103934665603ull;
   uint32_t version, kv_type;
-  uint64_t fp, n_layer, row, n_past, sum;
-  const uint64_t head = 4 + 4 + 8 + 8 + 8 + 8 + 8;
+  uint64_t fp, n_layer, k_row, v_row, n_past, sum;
+  const uint64_t head = 4 + 4 + 8 + 8 + 8 + 8 + 8 + 8;
   if (size < head + 8 || memcmp(p, "DSKV", 4) != 0) {
     ds_file_close(&file);
     return ds_error(DSEEK_ERR_FORMAT, "%s: not a dseek state file", path);
@@ -113,20 +118,22 @@ dseek_status dseek_context_load(dseek_context *ctx, const char *path)
   memcpy(&fp, p + 8, 8);
   memcpy(&kv_type, p + 16, 4);
   memcpy(&n_layer, p + 24, 8);
-  memcpy(&row, p + 32, 8);
-  memcpy(&n_past, p + 40, 8);
+  memcpy(&k_row, p + 32, 8);
+  memcpy(&v_row, p + 40, 8);
+  memcpy(&n_past, p + 48, 8);
   const struct dseek_model *m = ctx->model;
-  uint64_t want_row = (uint64_t)ctx->kv_bytes_per_token / (2 * (uint64_t)ctx->kv.n_layer), total = 0, kv_bytes = 0;
+  uint64_t total = 0, kv_bytes = 0;
   if (version != STATE_VERSION) st = ds_error(DSEEK_ERR_FORMAT, "%s: state version %u is not supported", path, version);
   else if (fp != model_fingerprint(m))
     st = ds_error(DSEEK_ERR_FORMAT, "%s: the state was saved with another model (this one is %s)", path, m->path);
-  else if ((int)kv_type != ctx->kv_type || n_layer != (uint64_t)ctx->kv.n_layer || row != want_row)
+  else if ((int)kv_type != ctx->kv_type || n_layer != (uint64_t)ctx->kv.n_layer || k_row != (uint64_t)ctx->kv_k_row ||
+           v_row != (uint64_t)ctx->kv_v_row)
     st = ds_error(DSEEK_ERR_FORMAT, "%s: the state's KV cache (%s) does not match this context's (%s)", path,
                   dseek_type_name((int)kv_type), dseek_type_name(ctx->kv_type));
   else if (n_past > (uint64_t)ctx->n_ctx)
     st = ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: the state holds %llu tokens, the context only %lld", path,
                   (unsigned long long)n_past, (long long)ctx->n_ctx);
-  else if (ds_mul_u64(n_past, row * 2 * n_layer, &kv_bytes) || ds_add_u64(head + n_past * 4 + 8, kv_bytes, &total) ||
+  else if (ds_mul_u64(n_past, (k_row + v_row) * n_layer, &kv_bytes) || ds_add_u64(head + n_past * 4 + 8, kv_bytes, &total) ||
            total != size)
     st = ds_error(DSEEK_ERR_FORMAT, "%s: file size %llu does not match its header", path, (unsigned long long)size);
   if (!st) {
@@ -143,13 +150,14 @@ dseek_status dseek_context_load(dseek_context *ctx, const char *path)
     memcpy(ctx->tokens, p + head, (size_t)n_past * 4);
     const uint8_t *q = p + head + n_past * 4;
     for (uint64_t il = 0; il < n_layer; il++) {
-      memcpy(ctx->kv.k[il], q, (size_t)(n_past * row));
-      q += n_past * row;
-      memcpy(ctx->kv.v[il], q, (size_t)(n_past * row));
-      q += n_past * row;
+      memcpy(ctx->kv.k[il], q, (size_t)(n_past * k_row));
+      q += n_past * k_row;
+      if (v_row) memcpy(ctx->kv.v[il], q, (size_t)(n_past * v_row));
+      q += n_past * v_row;
     }
     for (int64_t s = 0; s < ctx->n_ctx; s++) ctx->slot_seq[s] = -1;
     ctx->n_past = (int64_t)n_past;
+    if (ctx->mtp) ds_mtp_forget_from(ctx->mtp, 0);   /* no hidden states came with the file */
     ctx->logits_rows = 0;
     ctx->last_n = 0;
   }

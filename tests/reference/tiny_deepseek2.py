@@ -42,7 +42,7 @@ import make_tiny
 import quants
 import safetensors_write
 
-SEED = {"v2lite": 2468, "v3": 1357, "mtp": 9753, "mtpeasy": 8642}
+SEED = {"v2lite": 2468, "v3": 1357, "mtp": 9753, "mtpeasy": 8642, "kv32": 3579}
 TOK = make_tiny.TOKENIZER
 
 COMMON = {
@@ -85,7 +85,11 @@ CONFIGS["yarn"] = dict(CONFIGS["v2lite"], rope_scaling={
 CONFIGS["mtp"] = dict(CONFIGS["v3"], num_nextn_predict_layers=1)
 # the same shapes with weights an MTP layer can predict (see draftable_weights)
 CONFIGS["mtpeasy"] = CONFIGS["mtp"]
-WEIGHTS_OF = {"v2lite": "v2lite", "v3": "v3", "yarn": "v2lite", "mtp": "mtp", "mtpeasy": "mtpeasy"}
+# v2lite shapes with a latent row of whole 32-value blocks (kv_lora 64, qk_rope 32, as
+# V2/V3's 512 and 64 are): a Q8_0 KV cache needs them (tests/models/test_kv_cache.c)
+CONFIGS["kv32"] = dict(CONFIGS["v2lite"], kv_lora_rank=64, qk_rope_head_dim=32)
+WEIGHTS_OF = {"v2lite": "v2lite", "v3": "v3", "yarn": "v2lite", "mtp": "mtp", "mtpeasy": "mtpeasy",
+              "kv32": "kv32"}
 FP8_BLOCK = 128
 
 
@@ -300,13 +304,14 @@ def variants():
         ("ds2-mtp-gguf-q8_0", "mtp", "gguf", "q8_0", True, True),
         ("ds2-mtp-hf-f32", "mtp", "hf", "F32", True, 1),
         ("ds2-mtpeasy-gguf-f32", "mtpeasy", "gguf", "f32", True, True),
+        ("ds2-kv32-gguf-f32", "kv32", "gguf", "f32", True, True),
     ]
 
 
 def generate(out_dir, with_chat_template=True):
     """Write every deepseek2 variant under out_dir; returns the manifest lines."""
     template = r1_chat_template() if with_chat_template else None
-    weights = {k: random_weights(tiny_config(k), SEED[k]) for k in ("v2lite", "v3", "mtp")}
+    weights = {k: random_weights(tiny_config(k), SEED[k]) for k in ("v2lite", "v3", "mtp", "kv32")}
     weights["mtpeasy"] = draftable_weights(tiny_config("mtpeasy"), SEED["mtpeasy"])
     manifest = []
     for name, kind, fmt, wtype, with_tok, extra in variants():

@@ -65,6 +65,7 @@ class ContextOptions(Structure):
         ("n_batch", c_int64),
         ("n_threads", c_int),
         ("kv_type", c_int),
+        ("memory_limit", c_int64),
     ]
 
 
@@ -91,6 +92,8 @@ class GenerateOptions(Structure):
         ("json_schema", c_char_p),
         ("constrain_after_reasoning", c_int),
         ("trigger", c_char_p),
+        ("context_shift", c_int),
+        ("n_keep", c_int64),
     ]
 
 
