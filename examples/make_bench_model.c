@@ -3,7 +3,7 @@
  * DeepSeek-R1-Distill-Qwen-1.5B (PERFORMANCE.md, MODELS.md section 2), for
  * the benchmark: speed does not depend on the values.
  *
- *   make_bench_model OUT.gguf q8_0|q4_0 [--layers N] [--seed S]
+ *   make_bench_model OUT.gguf q8_0|q4_0|q4_k_m [--layers N] [--seed S]
  *
  * qwen2: vocab 151936, d 1536, 28 layers, 12 heads, 2 kv heads, head dim
  * 128, FFN 8960, rope theta 10000, rms eps 1e-6, q/k/v biases, untied output.
@@ -23,6 +23,7 @@
 #include "kernels/types.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,34 +134,49 @@ static int add(tensor *t, int n, const char *name, int type, int64_t ne0, int64_
   return n + 1;
 }
 
-/* The qwen2 tensor list; matrices in `wtype`. Returns the count. */
+/* Q4_K_M as llama.cpp's quantizer mixes it (llama_tensor_get_type): Q4_K
+ * everywhere except output.weight (Q6_K) and, in the layers where
+ * use_more_bits(i, n) = i < n/8 || i >= 7n/8 || (i - n/8) % 3 == 2 holds,
+ * attn_v and ffn_down (Q6_K). Marked by this pseudo type. */
+#define Q4_K_M (-2)
+static bool use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+/* The type of one matrix ("attn_v", "ffn_down", "output", other) of layer il. */
+static int matrix_type(int wtype, const char *what, int il, int n_layer)
+{
+  if (wtype != Q4_K_M) return wtype;
+  if (!strcmp(what, "output")) return DSEEK_TYPE_Q6_K;
+  if ((!strcmp(what, "attn_v") || !strcmp(what, "ffn_down")) && use_more_bits(il, n_layer)) return DSEEK_TYPE_Q6_K;
+  return DSEEK_TYPE_Q4_K;
+}
+
+/* The qwen2 tensor list; matrices in `wtype` (or the Q4_K_M mix). Returns the count. */
 static int qwen2_tensors(tensor *t, int wtype, int n_layer)
 {
   int n = 0;
   char name[64];
   const int64_t d = N_EMBD, dkv = N_HEAD_KV * HEAD_DIM;
   const float sd = sqrtf(3.0f / N_EMBD), sff = sqrtf(3.0f / N_FF);
-  n = add(t, n, "token_embd.weight", wtype, d, N_VOCAB, 1.0f);
+  n = add(t, n, "token_embd.weight", matrix_type(wtype, "token_embd", 0, n_layer), d, N_VOCAB, 1.0f);
   for (int il = 0; il < n_layer; il++) {
 #define LAYER(suffix, type, ne0, ne1, scale)                       \
   snprintf(name, sizeof name, "blk.%d.%s", il, suffix);            \
   n = add(t, n, name, type, ne0, ne1, scale)
     LAYER("attn_norm.weight", DSEEK_TYPE_F32, d, 1, 0);
-    LAYER("attn_q.weight", wtype, d, d, sd);
+    LAYER("attn_q.weight", matrix_type(wtype, "attn_q", il, n_layer), d, d, sd);
     LAYER("attn_q.bias", DSEEK_TYPE_F32, d, 1, 0.01f);
-    LAYER("attn_k.weight", wtype, d, dkv, sd);
+    LAYER("attn_k.weight", matrix_type(wtype, "attn_k", il, n_layer), d, dkv, sd);
     LAYER("attn_k.bias", DSEEK_TYPE_F32, dkv, 1, 0.01f);
-    LAYER("attn_v.weight", wtype, d, dkv, sd);
+    LAYER("attn_v.weight", matrix_type(wtype, "attn_v", il, n_layer), d, dkv, sd);
     LAYER("attn_v.bias", DSEEK_TYPE_F32, dkv, 1, 0.01f);
-    LAYER("attn_output.weight", wtype, d, d, sd);
+    LAYER("attn_output.weight", matrix_type(wtype, "attn_output", il, n_layer), d, d, sd);
     LAYER("ffn_norm.weight", DSEEK_TYPE_F32, d, 1, 0);
-    LAYER("ffn_gate.weight", wtype, d, N_FF, sd);
-    LAYER("ffn_up.weight", wtype, d, N_FF, sd);
-    LAYER("ffn_down.weight", wtype, N_FF, d, sff);
+    LAYER("ffn_gate.weight", matrix_type(wtype, "ffn_gate", il, n_layer), d, N_FF, sd);
+    LAYER("ffn_up.weight", matrix_type(wtype, "ffn_up", il, n_layer), d, N_FF, sd);
+    LAYER("ffn_down.weight", matrix_type(wtype, "ffn_down", il, n_layer), N_FF, d, sff);
 #undef LAYER
   }
   n = add(t, n, "output_norm.weight", DSEEK_TYPE_F32, d, 1, 0);
-  n = add(t, n, "output.weight", wtype, d, N_VOCAB, sd);
+  n = add(t, n, "output.weight", matrix_type(wtype, "output", 0, n_layer), d, N_VOCAB, sd);
   return n;
 }
 
@@ -202,18 +218,21 @@ static int write_data(out *o, const tensor *t)
 int main(int argc, char **argv)
 {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s OUT.gguf q8_0|q4_0 [--layers N] [--seed S]\n", argv[0]);
+    fprintf(stderr, "usage: %s OUT.gguf q8_0|q4_0|q4_k_m [--layers N] [--seed S]\n", argv[0]);
     return 2;
   }
-  int wtype = !strcmp(argv[2], "q8_0") ? DSEEK_TYPE_Q8_0 : !strcmp(argv[2], "q4_0") ? DSEEK_TYPE_Q4_0 : -1;
+  int wtype = !strcmp(argv[2], "q8_0")     ? DSEEK_TYPE_Q8_0
+              : !strcmp(argv[2], "q4_0")   ? DSEEK_TYPE_Q4_0
+              : !strcmp(argv[2], "q4_k_m") ? Q4_K_M
+                                           : -1;
   int n_layer = 28;
   rng = 0x9E3779B97F4A7C15ull;
   for (int i = 3; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--layers")) n_layer = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--seed")) rng ^= strtoull(argv[i + 1], NULL, 0) * 0x9E3779B97F4A7C15ull;
   }
-  if (wtype < 0 || n_layer < 1 || n_layer > 1000) {
-    fprintf(stderr, "%s: type must be q8_0 or q4_0, layers 1..1000\n", argv[0]);
+  if (wtype == -1 || n_layer < 1 || n_layer > 1000) {
+    fprintf(stderr, "%s: type must be q8_0, q4_0 or q4_k_m, layers 1..1000\n", argv[0]);
     return 2;
   }
   if (!rng) rng = 1;
@@ -237,7 +256,8 @@ int main(int argc, char **argv)
   put_u64(&o, 12 + N_TOKENIZER_KEYS);
   kv_str(&o, "general.architecture", "qwen2");
   kv_str(&o, "general.name", "dseek bench R1-Distill-Qwen-1.5B (random weights)");
-  kv_u32(&o, "general.file_type", wtype == DSEEK_TYPE_Q8_0 ? 7 : 2);   /* llama_ftype MOSTLY_Q8_0 / Q4_0 */
+  /* llama_ftype MOSTLY_Q8_0 / Q4_0 / Q4_K_M */
+  kv_u32(&o, "general.file_type", wtype == DSEEK_TYPE_Q8_0 ? 7 : wtype == DSEEK_TYPE_Q4_0 ? 2 : 15);
   kv_u32(&o, "qwen2.context_length", 131072);
   kv_u32(&o, "qwen2.embedding_length", N_EMBD);
   kv_u32(&o, "qwen2.block_count", (uint32_t)n_layer);

@@ -16,11 +16,12 @@
  * weight (src[2] = its scale grid, fp8.h) decodes row n with the scales of its
  * 128-row block.
  *
- * Kernels (every other level, vec.h): for Q8_0 and Q4_0 weights each thread
- * first quantizes all activation columns once to QA rows in its scratch (the
- * only change to the result: activations rounded to int8 per 32-block, about
- * 0.3% of a dot's magnitude); F32/F16/BF16 weights use x directly; other types
- * (K-quants, FP8) decode the row as the reference does and use the f32 dot.
+ * Kernels (every other level, vec.h): for Q8_0, Q4_0 and (at levels with
+ * their integer dots) Q4_K, Q5_K, Q6_K weights each thread first quantizes
+ * all activation columns once to QA rows in its scratch (the only change to
+ * the result: activations rounded to int8 per 32-block, about 0.3% of a dot's
+ * magnitude); F32/F16/BF16 weights use x directly; other types (other
+ * K-quants, FP8) decode the row as the reference does and use the f32 dot.
  * Rows are walked in tiles of DS_MM_TILE_N, and within a tile DS_VEC_COLS
  * columns at a time, so a tile of weight rows stays in cache while the
  * activation columns of a prompt batch pass over it.
@@ -105,11 +106,7 @@ static void mul_mat_reference(const ds_kernel_params *p, ds_tensor *dst)
 /* Weight rows per tile: 16 rows of K = 8960 at Q8_0 are 152 KB, within L2. */
 #define DS_MM_TILE_N 16
 
-static bool uses_qa(const ds_tensor *dst)
-{
-  int t = dst->src[0]->type;
-  return !dst->src[2] && (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0);
-}
+static bool is_k_quant(int t) { return t == DSEEK_TYPE_Q4_K || t == DSEEK_TYPE_Q5_K || t == DSEEK_TYPE_Q6_K; }
 
 /* The weight's own dot, or NULL when rows are decoded to f32 first. */
 static ds_vec_dot_fn direct_dot(const ds_vec_kernels *vk, const ds_tensor *dst)
@@ -118,11 +115,25 @@ static ds_vec_dot_fn direct_dot(const ds_vec_kernels *vk, const ds_tensor *dst)
   switch (dst->src[0]->type) {
   case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
   case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
+  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
+  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
+  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
   case DSEEK_TYPE_F32: return vk->dot_f32;
   case DSEEK_TYPE_F16: return vk->dot_f16;
   case DSEEK_TYPE_BF16: return vk->dot_bf16;
   default: return NULL;
   }
+}
+
+/* Activations quantized to QA rows: Q8_0/Q4_0 always, K-quants where the
+ * level has their integer dot. vk NULL: whether it may happen at some level
+ * (scratch sizing). */
+static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)
+{
+  int t = dst->src[0]->type;
+  if (dst->src[2]) return false;
+  if (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0) return true;
+  return is_k_quant(t) && (!vk || direct_dot(vk, dst));
 }
 
 /* The GEMM path's extra scratch after the QA rows: one packed tile and the
@@ -137,7 +148,7 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
   const ds_tensor *w = node->src[0], *x = node->src[1];
   /* one decoded weight row (reference, and the decode-then-dot kernels) */
   size_t need = (size_t)w->ne[0];
-  if (uses_qa(node)) {
+  if (uses_qa(node, NULL)) {
     /* QA rows for every activation column of every batch; sizes were
      * checked when the graph was built (the activations exist in memory) */
     size_t cols = (size_t)(x->ne[1] * x->ne[2] * x->ne[3]);
@@ -149,7 +160,8 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
 
 static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
 {
-  return uses_qa(dst) && vk->gemm_r16;
+  const int t = dst->src[0]->type;
+  return (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0) && uses_qa(dst, vk) && vk->gemm_r16;
 }
 
 /* Rows [n0, n1) of batch (b2, b3) against all M columns (QA u8 rows at xcols). */
@@ -179,7 +191,7 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
   const int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2], B3 = x->ne[3];
   const int64_t r2 = B2 / w->ne[2], r3 = B3 / w->ne[3];
   const ds_vec_dot_fn direct = direct_dot(vk, dst);
-  const bool qa = uses_qa(dst), gemm = uses_gemm(dst, vk);
+  const bool qa = uses_qa(dst, vk), gemm = uses_gemm(dst, vk);
   const size_t qa_bytes = ds_qa_row_bytes(K);
 
   if (qa) {

@@ -26,6 +26,21 @@ static inline void ds_put_half(uint8_t *p, float f)
   p[1] = (uint8_t)(h >> 8);
 }
 
+/* 6-bit (scale, min) of group j of Q4_K/Q5_K from the 12 packed bytes q:
+ * groups 0..3 sit in the low 6 bits of q[j] and q[j+4]; groups 4..7 keep
+ * their low 4 bits in the nibbles of q[j+4] and their top 2 bits in the top
+ * bits of q[j-4] (scale) and q[j] (min). */
+static inline void ds_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
+{
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
 /* ggml's nearest_int: adding 1.5 * 2^23 leaves round(f) (half to even) in the
  * low mantissa bits. Exact for |f| < 2^22; larger or non-finite inputs give
  * some value without undefined behaviour (the quantizers never produce them

@@ -14,7 +14,7 @@
  *   6-bit group scales: low 4 bits in scales[g] (g < 8) or scales[g-8] >> 4,
  *   high 2 bits at bit 2(g/4) of scales[8 + g%4]; x = (d (sc - 32)) q3.
  * Q4_K (144) d@0 dmin@2 scales[12]@4 qs[128]@16
- *   8 groups of 32, 6-bit sc and m packed as get_scale_min_k4 (below).
+ *   8 groups of 32, 6-bit sc and m packed as get_scale_min_k4 (ds_scale_min_k4, quants.h).
  *   Value i = 64c + 32u + l: q = nibble u of qs[32c + l], group 2c + u,
  *   x = (d sc) q - (dmin m).
  * Q5_K (176) d@0 dmin@2 scales[12]@4 qh[32]@16 qs[128]@48
@@ -35,21 +35,6 @@
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
-
-/* 6-bit (scale, min) of group j of Q4_K/Q5_K from the 12 packed bytes q:
- * groups 0..3 sit in the low 6 bits of q[j] and q[j+4]; groups 4..7 keep
- * their low 4 bits in the nibbles of q[j+4] and their top 2 bits in the top
- * bits of q[j-4] (scale) and q[j] (min). */
-static inline void scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
-{
-  if (j < 4) {
-    *sc = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
 
 static void pack_scale_min_k4(uint8_t *q, int j, uint8_t ls, uint8_t lm)
 {
@@ -227,9 +212,9 @@ static void q4_k_to_float(const void *src, float *y, int64_t n)
     const uint8_t *s = b + 4, *q = b + 16;
     for (int c = 0; c < 4; c++, q += 32) {
       uint8_t sc, m;
-      scale_min_k4(2 * c, s, &sc, &m);
+      ds_scale_min_k4(2 * c, s, &sc, &m);
       float d1 = d * (float)sc, m1 = min * (float)m;
-      scale_min_k4(2 * c + 1, s, &sc, &m);
+      ds_scale_min_k4(2 * c + 1, s, &sc, &m);
       float d2 = d * (float)sc, m2 = min * (float)m;
       for (int l = 0; l < 32; l++) *y++ = d1 * (float)(q[l] & 0xF) - m1;
       for (int l = 0; l < 32; l++) *y++ = d2 * (float)(q[l] >> 4) - m2;
@@ -246,9 +231,9 @@ static void q5_k_to_float(const void *src, float *y, int64_t n)
     uint8_t u1 = 1, u2 = 2;
     for (int c = 0; c < 4; c++, ql += 32, u1 <<= 2, u2 <<= 2) {
       uint8_t sc, m;
-      scale_min_k4(2 * c, s, &sc, &m);
+      ds_scale_min_k4(2 * c, s, &sc, &m);
       float d1 = d * (float)sc, m1 = min * (float)m;
-      scale_min_k4(2 * c + 1, s, &sc, &m);
+      ds_scale_min_k4(2 * c + 1, s, &sc, &m);
       float d2 = d * (float)sc, m2 = min * (float)m;
       for (int l = 0; l < 32; l++) *y++ = d1 * (float)((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
       for (int l = 0; l < 32; l++) *y++ = d2 * (float)((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
@@ -287,7 +272,7 @@ static void k4_fit(const float *x, uint8_t *b, int nmax, float rmin, int nstep, 
   ds_put_half(b + 2, max_min / 63.0f);
   for (int j = 0; j < QK_K / 32; j++) {
     uint8_t sc, m;
-    scale_min_k4(j, s, &sc, &m);
+    ds_scale_min_k4(j, s, &sc, &m);
     float d = ds_get_half(b) * (float)sc;
     if (d == 0) continue;
     float dm = ds_get_half(b + 2) * (float)m;

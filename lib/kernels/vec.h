@@ -91,6 +91,9 @@ typedef struct ds_vec_kernels {
   ds_vec_dot_fn dot_f32;    /* w: f32 row, x: f32 rows; any K */
   ds_vec_dot_fn dot_f16;    /* w: f16 row, x: f32 rows; any K */
   ds_vec_dot_fn dot_bf16;   /* w: bf16 row, x: f32 rows; any K */
+  /* w: Q4_K / Q5_K / Q6_K row (K % 256 == 0), x: QA rows; NULL: rows are
+   * decoded to f32 at this level */
+  ds_vec_dot_fn dot_q4_k, dot_q5_k, dot_q6_k;
   ds_vec_gemm_fn gemm_r16;  /* packed tile x QA u8 rows (NULL: the level uses the dots) */
   /* ds_gemm_pack_r16 or a faster packer giving the same bytes */
   bool (*pack_r16)(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst);

@@ -15,6 +15,7 @@
  * so it is not used: decode is bound by memory, not by these FMAs.)
  */
 #if defined(__x86_64__) && defined(__GNUC__)
+#include "kernels/quants.h"
 #include "kernels/vec.h"
 #include "dseek.h"
 
@@ -26,6 +27,13 @@
 /* Weight bytes fetched ahead of use: decode streams each weight once, and
  * the hardware prefetcher alone leaves the loads waiting on DRAM. */
 #define DS_PREFETCH_BYTES 2048
+
+ALWAYS_INLINE float f16_at(const uint8_t *p)
+{
+  uint16_t h;
+  memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
 
 /* ---- activation quantization ------------------------------------------------ */
 
@@ -162,6 +170,128 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     q4_0_step(w, x, xs, xd, xsum, b, nc, true, acc);
   }
   if (b < nb) q4_0_step(w, x, xs, xd, xsum, b, nc, false, acc);
+  for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
+}
+
+/* ---- K-quant dots (vec_scalar.c has the math) -------------------------------------- */
+
+/* Blocks 2c, 2c + 1 of a Q4_K/Q5_K super-block as 64 unsigned levels: the
+ * low and high nibbles of qs[32c ..], plus 16 where qh bit 2c (low half) or
+ * 2c + 1 (high half) is set. */
+ALWAYS_INLINE __m512i k4_pair(const uint8_t *b, bool q5, int c)
+{
+  __m256i q = _mm256_loadu_si256((const __m256i *)(b + (q5 ? 48 : 16) + 32 * c));
+  const __m256i m = _mm256_set1_epi8(0x0F);
+  __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m)),
+                                 _mm256_and_si256(_mm256_srli_epi16(q, 4), m), 1);
+  if (q5) {
+    __m256i h = _mm256_loadu_si256((const __m256i *)(b + 16));
+    __m512i hh = _mm512_inserti64x4(_mm512_castsi256_si512(h), h, 1);
+    __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * c))), _mm256_set1_epi8((char)(1 << (2 * c + 1))), 1);
+    v = _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(hh, bit), v, _mm512_set1_epi8(16));
+  }
+  return v;
+}
+
+ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out, const bool q5)
+{
+  const size_t bytes = q5 ? 176 : 144;
+  __m512 acc[DS_VEC_COLS];
+  __m256 macc[DS_VEC_COLS];
+  for (int c = 0; c < nc; c++) {
+    acc[c] = _mm512_setzero_ps();
+    macc[c] = _mm256_setzero_ps();
+  }
+  for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += bytes) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
+    float D[8], M[8];
+    const float d = f16_at(w), dmin = f16_at(w + 2);
+    for (int j = 0; j < 8; j++) {
+      uint8_t sc, m;
+      ds_scale_min_k4(j, w + 4, &sc, &m);
+      D[j] = d * (float)sc;
+      M[j] = dmin * (float)m;
+    }
+    const __m256 vm = _mm256_loadu_ps(M);
+    for (int c = 0; c < nc; c++) {
+      const char *xr = x + c * xs;
+      const float *xd = ds_qa_d(xr, K) + sb * 8;
+      const int32_t *xsum = ds_qa_s(xr, K) + sb * 8;
+      /* the min terms of the 8 blocks: M_j dx_j s_j */
+      macc[c] = _mm256_fmadd_ps(_mm256_mul_ps(vm, _mm256_loadu_ps(xd)),
+                                _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)xsum)), macc[c]);
+    }
+    for (int p = 0; p < 4; p++) {
+      __m512i v = k4_pair(w, q5, p);
+      const __m128 dd = _mm_castpd_ps(_mm_load_sd((const double *)(D + 2 * p)));
+      for (int c = 0; c < nc; c++) {
+        const char *xr = x + c * xs;
+        __m512i xq = _mm512_loadu_si512(xr + (sb * 8 + 2 * p) * DS_QA_BLOCK);
+        __m512i i = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v, xq);
+        __m128 dx = _mm_castpd_ps(_mm_load_sd((const double *)(ds_qa_d(xr, K) + sb * 8 + 2 * p)));
+        acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), spread_pair(_mm_mul_ps(dd, dx)), acc[c]);
+      }
+    }
+  }
+  for (int c = 0; c < nc; c++) {
+    __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(macc[c]), _mm256_extractf128_ps(macc[c], 1));
+    m4 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_add_ss(m4, _mm_movehdup_ps(m4));
+    out[c] = _mm512_reduce_add_ps(acc[c]) - _mm_cvtss_f32(m4);
+  }
+}
+ALWAYS_INLINE void dot_q4_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  dot_k4_n(K, w, x, xs, nc, out, false);
+}
+ALWAYS_INLINE void dot_q5_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  dot_k4_n(K, w, x, xs, nc, out, true);
+}
+
+/* Q6_K: per half h, blocks (r, r + 1) = (0, 1) then (2, 3): 64 levels 0..63
+ * from nibble r / 2 of ql[64h ..] and bits 2r.. of qh[32h ..]; the -32 offset
+ * as a second vpdpbusd of 32s with the activations; lanes 4k..4k+3 hold group
+ * k's partial sums, multiplied by its int8 scale in int32 (exact). */
+ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  __m512 acc[DS_VEC_COLS];
+  for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
+  const __m512i nib = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3), k32 = _mm512_set1_epi8(32);
+  const __m512i spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += 210) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 192, _MM_HINT_T0);
+    const float d = f16_at(w + 208);
+    for (int h = 0; h < 2; h++) {
+      __m512i ql = _mm512_loadu_si512(w + 64 * h);
+      __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
+      __m512i qhh = _mm512_inserti64x4(_mm512_castsi256_si512(qh), qh, 1);
+      for (int r = 0; r < 4; r += 2) {
+        __m512i lo = _mm512_and_si512(r ? _mm512_srli_epi16(ql, 4) : ql, nib);
+        __m512i sh = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * r)), _mm256_set1_epi16((short)(2 * r + 2)), 1);
+        __m512i hi = _mm512_and_si512(_mm512_srlv_epi16(qhh, sh), three);
+        __m512i v = _mm512_or_si512(lo, _mm512_slli_epi16(hi, 4));
+        int32_t s4;
+        memcpy(&s4, w + 192 + 8 * h + 2 * r, 4);
+        __m512i scl = _mm512_permutexvar_epi32(spread4, _mm512_castsi128_si512(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4))));
+        const int64_t blk = sb * 8 + 4 * h + r;
+        for (int c = 0; c < nc; c++) {
+          const char *xr = x + c * xs;
+          __m512i xq = _mm512_loadu_si512(xr + blk * DS_QA_BLOCK);
+          __m512i i = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), v, xq),
+                                       _mm512_dpbusd_epi32(_mm512_setzero_si512(), k32, xq));
+          i = _mm512_mullo_epi32(i, scl);
+          __m128 dx = _mm_castpd_ps(_mm_load_sd((const double *)(ds_qa_d(xr, K) + blk)));
+          acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), spread_pair(_mm_mul_ps(_mm_set1_ps(d), dx)), acc[c]);
+        }
+      }
+    }
+  }
   for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
 }
 
@@ -346,6 +476,9 @@ static void axpy_f32(int64_t n, float a, const float *x, float *y)
 
 DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
+DISPATCH_COLS(dot_q4_k, dot_q4_k_n, uint8_t)
+DISPATCH_COLS(dot_q5_k, dot_q5_k_n, uint8_t)
+DISPATCH_COLS(dot_q6_k, dot_q6_k_n, uint8_t)
 DISPATCH_COLS(dot_f32, dot_f32_n, void)
 DISPATCH_COLS(dot_f16, dot_f16_n, void)
 DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
@@ -358,6 +491,9 @@ const ds_vec_kernels ds_vec_avx512 = {
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,
+  .dot_q4_k = dot_q4_k,
+  .dot_q5_k = dot_q5_k,
+  .dot_q6_k = dot_q6_k,
   .gemm_r16 = gemm_r16,
   .pack_r16 = pack_r16,
   .axpy_f32 = axpy_f32,

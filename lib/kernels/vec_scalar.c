@@ -73,6 +73,80 @@ static void dot_q4_0(int64_t K, const void *w, const void *x, size_t x_stride, i
   }
 }
 
+/* ---- K-quants (quants_k.c layouts) against QA rows: per 32-value block j an
+ * exact int sum, then f32. Q4_K/Q5_K: w = D_j q - M_j (D_j = d sc_j,
+ * M_j = dmin m_j, q >= 0), so
+ *   dot = sum_j dx_j (D_j isum_j) - sum_j dx_j M_j s_j     (s_j: QA block sum)
+ * Q6_K: w = d sc_g (q - 32) with 16-value groups g, two per block:
+ *   dot = sum_j (d dx_j) (sc_a isum_a + sc_b isum_b)        (ints exact) */
+
+/* The 32 unsigned levels of block j (0..7) of a Q4_K/Q5_K super-block. */
+static void k4_levels(const uint8_t *b, bool q5, int j, uint8_t *q)
+{
+  const uint8_t *qs = b + (q5 ? 48 : 16) + 32 * (j / 2), *qh = b + 16;
+  for (int l = 0; l < 32; l++) {
+    q[l] = (uint8_t)((qs[l] >> (4 * (j % 2))) & 0xF);
+    if (q5 && (qh[l] >> j & 1)) q[l] += 16;
+  }
+}
+
+static void dot_k4(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out, bool q5)
+{
+  const size_t bytes = q5 ? 176 : 144;
+  for (int c = 0; c < ncols; c++) {
+    const void *xr = (const char *)x + (size_t)c * x_stride;
+    const int8_t *xq = xr;
+    const float *xd = ds_qa_d(xr, K);
+    const int32_t *xs = ds_qa_s(xr, K);
+    float sum = 0.0f, msum = 0.0f;
+    for (int64_t sb = 0; sb < K / DS_QK_K; sb++) {
+      const uint8_t *b = (const uint8_t *)w + sb * bytes;
+      const float d = ds_get_half(b), dmin = ds_get_half(b + 2);
+      for (int j = 0; j < 8; j++) {
+        uint8_t q[32], sc, m;
+        const int64_t blk = sb * 8 + j;
+        k4_levels(b, q5, j, q);
+        ds_scale_min_k4(j, b + 4, &sc, &m);
+        int32_t isum = 0;
+        for (int l = 0; l < 32; l++) isum += q[l] * xq[blk * 32 + l];
+        sum += (float)isum * (d * (float)sc * xd[blk]);
+        msum += (float)xs[blk] * (dmin * (float)m * xd[blk]);
+      }
+    }
+    out[c] = sum - msum;
+  }
+}
+static void dot_q4_k(int64_t K, const void *w, const void *x, size_t xs, int nc, float *out) { dot_k4(K, w, x, xs, nc, out, false); }
+static void dot_q5_k(int64_t K, const void *w, const void *x, size_t xs, int nc, float *out) { dot_k4(K, w, x, xs, nc, out, true); }
+
+static void dot_q6_k(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
+{
+  for (int c = 0; c < ncols; c++) {
+    const void *xr = (const char *)x + (size_t)c * x_stride;
+    const int8_t *xq = xr;
+    const float *xd = ds_qa_d(xr, K);
+    float sum = 0.0f;
+    for (int64_t sb = 0; sb < K / DS_QK_K; sb++) {
+      const uint8_t *b = (const uint8_t *)w + sb * 210;
+      const float d = ds_get_half(b + 208);
+      const int8_t *sc = (const int8_t *)(b + 192);
+      for (int h = 0; h < 2; h++)
+        for (int r = 0; r < 4; r++) {
+          const int64_t blk = sb * 8 + 4 * h + r;
+          const uint8_t *ql = b + 64 * h + 32 * (r % 2), *qh = b + 128 + 32 * h;
+          int32_t half[2] = {0, 0};
+          for (int l = 0; l < 32; l++) {
+            int v = ((ql[l] >> (4 * (r / 2))) & 0xF) | ((qh[l] >> (2 * r)) & 3) << 4;
+            half[l / 16] += (v - 32) * xq[blk * 32 + l];
+          }
+          int32_t is = sc[8 * h + 2 * r] * half[0] + sc[8 * h + 2 * r + 1] * half[1];
+          sum += (float)is * (d * xd[blk]);
+        }
+    }
+    out[c] = sum;
+  }
+}
+
 /* The f32-activation dots: the reference's sum in index order. */
 static void dot_f32(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
 {
@@ -142,6 +216,9 @@ const ds_vec_kernels ds_vec_scalar = {
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,
+  .dot_q4_k = dot_q4_k,
+  .dot_q5_k = dot_q5_k,
+  .dot_q6_k = dot_q6_k,
   .gemm_r16 = gemm_r16,
   .pack_r16 = ds_gemm_pack_r16,
   .axpy_f32 = axpy_f32,

@@ -113,13 +113,39 @@ typedef struct dot_case {
 static const dot_case dot_cases[] = {
   {DSEEK_TYPE_Q8_0, true}, {DSEEK_TYPE_Q4_0, true}, {DSEEK_TYPE_F32, false},
   {DSEEK_TYPE_F16, false}, {DSEEK_TYPE_BF16, false},
+  {DSEEK_TYPE_Q4_K, true}, {DSEEK_TYPE_Q5_K, true}, {DSEEK_TYPE_Q6_K, true},
 };
+
+/* |terms| the kernels sum for weight i, which can exceed |w_i|: Q4_K/Q5_K
+ * store w = D q - M with D q >= 0 and M = dmin m >= 0 per 32-group and the
+ * kernels sum D q x and M x apart, so |D q| + M = w + 2M. The 6-bit min m_j of
+ * group j, from the GGUF layout (12 scale bytes at offset 4): j < 4: bits 0-5
+ * of byte j + 4; j >= 4: low 4 bits = high nibble of byte j + 4, top 2 bits =
+ * bits 6-7 of byte j. Other types: |w|. */
+static void kernel_terms(int type, const uint8_t *w, const float *wf, int64_t K, double *t)
+{
+  for (int64_t i = 0; i < K; i++) t[i] = fabs(wf[i]);
+  if (type != DSEEK_TYPE_Q4_K && type != DSEEK_TYPE_Q5_K) return;
+  const size_t bytes = type == DSEEK_TYPE_Q4_K ? 144 : 176;
+  for (int64_t sb = 0; sb < K / 256; sb++) {
+    const uint8_t *b = w + sb * bytes, *q = b + 4;
+    uint16_t h = (uint16_t)(b[2] | b[3] << 8);
+    float dmin = ds_f16_to_f32(h);
+    for (int j = 0; j < 8; j++) {
+      int m = j < 4 ? (q[j + 4] & 63) : ((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+      for (int l = 0; l < 32; l++) t[sb * 256 + j * 32 + l] = wf[sb * 256 + j * 32 + l] + 2.0 * dmin * m;
+    }
+  }
+}
 
 static ds_vec_dot_fn dot_of(const ds_vec_kernels *vk, int type)
 {
   switch (type) {
   case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
   case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
+  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
+  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
+  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
   case DSEEK_TYPE_F32: return vk->dot_f32;
   case DSEEK_TYPE_F16: return vk->dot_f16;
   default: return vk->dot_bf16;
@@ -141,8 +167,10 @@ static void dot_one(const dot_case *dc, int64_t K)
   if (dc->type == DSEEK_TYPE_Q8_0) w[2 + 5] = 0x80;    /* -128: legal in a file, not from the quantizer */
   tr->to_float(w, wf, K);                              /* the weights as stored */
   for (int c = 0; c < 4; c++) fill_activations(x + c * K, K);
-  if (dc->type != DSEEK_TYPE_Q8_0 && dc->type != DSEEK_TYPE_Q4_0)
+  if (!dc->qa)
     for (int c = 0; c < 4; c++) x[c * K] = frand();    /* K may be tiny and odd */
+  double *terms = malloc((size_t)K * sizeof *terms);
+  kernel_terms(dc->type, w, wf, K, terms);
 
   /* the activations as the kernels see them, and the exact sums */
   size_t xstride = dc->qa ? ds_qa_row_bytes(K) : (size_t)K * 4;
@@ -156,9 +184,8 @@ static void dot_one(const dot_case *dc, int64_t K)
       const int8_t *q = r;
       const float *d = ds_qa_d(r, K);
       for (int64_t i = 0; i < K; i++) {
-        double t = (double)wf[i] * q[i] * d[i / 32];
-        exact[c] += t;
-        mag[c] += fabs(t);
+        exact[c] += (double)wf[i] * q[i] * d[i / 32];
+        mag[c] += terms[i] * fabs((double)q[i] * d[i / 32]);
       }
     } else {
       memcpy(xk + c * xstride, x + c * K, (size_t)K * 4);
@@ -170,6 +197,7 @@ static void dot_one(const dot_case *dc, int64_t K)
   }
   const double allow = (double)(dc->qa ? K / 32 + 40 : K + 40) * 0x1p-24;
 
+  free(terms);
   float twin[4];
   dot_of(&ds_vec_scalar, dc->type)(K, w, xk, xstride, 4, twin);
   for (int c = 0; c < 4; c++)
@@ -178,6 +206,7 @@ static void dot_one(const dot_case *dc, int64_t K)
   for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
     if (simd_levels[l] > ds_cpu_detected()) continue;
     const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
+    if (!dot_of(vk, dc->type)) continue;   /* this level decodes to f32 */
     for (int nc = 1; nc <= 4; nc++) {
       float got[4];
       dot_of(vk, dc->type)(K, w, xk, xstride, nc, got);
@@ -197,10 +226,12 @@ static void dot_one(const dot_case *dc, int64_t K)
 
 static void test_dots(void)
 {
-  const int64_t Ks[] = {32, 64, 96, 4096 + 32};
+  const int64_t Ks[] = {32, 64, 96, 256, 512, 4096 + 32, 4096 + 256};
   const int64_t odd_Ks[] = {1, 7, 33, 100};   /* plain types take any K */
   for (size_t t = 0; t < DS_ARRAY_LEN(dot_cases); t++) {
-    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) dot_one(&dot_cases[t], Ks[k]);
+    const int64_t bs = ds_type_traits_get(dot_cases[t].type)->block_size;
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++)
+      if (Ks[k] % bs == 0) dot_one(&dot_cases[t], Ks[k]);
     if (!dot_cases[t].qa)
       for (size_t k = 0; k < DS_ARRAY_LEN(odd_Ks); k++) dot_one(&dot_cases[t], odd_Ks[k]);
   }
@@ -355,7 +386,10 @@ static void mul_mat_case(int type, int64_t K, int64_t N, int64_t M)
     tr->to_float(w + n * rb, wf + n * K, K);
   }
   for (int64_t m = 0; m < M; m++) fill_activations(x + m * K, K);
-  const bool qa = type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0;
+  double *terms = malloc((size_t)(K * N) * sizeof *terms);
+  for (int64_t n = 0; n < N; n++) kernel_terms(type, (const uint8_t *)w + n * rb, wf + n * K, K, terms + n * K);
+  const bool qa = type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0 || type == DSEEK_TYPE_Q4_K ||
+                  type == DSEEK_TYPE_Q5_K || type == DSEEK_TYPE_Q6_K;
 
   float *ref = run_mul_mat(type, w, x, K, N, M, DS_CPU_REFERENCE, 2);
   float *twin = run_mul_mat(type, w, x, K, N, M, DS_CPU_SCALAR, 1);
@@ -387,11 +421,16 @@ static void mul_mat_case(int type, int64_t K, int64_t N, int64_t M)
     for (int nth = 1; nth <= 2; nth++) {
       float *got = run_mul_mat(type, w, x, K, N, M, simd_levels[l], nth);
       if (!got) continue;
+      /* a level without this K-quant's integer dot decodes rows to f32 as the
+       * reference does: compare with the reference then */
+      const bool f32_rows = qa && type != DSEEK_TYPE_Q8_0 && type != DSEEK_TYPE_Q4_0 &&
+                            !dot_of(ds_vec_get(simd_levels[l]), type);
+      const float *want = f32_rows ? ref : twin;
       for (int64_t i = 0; i < N * M; i++) {
         double mag = 0;
         int64_t n = i % N, m = i / N;
-        for (int64_t k = 0; k < K; k++) mag += fabs(wf[n * K + k] * x[m * K + k]);
-        if (!(fabs((double)got[i] - twin[i]) <= 2 * (double)(K + 40) * 0x1p-24 * mag * 1.01)) bad_twin++;
+        for (int64_t k = 0; k < K; k++) mag += terms[n * K + k] * fabs(x[m * K + k]);
+        if (!(fabs((double)got[i] - want[i]) <= 2 * (double)(K + 40) * 0x1p-24 * mag * 1.01)) bad_twin++;
       }
       free(got);
     }
@@ -402,6 +441,7 @@ static void mul_mat_case(int type, int64_t K, int64_t N, int64_t M)
     fprintf(stderr, "  %s: worst |quantized - reference| = %.2f of the rounding bound\n", tr->name, worst_rel);
 done:
   ds_cpu_level_set(DS_CPU_AVX512);
+  free(terms);
   free(ref);
   free(twin);
   free(wf);
@@ -412,8 +452,8 @@ done:
 static void test_mul_mat_levels(void)
 {
   const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_F32, DSEEK_TYPE_F16, DSEEK_TYPE_BF16,
-                       DSEEK_TYPE_Q4_K};
-  const int64_t Ks[] = {32, 64, 4096 + 32}, Ns[] = {1, 7, 33}, Ms[] = {1, 3, 17};
+                       DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K, DSEEK_TYPE_Q6_K};
+  const int64_t Ks[] = {32, 64, 512, 4096 + 32}, Ns[] = {1, 7, 33}, Ms[] = {1, 3, 17};
   for (size_t t = 0; t < DS_ARRAY_LEN(types); t++) {
     const ds_type_traits *tr = ds_type_traits_get(types[t]);
     if (!tr || (types[t] != DSEEK_TYPE_F32 && !tr->from_float)) continue;

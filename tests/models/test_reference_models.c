@@ -169,7 +169,7 @@ done:
   free(e.decode);
 }
 
-/* Q8_0 and Q4_0 weights: by default dseek rounds the activations of their
+/* Q8_0, Q4_0 and K-quant weights: by default dseek rounds the activations of their
  * products to int8 per 32 values (lib/kernels/vec.h, as llama.cpp does), which
  * moves these tiny models' logits far beyond 1e-4 (measured max |diff| /
  * max|logit|: qwen2 q8_0 2% (decode 4%), q4_0 2.5% (5%), llama 2.5-3.5%;
@@ -182,7 +182,8 @@ done:
 static bool activations_rounded(const char *name)
 {
   const char *level = getenv("DSEEK_CPU");
-  return (strstr(name, "q8_0") || strstr(name, "q4_0")) && !(level && !strcmp(level, "reference"));
+  return (strstr(name, "q8_0") || strstr(name, "q4_0") || strstr(name, "q4_k") || strstr(name, "q5_k") ||
+          strstr(name, "q6_k")) && !(level && !strcmp(level, "reference"));
 }
 
 static const char *self_path;
