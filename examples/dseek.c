@@ -6,7 +6,11 @@
  *             [--think-budget N] [--think-min N] [--grammar FILE | --json-schema FILE]
  *             [--mtp]
  *   dseek chat -m MODEL [same options]      interactive multi-turn chat
- *   dseek info MODEL [--ctx N]              architecture, sizes, memory
+ *             (run and chat without -m use tiny-r1, examples/tiny-r1)
+ *             [--kv-type T] [--context-shift [--keep N]]
+ *   dseek info MODEL [--ctx N] [--kv-type T] [--layers N]   parameters, weights, memory
+ *   dseek info CONFIG.json [--ctx N] [--kv-type T] [--layers N]   the same from a deepseek2
+ *             config.json alone (no weights needed); --layers extrapolates its depth
  *   dseek tokenize -m MODEL TEXT [--no-special]
  *
  * Reasoning streams dimmed and the answer plain on a terminal; plain text when
@@ -30,16 +34,20 @@ typedef struct args {
   uint64_t seed;
   const char *text;   /* tokenize */
   const char *grammar_file, *schema_file;   /* constrained answer */
-} args;
   int use_mtp;                              /* --mtp: MTP speculative decoding */
+  const char *kv_name;                      /* --kv-type (NULL: the library's default, F16) */
+  int context_shift;                        /* --context-shift, keeping --keep N tokens */
+  int64_t n_keep, layers;                   /* --keep, info --layers */
+} args;
 
 static void usage(FILE *f)
 {
   fprintf(f,
           "usage: dseek run -m MODEL -p PROMPT [options]\n"
           "       dseek chat -m MODEL [options]\n"
-          "       dseek info MODEL [--ctx N]\n"
+          "       dseek info MODEL|CONFIG.json [--ctx N] [--kv-type T] [--layers N]\n"
           "       dseek tokenize -m MODEL TEXT [--no-special]\n"
+          "run and chat without -m use tiny-r1, a small demo reasoning model (chat template on)\n"
           "options:\n"
           "  --chat            apply the model's chat template to -p (run)\n"
           "  -n N              tokens to generate (default 1024)\n"
@@ -55,7 +63,10 @@ static void usage(FILE *f)
           "  --think-min N     keep reasoning for at least N tokens (\"Wait\" replaces an early </think>)\n"
           "  --grammar FILE    the answer (after </think>) must match this GBNF grammar (rule root)\n"
           "  --json-schema FILE  the answer (after </think>) must be JSON valid for this schema\n"
-          "  --mtp             speculative decoding with the model's MTP layer (deepseek2 models with one)\n");
+          "  --mtp             speculative decoding with the model's MTP layer (deepseek2 models with one)\n"
+          "  --kv-type T       KV cache element type: f16 (default), f32, bf16, q8_0\n"
+          "  --context-shift   when the context is full, drop half of it (after --keep N tokens) and go on\n"
+          "  --layers N        info: counts extrapolated to N layers (deepseek2 config.json)\n");
 }
 
 static int parse(int argc, char **argv, int first, args *a)
@@ -78,9 +89,13 @@ static int parse(int argc, char **argv, int first, args *a)
     else if (!strcmp(s, "--think-min")) { VALUE(); a->think_min = atoll(v); }
     else if (!strcmp(s, "--grammar")) { VALUE(); a->grammar_file = v; }
     else if (!strcmp(s, "--json-schema")) { VALUE(); a->schema_file = v; }
+    else if (!strcmp(s, "--mtp")) a->use_mtp = 1;
+    else if (!strcmp(s, "--kv-type")) { VALUE(); a->kv_name = v; }
+    else if (!strcmp(s, "--context-shift")) a->context_shift = 1;
+    else if (!strcmp(s, "--keep")) { VALUE(); a->n_keep = atoll(v); }
+    else if (!strcmp(s, "--layers")) { VALUE(); a->layers = atoll(v); }
     else if (!strcmp(s, "--chat")) a->chat_template = 1;
     else if (!strcmp(s, "--hide-thinking")) a->hide_thinking = 1;
-    else if (!strcmp(s, "--mtp")) a->use_mtp = 1;
     else if (!strcmp(s, "--no-special")) a->no_special = 1;
     else if (!strcmp(s, "-h") || !strcmp(s, "--help")) { usage(stdout); exit(0); }
     else if (s[0] != '-' && !a->model && first == 2 && !strcmp(argv[1], "info")) a->model = s;
@@ -97,6 +112,24 @@ static int load_progress(float f, void *user)
   if (isatty(2)) fprintf(stderr, "\rloading %3.0f%%", f * 100.0f);
   if (f >= 1.0f && isatty(2)) fprintf(stderr, "\r             \r");
   return 0;
+}
+
+/* tiny-r1 (examples/tiny-r1/README.md), the model run and chat use without
+ * -m: the source tree's copy (builds that are not installed), else the
+ * installed one; both paths come from the build (examples/meson.build). */
+static const char *default_model(void)
+{
+  static const char *const paths[] = {
+#ifdef DSEEK_TINY_R1_SOURCE_DIR
+    DSEEK_TINY_R1_SOURCE_DIR "/tiny-r1.gguf",
+#endif
+#ifdef DSEEK_TINY_R1_INSTALL_DIR
+    DSEEK_TINY_R1_INSTALL_DIR "/tiny-r1.gguf",
+#endif
+    NULL};
+  for (int i = 0; paths[i]; i++)
+    if (access(paths[i], R_OK) == 0) return paths[i];
+  return NULL;
 }
 
 static dseek_model *load(const args *a, int vocab_only)
@@ -152,12 +185,25 @@ static dseek_sampler *make_sampler(const args *a)
   return s;
 }
 
+/* --kv-type: the type id, or -1 for an unknown name (0 F32 is a valid id). */
+static int kv_type_of(const args *a)
+{
+  static const struct { const char *name; int type; } names[] = {
+    {"f16", DSEEK_TYPE_F16}, {"f32", DSEEK_TYPE_F32}, {"bf16", DSEEK_TYPE_BF16}, {"q8_0", DSEEK_TYPE_Q8_0}};
+  if (!a->kv_name) return DSEEK_TYPE_F16;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(a->kv_name, names[i].name)) return names[i].type;
+  fprintf(stderr, "dseek: --kv-type must be f16, f32, bf16 or q8_0, not '%s'\n", a->kv_name);
+  return -1;
+}
+
 static dseek_context *make_context(const args *a, dseek_model *m)
 {
   dseek_context_options co;
   dseek_context_options_init(&co, sizeof co);
   co.n_ctx = a->n_ctx;
   co.n_threads = a->n_threads;
+  if ((co.kv_type = kv_type_of(a)) < 0) return NULL;
   dseek_context *c = NULL;
   if (dseek_context_create(m, &co, &c)) fprintf(stderr, "dseek: %s\n", dseek_last_error());
   return c;
@@ -206,6 +252,9 @@ static int generate(const args *a, dseek_context *c, const char *prompt, stream_
   go.stream_user_data = ss;
   go.grammar = grammar;
   go.json_schema = schema;
+  go.use_mtp = a->use_mtp;
+  go.context_shift = a->context_shift;
+  go.n_keep = a->n_keep;
   r->struct_size = sizeof *r;
   dseek_status st = dseek_generate(c, prompt, &go, r);
   dseek_sampler_free(sampler);
@@ -226,7 +275,6 @@ static int cmd_run(const args *a)
   char *prompt = NULL;
   int rc = 1;
   if (c) {
-  go.use_mtp = a->use_mtp;
     const char *roles[] = {"user"}, *contents[] = {a->prompt};
     prompt = a->chat_template ? render(m, roles, contents, 1) : strdup(a->prompt);
   }
@@ -239,6 +287,9 @@ static int cmd_run(const args *a)
               (long long)r.n_prompt_tokens, r.prompt_seconds, (long long)r.n_generated_tokens,
               (long long)r.n_reasoning_tokens, r.generate_seconds,
               r.generate_seconds > 0 ? r.n_generated_tokens / r.generate_seconds : 0.0);
+    if (!rc && a->use_mtp)
+      fprintf(stderr, "[MTP: %lld of %lld drafts accepted]\n", (long long)r.n_draft_accepted,
+              (long long)r.n_draft_tokens);
   }
   free(prompt);
   dseek_context_free(c);
@@ -259,9 +310,6 @@ static int on_chat_piece(dseek_piece_kind kind, const char *text, size_t len, vo
       char *p = realloc(b->data, cap);
       if (!p) return 1;
       b->data = p;
-    if (!rc && a->use_mtp)
-      fprintf(stderr, "[MTP: %lld of %lld drafts accepted]\n", (long long)r.n_draft_accepted,
-              (long long)r.n_draft_tokens);
       b->cap = cap;
     }
     memcpy(b->data + b->len, text, len);
@@ -305,6 +353,9 @@ static int cmd_chat(const args *a)
     go.sampler = sampler;
     go.stream = on_chat_piece;
     go.stream_user_data = &ab;
+    go.use_mtp = a->use_mtp;
+    go.context_shift = a->context_shift;
+    go.n_keep = a->n_keep;
     dseek_status st = dseek_generate(c, prompt, &go, NULL);
     dseek_sampler_free(sampler);
     free(prompt);
@@ -325,32 +376,92 @@ static int cmd_chat(const args *a)
 
 /* ---- info and tokenize ----------------------------------------------------- */
 
-    go.use_mtp = a->use_mtp;
+static double mib(int64_t bytes) { return (double)bytes / 1048576.0; }
+
+/* A parameter count in M below 1e9, else in B. */
+static const char *count(int64_t n, char *buf, size_t size)
+{
+  snprintf(buf, size, n < 1000000000 ? "%.3f M" : "%.3f B", n < 1000000000 ? n / 1e6 : n / 1e9);
+  return buf;
+}
+
+static void print_counts(const dseek_param_counts *p)
+{
+  char a[32], b[32], c[32];
+  printf("parameters    %s total, %s active per token", count(p->total, a, sizeof a), count(p->active, b, sizeof b));
+  if (p->mtp) printf(", MTP layers %s more", count(p->mtp, c, sizeof c));
+  printf("\n");
+}
+
+/* KV bytes of n values of a cache type (Q8_0: blocks of 32 values in 34 bytes). */
+static int64_t kv_bytes(int64_t values, int type)
+{
+  return type == DSEEK_TYPE_F32 ? 4 * values : type == DSEEK_TYPE_Q8_0 ? values / 32 * 34 : 2 * values;
+}
+
+/* dseek info CONFIG.json: counts and KV sizes from a deepseek2 config alone. */
+static int info_config(const args *a, int kv_type, int64_t n_ctx)
+{
+  dseek_param_counts p = {.struct_size = sizeof p};
+  if (dseek_config_param_counts(a->model, a->layers, &p)) {
+    fprintf(stderr, "dseek: %s\n", dseek_last_error());
+    return 1;
+  }
+  printf("config        %s\n", a->model);
+  if (a->layers > 0) printf("layers        %lld (extrapolated)\n", (long long)a->layers);
+  print_counts(&p);
+  int64_t per = kv_bytes(p.kv_values_per_token, kv_type);
+  printf("KV cache      %lld bytes per token (%s); %lld tokens: %.1f MiB (work buffers not included)\n",
+         (long long)per, dseek_type_name(kv_type), (long long)n_ctx, mib(per * n_ctx));
+  return 0;
+}
+
 static int cmd_info(const args *a)
 {
+  int kv_type = kv_type_of(a);
+  if (kv_type < 0) return 2;
+  int64_t n_ctx = a->n_ctx > 0 ? a->n_ctx : 4096;
+  size_t len = a->model ? strlen(a->model) : 0;
+  if (len > 5 && !strcmp(a->model + len - 5, ".json")) return info_config(a, kv_type, n_ctx);
   dseek_model *m = load(a, 0);
   if (!m) return 1;
-  int64_t n_ctx = a->n_ctx > 0 ? a->n_ctx : 4096;
   printf("model         %s\n", a->model);
   printf("architecture  %s\n", dseek_model_arch(m));
   printf("vocabulary    %lld tokens%s\n", (long long)dseek_model_n_vocab(m),
          dseek_model_has_vocab(m) ? "" : " (no tokenizer: token ids only)");
   printf("layers        %lld, embedding %lld\n", (long long)dseek_model_n_layer(m), (long long)dseek_model_n_embd(m));
   printf("trained ctx   %lld\n", (long long)dseek_model_n_ctx_train(m));
-  printf("parameters    %.3f M\n", dseek_model_n_params(m) / 1e6);
-  printf("weights       %.1f MiB\n", dseek_model_weight_bytes(m) / 1048576.0);
+  dseek_param_counts p = {.struct_size = sizeof p};
+  if (!dseek_model_param_counts(m, &p)) print_counts(&p);
+  printf("weights       %.1f MiB:", mib(dseek_model_weight_bytes(m)));
+  for (int t = 0; t <= DSEEK_TYPE_F8_E4M3; t++) {
+    int64_t n = 0, bytes = 0;
+    char buf[32];
+    if (!dseek_model_weights_of_type(m, t, &n, &bytes) && bytes > 0)
+      printf(" %s %.1f MiB (%s)", dseek_type_name(t), mib(bytes), count(n, buf, sizeof buf));
+  }
+  printf("\n");
   dseek_context_options co;
   dseek_context_options_init(&co, sizeof co);
   co.n_ctx = n_ctx;
-  co.n_threads = 1;
-  dseek_context *c = NULL;
-  if (!dseek_context_create(m, &co, &c)) {
-    int64_t per = dseek_context_kv_bytes_per_token(c);
-    printf("KV cache      %lld bytes per token (F16); %lld tokens: %.1f MiB\n", (long long)per,
-           (long long)n_ctx, per * (double)n_ctx / 1048576.0);
-    dseek_context_free(c);
+  co.n_threads = a->n_threads;
+  co.kv_type = kv_type;
+  dseek_memory_estimate e = {.struct_size = sizeof e};
+  if (!dseek_context_memory_estimate(m, &co, &e)) {
+    printf("KV cache      %lld bytes per token (%s)\n", (long long)e.kv_bytes_per_token, dseek_type_name(kv_type));
+    printf("context       %lld tokens: %.1f MiB (KV cache %.1f MiB + work buffers %.1f MiB) besides the weights\n",
+           (long long)e.n_ctx, mib(e.total_bytes), mib(e.kv_bytes), mib(e.work_bytes));
   } else {
     printf("KV cache      %s\n", dseek_last_error());
+  }
+  if (a->layers > 0) {   /* a checkpoint directory's config.json, at another depth */
+    dseek_param_counts x = {.struct_size = sizeof x};
+    if (!dseek_config_param_counts(a->model, a->layers, &x)) {
+      printf("at %lld layers ", (long long)a->layers);
+      print_counts(&x);
+    } else {
+      printf("at %lld layers: %s\n", (long long)a->layers, dseek_last_error());
+    }
   }
   dseek_model_free(m);
   return 0;
@@ -399,6 +510,10 @@ int main(int argc, char **argv)
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) { usage(stdout); return 0; }
   if (!strcmp(cmd, "--version")) { printf("dseek %s\n", dseek_version()); return 0; }
   if (parse(argc, argv, 2, &a)) return 2;
+  if ((!strcmp(cmd, "run") || !strcmp(cmd, "chat")) && !a.model && (a.model = default_model())) {
+    fprintf(stderr, "dseek: no -m given: using tiny-r1, the built-in demo model (%s)\n", a.model);
+    a.chat_template = 1;   /* tiny-r1 only knows chat turns */
+  }
   if (!strcmp(cmd, "run")) return cmd_run(&a);
   if (!strcmp(cmd, "chat")) return cmd_chat(&a);
   if (!strcmp(cmd, "info")) return cmd_info(&a);

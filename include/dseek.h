@@ -335,6 +335,40 @@ DSEEK_API int64_t dseek_model_n_params(const dseek_model *model);
 /** Bytes of weights (as stored). */
 DSEEK_API int64_t dseek_model_weight_bytes(const dseek_model *model);
 
+/** Parameter counts (learned weights: matrices, norms, biases, routers;
+ *  computed scales and rope tables not included). Set struct_size. */
+typedef struct dseek_param_counts {
+  size_t struct_size;
+  int64_t total;        /**< the main model: everything but the MTP layers */
+  int64_t active;       /**< what a token's forward pass multiplies with (DeepSeek's convention:
+                             V3 671B total, 36.6B active): total minus the routed experts a
+                             token does not select (n_expert - n_expert_used per MoE layer)
+                             and minus the embedding table (one row is read) unless it is
+                             also the tied output head */
+  int64_t mtp;          /**< MTP layers (deepseek2 nextn) without their embedding and output
+                             head, which are the main model's (V3 ships copies); 0 if none */
+  int64_t kv_values_per_token;   /**< KV cache values per token, all layers: 2 Hkv head_dim
+                                      per layer (dense), kv_lora_rank + qk_rope (deepseek2) */
+} dseek_param_counts;
+
+/** Counts of a loaded model, from its tensors. Errors: DSEEK_ERR_INVALID_ARG
+ *  (NULL, vocab-only model). */
+DSEEK_API dseek_status dseek_model_param_counts(const dseek_model *model, dseek_param_counts *out);
+
+/** Weight bytes and parameters held in element type `type` (a dseek_type) as
+ *  loaded (FP8 weights with their scale grids; norms converted to F32 count
+ *  as F32). Zero when none. Errors: DSEEK_ERR_INVALID_ARG. */
+DSEEK_API dseek_status dseek_model_weights_of_type(const dseek_model *model, int type, int64_t *n_params,
+                                                   int64_t *bytes);
+
+/** Counts of a deepseek2 model (deepseek_v2 / deepseek_v3) from a Hugging
+ *  Face config.json alone, no weights needed: size a checkpoint before
+ *  downloading it. n_layer > 0 replaces num_hidden_layers (extrapolation
+ *  from a config with fewer layers; 0: the config's). Errors:
+ *  DSEEK_ERR_INVALID_ARG, DSEEK_ERR_IO, DSEEK_ERR_FORMAT (the message names
+ *  the field), DSEEK_ERR_UNSUPPORTED (another model_type). */
+DSEEK_API dseek_status dseek_config_param_counts(const char *config_json, int64_t n_layer, dseek_param_counts *out);
+
 /* ------------------------------------------------------------------------ */
 /* Text: tokenizer and chat template                                         */
 /* ------------------------------------------------------------------------ */
