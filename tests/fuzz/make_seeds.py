@@ -202,7 +202,7 @@ def state_seeds(path):
     put("state", "valid", valid)
     put("state", "truncated", valid[: len(valid) // 2])
     put("state", "version-99", valid[:4] + struct.pack("<I", 99) + valid[8:])
-    put("state", "n-past-huge", valid[:40] + struct.pack("<Q", 2 ** 40) + valid[48:])
+    put("state", "n-past-huge", valid[:48] + struct.pack("<Q", 2 ** 40) + valid[56:])   # n_past: offset 48 (v2)
     put("state", "bad-magic", b"XXXX" + valid[4:])
 
 
