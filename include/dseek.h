@@ -725,7 +725,8 @@ typedef struct dseek_generate_options {
   int context_shift;            /**< 1: when the context is full during generation, keep the first
                                      n_keep tokens, drop half of the rest and go on (llama.cpp's
                                      --context-shift); 0 (default): stop with
-                                     DSEEK_STOP_CONTEXT_FULL. Not with a draft model or use_mtp. */
+                                     DSEEK_STOP_CONTEXT_FULL. Not with a draft model, use_mtp or
+                                     in dseek_generate_parallel (INVALID_ARG). */
   int64_t n_keep;               /**< tokens kept at the start by a shift (default 0; clamped to the
                                      prompt's length) */
 } dseek_generate_options;

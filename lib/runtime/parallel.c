@@ -99,6 +99,8 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
   if (o.stream || o.max_thinking_tokens >= 0 || o.min_thinking_tokens > 0 || o.draft)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: streaming, thinking budgets and speculative decoding are not "
                     "available for parallel samples; read the results from the samples handle", fn);
+  if (o.context_shift)   /* samples own their own cache slots after the shared prompt */
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: context_shift is not available for parallel samples", fn);
   if (o.grammar || o.json_schema || o.trigger)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: grammar, json_schema and trigger are not available for parallel "
                     "samples; give the sampler a grammar stage (dseek_sampler_add_grammar) instead", fn);

@@ -266,8 +266,16 @@ static void test_generate_shift(void)
             "differs from the written-out loop (%lld)", (long long)ng, (long long)nh);
   CHECK(ng >= n_keep && memcmp(tg, ids, (size_t)n_keep * sizeof *tg) == 0);   /* the prefix stays */
 
-  /* not with a draft model */
+  /* not with parallel samples, a draft model or MTP */
+  dseek_samples *samples = NULL;
+  CHECK_EQ_INT(dseek_generate_parallel(g, prompt, 2, NULL, &go, &samples), DSEEK_ERR_INVALID_ARG);
+  go.use_mtp = 1;
+  CHECK_EQ_INT(dseek_generate(g, prompt, &go, &r), DSEEK_ERR_INVALID_ARG);
+  go.use_mtp = 0;
   go.draft = h;
+  CHECK_EQ_INT(dseek_generate(g, prompt, &go, &r), DSEEK_ERR_INVALID_ARG);
+  go.n_keep = -1;
+  go.draft = NULL;
   CHECK_EQ_INT(dseek_generate(g, prompt, &go, &r), DSEEK_ERR_INVALID_ARG);
   dseek_context_free(g);
   dseek_context_free(h);
