@@ -135,3 +135,29 @@ def test_sampler_bias_and_penalties():
     p.close()
     with pytest.raises(dseek.InvalidArgumentError, match="sampler is closed"):
         p.sample([1.0])
+
+
+def test_shift_and_q8_0_cache(tiny):
+    """Context.shift keeps the tokens after the dropped ones (their keys
+    re-rotated: the logits then equal a fresh evaluation where nothing
+    depended on the dropped tokens, tests/models/test_shift.c); a q8_0 cache
+    works where rows are whole 32-value blocks (ds2-kv32) and is refused
+    otherwise; generate(context_shift=True) runs past a full context."""
+    kv32 = dseek.Model(model_path(tiny, "ds2-kv32-gguf-f32"))
+    qwen = dseek.Model(model_path(tiny, "qwen2-gguf-f32"))
+    with kv32, qwen:
+        with dseek.Context(kv32, n_ctx=32, kv_type="q8_0") as c:
+            assert c.kv_bytes_per_token == 3 * (64 + 32) // 32 * 34
+            c.eval(list(range(10, 30)))
+            c.shift(4, 6)
+            assert c.n_past == 14 and c.tokens() == list(range(10, 14)) + list(range(20, 30))
+            with pytest.raises(dseek.InvalidArgumentError):
+                c.shift(10, 5)
+        with pytest.raises(dseek.UnsupportedError):
+            dseek.Context(qwen, n_ctx=16, kv_type="q8_0")
+        with dseek.Context(qwen, n_ctx=16, kv_type="f32") as c:
+            full = c.generate("hello world", max_tokens=40, temperature=0, reasoning="off")
+            assert full.stop_reason == "context_full"
+            c.reset()
+            g = c.generate("hello world", max_tokens=40, temperature=0, reasoning="off", context_shift=True, n_keep=2)
+            assert g.stop_reason in ("max_tokens", "eos") and c.n_past <= 16

@@ -34,6 +34,7 @@ ERR_BUFFER_TOO_SMALL = 11
 TYPE_F32 = 0
 TYPE_F16 = 1
 TYPE_BF16 = 30
+TYPE_Q8_0 = 8
 
 # enum dseek_piece_kind
 PIECE_REASONING = 1
@@ -161,6 +162,7 @@ _proto("dseek_context_n_ctx", c_int64, _p)
 _proto("dseek_context_n_past", c_int64, _p)
 _proto("dseek_context_tokens", _status, _p, POINTER(c_int32), c_int64, POINTER(c_int64))
 _proto("dseek_context_kv_bytes_per_token", c_int64, _p)
+_proto("dseek_context_shift", _status, _p, c_int64, c_int64)
 _proto("dseek_context_save", _status, _p, c_char_p)
 _proto("dseek_context_load", _status, _p, c_char_p)
 _proto("dseek_decode", _status, _p, POINTER(c_int32), c_int64, c_int)

@@ -27,14 +27,15 @@ from .sampler import Sampler
 
 lib = _api.lib
 
-KV_TYPES = {"f16": _api.TYPE_F16, "f32": _api.TYPE_F32, "bf16": _api.TYPE_BF16}
+KV_TYPES = {"f16": _api.TYPE_F16, "f32": _api.TYPE_F32, "bf16": _api.TYPE_BF16, "q8_0": _api.TYPE_Q8_0}
 
 
 class Context:
     """A context of `model`: n_ctx tokens of KV cache (None: min(4096, the
     trained length)), n_threads (None: the physical cores), n_batch tokens
     per graph run (None: 512) and the cache element type kv_type ("f16",
-    "f32" or "bf16"). The context keeps its model alive; release it with
+    "f32", "bf16" or "q8_0": 34 bytes per 32 values, for models whose cache
+    rows are whole 32-value blocks, UnsupportedError otherwise). The context keeps its model alive; release it with
     close() or a ``with`` block.
     """
 
@@ -128,6 +129,13 @@ class Context:
         """Bytes the KV cache takes per cached token (all layers)."""
         return int(lib.dseek_context_kv_bytes_per_token(self.handle))
 
+    def shift(self, n_keep: int, n_discard: int) -> None:
+        """Context shift: drop cached tokens [n_keep, n_keep + n_discard) and
+        move the rest down, re-rotating their keys to the new positions, so
+        that evaluation can go on in a full context."""
+        with self._use() as h:
+            check(lib.dseek_context_shift(h, int(n_keep), int(n_discard)))
+
     def tokens(self) -> List[int]:
         """The ids of the cached tokens (positions 0 .. n_past-1)."""
         with self._use() as h:
@@ -194,7 +202,8 @@ class Context:
                  think_continue: Optional[str] = None, draft: Optional["Context"] = None,
                  n_draft: Optional[int] = None, grammar: Optional[str] = None, json_schema: Any = None,
                  constrain_after_reasoning: bool = True,
-                 trigger: Optional[str] = None, use_mtp: bool = False) -> Union[Generation, Stream]:
+                 trigger: Optional[str] = None, use_mtp: bool = False, context_shift: bool = False,
+                 n_keep: int = 0) -> Union[Generation, Stream]:
         """Generate a reply to `prompt`.
 
         The prompt is given to the model as is; with chat=True it is first
@@ -223,6 +232,9 @@ class Context:
         free; trigger: start it after this text appears instead. A bad grammar
         raises FormatError ("grammar: line L column C: ..."), an unsupported
         schema keyword UnsupportedError naming it and its path.
+        context_shift: when the context fills up, keep the first n_keep
+        tokens, drop half of the rest and go on (see shift()) instead of
+        stopping with stop_reason "context_full".
 
         Returns a Generation (a str of the answer, with .reasoning,
         .stop_reason, counts and timings), or with stream=True a Stream: an
@@ -237,7 +249,7 @@ class Context:
             think_close=think_close, think_continue=think_continue,
             draft=None if draft is None else draft.handle, n_draft=n_draft, grammar=grammar,
             json_schema=json_schema, constrain_after_reasoning=constrain_after_reasoning, trigger=trigger,
-            use_mtp=use_mtp))
+            use_mtp=use_mtp, context_shift=context_shift, n_keep=n_keep))
         if not stream:
             try:
                 with self._use():

@@ -102,7 +102,7 @@ class Request:
                  think_close: Optional[str], think_continue: Optional[str], draft: Optional[int],
                  n_draft: Optional[int], grammar: Optional[str] = None, json_schema: Any = None,
                  constrain_after_reasoning: bool = True, trigger: Optional[str] = None,
-                 use_mtp: bool = False) -> None:
+                 use_mtp: bool = False, context_shift: bool = False, n_keep: int = 0) -> None:
         self.ctx_handle = ctx_handle
         self.prompt = prompt
         self.sampler = sampler
@@ -132,6 +132,8 @@ class Request:
         if n_draft is not None:
             o.n_draft = int(n_draft)
         o.use_mtp = 1 if use_mtp else 0
+        o.context_shift = 1 if context_shift else 0
+        o.n_keep = int(n_keep)
         # constrained answer: GBNF text, or a JSON schema (a str, or a dict/list/bool to serialise)
         if json_schema is not None and not isinstance(json_schema, str):
             json_schema = json.dumps(json_schema)
