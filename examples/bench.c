@@ -12,6 +12,11 @@
  *   ppN         prompt processing: N tokens in one dseek_decode from an empty
  *               context; tokens / second
  *   tgN         decode: N tokens one at a time from an empty context
+ *   tgN@D       the same after a prompt of D tokens (-d 512,4096,16384; the
+ *               prompt is decoded once in n_batch chunks, then each repetition
+ *               decodes N more, so rep r starts at depth D + r N); the
+ *               roofline column still counts the weights only, not the
+ *               growing cache reads
  *   bytes/token the weights one decoded token reads: every tensor of the file
  *               except the embedding table, plus one embedding row (the whole
  *               table when the output head is tied to it). Dense models only:
@@ -167,7 +172,7 @@ typedef struct result {
 
 static int usage(const char *argv0)
 {
-  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--parallel 4,8] [--json]\n"
+  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d DEPTHS] [--parallel 4,8] [--json]\n"
                   "       %s [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE [--steps N] [--json]\n",
           argv0, argv0);
   return 2;
@@ -178,7 +183,7 @@ int bench_grammar_main(const char *model_path, const char *vocab_path, const cha
 
 int main(int argc, char **argv)
 {
-  const char *path = NULL, *pp_list = "64,512", *par_list = "4,8";
+  const char *path = NULL, *pp_list = "64,512", *par_list = "4,8", *depth_list = "";
   const char *vocab = NULL, *grammar = NULL, *schema = NULL;
   int n_threads = 2, reps = 3, json = 0, steps = 2000;
   int64_t n_tg = 64;
@@ -190,6 +195,7 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "-r") && v) reps = atoi(argv[++i]);
     else if (!strcmp(a, "-p") && v) pp_list = argv[++i];
     else if (!strcmp(a, "-n") && v) n_tg = atoll(argv[++i]);
+    else if (!strcmp(a, "-d") && v) depth_list = argv[++i];
     else if (!strcmp(a, "--parallel") && v) par_list = argv[++i];
     else if (!strcmp(a, "--vocab") && v) vocab = argv[++i];
     else if (!strcmp(a, "--grammar") && v) grammar = argv[++i];
@@ -221,8 +227,20 @@ int main(int argc, char **argv)
     if (v > 1 && v <= 64) par[n_par++] = v;
     s = *end == ',' ? end + 1 : end;
   }
+  int64_t depth[4];
+  int n_depth = 0;
+  for (const char *s = depth_list; *s && n_depth < 4;) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s) break;
+    if (v > 0 && v <= (1 << 22)) depth[n_depth++] = v;
+    s = *end == ',' ? end + 1 : end;
+  }
   int64_t n_max = n_tg;
   for (int i = 0; i < n_pp; i++) n_max = pp[i] > n_max ? pp[i] : n_max;
+  int64_t n_ctx_need = n_max;
+  for (int i = 0; i < n_depth; i++)
+    if (depth[i] + reps * n_tg > n_ctx_need) n_ctx_need = depth[i] + reps * n_tg;
 
   dseek_model *m = NULL;
   dseek_context *c = NULL;
@@ -234,7 +252,7 @@ int main(int argc, char **argv)
   }
   dseek_context_options co;
   dseek_context_options_init(&co, sizeof co);
-  co.n_ctx = n_max + 16;
+  co.n_ctx = n_ctx_need + 16;
   co.n_batch = n_max;
   co.n_threads = n_threads;
   if (dseek_context_create(m, &co, &c) != DSEEK_OK) {
@@ -242,9 +260,9 @@ int main(int argc, char **argv)
     dseek_model_free(m);
     return 1;
   }
-  int32_t *toks = malloc((size_t)n_max * sizeof *toks);
+  int32_t *toks = malloc((size_t)n_ctx_need * sizeof *toks);
   if (!toks) return 1;
-  fill_tokens(toks, n_max, dseek_model_n_vocab(m));
+  fill_tokens(toks, n_ctx_need, dseek_model_n_vocab(m));
 
   double bw = bandwidth(n_threads, reps);
   double bpt = bytes_per_token(path, m);
@@ -252,7 +270,7 @@ int main(int argc, char **argv)
   run_tg(c, toks, n_tg < 2 ? n_tg : 2);
   if (n_pp) run_pp(c, toks, pp[0]);
 
-  result res[9];
+  result res[13];
   int n_res = 0;
   for (int i = 0; i < n_pp; i++) {
     double v[MAX_REPS];
@@ -269,6 +287,22 @@ int main(int argc, char **argv)
     snprintf(res[n_res].name, sizeof res[n_res].name, "tg%lld", (long long)n_tg);
     res[n_res].n = n_tg;
     res[n_res++].tps = tg;
+  }
+  for (int i = 0; i < n_depth && n_tg > 0; i++) {
+    /* the prompt in n_batch chunks, then reps runs of n_tg decodes */
+    double v[MAX_REPS];
+    dseek_context_reset(c);
+    int ok = 1;
+    for (int64_t at = 0; at < depth[i] && ok; at += n_max)
+      ok = dseek_decode(c, toks + at, depth[i] - at < n_max ? depth[i] - at : n_max, 0) == DSEEK_OK;
+    for (int r = 0; r < reps; r++) {
+      double t0 = now();
+      for (int64_t j = 0; j < n_tg && ok; j++) ok = dseek_decode(c, &toks[depth[i] + r * n_tg + j], 1, 0) == DSEEK_OK;
+      v[r] = ok ? (double)n_tg / (now() - t0) : -1;
+    }
+    snprintf(res[n_res].name, sizeof res[n_res].name, "tg%lld@%lld", (long long)n_tg, (long long)depth[i]);
+    res[n_res].n = n_tg;
+    res[n_res++].tps = median(v, reps);
   }
   double roof = bw * 1e9 / bpt;
   const char *cpu = getenv("DSEEK_CPU");
@@ -291,10 +325,10 @@ int main(int argc, char **argv)
     printf("threads     %d   reps %d (medians)   DSEEK_CPU %s\n", n_threads, reps, cpu ? cpu : "default");
     printf("bandwidth   %.1f GB/s (streaming read, %d threads)\n", bw, n_threads);
     printf("bytes/token %.3f GB   roofline %.1f tokens/s\n\n", bpt / 1e9, roof);
-    printf("| test   |   tokens/s | of roofline |\n|--------|-----------:|------------:|\n");
+    printf("| test      |   tokens/s | of roofline |\n|-----------|-----------:|------------:|\n");
     for (int i = 0; i < n_res; i++) {
-      if (res[i].name[0] == 't') printf("| %-6s | %10.2f | %10.1f%% |\n", res[i].name, res[i].tps, 100 * res[i].tps / roof);
-      else printf("| %-6s | %10.2f |             |\n", res[i].name, res[i].tps);
+      if (res[i].name[0] == 't') printf("| %-9s | %10.2f | %10.1f%% |\n", res[i].name, res[i].tps, 100 * res[i].tps / roof);
+      else printf("| %-9s | %10.2f |             |\n", res[i].name, res[i].tps);
     }
     bench_generate_print(&gen, 0);
   }

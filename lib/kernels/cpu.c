@@ -38,8 +38,28 @@ static ds_cpu_level detect(void)
   if (f && bw && vl && vnni && (xcr0 & 0xE6) == 0xE6) return DS_CPU_AVX512;
   return DS_CPU_AVX2;
 }
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+static bool detect_amx(void)
+{
+  unsigned a, b, c, d;
+  if (detect() < DS_CPU_AVX512 || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  if (!(d >> 24 & 1) || !(d >> 25 & 1) || (xgetbv0() & 0x60000) != 0x60000) return false;
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  /* ARCH_REQ_XCOMP_PERM (0x1023) for XFEATURE_XTILEDATA (18): without it
+   * the first tile instruction faults */
+  return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+  return false;
+#endif
+}
 #else
 static ds_cpu_level detect(void) { return DS_CPU_SCALAR; }
+static bool detect_amx(void) { return false; }
 #endif
 
 /* -1: not yet known. Racing first calls compute the same value. */
@@ -83,6 +103,22 @@ ds_cpu_level ds_cpu_level_set(ds_cpu_level l)
   atomic_store_explicit(&level, (int)l, memory_order_relaxed);
   return l;
 }
+
+/* -1: not yet known; 0/1 afterwards (racing first calls agree). */
+static atomic_int amx = -1, amx_on = 1;
+
+bool ds_cpu_amx(void)
+{
+  int v = atomic_load_explicit(&amx, memory_order_relaxed);
+  if (v < 0) {
+    const char *e = getenv("DSEEK_AMX");
+    v = (e && !strcmp(e, "0")) ? 0 : (int)detect_amx();
+    atomic_store_explicit(&amx, v, memory_order_relaxed);
+  }
+  return v && atomic_load_explicit(&amx_on, memory_order_relaxed);
+}
+
+void ds_cpu_amx_enable(bool on) { atomic_store_explicit(&amx_on, on ? 1 : 0, memory_order_relaxed); }
 
 const char *ds_cpu_level_name(ds_cpu_level l)
 {

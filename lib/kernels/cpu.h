@@ -15,6 +15,8 @@
 #ifndef DS_KERNELS_CPU_H
 #define DS_KERNELS_CPU_H
 
+#include <stdbool.h>
+
 typedef enum ds_cpu_level {
   DS_CPU_REFERENCE = 0,
   DS_CPU_SCALAR = 1,
@@ -30,5 +32,13 @@ ds_cpu_level ds_cpu_level_get(void);
 ds_cpu_level ds_cpu_level_set(ds_cpu_level level);
 /* "reference", "scalar", "avx2", "avx512". */
 const char *ds_cpu_level_name(ds_cpu_level level);
+
+/* Intel AMX (tiles + int8) usable: cpuid leaf 7 edx bits 24-25, the OS saving
+ * the tile state (xcr0 bits 17-18) and, on Linux, the process granted it
+ * (arch_prctl ARCH_REQ_XCOMP_PERM); checked once. Used inside the AVX-512
+ * level (same bits as its VNNI GEMM, vec_amx.c). DSEEK_AMX=0 turns it off. */
+bool ds_cpu_amx(void);
+/* Tests: false turns AMX off from now on, true back on where the CPU has it. */
+void ds_cpu_amx_enable(bool on);
 
 #endif

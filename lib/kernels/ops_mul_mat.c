@@ -34,7 +34,9 @@
  * so a column's result never depends on the batch it came in: n samples
  * decoded together, a verified draft and a prompt give the same bits as
  * one token at a time. Every output row is computed the same way in any tile,
- * so the bits do not depend on the thread split either.
+ * so the bits do not depend on the thread split either. On CPUs with AMX the
+ * AVX-512 level runs groups of 16 columns as tile multiplies (vec_amx.c),
+ * bit-identical to the VNNI kernel.
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
@@ -140,7 +142,7 @@ static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)
  * kernel's output block, in bytes. */
 static size_t gemm_scratch_bytes(int64_t K)
 {
-  return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES + DS_GEMM_COLS * DS_GEMM_ROWS * sizeof(float);
+  return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float);   /* 16: AMX */
 }
 
 size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
@@ -173,14 +175,36 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   const int64_t r2 = dst->src[1]->ne[2] / w->ne[2], r3 = dst->src[1]->ne[3] / w->ne[3];
   float *tile_out = (float *)((char *)pack + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES);
   (void)p;
+#ifdef DS_VEC_X86
+  const bool amx = vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
+#endif
   for (int64_t nt = n0; nt < n1; nt += DS_GEMM_ROWS) {
     const int nr = (int)DS_MIN(DS_GEMM_ROWS, n1 - nt);
     vk->pack_r16(w->type, ds_tensor_ptr(w, 0, nt, b2 / r2, b3 / r3), w->nb[1], nr, K, pack);
-    for (int64_t m = 0; m < M; m += DS_GEMM_COLS) {
+    /* a full tile writes the output columns in place (rows are contiguous) */
+    const bool direct = nr == DS_GEMM_ROWS && dst->nb[0] == sizeof(float) && dst->nb[1] % sizeof(float) == 0;
+    for (int64_t m = 0; m < M;) {
+      const char *xc = xcols + (size_t)m * xstride;
+#ifdef DS_VEC_X86
+      if (amx && M - m >= 16) {   /* same bits as two 8-column VNNI calls */
+        float *o = direct ? (float *)ds_tensor_ptr(dst, nt, m, b2, b3) : tile_out;
+        const size_t os = direct ? dst->nb[1] / sizeof(float) : DS_GEMM_ROWS;
+        ds_amx_gemm_r16x16(K, pack, xc, xstride, o, os);
+        for (int c = 0; !direct && c < 16; c++)
+          memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
+        m += 16;
+        continue;
+      }
+#endif
       const int nc = (int)DS_MIN(DS_GEMM_COLS, M - m);
-      vk->gemm_r16(K, pack, xcols + (size_t)m * xstride, xstride, nc, tile_out);
+      m += nc;
+      if (direct) {
+        vk->gemm_r16(K, pack, xc, xstride, nc, ds_tensor_ptr(dst, nt, m - nc, b2, b3), dst->nb[1] / sizeof(float));
+        continue;
+      }
+      vk->gemm_r16(K, pack, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
       for (int c = 0; c < nc; c++)
-        memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
+        memcpy(ds_tensor_ptr(dst, nt, m - nc + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
     }
   }
 }

@@ -72,9 +72,9 @@ typedef void (*ds_vec_dot_fn)(int64_t K, const void *w, const void *x, size_t x_
 #define DS_GEMM_ROWS 16
 #define DS_GEMM_COLS 8          /* columns per kernel call */
 #define DS_GEMM_BLOCK_BYTES (8 * 16 * 4 + 16 * 4 + 16 * 4)
-/* out[c * DS_GEMM_ROWS + r] for c < ncols <= DS_GEMM_COLS, r < 16. */
+/* out[c * out_stride + r] for c < ncols <= DS_GEMM_COLS, r < 16 (floats). */
 typedef void (*ds_vec_gemm_fn)(int64_t K, const void *wpack, const void *x, size_t x_stride, int ncols,
-                               float *out);
+                               float *out, size_t out_stride);
 /* Packs rows w[0 .. nrows) (nrows <= 16, row i at (char *)w + i * row_bytes)
  * of a Q8_0 or Q4_0 weight with K values into dst (K / 32 blocks); returns
  * false for another type. */
@@ -110,6 +110,10 @@ extern const ds_vec_kernels ds_vec_scalar;
 #define DS_VEC_X86 1
 extern const ds_vec_kernels ds_vec_avx2;
 extern const ds_vec_kernels ds_vec_avx512;
+/* The GEMM tile on AMX for exactly 16 columns, out[m * out_stride + r]: the
+ * same bits as ds_vec_avx512.gemm_r16. Only after ds_cpu_amx(). */
+void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t x_stride, float *out,
+                        size_t out_stride);
 #endif
 
 #endif

@@ -340,7 +340,8 @@ DOT_FLOAT_N(dot_bf16_n, load16_bf16, 2)
  * broadcast into vpdpbusd (u8 activations x s8 weights), starting from the
  * -128 sum w correction; one int->f32 conversion and one FMA per column and
  * block, lanes = rows, so no horizontal sums. */
-ALWAYS_INLINE void gemm_r16_n(int64_t K, const uint8_t *wp, const char *x, size_t xs, const int nc, float *out)
+ALWAYS_INLINE void gemm_r16_n(int64_t K, const uint8_t *wp, const char *x, size_t xs, const int nc, float *out,
+                              size_t os)
 {
   __m512 acc[DS_GEMM_COLS];
   const float *xd[DS_GEMM_COLS];
@@ -367,22 +368,22 @@ ALWAYS_INLINE void gemm_r16_n(int64_t K, const uint8_t *wp, const char *x, size_
       acc[c] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, _mm512_set1_ps(xd[c][b])), acc[c]);
     }
   }
-  for (int c = 0; c < nc; c++) _mm512_storeu_ps(out + c * DS_GEMM_ROWS, acc[c]);
+  for (int c = 0; c < nc; c++) _mm512_storeu_ps(out + c * os, acc[c]);
 }
 
-static void gemm_r16(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out)
+static void gemm_r16(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os)
 {
   const uint8_t *w = wp;
   const char *xp = x;
   switch (ncols) {
-  case 8: gemm_r16_n(K, w, xp, xs, 8, out); break;
-  case 7: gemm_r16_n(K, w, xp, xs, 7, out); break;
-  case 6: gemm_r16_n(K, w, xp, xs, 6, out); break;
-  case 5: gemm_r16_n(K, w, xp, xs, 5, out); break;
-  case 4: gemm_r16_n(K, w, xp, xs, 4, out); break;
-  case 3: gemm_r16_n(K, w, xp, xs, 3, out); break;
-  case 2: gemm_r16_n(K, w, xp, xs, 2, out); break;
-  default: gemm_r16_n(K, w, xp, xs, 1, out); break;
+  case 8: gemm_r16_n(K, w, xp, xs, 8, out, os); break;
+  case 7: gemm_r16_n(K, w, xp, xs, 7, out, os); break;
+  case 6: gemm_r16_n(K, w, xp, xs, 6, out, os); break;
+  case 5: gemm_r16_n(K, w, xp, xs, 5, out, os); break;
+  case 4: gemm_r16_n(K, w, xp, xs, 4, out, os); break;
+  case 3: gemm_r16_n(K, w, xp, xs, 3, out, os); break;
+  case 2: gemm_r16_n(K, w, xp, xs, 2, out, os); break;
+  default: gemm_r16_n(K, w, xp, xs, 1, out, os); break;
   }
 }
 

@@ -182,7 +182,8 @@ static void dot_bf16(int64_t K, const void *w, const void *x, size_t x_stride, i
 
 /* The GEMM tile (vec.h): isum = c_r + sum_j u_j w_j with u = q + 128, then
  * the blocks' isum * (d_r d_b) summed in block order, as dot_q8_0 above. */
-static void gemm_r16(int64_t K, const void *wpack, const void *x, size_t x_stride, int ncols, float *out)
+static void gemm_r16(int64_t K, const void *wpack, const void *x, size_t x_stride, int ncols, float *out,
+                     size_t out_stride)
 {
   for (int c = 0; c < ncols; c++) {
     const void *xr = (const char *)x + (size_t)c * x_stride;
@@ -198,7 +199,7 @@ static void gemm_r16(int64_t K, const void *wpack, const void *x, size_t x_strid
         for (int j = 0; j < DS_QA_BLOCK; j++) isum += xu[b * DS_QA_BLOCK + j] * q[(j / 4 * 16 + r) * 4 + j % 4];
         sum += (float)isum * (d[r] * xd[b]);
       }
-      out[c * DS_GEMM_ROWS + r] = sum;
+      out[c * out_stride + r] = sum;
     }
   }
 }

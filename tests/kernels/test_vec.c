@@ -283,7 +283,7 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
     const ds_vec_kernels *vk = ds_vec_get(levels[l]);
     if (levels[l] > ds_cpu_detected() || !vk->gemm_r16) continue;
     float out[DS_GEMM_COLS * DS_GEMM_ROWS];
-    vk->gemm_r16(K, pack, xq, xs, ncols, out);
+    vk->gemm_r16(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
     int bad = 0;
     for (int c = 0; c < ncols; c++)
       for (int r = 0; r < DS_GEMM_ROWS; r++)
@@ -317,6 +317,53 @@ static void test_gemm_tile(void)
   for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
     for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++)
       for (size_t s = 0; s < DS_ARRAY_LEN(shapes); s++) gemm_one(types[t], Ks[k], shapes[s][0], shapes[s][1]);
+}
+
+/* AMX (where the CPU has it): 16 columns give the same bits as the AVX-512
+ * VNNI kernel in two calls of 8, on full and zero-padded tiles. */
+static void test_gemm_amx(void)
+{
+#ifdef DS_VEC_X86
+  if (!ds_cpu_amx()) {
+    fprintf(stderr, "  no AMX here: skipped\n");
+    return;
+  }
+  const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0};
+  const int64_t Ks[] = {32, 64, 96, 4096 + 32};   /* odd and even block counts */
+  const int rows[] = {16, 5};
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++)
+      for (size_t r = 0; r < DS_ARRAY_LEN(rows); r++) {
+        const int64_t K = Ks[k];
+        const ds_type_traits *tr = ds_type_traits_get(types[t]);
+        uint64_t rb;
+        CHECK(ds_row_size(types[t], K, &rb));
+        float *wf = malloc((size_t)(K * 16) * 4), *x = malloc((size_t)(K * 16) * 4);
+        uint8_t *w = malloc((size_t)rb * 16);
+        for (int64_t i = 0; i < K * 16; i++) wf[i] = frand();
+        for (int i = 0; i < rows[r]; i++) tr->from_float(wf + i * K, w + i * rb, K);
+        const size_t xs = ds_qa_row_bytes(K);
+        char *xq = aligned_alloc(64, 16 * xs);
+        for (int c = 0; c < 16; c++) {
+          fill_activations(x + c * K, K);
+          ds_vec_scalar.quantize_qa(x + c * K, K, xq + c * xs);
+          ds_qa_to_u8(xq + c * xs, K);
+        }
+        void *pack = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
+        CHECK(ds_gemm_pack_r16(types[t], w, (size_t)rb, rows[r], K, pack));
+        float vnni[16 * 16], amx[16 * 16];
+        ds_vec_avx512.gemm_r16(K, pack, xq, xs, 8, vnni, DS_GEMM_ROWS);
+        ds_vec_avx512.gemm_r16(K, pack, xq + 8 * xs, xs, 8, vnni + 8 * DS_GEMM_ROWS, DS_GEMM_ROWS);
+        ds_amx_gemm_r16x16(K, pack, xq, xs, amx, DS_GEMM_ROWS);
+        CHECK_MSG(memcmp(vnni, amx, sizeof amx) == 0, "AMX %s K=%lld rows %d: bits differ from VNNI", tr->name,
+                  (long long)K, rows[r]);
+        free(pack);
+        free(xq);
+        free(w);
+        free(x);
+        free(wf);
+      }
+#endif
 }
 
 /* axpy: y + a x, each element one rounding (FMA) or two (the twin). */
@@ -547,6 +594,7 @@ int main(void)
   RUN(test_quantize_qa);
   RUN(test_dots);
   RUN(test_gemm_tile);
+  RUN(test_gemm_amx);
   RUN(test_axpy);
   RUN(test_mul_mat_levels);
   RUN(test_mul_mat_batched);

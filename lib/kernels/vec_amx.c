@@ -1,0 +1,91 @@
+/*
+ * vec_amx.c — the GEMM tile of vec.h on Intel AMX (AMX-TILE + AMX-INT8),
+ * 16 activation columns at a time; compiled with the AMX flags in its own
+ * static library and only called after ds_cpu_amx() (cpu.c) found the
+ * instructions and got the kernel's permission for the tile state.
+ *
+ * Per 32-value block one tdpbusd multiplies A = the 16 columns' u8
+ * activations (16 rows x 32 bytes, loaded with the QA row stride) by B = the
+ * packed weights, whose [8 groups][16 rows][4 bytes] layout is exactly AMX's
+ * "4 bytes of K per column" form (8 rows x 64 bytes): C[m][r] = sum_k
+ * u_mk w_rk, exact in int32. The epilogue is the VNNI kernel's (vec_avx512.c)
+ * operation for operation, c_r added, converted, one FMA with d_r d_b, so both
+ * give the same bits and a column's result does not depend on which of the
+ * two computed it.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include "kernels/vec.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+typedef struct tile_config {
+  uint8_t palette, start_row, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+} tile_config;
+
+/* Block b's int products into tile C (zeroed), A from the activations, B
+ * from the packed weights; tile numbers are immediates, hence a macro. */
+#define TILE_BLOCK(C, A, B, b)                                                        \
+  do {                                                                                \
+    _tile_zero(C);                                                                    \
+    _tile_loadd(A, (const char *)x + (b) * DS_QA_BLOCK, (long)xs);                    \
+    _tile_loadd(B, (const uint8_t *)wpack + (b) * DS_GEMM_BLOCK_BYTES, 64);          \
+    _tile_dpbusd(C, A, B);                                                            \
+  } while (0)
+
+/* The VNNI kernel's epilogue for block b from its stored int products c. */
+static inline __attribute__((always_inline)) void epilogue(const uint8_t *pb, const int32_t *c,
+                                                           const float *const *xd, int64_t b, __m512 *acc)
+{
+  const __m512 dw = _mm512_loadu_ps((const float *)(pb + 512));
+  const __m512i corr = _mm512_loadu_si512(pb + 576);
+  for (int m = 0; m < 16; m++) {
+    __m512 p = _mm512_cvtepi32_ps(_mm512_add_epi32(corr, _mm512_load_si512(c + 16 * m)));
+    acc[m] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, _mm512_set1_ps(xd[m][b])), acc[m]);
+  }
+}
+
+void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t xs, float *out, size_t os)
+{
+  /* two sets (C, A, B) = tiles (0, 1, 2) and (3, 4, 5): block b + 1 multiplies
+   * while block b's products go through the f32 epilogue */
+  tile_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.palette = 1;
+  for (int t = 0; t < 6; t += 3) {
+    cfg.colsb[t] = 64, cfg.rows[t] = 16;           /* C: 16 columns x 16 int32 */
+    cfg.colsb[t + 1] = 32, cfg.rows[t + 1] = 16;   /* A: 16 columns x 32 u8 */
+    cfg.colsb[t + 2] = 64, cfg.rows[t + 2] = 8;    /* B: 8 groups x 16 rows x 4 s8 */
+  }
+  _tile_loadconfig(&cfg);
+  __attribute__((aligned(64))) int32_t c[16 * 16];
+  const float *xd[16];
+  __m512 acc[16];
+  for (int m = 0; m < 16; m++) {
+    xd[m] = ds_qa_d((const char *)x + m * xs, K);
+    acc[m] = _mm512_setzero_ps();
+  }
+  const int64_t nb = K / DS_QA_BLOCK;
+  const uint8_t *pb = wpack;
+  int64_t b = 0;
+  if (nb > 0) TILE_BLOCK(0, 1, 2, 0);
+  for (; b + 2 <= nb; b += 2) {
+    TILE_BLOCK(3, 4, 5, b + 1);
+    _tile_stored(0, c, 64);
+    epilogue(pb + b * DS_GEMM_BLOCK_BYTES, c, xd, b, acc);
+    if (b + 2 < nb) TILE_BLOCK(0, 1, 2, b + 2);
+    _tile_stored(3, c, 64);
+    epilogue(pb + (b + 1) * DS_GEMM_BLOCK_BYTES, c, xd, b + 1, acc);
+  }
+  if (b < nb) {   /* odd count: the last block is in set 0 */
+    _tile_stored(0, c, 64);
+    epilogue(pb + b * DS_GEMM_BLOCK_BYTES, c, xd, b, acc);
+  }
+  _tile_release();
+  for (int m = 0; m < 16; m++) _mm512_storeu_ps(out + m * os, acc[m]);
+}
+#else
+typedef int ds_vec_amx_unused;   /* ISO C forbids an empty translation unit */
+#endif
