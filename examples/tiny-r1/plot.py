@@ -37,14 +37,14 @@ def main(src, dst):
         ax.plot(xs, ys, "s--", color="tab:orange",
                 label=f"self-consistency vote, temp sampling ({sc[0]['problems']} problems)")
         for r, x, y in zip(sc, xs, ys):
-            ax.annotate(f"n={r['value']}", (x, y), textcoords="offset points", xytext=(4, 6), fontsize=8)
+            ax.annotate(f"n={r['value']}", (x, y), textcoords="offset points", xytext=(-6, 8), fontsize=8)
     ax.set_xscale("symlog", linthresh=8)
     ax.set_xlabel("thinking tokens per problem")
     ax.set_ylabel("held-out accuracy (%)")
     ax.set_ylim(0, 102)
     ax.set_title("tiny-r1 on dseek: accuracy vs test-time compute")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(dst)
 
