@@ -29,22 +29,29 @@ import random
 KINDS = [("add", 0.28), ("sub", 0.24), ("mul1", 0.16), ("mul2", 0.14), ("word", 0.18)]
 
 
-def add_steps(a, b):
-    """Lines of the column addition of a + b and the result."""
-    lines = [f"{a}+{b}"]
+def carry_steps(a, b, op):
+    """Lines of the column working of a + b, or of a * b for one digit b
+    (op "+" or "*"), last digits first with a carry, and the result."""
+    lines = [f"{a}{op}{b}"]
     ra, rb, r, c = str(a), str(b), "", 0
     while ra or rb:
         da, db = int(ra[-1]) if ra else 0, int(rb[-1]) if rb else 0
-        s = da + db + c
-        r = str(s % 10) + r
-        lines.append(f"{da}+{db}+{c}={s} r{r} c{s // 10}")
-        c, ra, rb = s // 10, ra[:-1], rb[:-1]
+        v = (da + db if op == "+" else da * db) + c
+        r = str(v % 10) + r
+        lines.append(f"{da}{op}{db}+{c}={v} r{r} c{v // 10}")
+        c, ra = v // 10, ra[:-1]
+        # an addend loses its last digit too; the one-digit factor stays while a lasts
+        rb = rb[:-1] if op == "+" else (rb if ra else "")
         if ra or rb:
-            lines.append(f"{ra or '0'}+{rb or '0'}")
+            lines.append(f"{ra or '0'}{op}{rb or '0'}")
     if c:
         r = str(c) + r
         lines.append(f"c{c} r{r}")
     return lines, int(r)
+
+
+def add_steps(a, b):
+    return carry_steps(a, b, "+")
 
 
 def sub_steps(a, b):
@@ -70,21 +77,7 @@ def sub_steps(a, b):
 
 
 def mul_digit_steps(a, d):
-    """Lines of a * d for one digit d, from the last digit of a."""
-    lines = [f"{a}*{d}"]
-    ra, r, c = str(a), "", 0
-    while ra:
-        da = int(ra[-1])
-        p = da * d + c
-        r = str(p % 10) + r
-        lines.append(f"{da}*{d}+{c}={p} r{r} c{p // 10}")
-        c, ra = p // 10, ra[:-1]
-        if ra:
-            lines.append(f"{ra}*{d}")
-    if c:
-        r = str(c) + r
-        lines.append(f"c{c} r{r}")
-    return lines, int(r)
+    return carry_steps(a, d, "*")
 
 
 def mul_steps(a, b):
