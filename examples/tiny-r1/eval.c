@@ -71,6 +71,7 @@ static const char *first_readable(const char *const *paths, int n)
 static const char *default_path(int heldout)
 {
   const char *paths[2] = {NULL, NULL};
+  (void)heldout;   /* unused when the build defines no directory */
 #ifdef DSEEK_TINY_R1_SOURCE_DIR
   paths[0] = heldout ? DSEEK_TINY_R1_SOURCE_DIR "/heldout.tsv" : DSEEK_TINY_R1_SOURCE_DIR "/tiny-r1.gguf";
 #endif
