@@ -3,8 +3,8 @@
 
     /usr/bin/python3 examples/tiny-r1/train.py [--steps N] [--out DIR]
 
-Deterministic: fixed seeds, torch.set_num_threads(2), data generated in a
-fixed order. Writes DIR/tiny-r1.gguf (f32: 11 MB, and dseek runs f32 the
+Deterministic: fixed seeds, torch.set_num_threads(--threads, default 2),
+data generated in a fixed order (the shipped model: --threads 1, see README). Writes DIR/tiny-r1.gguf (f32: 11 MB, and dseek runs f32 the
 fastest at this size),
 DIR/heldout.tsv (question TAB answer, the problems never trained on),
 checkpoints DIR/work/ckpt.pt every --ckpt-every steps (--resume continues one)
@@ -236,8 +236,9 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        valid = ids != -1
-        valid[:, 1:] &= ~((ids[:, 1:] == tok.eos) & (ids[:, :-1] == tok.eos))   # padding
+        # real tokens: all but the padding (EOS after the turn's own EOS)
+        valid = torch.ones_like(ids, dtype=torch.bool)
+        valid[:, 1:] &= ~((ids[:, 1:] == tok.eos) & (ids[:, :-1] == tok.eos))
         with torch.no_grad():
             update_bias(model, valid, valid[:, :-1])
         step += 1
