@@ -178,6 +178,20 @@ static int usage(const char *argv0)
   return 2;
 }
 
+/* "64,512" -> values in [lo, hi] (others skipped), at most max; returns the count. */
+static int parse_list(const char *list, int64_t *out, int max, int64_t lo, int64_t hi)
+{
+  int n = 0;
+  for (const char *s = list; *s && n < max;) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s) break;
+    if (v >= lo && v <= hi) out[n++] = v;
+    s = *end == ',' ? end + 1 : end;
+  }
+  return n;
+}
+
 int bench_grammar_main(const char *model_path, const char *vocab_path, const char *grammar_file,
                        const char *schema_file, int n_threads, int n_tg, int steps, int json);
 
@@ -209,33 +223,10 @@ int main(int argc, char **argv)
   }
   if (!path || n_threads < 1 || n_threads > 64 || reps < 1 || reps > MAX_REPS || n_tg < 0) return usage(argv[0]);
 
-  int64_t pp[8];
-  int n_pp = 0;
-  for (const char *s = pp_list; *s && n_pp < 8;) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s) break;
-    if (v > 0) pp[n_pp++] = v;
-    s = *end == ',' ? end + 1 : end;
-  }
-  int64_t par[BENCH_MAX_PAR];
-  int n_par = 0;
-  for (const char *s = par_list; *s && n_par < BENCH_MAX_PAR - 1;) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s) break;
-    if (v > 1 && v <= 64) par[n_par++] = v;
-    s = *end == ',' ? end + 1 : end;
-  }
-  int64_t depth[4];
-  int n_depth = 0;
-  for (const char *s = depth_list; *s && n_depth < 4;) {
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s) break;
-    if (v > 0 && v <= (1 << 22)) depth[n_depth++] = v;
-    s = *end == ',' ? end + 1 : end;
-  }
+  int64_t pp[8], par[BENCH_MAX_PAR], depth[4];
+  int n_pp = parse_list(pp_list, pp, 8, 1, INT64_MAX);
+  int n_par = parse_list(par_list, par, BENCH_MAX_PAR - 1, 2, 64);
+  int n_depth = parse_list(depth_list, depth, 4, 1, 1 << 22);
   int64_t n_max = n_tg;
   for (int i = 0; i < n_pp; i++) n_max = pp[i] > n_max ? pp[i] : n_max;
   int64_t n_ctx_need = n_max;
