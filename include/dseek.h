@@ -719,8 +719,9 @@ typedef struct dseek_generate_options {
   const char *trigger;          /**< NULL (default), or: the constraint starts after this text
                                      appears in what the model writes (after the reasoning ends,
                                      if constrain_after_reasoning; text injected by the thinking
-                                     budget does not count). Grammar fields: not with a draft
-                                     model or in dseek_generate_parallel (INVALID_ARG) */
+                                     budget does not count). Grammar fields (and a sampler with a
+                                     grammar stage): not with a draft model, use_mtp,
+                                     or in dseek_generate_parallel (INVALID_ARG) */
   /* Context shift (appended in 0.1; see dseek_context_shift). */
   int context_shift;            /**< 1: when the context is full during generation, keep the first
                                      n_keep tokens, drop half of the rest and go on (llama.cpp's

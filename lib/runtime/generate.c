@@ -177,8 +177,9 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
                     "and without use_mtp", fn);
   for (int64_t k = 0; k < o.n_stop; k++)
     if (!o.stop[k]) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: stop string %lld is NULL", fn, (long long)k);
-  if ((o.grammar || o.json_schema || ds_sampler_has_grammar(o.sampler)) && o.draft)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: a grammar or JSON schema does not work with a draft model", fn);
+  if ((o.grammar || o.json_schema || ds_sampler_has_grammar(o.sampler)) && (o.draft || o.use_mtp))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: a grammar or JSON schema does not work with a draft model or use_mtp",
+                    fn);
   const char *close = o.think_close ? o.think_close : o.max_thinking_tokens == 0 ? ZERO_BUDGET_CLOSE : DEFAULT_CLOSE;
   const char *cont = o.think_continue ? o.think_continue : DEFAULT_CONTINUE;
   if (!strstr(close, "</think>"))

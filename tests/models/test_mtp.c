@@ -300,6 +300,13 @@ static void test_errors(void)
   go.use_mtp = 1;
   go.draft = c;
   CHECK_EQ_INT(dseek_generate(d, "hi", &go, NULL), DSEEK_ERR_INVALID_ARG);
+  go.draft = NULL;                       /* the MTP path does not apply a grammar: refused */
+  go.grammar = "root ::= \"a\"";
+  CHECK_EQ_INT(dseek_generate(d, "hi", &go, NULL), DSEEK_ERR_INVALID_ARG);
+  CHECK(strstr(dseek_last_error(), "use_mtp") != NULL);
+  go.grammar = NULL;
+  go.json_schema = "{\"type\": \"boolean\"}";
+  CHECK_EQ_INT(dseek_generate(d, "hi", &go, NULL), DSEEK_ERR_INVALID_ARG);
   dseek_sampler *pen = NULL;
   dseek_sampler_create(1, &pen);
   dseek_sampler_add_penalties(pen, 16, 1.2f, 0, 0);
