@@ -174,7 +174,7 @@ static int range_cmp(const void *a, const void *b)
 /* Sort and merge pairs[0..2n), store them as a new set. */
 static uint32_t add_set(parser *ps, uint32_t *pairs, size_t n, bool negated)
 {
-  qsort(pairs, n, 2 * sizeof *pairs, range_cmp);
+  if (n) qsort(pairs, n, 2 * sizeof *pairs, range_cmp);   /* an empty class may come with pairs NULL */
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
     if (m && pairs[2 * i] <= pairs[2 * (m - 1) + 1] + 1) {
