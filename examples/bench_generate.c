@@ -4,9 +4,10 @@
  *
  *   parallel   n samples of one prompt decoded together (dseek_generate_parallel,
  *              temperature 1 with different seeds) against n = 1 through the same
- *              call: generated tokens of all samples / wall time (one short prompt
- *              evaluated once is included), and the ratio to n = 1 - how much more
- *              a step that reads the weights once for n sequences produces.
+ *              call: generated tokens of all samples / the decode phase's time
+ *              (generate_seconds, as plain decoding's tg figure: the prompt,
+ *              evaluated once, is left out), and the ratio to n = 1 - how much
+ *              more a step that reads the weights once for n sequences produces.
  *   mtp        greedy decoding with the model's MTP layer drafting (use_mtp)
  *              against plain greedy decoding of the same prompt: tokens / second of
  *              the decode phase (the result's generate_seconds), the speed-up, and
@@ -35,18 +36,20 @@ static double parallel_tps(dseek_context *c, int64_t n, int64_t n_tg)
   go.reasoning = DSEEK_REASONING_OFF;
   dseek_samples *out = NULL;
   dseek_context_reset(c);
-  double t0 = now();
   dseek_status st = dseek_generate_parallel(c, PROMPT, n, NULL, &go, &out);
-  double t = now() - t0;
   int64_t tokens = 0;
+  double t = 0;   /* decode phase, the same for every sample */
   for (int64_t i = 0; !st && i < n; i++) {
     dseek_generate_result r = {.struct_size = sizeof r};
-    if (!dseek_samples_result(out, i, &r)) tokens += r.n_generated_tokens;
+    if (!dseek_samples_result(out, i, &r)) {
+      tokens += r.n_generated_tokens;
+      t = r.generate_seconds;
+    }
   }
   if (st) fprintf(stderr, "parallel n=%lld: %s\n", (long long)n, dseek_last_error());
   dseek_samples_free(out);
   dseek_sampler_free(s);
-  return st ? -1 : tokens / t;
+  return st || t <= 0 ? -1 : tokens / t;
 }
 
 /* One greedy generation of n_tg tokens, plain or with MTP. */

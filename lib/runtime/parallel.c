@@ -183,7 +183,11 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
     }
     if (st || n_batch == 0) break;
     if (atomic_load(&ctx->cancel)) { st = ds_error(DSEEK_ERR_CANCELLED, "%s: cancelled", fn); break; }
-    st = ds_context_eval(ctx, ids, pos, slots, seq, n_batch, true);
+    /* One running sample: its row is the batch's last, so the single-row graph
+     * (the one plain decoding uses, kept built across calls) gives it; asking
+     * for all rows would rebuild the batch graph, which the prompt's chunk
+     * evicts on every call. */
+    st = ds_context_eval(ctx, ids, pos, slots, seq, n_batch, n_batch > 1);
   }
   double t2 = ds_seconds();
   for (int64_t i = 0; i < n_samples && !st; i++) {

@@ -40,19 +40,28 @@ static int64_t first_char(const char *content, const char *reasoning, char *answ
   return 1;
 }
 
-static void test_parallel_equals_separate(const char *tiny)
+/* TINY/NAME/model.gguf and a context of n_ctx on it; false (both NULL) on failure. */
+static bool open_tiny(const char *tiny, const char *name, int64_t n_ctx, dseek_model **m, dseek_context **c)
 {
   char path[1024];
-  snprintf(path, sizeof path, "%s/qwen2-gguf-q8_0/model.gguf", tiny);
-  dseek_model *m = NULL;
-  CHECK_EQ_INT(dseek_model_load(path, NULL, &m), DSEEK_OK);
-  if (!m) return;
+  snprintf(path, sizeof path, "%s/%s/model.gguf", tiny, name);
+  *m = NULL;
+  *c = NULL;
+  CHECK_EQ_INT(dseek_model_load(path, NULL, m), DSEEK_OK);
+  if (!*m) return false;
   dseek_context_options co;
   dseek_context_options_init(&co, sizeof co);
-  co.n_ctx = 256;
-  dseek_context *c = NULL;
-  CHECK_EQ_INT(dseek_context_create(m, &co, &c), DSEEK_OK);
-  if (!c) { dseek_model_free(m); return; }
+  co.n_ctx = n_ctx;
+  CHECK_EQ_INT(dseek_context_create(*m, &co, c), DSEEK_OK);
+  if (!*c) { dseek_model_free(*m); *m = NULL; }
+  return *c != NULL;
+}
+
+static void test_parallel_equals_separate(const char *tiny)
+{
+  dseek_model *m;
+  dseek_context *c;
+  if (!open_tiny(tiny, "qwen2-gguf-q8_0", 256, &m, &c)) return;
 
   enum { N = 8, MAXT = 12 };
   uint64_t seeds[N] = {11, 22, 33, 44, 55, 66, 77, 88};
@@ -162,9 +171,57 @@ static void test_parallel_equals_separate(const char *tiny)
   dseek_model_free(m);
 }
 
+/* One sample through the parallel call takes the single-row decode graph
+ * (not the all-rows batch graph): its text and counts still equal a plain run
+ * with the same seed, on a dense and a deepseek2 (MLA, MoE) model, twice in a
+ * row (the second call finds the graphs of the first). */
+static void test_one_sample(const char *tiny, const char *name)
+{
+  dseek_model *m;
+  dseek_context *c;
+  if (!open_tiny(tiny, name, 128, &m, &c)) return;
+  dseek_sampler *tmpl = NULL;
+  CHECK_EQ_INT(dseek_sampler_create(0, &tmpl), DSEEK_OK);
+  dseek_sampler_add_temperature(tmpl, 1.5f);
+  const char *prompt = "<｜User｜>count<｜Assistant｜><think>\n";
+  for (int round = 0; round < 2 && tmpl; round++) {
+    const uint64_t seed = 5 + (uint64_t)round;
+    dseek_generate_options go;
+    dseek_generate_options_init(&go, sizeof go);
+    go.max_tokens = 10;
+    go.sampler = tmpl;
+    dseek_samples *ss = NULL;
+    CHECK_EQ_INT(dseek_generate_parallel(c, prompt, 1, &seed, &go, &ss), DSEEK_OK);
+    dseek_sampler *own = NULL;
+    CHECK_EQ_INT(dseek_sampler_clone(tmpl, seed, &own), DSEEK_OK);
+    text t;
+    memset(&t, 0, sizeof t);
+    go.sampler = own;
+    go.stream = collect;
+    go.stream_user_data = &t;
+    dseek_generate_result r1 = {.struct_size = sizeof r1}, rp = {.struct_size = sizeof rp};
+    CHECK_EQ_INT(dseek_generate(c, prompt, &go, &r1), DSEEK_OK);
+    size_t nr = 0, nc = 0;
+    const char *pr = dseek_samples_reasoning(ss, 0, &nr), *pc = dseek_samples_content(ss, 0, &nc);
+    CHECK_MSG(pr && same_text(t.r, t.nr, pr, nr), "%s round %d: reasoning differs", name, round);
+    CHECK_MSG(pc && same_text(t.c, t.nc, pc, nc), "%s round %d: content differs", name, round);
+    CHECK_EQ_INT(dseek_samples_result(ss, 0, &rp), DSEEK_OK);
+    CHECK_EQ_INT(rp.n_generated_tokens, r1.n_generated_tokens);
+    CHECK(rp.n_generated_tokens > 0);
+    CHECK_EQ_INT(rp.stop_reason, r1.stop_reason);
+    dseek_sampler_free(own);
+    dseek_samples_free(ss);
+  }
+  dseek_sampler_free(tmpl);
+  dseek_context_free(c);
+  dseek_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2 || !argv[1][0]) return 77;
   test_parallel_equals_separate(argv[1]);
+  test_one_sample(argv[1], "qwen2-gguf-q8_0");
+  test_one_sample(argv[1], "ds2-v3-gguf-q8_0");
   return DS_TEST_RESULT();
 }
