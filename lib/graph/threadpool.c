@@ -2,6 +2,7 @@
 #include "graph/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 /* Spin this many polls before sleeping: long enough to cover a small graph
@@ -42,7 +43,11 @@ static void wait_change(struct ds_threadpool *pool, atomic_uint *gen, unsigned s
 {
   for (int i = 0; i < DS_SPIN_POLLS; i++) {
     if (atomic_load_explicit(gen, memory_order_acquire) != seen) return;
-    cpu_relax();
+    /* After a short spin, yield: when there are more runnable threads than
+     * cores (two contexts, a busy host), the thread we wait for may be queued
+     * behind us on this core, and spinning would only delay it. */
+    if (i < DS_SPIN_POLLS / 8) cpu_relax();
+    else sched_yield();
   }
   pthread_mutex_lock(&pool->mu);
   while (atomic_load_explicit(gen, memory_order_acquire) == seen)
