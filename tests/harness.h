@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int ds_test_failures;
@@ -63,5 +64,23 @@ static int ds_test_checks;
 #define DS_TEST_RESULT()                                                           \
   (fprintf(stderr, "%d checks, %d failed\n", ds_test_checks, ds_test_failures),    \
    ds_test_failures ? 1 : (ds_test_checks ? 0 : 1))
+
+/* The numbers of the line "key v v v ..." in TINY/variant/expected.txt (the
+ * reference generator's expectations); returns how many were read (0: none). */
+static inline int ds_test_expected(const char *tiny, const char *variant, const char *key, double *v, int cap)
+{
+  char path[1024], line[16384];
+  snprintf(path, sizeof path, "%s/%s/expected.txt", tiny, variant);
+  FILE *f = fopen(path, "r");
+  int n = 0;
+  size_t k = strlen(key);
+  while (f && fgets(line, sizeof line, f)) {
+    if (strncmp(line, key, k) != 0 || line[k] != ' ') continue;
+    char *s = line + k, *end;
+    for (double x; n < cap && (x = strtod(s, &end), end != s); s = end) v[n++] = x;
+  }
+  if (f) fclose(f);
+  return n;
+}
 
 #endif

@@ -52,18 +52,7 @@ static dseek_context *context(dseek_model *m, int64_t n_ctx, int64_t n_batch, in
 /* "key v v v ..." from expected.txt as numbers; returns the count. */
 static int read_line(const char *variant, const char *key, double *v, int cap)
 {
-  char path[1024], line[16384];
-  snprintf(path, sizeof path, "%s/%s/expected.txt", tiny, variant);
-  FILE *f = fopen(path, "r");
-  int n = 0;
-  size_t k = strlen(key);
-  while (f && fgets(line, sizeof line, f)) {
-    if (strncmp(line, key, k) != 0 || line[k] != ' ') continue;
-    char *s = line + k, *end;
-    for (double x; n < cap && (x = strtod(s, &end), end != s); s = end) v[n++] = x;
-  }
-  if (f) fclose(f);
-  return n;
+  return ds_test_expected(tiny, variant, key, v, cap);
 }
 
 static float *read_f32(const char *variant, const char *file, int64_t n)
