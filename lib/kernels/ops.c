@@ -25,8 +25,8 @@ size_t ds_kernel_scratch_floats(const ds_tensor *node)
     return ds_kernel_mul_mat_scratch_floats(node);
   case DS_OP_MUL_MAT_ID:
     /* one decoded weight row, then (as int32) expert offsets [E + 1] and the
-     * (slot, token) pairs [k * T] grouped by expert */
-    return (size_t)(node->src[0]->ne[0] + node->src[0]->ne[2] + 1 + node->src[2]->ne[0] * node->src[2]->ne[1]);
+     * (slot, token) pairs [k * T] grouped by expert, then QA input rows */
+    return ds_kernel_mul_mat_id_scratch_floats(node);
   case DS_OP_MOE_ROUTE:
     /* scores [E], group scores [G], kept groups [G] (int32) */
     return (size_t)(node->src[0]->ne[0] + 2 * node->op_i[2]);

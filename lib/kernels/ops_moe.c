@@ -16,10 +16,20 @@
  * units: weight row n of expert e is decoded once and dotted with every input
  * routed to e. Each output element belongs to one unit, so the bits do not
  * depend on the thread count.
+ *
+ * That is the reference (DS_CPU_REFERENCE). Above it (vec.h) a Q8_0/Q4_0
+ * expert weight is dotted in place against the input columns quantized once
+ * to QA rows (as mul_mat does: activations rounded to int8 per 32-block), and
+ * other types dot the decoded row with the level's f32 dot. Either way every
+ * (row, input) pair is one single-column dot, so an input's result does not
+ * depend on which other tokens share its expert: n samples decoded together
+ * give each sample the bits of its run alone.
  */
+#include "kernels/cpu.h"
 #include "kernels/fp8.h"
 #include "kernels/ops.h"
 #include "kernels/types.h"
+#include "kernels/vec.h"
 
 #include <math.h>
 #include <string.h>
@@ -148,6 +158,21 @@ static const float *expert_scale(const ds_tensor *scale, const ds_tensor *table,
   return (const float *)((const char *)scale->data + e * (int64_t)scale->nb[2]);
 }
 
+/* Byte offset of the QA rows in mul_mat_id's scratch: after the decoded row
+ * [K] floats, start [E + 1] and pairs [n_pairs] (int32), 64-byte aligned. */
+static size_t mul_mat_id_qa_offset(int64_t K, int64_t E, int64_t n_pairs)
+{
+  size_t bytes = (size_t)(K + E + 1 + n_pairs) * 4;
+  return (bytes + 63) & ~(size_t)63;
+}
+
+size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node)
+{
+  const ds_tensor *w = node->src[0], *x = node->src[1], *ids = node->src[2];
+  size_t qa = (size_t)(x->ne[1] * x->ne[2]) * ds_qa_row_bytes(w->ne[0]);
+  return (mul_mat_id_qa_offset(w->ne[0], w->ne[2], ids->ne[0] * ids->ne[1]) + qa) / sizeof(float);
+}
+
 void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *w = dst->src[0], *x = dst->src[1], *ids_t = dst->src[2];
@@ -178,6 +203,19 @@ void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst)
     }
   }
 
+  /* Above the reference level: the level's dots; Q8_0/Q4_0 against QA rows of
+   * every input column, quantized by each thread into its own scratch. */
+  const ds_cpu_level level = ds_cpu_level_get();
+  const ds_vec_kernels *vk = level == DS_CPU_REFERENCE ? NULL : ds_vec_get(level);
+  const ds_vec_dot_fn qdot = !vk || scale ? NULL
+                             : w->type == DSEEK_TYPE_Q8_0 ? vk->dot_q8_0
+                             : w->type == DSEEK_TYPE_Q4_0 ? vk->dot_q4_0 : NULL;
+  const size_t qa_bytes = ds_qa_row_bytes(K);
+  char *qa = (char *)p->scratch + mul_mat_id_qa_offset(K, E, k * T);
+  if (qdot)
+    for (int64_t c = 0; c < X1 * T; c++)
+      vk->quantize_qa(ds_tensor_ptr(x, 0, c % X1, c / X1, 0), K, qa + (size_t)c * qa_bytes);
+
   int64_t n_used = 0;
   for (int64_t e = 0; e < E; e++) n_used += start[e + 1] > start[e];
   int64_t u0, u1;
@@ -190,6 +228,13 @@ void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst)
       if (start[e + 1] > start[e]) used_index++;
     }
     const char *wrow = (const char *)expert_matrix(w, table, e) + n * (int64_t)w->nb[1];
+    if (qdot) {
+      for (int32_t i = start[e]; i < start[e + 1]; i++) {
+        int64_t j = pairs[i] % k, t = pairs[i] / k;
+        qdot(K, wrow, qa + (size_t)(t * X1 + j % X1) * qa_bytes, qa_bytes, 1, ds_tensor_ptr(dst, n, j, t, 0));
+      }
+      continue;
+    }
     const float *r = (const float *)wrow;
     const float *sc = expert_scale(scale, table, e);
     if (sc) {
@@ -204,7 +249,9 @@ void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst)
     for (int32_t i = start[e]; i < start[e + 1]; i++) {
       int64_t j = pairs[i] % k, t = pairs[i] / k;
       const float *col = ds_tensor_ptr(x, 0, j % X1, t, 0);
-      *(float *)ds_tensor_ptr(dst, n, j, t, 0) = ds_dot_f32(r, col, K);
+      float *o = ds_tensor_ptr(dst, n, j, t, 0);
+      if (vk) vk->dot_f32(K, r, col, 0, 1, o);
+      else *o = ds_dot_f32(r, col, K);
     }
   }
 }
