@@ -114,6 +114,21 @@ static double bandwidth(int n_threads, int reps)
 
 /* ---- weights per token -------------------------------------------------------------- */
 
+/* An integer key "<arch>.<name>" of the file, or dflt. */
+static int64_t arch_int(const dseek_gguf *g, const dseek_model *m, const char *name, int64_t dflt)
+{
+  char key[256];
+  snprintf(key, sizeof key, "%s.%s", dseek_model_arch(m), name);
+  int64_t i = dseek_gguf_find_key(g, key), v = dflt;
+  if (i < 0 || dseek_gguf_get_int(g, i, &v) != DSEEK_OK) v = dflt;
+  dseek_clear_error();
+  return v;
+}
+
+/* Weight bytes one decoded token reads: every tensor, one embedding row
+ * (unless tied to the output), expert_used_count / expert_count of each
+ * stacked expert tensor ("*_exps"), and nothing of the MTP layers (the last
+ * nextn_predict_layers blocks: plain decoding never runs them). */
 static double bytes_per_token(const char *path, const dseek_model *m)
 {
   dseek_gguf *g = NULL;
@@ -123,13 +138,20 @@ static double bytes_per_token(const char *path, const dseek_model *m)
   }
   double total = 0, embd = 0, embd_rows = 1;
   int tied = dseek_gguf_find_tensor(g, "output.weight") < 0;
+  int64_t n_expert = arch_int(g, m, "expert_count", 0), n_used = arch_int(g, m, "expert_used_count", 0);
+  int64_t first_mtp = arch_int(g, m, "block_count", 0) - arch_int(g, m, "nextn_predict_layers", 0);
   for (int64_t i = 0; i < dseek_gguf_tensor_count(g); i++) {
     dseek_tensor_info ti;
     ti.struct_size = sizeof ti;
     if (dseek_gguf_tensor_info(g, i, &ti) != DSEEK_OK) continue;
+    int blk = -1;
+    if (sscanf(ti.name, "blk.%d.", &blk) == 1 && blk >= first_mtp && first_mtp < arch_int(g, m, "block_count", 0))
+      continue;
     if (!strcmp(ti.name, "token_embd.weight")) {
       embd = (double)ti.size;
       embd_rows = (double)ti.ne[1];
+    } else if (strstr(ti.name, "_exps.") && n_expert > 0 && n_used > 0 && n_used < n_expert) {
+      total += (double)ti.size * (double)n_used / (double)n_expert;
     } else {
       total += (double)ti.size;
     }
