@@ -50,3 +50,70 @@ void ds_qa_to_u8(void *row, int64_t K)
   uint8_t *q = row;
   for (int64_t i = 0; i < K; i++) q[i] ^= 0x80;
 }
+
+/*
+ * Q4_K / Q5_K rows into the same tile. A super-block {f16 d; f16 dmin; u8
+ * scales[12]; (Q5_K: u8 qh[32];) u8 qs[128]} holds 8 groups of 32 values,
+ * group j = one QA block b:
+ *   value_i = d sc_j u_i - dmin m_j      u_i = nibble (Q4_K) or nibble + 16 * high bit (Q5_K)
+ * so a block's dot with a QA block (q_i, d_b, s_b = sum q_i) splits exactly into
+ *   d_b (d sc_j) sum_i u_i q_i  -  d_b (dmin m_j) s_b
+ * The first term is the tile's (values u_i <= 31 fit int8, row scale d sc_j);
+ * the second is ds_gemm_min_term below with mins[b * 16 + r] = dmin m_j.
+ */
+bool ds_gemm_pack_k_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins)
+{
+  if (type != DSEEK_TYPE_Q4_K && type != DSEEK_TYPE_Q5_K) return false;
+  const bool q5 = type == DSEEK_TYPE_Q5_K;
+  const size_t sblock = q5 ? 176 : 144;
+  const int64_t nb = K / DS_QA_BLOCK;
+  if (nrows < DS_GEMM_ROWS) {
+    for (int64_t b = 0; b < nb; b++) memset((uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES, 0, DS_GEMM_BLOCK_BYTES);
+    memset(mins, 0, (size_t)nb * DS_GEMM_ROWS * sizeof(float));
+  }
+  for (int r = 0; r < nrows; r++) {
+    const uint8_t *sb = (const uint8_t *)w + (size_t)r * row_bytes;
+    for (int64_t b = 0; b < nb; b++) {
+      if (b % 8 == 0 && b > 0) sb += sblock;
+      const int j = (int)(b % 8);
+      const uint8_t *qs = sb + (q5 ? 48 : 16) + 32 * (j / 2), *qh = sb + 16;
+      uint8_t sc, m;
+      ds_scale_min_k4(j, sb + 4, &sc, &m);
+      int8_t v[DS_QA_BLOCK];
+      int32_t sum = 0;
+      for (int i = 0; i < DS_QA_BLOCK; i++) {
+        int u = j % 2 ? qs[i] >> 4 : qs[i] & 0xF;
+        if (q5) u += ((qh[i] >> j) & 1) * 16;
+        v[i] = (int8_t)u;
+        sum += u;
+      }
+      uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES;
+      for (int g = 0; g < 8; g++) memcpy(pb + (g * 16 + r) * 4, v + 4 * g, 4);
+      float d = ds_get_half(sb) * (float)sc;
+      int32_t c = -128 * sum;
+      memcpy(pb + 8 * 16 * 4 + r * 4, &d, 4);
+      memcpy(pb + 8 * 16 * 4 + 16 * 4 + r * 4, &c, 4);
+      mins[b * DS_GEMM_ROWS + r] = ds_get_half(sb + 2) * (float)m;
+    }
+  }
+  return true;
+}
+
+/* out[c * os + r] -= sum_b mins[b * 16 + r] d_b s_b for the ncols QA rows at x
+ * (stride xs): the min term of Q4_K/Q5_K tiles, blocks in order. Plain C for
+ * every level (K / 32 multiply-adds per output against the tile's K). */
+void ds_gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os)
+{
+  const int64_t nb = K / DS_QA_BLOCK;
+  for (int c = 0; c < ncols; c++) {
+    const void *row = (const char *)x + (size_t)c * xs;
+    const float *d = ds_qa_d(row, K);
+    const int32_t *s = ds_qa_s(row, K);
+    float acc[DS_GEMM_ROWS] = {0};
+    for (int64_t b = 0; b < nb; b++) {
+      const float ds = d[b] * (float)s[b];
+      for (int r = 0; r < DS_GEMM_ROWS; r++) acc[r] += mins[b * DS_GEMM_ROWS + r] * ds;
+    }
+    for (int r = 0; r < DS_GEMM_ROWS; r++) out[(size_t)c * os + r] -= acc[r];
+  }
+}

@@ -36,7 +36,11 @@
  * one token at a time. Every output row is computed the same way in any tile,
  * so the bits do not depend on the thread split either. On CPUs with AMX the
  * AVX-512 level runs groups of 16 columns as tile multiplies (vec_amx.c),
- * bit-identical to the VNNI kernel.
+ * bit-identical to the VNNI kernel. Q4_K/Q5_K weights take the same tile for
+ * batches of at least DS_GEMM_K_MIN_COLS columns: rows repacked with their
+ * 32-block scales d sc_j and unsigned levels, the dmin m_j term subtracted
+ * afterwards (ds_gemm_pack_k_r16); smaller batches (decode) use the dots, so
+ * for these types a column's bits may differ between a prompt and decode.
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
@@ -142,7 +146,8 @@ static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)
  * kernel's output block, in bytes. */
 static size_t gemm_scratch_bytes(int64_t K)
 {
-  return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float);   /* 16: AMX */
+  return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float)   /* 16: AMX */
+         + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float);                          /* K-quant mins */
 }
 
 size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
@@ -160,10 +165,16 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
   return need;
 }
 
+/* Columns from which Q4_K/Q5_K products take the GEMM tile: its packer is
+ * plain C, paid once per 16 rows, so it only pays off over a batch. */
+#define DS_GEMM_K_MIN_COLS 8
+
 static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
 {
   const int t = dst->src[0]->type;
-  return (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0) && uses_qa(dst, vk) && vk->gemm_r16;
+  if (!uses_qa(dst, vk) || !vk->gemm_r16) return false;
+  if (t == DSEEK_TYPE_Q4_K || t == DSEEK_TYPE_Q5_K) return dst->src[1]->ne[1] >= DS_GEMM_K_MIN_COLS;
+  return t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0;
 }
 
 /* Rows [n0, n1) of batch (b2, b3) against all M columns (QA u8 rows at xcols). */
@@ -174,13 +185,19 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   const int64_t K = w->ne[0], M = dst->src[1]->ne[1];
   const int64_t r2 = dst->src[1]->ne[2] / w->ne[2], r3 = dst->src[1]->ne[3] / w->ne[3];
   float *tile_out = (float *)((char *)pack + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES);
+  float *mins = tile_out + 16 * DS_GEMM_ROWS;
+  const bool kq = is_k_quant(w->type);
   (void)p;
 #ifdef DS_VEC_X86
   const bool amx = vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
 #endif
   for (int64_t nt = n0; nt < n1; nt += DS_GEMM_ROWS) {
     const int nr = (int)DS_MIN(DS_GEMM_ROWS, n1 - nt);
-    vk->pack_r16(w->type, ds_tensor_ptr(w, 0, nt, b2 / r2, b3 / r3), w->nb[1], nr, K, pack);
+    const void *wt = ds_tensor_ptr(w, 0, nt, b2 / r2, b3 / r3);
+    if (kq)
+      ds_gemm_pack_k_r16(w->type, wt, w->nb[1], nr, K, pack, mins);
+    else
+      vk->pack_r16(w->type, wt, w->nb[1], nr, K, pack);
     /* a full tile writes the output columns in place (rows are contiguous) */
     const bool direct = nr == DS_GEMM_ROWS && dst->nb[0] == sizeof(float) && dst->nb[1] % sizeof(float) == 0;
     for (int64_t m = 0; m < M;) {
@@ -190,6 +207,7 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
         float *o = direct ? (float *)ds_tensor_ptr(dst, nt, m, b2, b3) : tile_out;
         const size_t os = direct ? dst->nb[1] / sizeof(float) : DS_GEMM_ROWS;
         ds_amx_gemm_r16x16(K, pack, xc, xstride, o, os);
+        if (kq) ds_gemm_min_term(K, mins, xc, xstride, 16, o, os);
         for (int c = 0; !direct && c < 16; c++)
           memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
         m += 16;
@@ -199,10 +217,13 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
       const int nc = (int)DS_MIN(DS_GEMM_COLS, M - m);
       m += nc;
       if (direct) {
-        vk->gemm_r16(K, pack, xc, xstride, nc, ds_tensor_ptr(dst, nt, m - nc, b2, b3), dst->nb[1] / sizeof(float));
+        float *o = ds_tensor_ptr(dst, nt, m - nc, b2, b3);
+        vk->gemm_r16(K, pack, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
+        if (kq) ds_gemm_min_term(K, mins, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
         continue;
       }
       vk->gemm_r16(K, pack, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
+      if (kq) ds_gemm_min_term(K, mins, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
       for (int c = 0; c < nc; c++)
         memcpy(ds_tensor_ptr(dst, nt, m - nc + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
     }

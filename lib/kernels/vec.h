@@ -79,6 +79,13 @@ typedef void (*ds_vec_gemm_fn)(int64_t K, const void *wpack, const void *x, size
  * of a Q8_0 or Q4_0 weight with K values into dst (K / 32 blocks); returns
  * false for another type. */
 bool ds_gemm_pack_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst);
+/* Q4_K / Q5_K rows (K % 256 == 0) into the same tile: row scale d sc_j per
+ * 32-block, values the unsigned levels; mins[b * 16 + r] (K / 32 * 16 floats)
+ * gets the block's dmin m_j, subtracted by ds_gemm_min_term after the kernel:
+ *   out[c * os + r] -= sum_b mins[b * 16 + r] d_b s_b      (QA d, s of column c)
+ * Returns false for another type. */
+bool ds_gemm_pack_k_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins);
+void ds_gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os);
 /* A QA row's int8 q (K bytes) to the u8 q + 128 the GEMM reads, in place. */
 void ds_qa_to_u8(void *row, int64_t K);
 

@@ -276,7 +276,13 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
     ds_qa_to_u8(row, K);
   }
   void *pack = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
-  CHECK(ds_gemm_pack_r16(type, w, (size_t)rb, nrows, K, pack));
+  /* Q4_K/Q5_K: the tile holds the levels, the min term comes after the kernel */
+  const bool kq = type == DSEEK_TYPE_Q4_K || type == DSEEK_TYPE_Q5_K;
+  float *mins = malloc((size_t)(K / 32) * DS_GEMM_ROWS * sizeof(float));
+  if (kq)
+    CHECK(ds_gemm_pack_k_r16(type, w, (size_t)rb, nrows, K, pack, mins));
+  else
+    CHECK(ds_gemm_pack_r16(type, w, (size_t)rb, nrows, K, pack));
   const double allow = (double)(K / 32 + 40) * 0x1p-24;
   const ds_cpu_level levels[] = {DS_CPU_SCALAR, DS_CPU_AVX2, DS_CPU_AVX512};
   for (size_t l = 0; l < DS_ARRAY_LEN(levels); l++) {
@@ -284,6 +290,7 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
     if (levels[l] > ds_cpu_detected() || !vk->gemm_r16) continue;
     float out[DS_GEMM_COLS * DS_GEMM_ROWS];
     vk->gemm_r16(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
+    if (kq) ds_gemm_min_term(K, mins, xq, xs, ncols, out, DS_GEMM_ROWS);
     int bad = 0;
     for (int c = 0; c < ncols; c++)
       for (int r = 0; r < DS_GEMM_ROWS; r++)
@@ -293,7 +300,7 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
   }
   for (size_t l = 0; l < DS_ARRAY_LEN(levels); l++) {
     const ds_vec_kernels *vk = ds_vec_get(levels[l]);
-    if (levels[l] > ds_cpu_detected() || !vk->pack_r16) continue;
+    if (levels[l] > ds_cpu_detected() || !vk->pack_r16 || kq) continue;
     void *pack2 = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
     memset(pack2, 0x5A, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
     CHECK(vk->pack_r16(type, w, (size_t)rb, nrows, K, pack2));
@@ -302,6 +309,8 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
     free(pack2);
   }
   CHECK(!ds_gemm_pack_r16(DSEEK_TYPE_F16, w, (size_t)rb, nrows, K, pack));
+  CHECK(!ds_gemm_pack_k_r16(DSEEK_TYPE_Q6_K, w, (size_t)rb, nrows, K, pack, mins));
+  free(mins);
   free(pack);
   free(xq);
   free(w);
@@ -317,6 +326,12 @@ static void test_gemm_tile(void)
   for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
     for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++)
       for (size_t s = 0; s < DS_ARRAY_LEN(shapes); s++) gemm_one(types[t], Ks[k], shapes[s][0], shapes[s][1]);
+  /* K-quant tiles: one and several super-blocks */
+  const int ktypes[] = {DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K};
+  const int64_t kKs[] = {256, 1536 + 256};
+  for (size_t t = 0; t < DS_ARRAY_LEN(ktypes); t++)
+    for (size_t k = 0; k < DS_ARRAY_LEN(kKs); k++)
+      for (size_t s = 0; s < DS_ARRAY_LEN(shapes); s++) gemm_one(ktypes[t], kKs[k], shapes[s][0], shapes[s][1]);
 }
 
 /* AMX (where the CPU has it): 16 columns give the same bits as the AVX-512
