@@ -187,6 +187,8 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   float *tile_out = (float *)((char *)pack + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES);
   float *mins = tile_out + 16 * DS_GEMM_ROWS;
   const bool kq = is_k_quant(w->type);
+  void (*min_term)(int64_t, const float *, const void *, size_t, int, float *, size_t) =
+    vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term;
   (void)p;
 #ifdef DS_VEC_X86
   const bool amx = vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
@@ -207,7 +209,7 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
         float *o = direct ? (float *)ds_tensor_ptr(dst, nt, m, b2, b3) : tile_out;
         const size_t os = direct ? dst->nb[1] / sizeof(float) : DS_GEMM_ROWS;
         ds_amx_gemm_r16x16(K, pack, xc, xstride, o, os);
-        if (kq) ds_gemm_min_term(K, mins, xc, xstride, 16, o, os);
+        if (kq) min_term(K, mins, xc, xstride, 16, o, os);
         for (int c = 0; !direct && c < 16; c++)
           memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
         m += 16;
@@ -219,11 +221,11 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
       if (direct) {
         float *o = ds_tensor_ptr(dst, nt, m - nc, b2, b3);
         vk->gemm_r16(K, pack, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
-        if (kq) ds_gemm_min_term(K, mins, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
+        if (kq) min_term(K, mins, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
         continue;
       }
       vk->gemm_r16(K, pack, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
-      if (kq) ds_gemm_min_term(K, mins, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
+      if (kq) min_term(K, mins, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
       for (int c = 0; c < nc; c++)
         memcpy(ds_tensor_ptr(dst, nt, m - nc + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
     }

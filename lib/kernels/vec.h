@@ -106,6 +106,9 @@ typedef struct ds_vec_kernels {
   bool (*pack_r16)(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst);
   /* y[i] += a * x[i], i < n (attention's weighted sum of values) */
   void (*axpy_f32)(int64_t n, float a, const float *x, float *y);
+  /* ds_gemm_min_term or a SIMD kernel for it (same terms, f32 rounding may
+   * differ); NULL: ds_gemm_min_term */
+  void (*gemm_min_term)(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os);
 } ds_vec_kernels;
 
 /* The table for a level (>= DS_CPU_SCALAR); a level this build lacks gives

@@ -387,6 +387,22 @@ static void gemm_r16(int64_t K, const void *wp, const void *x, size_t xs, int nc
   }
 }
 
+/* The Q4_K/Q5_K tile's min term (vec.h, ds_gemm_min_term): per column one
+ * zmm of the 16 rows, acc += mins[b][0..15] * (d_b s_b) over blocks b in order. */
+static void gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os)
+{
+  const int64_t nb = K / DS_QA_BLOCK;
+  for (int c = 0; c < ncols; c++) {
+    const void *row = (const char *)x + (size_t)c * xs;
+    const float *d = ds_qa_d(row, K);
+    const int32_t *s = ds_qa_s(row, K);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++)
+      acc = _mm512_fmadd_ps(_mm512_loadu_ps(mins + b * DS_GEMM_ROWS), _mm512_set1_ps(d[b] * (float)s[b]), acc);
+    _mm512_storeu_ps(out + (size_t)c * os, _mm512_sub_ps(_mm512_loadu_ps(out + (size_t)c * os), acc));
+  }
+}
+
 /* Packing 16 rows (vec.h layout) in registers: per block, zmm k holds the 32
  * values of rows k and k + 8 (256 bits each); an 8 x 8 transpose of their
  * 4-byte groups (unpack 32, unpack 64 within 128-bit lanes, then a qword
@@ -498,6 +514,7 @@ const ds_vec_kernels ds_vec_avx512 = {
   .gemm_r16 = gemm_r16,
   .pack_r16 = pack_r16,
   .axpy_f32 = axpy_f32,
+  .gemm_min_term = gemm_min_term,
 };
 #else
 typedef int ds_vec_avx512_unused;   /* ISO C forbids an empty translation unit */

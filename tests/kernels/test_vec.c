@@ -290,7 +290,7 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
     if (levels[l] > ds_cpu_detected() || !vk->gemm_r16) continue;
     float out[DS_GEMM_COLS * DS_GEMM_ROWS];
     vk->gemm_r16(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
-    if (kq) ds_gemm_min_term(K, mins, xq, xs, ncols, out, DS_GEMM_ROWS);
+    if (kq) (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, xq, xs, ncols, out, DS_GEMM_ROWS);
     int bad = 0;
     for (int c = 0; c < ncols; c++)
       for (int r = 0; r < DS_GEMM_ROWS; r++)
