@@ -117,3 +117,57 @@ void ds_gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, in
     for (int r = 0; r < DS_GEMM_ROWS; r++) out[(size_t)c * os + r] -= acc[r];
   }
 }
+
+/*
+ * Q6_K rows into two tiles. A super-block {u8 ql[128]; u8 qh[64]; i8 sc[16];
+ * f16 d} holds value i = d sc[i / 16] (u_i - 32), u_i the 6-bit level (low
+ * nibble from ql, top 2 bits from qh; ggml's order below). A 32-block has two
+ * scales, the tile one per row and block, so lo gets values 0..15 of each
+ * block (16..31 zero) with scale d sc[2j], hi values 16..31 (0..15 zero) with
+ * d sc[2j + 1]; the two kernel outputs summed are the dot (zeros add nothing
+ * to the sums or the -128 sum corrections, so each tile stays exact).
+ */
+bool ds_gemm_pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K, void *lo, void *hi)
+{
+  const int64_t nb = K / DS_QA_BLOCK;
+  for (int64_t b = 0; b < nb; b++) {
+    memset((uint8_t *)lo + b * DS_GEMM_BLOCK_BYTES, 0, DS_GEMM_BLOCK_BYTES);
+    memset((uint8_t *)hi + b * DS_GEMM_BLOCK_BYTES, 0, DS_GEMM_BLOCK_BYTES);
+  }
+  for (int r = 0; r < nrows; r++) {
+    const uint8_t *sb = (const uint8_t *)w + (size_t)r * row_bytes;
+    for (int64_t s = 0; s < nb / 8; s++, sb += 210) {
+      const uint8_t *ql = sb, *qh = sb + 128;
+      const int8_t *sc = (const int8_t *)(sb + 192);
+      const float d = ds_get_half(sb + 208);
+      int8_t v[256];
+      for (int h = 0; h < 2; h++)
+        for (int l = 0; l < 32; l++) {
+          const uint8_t *L = ql + 64 * h, *H = qh + 32 * h;
+          int8_t *y = v + 128 * h;
+          y[l] = (int8_t)(((L[l] & 0xF) | ((H[l] & 3) << 4)) - 32);
+          y[l + 32] = (int8_t)(((L[l + 32] & 0xF) | (((H[l] >> 2) & 3) << 4)) - 32);
+          y[l + 64] = (int8_t)(((L[l] >> 4) | (((H[l] >> 4) & 3) << 4)) - 32);
+          y[l + 96] = (int8_t)(((L[l + 32] >> 4) | (((H[l] >> 6) & 3) << 4)) - 32);
+        }
+      for (int j = 0; j < 8; j++) {
+        const int64_t b = s * 8 + j;
+        for (int half = 0; half < 2; half++) {
+          uint8_t *pb = (uint8_t *)(half ? hi : lo) + b * DS_GEMM_BLOCK_BYTES;
+          int8_t blk[DS_QA_BLOCK] = {0};
+          int32_t sum = 0;
+          for (int i = 16 * half; i < 16 * half + 16; i++) {
+            blk[i] = v[32 * j + i];
+            sum += blk[i];
+          }
+          for (int g = 0; g < 8; g++) memcpy(pb + (g * 16 + r) * 4, blk + 4 * g, 4);
+          float ds = d * (float)sc[2 * j + half];
+          int32_t c = -128 * sum;
+          memcpy(pb + 8 * 16 * 4 + r * 4, &ds, 4);
+          memcpy(pb + 8 * 16 * 4 + 16 * 4 + r * 4, &c, 4);
+        }
+      }
+    }
+  }
+  return true;
+}

@@ -41,6 +41,8 @@
  * 32-block scales d sc_j and unsigned levels, the dmin m_j term subtracted
  * afterwards (ds_gemm_pack_k_r16); smaller batches (decode) use the dots, so
  * for these types a column's bits may differ between a prompt and decode.
+ * Q6_K (two scales per 32-block) packs into two tiles, lo and hi halves of
+ * each block, whose kernel outputs are summed (ds_gemm_pack_q6_k_r16).
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
@@ -147,7 +149,8 @@ static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)
 static size_t gemm_scratch_bytes(int64_t K)
 {
   return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float)   /* 16: AMX */
-         + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float);                          /* K-quant mins */
+         + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float)                           /* K-quant mins */
+         + 16 * DS_GEMM_ROWS * sizeof(float) + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES;  /* Q6_K hi tile */
 }
 
 size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
@@ -165,7 +168,7 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
   return need;
 }
 
-/* Columns from which Q4_K/Q5_K products take the GEMM tile: its packer is
+/* Columns from which Q4_K/Q5_K/Q6_K products take the GEMM tile: its packer is
  * plain C, paid once per 16 rows, so it only pays off over a batch. */
 #define DS_GEMM_K_MIN_COLS 8
 
@@ -173,8 +176,29 @@ static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
 {
   const int t = dst->src[0]->type;
   if (!uses_qa(dst, vk) || !vk->gemm_r16) return false;
-  if (t == DSEEK_TYPE_Q4_K || t == DSEEK_TYPE_Q5_K) return dst->src[1]->ne[1] >= DS_GEMM_K_MIN_COLS;
+  if (is_k_quant(t)) return dst->src[1]->ne[1] >= DS_GEMM_K_MIN_COLS;
   return t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0;
+}
+
+/* The K-quant part after the tile kernel wrote o[c * os + r], c < nc (vec.h):
+ * Q4_K/Q5_K subtract the min term, Q6_K adds the hi tile's products (hi_out:
+ * 16 x 16 floats). amx16: the columns are one 16-column AMX group. */
+static void k_finish(const ds_vec_kernels *vk, int type, bool amx16, int64_t K, const float *mins, const void *hi,
+                     float *hi_out, const char *xc, size_t xs, int nc, float *o, size_t os)
+{
+  if (type != DSEEK_TYPE_Q6_K) {
+    (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, xc, xs, nc, o, os);
+    return;
+  }
+#ifdef DS_VEC_X86
+  if (amx16)
+    ds_amx_gemm_r16x16(K, hi, xc, xs, hi_out, DS_GEMM_ROWS);
+  else
+#endif
+    vk->gemm_r16(K, hi, xc, xs, nc, hi_out, DS_GEMM_ROWS);
+  (void)amx16;
+  for (int c = 0; c < nc; c++)
+    for (int r = 0; r < DS_GEMM_ROWS; r++) o[(size_t)c * os + r] += hi_out[c * DS_GEMM_ROWS + r];
 }
 
 /* Rows [n0, n1) of batch (b2, b3) against all M columns (QA u8 rows at xcols). */
@@ -186,9 +210,9 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   const int64_t r2 = dst->src[1]->ne[2] / w->ne[2], r3 = dst->src[1]->ne[3] / w->ne[3];
   float *tile_out = (float *)((char *)pack + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES);
   float *mins = tile_out + 16 * DS_GEMM_ROWS;
+  float *hi_out = mins + (K / DS_QA_BLOCK) * DS_GEMM_ROWS;
+  void *hi = hi_out + 16 * DS_GEMM_ROWS;
   const bool kq = is_k_quant(w->type);
-  void (*min_term)(int64_t, const float *, const void *, size_t, int, float *, size_t) =
-    vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term;
   (void)p;
 #ifdef DS_VEC_X86
   const bool amx = vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
@@ -196,7 +220,9 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   for (int64_t nt = n0; nt < n1; nt += DS_GEMM_ROWS) {
     const int nr = (int)DS_MIN(DS_GEMM_ROWS, n1 - nt);
     const void *wt = ds_tensor_ptr(w, 0, nt, b2 / r2, b3 / r3);
-    if (kq)
+    if (w->type == DSEEK_TYPE_Q6_K)
+      ds_gemm_pack_q6_k_r16(wt, w->nb[1], nr, K, pack, hi);
+    else if (kq)
       ds_gemm_pack_k_r16(w->type, wt, w->nb[1], nr, K, pack, mins);
     else
       vk->pack_r16(w->type, wt, w->nb[1], nr, K, pack);
@@ -209,7 +235,7 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
         float *o = direct ? (float *)ds_tensor_ptr(dst, nt, m, b2, b3) : tile_out;
         const size_t os = direct ? dst->nb[1] / sizeof(float) : DS_GEMM_ROWS;
         ds_amx_gemm_r16x16(K, pack, xc, xstride, o, os);
-        if (kq) min_term(K, mins, xc, xstride, 16, o, os);
+        if (kq) k_finish(vk, w->type, true, K, mins, hi, hi_out, xc, xstride, 16, o, os);
         for (int c = 0; !direct && c < 16; c++)
           memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
         m += 16;
@@ -221,11 +247,11 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
       if (direct) {
         float *o = ds_tensor_ptr(dst, nt, m - nc, b2, b3);
         vk->gemm_r16(K, pack, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
-        if (kq) min_term(K, mins, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
+        if (kq) k_finish(vk, w->type, false, K, mins, hi, hi_out, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
         continue;
       }
       vk->gemm_r16(K, pack, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
-      if (kq) min_term(K, mins, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
+      if (kq) k_finish(vk, w->type, false, K, mins, hi, hi_out, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
       for (int c = 0; c < nc; c++)
         memcpy(ds_tensor_ptr(dst, nt, m - nc + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
     }

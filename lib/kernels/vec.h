@@ -86,6 +86,9 @@ bool ds_gemm_pack_r16(int type, const void *w, size_t row_bytes, int nrows, int6
  * Returns false for another type. */
 bool ds_gemm_pack_k_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins);
 void ds_gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os);
+/* Q6_K rows (K % 256 == 0) into two tiles, lo (values 0..15 of each 32-block,
+ * scale d sc) and hi (values 16..31): the dot is the sum of both kernels' outputs. */
+bool ds_gemm_pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K, void *lo, void *hi);
 /* A QA row's int8 q (K bytes) to the u8 q + 128 the GEMM reads, in place. */
 void ds_qa_to_u8(void *row, int64_t K);
 

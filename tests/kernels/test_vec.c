@@ -277,9 +277,12 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
   }
   void *pack = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
   /* Q4_K/Q5_K: the tile holds the levels, the min term comes after the kernel */
-  const bool kq = type == DSEEK_TYPE_Q4_K || type == DSEEK_TYPE_Q5_K;
+  const bool kq = type == DSEEK_TYPE_Q4_K || type == DSEEK_TYPE_Q5_K, q6 = type == DSEEK_TYPE_Q6_K;
   float *mins = malloc((size_t)(K / 32) * DS_GEMM_ROWS * sizeof(float));
-  if (kq)
+  void *hi = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
+  if (q6)
+    CHECK(ds_gemm_pack_q6_k_r16(w, (size_t)rb, nrows, K, pack, hi));
+  else if (kq)
     CHECK(ds_gemm_pack_k_r16(type, w, (size_t)rb, nrows, K, pack, mins));
   else
     CHECK(ds_gemm_pack_r16(type, w, (size_t)rb, nrows, K, pack));
@@ -291,6 +294,11 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
     float out[DS_GEMM_COLS * DS_GEMM_ROWS];
     vk->gemm_r16(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
     if (kq) (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, xq, xs, ncols, out, DS_GEMM_ROWS);
+    if (q6) {   /* Q6_K: lo tile + hi tile */
+      float out_hi[DS_GEMM_COLS * DS_GEMM_ROWS];
+      vk->gemm_r16(K, hi, xq, xs, ncols, out_hi, DS_GEMM_ROWS);
+      for (int i = 0; i < ncols * DS_GEMM_ROWS; i++) out[i] += out_hi[i];
+    }
     int bad = 0;
     for (int c = 0; c < ncols; c++)
       for (int r = 0; r < DS_GEMM_ROWS; r++)
@@ -300,7 +308,7 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
   }
   for (size_t l = 0; l < DS_ARRAY_LEN(levels); l++) {
     const ds_vec_kernels *vk = ds_vec_get(levels[l]);
-    if (levels[l] > ds_cpu_detected() || !vk->pack_r16 || kq) continue;
+    if (levels[l] > ds_cpu_detected() || !vk->pack_r16 || kq || q6) continue;
     void *pack2 = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
     memset(pack2, 0x5A, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
     CHECK(vk->pack_r16(type, w, (size_t)rb, nrows, K, pack2));
@@ -311,6 +319,7 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
   CHECK(!ds_gemm_pack_r16(DSEEK_TYPE_F16, w, (size_t)rb, nrows, K, pack));
   CHECK(!ds_gemm_pack_k_r16(DSEEK_TYPE_Q6_K, w, (size_t)rb, nrows, K, pack, mins));
   free(mins);
+  free(hi);
   free(pack);
   free(xq);
   free(w);
@@ -327,7 +336,7 @@ static void test_gemm_tile(void)
     for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++)
       for (size_t s = 0; s < DS_ARRAY_LEN(shapes); s++) gemm_one(types[t], Ks[k], shapes[s][0], shapes[s][1]);
   /* K-quant tiles: one and several super-blocks */
-  const int ktypes[] = {DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K};
+  const int ktypes[] = {DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K, DSEEK_TYPE_Q6_K};
   const int64_t kKs[] = {256, 1536 + 256};
   for (size_t t = 0; t < DS_ARRAY_LEN(ktypes); t++)
     for (size_t k = 0; k < DS_ARRAY_LEN(kKs); k++)
