@@ -388,19 +388,34 @@ static void gemm_r16(int64_t K, const void *wp, const void *x, size_t xs, int nc
 }
 
 /* The Q4_K/Q5_K tile's min term (vec.h, ds_gemm_min_term): per column one
- * zmm of the 16 rows, acc += mins[b][0..15] * (d_b s_b) over blocks b in order. */
-static void gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os)
+ * zmm of the 16 rows, acc += mins[b][0..15] * (d_b s_b) over blocks b in order;
+ * 4 columns per pass share each mins load and keep 4 FMA chains in flight. */
+ALWAYS_INLINE void min_term_n(int64_t K, const float *mins, const char *x, size_t xs, const int nc, float *out,
+                              size_t os)
 {
   const int64_t nb = K / DS_QA_BLOCK;
-  for (int c = 0; c < ncols; c++) {
-    const void *row = (const char *)x + (size_t)c * xs;
-    const float *d = ds_qa_d(row, K);
-    const int32_t *s = ds_qa_s(row, K);
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b++)
-      acc = _mm512_fmadd_ps(_mm512_loadu_ps(mins + b * DS_GEMM_ROWS), _mm512_set1_ps(d[b] * (float)s[b]), acc);
-    _mm512_storeu_ps(out + (size_t)c * os, _mm512_sub_ps(_mm512_loadu_ps(out + (size_t)c * os), acc));
+  const float *d[4];
+  const int32_t *s[4];
+  __m512 acc[4];
+  for (int c = 0; c < nc; c++) {
+    d[c] = ds_qa_d(x + (size_t)c * xs, K);
+    s[c] = ds_qa_s(x + (size_t)c * xs, K);
+    acc[c] = _mm512_setzero_ps();
   }
+  for (int64_t b = 0; b < nb; b++) {
+    const __m512 m = _mm512_loadu_ps(mins + b * DS_GEMM_ROWS);
+    for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(m, _mm512_set1_ps(d[c][b] * (float)s[c][b]), acc[c]);
+  }
+  for (int c = 0; c < nc; c++)
+    _mm512_storeu_ps(out + (size_t)c * os, _mm512_sub_ps(_mm512_loadu_ps(out + (size_t)c * os), acc[c]));
+}
+
+static void gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os)
+{
+  const char *xp = x;
+  int c = 0;
+  for (; c + 4 <= ncols; c += 4) min_term_n(K, mins, xp + (size_t)c * xs, xs, 4, out + (size_t)c * os, os);
+  for (; c < ncols; c++) min_term_n(K, mins, xp + (size_t)c * xs, xs, 1, out + (size_t)c * os, os);
 }
 
 /* Packing 16 rows (vec.h layout) in registers: per block, zmm k holds the 32
