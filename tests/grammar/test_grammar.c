@@ -3,7 +3,8 @@
  * incremental matcher (hand-written sentences and non-sentences, byte by
  * byte through UTF-8), the JSON-schema translation (accepted and rejected
  * documents written by hand, unsupported keywords named with their path), and
- * the token trie walk against checking every token one by one.
+ * the token trie walk against checking every token one by one, and the public
+ * calls (dseek_json_schema_to_grammar, dseek_sampler_add_grammar).
  *
  *   test_grammar TINY_DIR [TOKENIZERS_DIR]
  */
@@ -301,6 +302,65 @@ static void test_trie(const char *vocab_path)
   dseek_model_free(model);
 }
 
+/* The public calls: dseek_json_schema_to_grammar's buffer rule and errors;
+ * dseek_sampler_add_grammar's errors, and a chain holding only the grammar
+ * drawing from flat logits spells a sentence of it, then ends the turn. */
+static void test_public_api(const char *model_path)
+{
+  size_t len = 0;
+  char buf[4096];
+  CHECK_EQ_INT(dseek_json_schema_to_grammar(NULL, buf, sizeof buf, &len), DSEEK_ERR_INVALID_ARG);
+  CHECK_EQ_INT(dseek_json_schema_to_grammar("{}", buf, sizeof buf, NULL), DSEEK_ERR_INVALID_ARG);
+  const char *schema = "{\"type\": \"boolean\"}";
+  CHECK_EQ_INT(dseek_json_schema_to_grammar(schema, NULL, 0, &len), DSEEK_ERR_BUFFER_TOO_SMALL);
+  size_t need = len;
+  CHECK(need > 0 && need < sizeof buf);
+  CHECK_EQ_INT(dseek_json_schema_to_grammar(schema, buf, sizeof buf, &len), DSEEK_OK);
+  CHECK(len == need && strlen(buf) == len && strstr(buf, "root") != NULL);
+  CHECK_EQ_INT(dseek_json_schema_to_grammar("{\"format\": \"email\"}", buf, sizeof buf, &len), DSEEK_ERR_UNSUPPORTED);
+  CHECK(strstr(dseek_last_error(), "'format'") != NULL);
+  CHECK_EQ_INT(dseek_json_schema_to_grammar("{\"type\": ", buf, sizeof buf, &len), DSEEK_ERR_FORMAT);
+
+  dseek_model *m = NULL;
+  if (dseek_model_load(model_path, NULL, &m)) { fprintf(stderr, "skip: %s\n", dseek_last_error()); return; }
+  dseek_sampler *s = NULL;
+  CHECK_EQ_INT(dseek_sampler_create(1, &s), DSEEK_OK);
+  CHECK_EQ_INT(dseek_sampler_add_grammar(NULL, m, "root ::= \"a\"", NULL), DSEEK_ERR_INVALID_ARG);
+  CHECK_EQ_INT(dseek_sampler_add_grammar(s, NULL, "root ::= \"a\"", NULL), DSEEK_ERR_INVALID_ARG);
+  CHECK_EQ_INT(dseek_sampler_add_grammar(s, m, NULL, NULL), DSEEK_ERR_INVALID_ARG);
+  CHECK_EQ_INT(dseek_sampler_add_grammar(s, m, "root ::= undefined", NULL), DSEEK_ERR_FORMAT);
+  CHECK(strstr(dseek_last_error(), "line 1") != NULL);
+  CHECK_EQ_INT(dseek_sampler_add_grammar(s, m, "root ::= \"ab\" | \"cd\"", NULL), DSEEK_OK);
+
+  int64_t n_vocab = dseek_model_n_vocab(m);
+  float *flat = calloc((size_t)n_vocab, sizeof *flat);
+  for (uint64_t seed = 1; flat && seed <= 16; seed++) {
+    CHECK_EQ_INT(dseek_sampler_reset(s, seed), DSEEK_OK);
+    char text[64] = "";
+    size_t n = 0;
+    int32_t tok = -1;
+    for (int step = 0; step < 8; step++) {
+      if (dseek_sampler_sample(s, flat, n_vocab, &tok) != DSEEK_OK || dseek_token_is_eog(m, tok)) break;
+      const char *piece;
+      size_t plen;
+      if (dseek_token_piece(m, tok, &piece, &plen) || n + plen >= sizeof text) break;
+      memcpy(text + n, piece, plen);
+      text[n += plen] = 0;
+    }
+    CHECK_MSG(dseek_token_is_eog(m, tok) && (!strcmp(text, "ab") || !strcmp(text, "cd")), "seed %llu: '%s'",
+              (unsigned long long)seed, text);
+  }
+  /* a token that does not continue the grammar is refused */
+  CHECK_EQ_INT(dseek_sampler_reset(s, 1), DSEEK_OK);
+  int32_t z[8];
+  int64_t nz = 0;
+  if (dseek_tokenize(m, "z", 1, 0, 0, z, 8, &nz) == DSEEK_OK && nz == 1)
+    CHECK_EQ_INT(dseek_sampler_accept(s, z[0]), DSEEK_ERR_INVALID_ARG);
+  free(flat);
+  dseek_sampler_free(s);
+  dseek_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
   RUN(test_compile_errors);
@@ -310,6 +370,7 @@ int main(int argc, char **argv)
     char p[1024];
     snprintf(p, sizeof p, "%s/qwen2-gguf-f32/model.gguf", argv[1]);
     test_trie(p);
+    test_public_api(p);
   }
   if (argc > 2) {
     char p[1024];
