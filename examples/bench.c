@@ -139,13 +139,13 @@ static double bytes_per_token(const char *path, const dseek_model *m)
   double total = 0, embd = 0, embd_rows = 1;
   int tied = dseek_gguf_find_tensor(g, "output.weight") < 0;
   int64_t n_expert = arch_int(g, m, "expert_count", 0), n_used = arch_int(g, m, "expert_used_count", 0);
-  int64_t first_mtp = arch_int(g, m, "block_count", 0) - arch_int(g, m, "nextn_predict_layers", 0);
+  int64_t n_block = arch_int(g, m, "block_count", 0), first_mtp = n_block - arch_int(g, m, "nextn_predict_layers", 0);
   for (int64_t i = 0; i < dseek_gguf_tensor_count(g); i++) {
     dseek_tensor_info ti;
     ti.struct_size = sizeof ti;
     if (dseek_gguf_tensor_info(g, i, &ti) != DSEEK_OK) continue;
     int blk = -1;
-    if (sscanf(ti.name, "blk.%d.", &blk) == 1 && blk >= first_mtp && first_mtp < arch_int(g, m, "block_count", 0))
+    if (sscanf(ti.name, "blk.%d.", &blk) == 1 && blk >= first_mtp && first_mtp < n_block)
       continue;
     if (!strcmp(ti.name, "token_embd.weight")) {
       embd = (double)ti.size;
