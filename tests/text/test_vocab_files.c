@@ -114,6 +114,8 @@ static void test_errors(void)
                "model.vocab['a'] is not a valid token id");
   expect_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 0}, \"merges\": []}, " PRE "}", NULL, DSEEK_ERR_FORMAT,
                "id 0 is given twice");
+  expect_error("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 600000000}, \"merges\": []}, " PRE "}", NULL,
+               DSEEK_ERR_FORMAT, "token ids are sparse: highest id 600000000 for 1 listed tokens");
   expect_error("{\"model\": {\"type\": \"BPE\", " VOCAB ", \"merges\": [\"a q\"]}, " PRE "}", NULL, DSEEK_ERR_FORMAT,
                "merge 0: 'q' is not in the vocabulary");
   expect_error("{\"model\": {\"type\": \"BPE\", " VOCAB ", \"merges\": [\"b c\"]}, " PRE "}", NULL, DSEEK_ERR_FORMAT,
