@@ -170,7 +170,7 @@ static dseek_status read_tokens(const char *path, const ds_json_value *root, ds_
   if (max_id < 0) return ds_error(DSEEK_ERR_FORMAT, "%s: model.vocab is empty", path);
   /* Real vocabularies are dense (ids 0..n-1, at most a few holes). A few
    * listed ids up to 2^30 would make the table gigabytes from a small file. */
-  int64_t n_listed = vocab->n + ds_json_len(added);
+  int64_t n_listed = vocab->n + (added ? ds_json_len(added) : 0);
   if (max_id >= 2 * n_listed + 1024)
     return ds_error(DSEEK_ERR_FORMAT, "%s: token ids are sparse: highest id %lld for %lld listed tokens", path,
                     (long long)max_id, (long long)n_listed);
