@@ -9,6 +9,7 @@
  * state is cached by the state's key: in a JSON string or a number, every
  * step returns to the same state and costs a lookup, not a trie walk.
  */
+#include "core/id_list.h"
 #include "grammar/grammar.h"
 #include "grammar/token_trie.h"
 #include "models/model.h"
@@ -43,8 +44,7 @@ struct ds_constraint {
   int64_t n_vocab;            /* mask bits */
   float *masked;              /* ds_constraint_apply's output, n_vocab floats */
   int64_t masked_cap;
-  int32_t *banned;            /* tokens banned for this step */
-  int64_t n_banned, cap_banned;
+  ds_id_list banned;          /* tokens banned for this step */
   mask_slot cache[CACHE_SLOTS];
   uint64_t clock;
 };
@@ -117,7 +117,7 @@ void ds_constraint_free(ds_constraint *c)
   ds_gmatch_free(c->m);
   ds_grammar_free(c->g);
   ds_free(c->masked);
-  ds_free(c->banned);
+  ds_free(c->banned.ids);
   ds_free(c->trigger);
   ds_free(c->seen);
   ds_free(c);
@@ -128,7 +128,7 @@ void ds_constraint_reset(ds_constraint *c)
   ds_gmatch_reset(c->m);
   c->phase = first_phase(c);
   c->n_seen = 0;
-  c->n_banned = 0;
+  c->banned.n = 0;
 }
 
 bool ds_constraint_active(const ds_constraint *c) { return c->phase == ACTIVE; }
@@ -243,7 +243,7 @@ dseek_status ds_constraint_accept(ds_constraint *c, int32_t tok, bool *ok)
   size_t len;
   dseek_status st = ds_token_piece(v, tok, &piece, &len);
   if (!st) st = feed(c, piece, len, ok);
-  if (!st && *ok) c->n_banned = 0;
+  if (!st && *ok) c->banned.n = 0;
   return st;
 }
 
@@ -273,7 +273,7 @@ dseek_status ds_constraint_compile(const struct dseek_model *m, const char *gbnf
 dseek_status ds_constraint_apply(ds_constraint *c, const float *logits, int64_t n_vocab, const float **out)
 {
   *out = logits;
-  if (c->phase != ACTIVE && c->n_banned == 0) return DSEEK_OK;
+  if (c->phase != ACTIVE && c->banned.n == 0) return DSEEK_OK;
   if (n_vocab > c->masked_cap) {
     float *p = ds_realloc(c->masked, (size_t)n_vocab * sizeof *p);
     if (!p) return ds_error(DSEEK_ERR_NO_MEMORY, "grammar constraint: out of memory");
@@ -288,21 +288,10 @@ dseek_status ds_constraint_apply(ds_constraint *c, const float *logits, int64_t 
   } else if (logits != c->masked) {
     memcpy(c->masked, logits, (size_t)n_vocab * sizeof *logits);
   }
-  for (int64_t i = 0; i < c->n_banned; i++)
-    if (c->banned[i] < n_vocab) c->masked[c->banned[i]] = -INFINITY;
+  for (int64_t i = 0; i < c->banned.n; i++)
+    if (c->banned.ids[i] < n_vocab) c->masked[c->banned.ids[i]] = -INFINITY;
   *out = c->masked;
   return DSEEK_OK;
 }
 
-dseek_status ds_constraint_ban(ds_constraint *c, int32_t tok)
-{
-  if (c->n_banned == c->cap_banned) {
-    int64_t cap = c->cap_banned ? c->cap_banned * 2 : 8;
-    int32_t *b = ds_realloc(c->banned, (size_t)cap * sizeof *b);
-    if (!b) return ds_error(DSEEK_ERR_NO_MEMORY, "grammar constraint: out of memory");
-    c->banned = b;
-    c->cap_banned = cap;
-  }
-  c->banned[c->n_banned++] = tok;
-  return DSEEK_OK;
-}
+dseek_status ds_constraint_ban(ds_constraint *c, int32_t tok) { return ds_id_list_push(&c->banned, tok); }

@@ -28,19 +28,6 @@ struct bpe_pair {
   int32_t left, right;
 };
 
-dseek_status ds_id_list_push(ds_id_list *l, int32_t id)
-{
-  if (l->n == l->cap) {
-    int64_t cap = l->cap ? l->cap * 2 : 256;
-    int32_t *ids = ds_realloc(l->ids, (size_t)cap * sizeof *ids);
-    if (!ids) return ds_error(DSEEK_ERR_NO_MEMORY, "tokenize: out of memory");
-    l->ids = ids;
-    l->cap = cap;
-  }
-  l->ids[l->n++] = id;
-  return DSEEK_OK;
-}
-
 void ds_bpe_scratch_free(ds_bpe_scratch *sc)
 {
   ds_free(sc->syms);

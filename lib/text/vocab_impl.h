@@ -6,6 +6,7 @@
 #ifndef DS_TEXT_VOCAB_IMPL_H
 #define DS_TEXT_VOCAB_IMPL_H
 
+#include "core/id_list.h"
 #include "text/vocab.h"
 
 /* GPT-2 byte-level alphabet: bytes 0x21-0x7E, 0xA1-0xAC, 0xAE-0xFF stand for
@@ -96,14 +97,6 @@ static inline bool ds_vocab_merge(const ds_vocab *v, int32_t left, int32_t right
 }
 
 /* ---- encoding internals (bpe.c) ------------------------------------------------- */
-
-/* Growable id list. */
-typedef struct ds_id_list {
-  int32_t *ids;
-  int64_t n, cap;
-} ds_id_list;
-
-dseek_status ds_id_list_push(ds_id_list *l, int32_t id);
 
 /* Reusable buffers of the BPE merge loop. */
 typedef struct ds_bpe_scratch {
