@@ -16,6 +16,7 @@
 #include "dseek.h"
 #include "harness.h"
 #include "runtime/mtp.h"
+#include "tv.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -253,11 +254,8 @@ static void test_sampling_distribution(const char *variant)
     }
   }
   for (int pos = 0; pos < 2; pos++) {
-    int na = 0, nb = 0;
-    for (int v = 0; v < V; v++) { na += counts[0][pos][v]; nb += counts[1][pos][v]; }
-    double tv = 0;
-    for (int v = 0; v < V; v++) tv += fabs(counts[0][pos][v] / (double)na - counts[1][pos][v] / (double)nb);
-    tv /= 2;
+    int na, nb;
+    double tv = tv_distance(counts[0][pos], counts[1][pos], V, &na, &nb);
     fprintf(stderr, "%-26s sampling: token %d, total variation %.3f (%d vs %d samples)\n", variant, pos + 2, tv,
             na, nb);
     CHECK(na > RUNS / 2 && nb > RUNS / 2);
