@@ -9,10 +9,14 @@
  *   Q8_0: u = |w|, v = sign(w) * q  (u * v = w * q; |w| = 128 read as u8 is 128)
  *         pairs: |u v + u v| <= 2 * 128 * 127 < 32767, so maddubs never saturates
  *   Q4_0: u = nibbles (0..15), v = q, and -8 s_b added to lane 0
+ *   Q4_K/Q5_K: u = levels (0..31), v = q; the min term from the QA block sums
+ *   Q6_K: u = |level - 32|, v = sign(level - 32) * q, pairs <= 2 * 32 * 127,
+ *         the two 16-value group scales applied by madd in place of the 1s
  * Each block's lanes go to f32 (exact: |partial| < 2^24) and are accumulated
  * with an FMA by d_w d_x; one horizontal sum at the end.
  */
 #if defined(__x86_64__) && defined(__GNUC__)
+#include "kernels/quants.h"
 #include "kernels/vec.h"
 
 #include <immintrin.h>
@@ -136,6 +140,112 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
   for (int c = 0; c < nc; c++) out[c] = hsum256(acc[c]);
 }
 
+/* ---- K-quant dots (vec_scalar.c has the math) -------------------------------------- */
+
+/* 8 int32 partial sums of the exact block sum sum_l u_l q_l, u unsigned levels
+ * (Q4_K/Q5_K: <= 31, so maddubs pairs stay below 2 * 31 * 127). */
+ALWAYS_INLINE __m256i k4_block(__m256i u, const char *xq) { return block_dot(u, _mm256_loadu_si256((const __m256i *)xq)); }
+
+/* Q4_K / Q5_K: per super-block the 8 scales D_j = d sc_j and mins M_j = dmin m_j;
+ * per block pair (2p, 2p + 1) the 32 bytes of qs give both blocks' levels (low,
+ * then high nibbles), plus 16 where bit j of qh[l] is set (Q5_K). The block's
+ * int32 lanes go to f32 (exact) and are FMA'd with D_j dx_j; the min terms
+ * M_j dx_j s_j of the 8 blocks are one 8-lane FMA per column. */
+ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out, const bool q5)
+{
+  const size_t bytes = q5 ? 176 : 144;
+  const __m256i nib = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
+  __m256 acc[DS_VEC_COLS], macc[DS_VEC_COLS];
+  for (int c = 0; c < nc; c++) acc[c] = macc[c] = _mm256_setzero_ps();
+  for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += bytes) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
+    float D[8], M[8];
+    const float d = f16_at(w), dmin = f16_at(w + 2);
+    for (int j = 0; j < 8; j++) {
+      uint8_t sc, m;
+      ds_scale_min_k4(j, w + 4, &sc, &m);
+      D[j] = d * (float)sc;
+      M[j] = dmin * (float)m;
+    }
+    const __m256 vm = _mm256_loadu_ps(M);
+    for (int c = 0; c < nc; c++) {
+      const char *xr = x + c * xs;
+      macc[c] = _mm256_fmadd_ps(_mm256_mul_ps(vm, _mm256_loadu_ps(ds_qa_d(xr, K) + sb * 8)),
+                                _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(ds_qa_s(xr, K) + sb * 8))),
+                                macc[c]);
+    }
+    const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+    for (int p = 0; p < 4; p++) {
+      const __m256i qs = _mm256_loadu_si256((const __m256i *)(w + (q5 ? 48 : 16) + 32 * p));
+      __m256i u[2] = {_mm256_and_si256(qs, nib), _mm256_and_si256(_mm256_srli_epi16(qs, 4), nib)};
+      for (int h = 0; q5 && h < 2; h++) {
+        const __m256i bit = _mm256_set1_epi8((char)(1 << (2 * p + h)));
+        __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit);
+        u[h] = _mm256_add_epi8(u[h], _mm256_and_si256(set, sixteen));
+      }
+      for (int h = 0; h < 2; h++) {
+        const int64_t blk = sb * 8 + 2 * p + h;
+        for (int c = 0; c < nc; c++) {
+          const char *xr = x + c * xs;
+          __m256 pf = _mm256_cvtepi32_ps(k4_block(u[h], xr + blk * DS_QA_BLOCK));
+          acc[c] = _mm256_fmadd_ps(pf, _mm256_set1_ps(D[2 * p + h] * ds_qa_d(xr, K)[blk]), acc[c]);
+        }
+      }
+    }
+  }
+  for (int c = 0; c < nc; c++) out[c] = hsum256(acc[c]) - hsum256(macc[c]);
+}
+ALWAYS_INLINE void dot_q4_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  dot_k4_n(K, w, x, xs, nc, out, false);
+}
+ALWAYS_INLINE void dot_q5_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  dot_k4_n(K, w, x, xs, nc, out, true);
+}
+
+/* Q6_K: block r (0..3) of half h has the signed values v_l = level_l - 32 in
+ * [-32, 31] (level: nibble r / 2 of ql[64h + 32(r % 2) + l] | bits 2r.. of
+ * qh[32h + l] << 4); maddubs(|v|, sign(q, v)) pairs stay below 2 * 32 * 127,
+ * and madd with the int16 scales [sc_a x 8 | sc_b x 8] (bytes 0-15 of the
+ * block are group a, 16-31 group b) gives sc_g * (pair sums) in int32, exact:
+ * |.| <= 2 * 128 * 8128. Then to f32 and an FMA with d dx_b. */
+ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  __m256 acc[DS_VEC_COLS];
+  for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
+  const __m256i nib = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
+  for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += 210) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 192, _MM_HINT_T0);
+    const float d = f16_at(w + 208);
+    const int8_t *sc = (const int8_t *)(w + 192);
+    for (int h = 0; h < 2; h++) {
+      const __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
+      for (int r = 0; r < 4; r++) {
+        const __m256i ql = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32 * (r % 2)));
+        __m256i lo = _mm256_and_si256(r / 2 ? _mm256_srli_epi16(ql, 4) : ql, nib);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * r), three);
+        __m256i v = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), k32);
+        __m256i u = _mm256_abs_epi8(v);
+        const __m256i scl = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * r + 1]), _mm_set1_epi16(sc[8 * h + 2 * r]));
+        const int64_t blk = sb * 8 + 4 * h + r;
+        for (int c = 0; c < nc; c++) {
+          const char *xr = x + c * xs;
+          __m256i xq = _mm256_loadu_si256((const __m256i *)(xr + blk * DS_QA_BLOCK));
+          __m256i i = _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_sign_epi8(xq, v)), scl);
+          acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(d * ds_qa_d(xr, K)[blk]), acc[c]);
+        }
+      }
+    }
+  }
+  for (int c = 0; c < nc; c++) out[c] = hsum256(acc[c]);
+}
+
 /* ---- f32-activation dots --------------------------------------------------------- */
 
 /* 8 weights at w[i..i+8) as f32. */
@@ -202,6 +312,9 @@ DOT_FLOAT_N(dot_bf16_n, load8_bf16, one_bf16)
 
 DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
+DISPATCH_COLS(dot_q4_k, dot_q4_k_n, uint8_t)
+DISPATCH_COLS(dot_q5_k, dot_q5_k_n, uint8_t)
+DISPATCH_COLS(dot_q6_k, dot_q6_k_n, uint8_t)
 DISPATCH_COLS(dot_f32, dot_f32_n, void)
 DISPATCH_COLS(dot_f16, dot_f16_n, void)
 DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
@@ -224,6 +337,9 @@ const ds_vec_kernels ds_vec_avx2 = {
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,
+  .dot_q4_k = dot_q4_k,
+  .dot_q5_k = dot_q5_k,
+  .dot_q6_k = dot_q6_k,
   .gemm_r16 = NULL,
   .pack_r16 = NULL,
   .axpy_f32 = axpy_f32,

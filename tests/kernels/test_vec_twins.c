@@ -1,0 +1,330 @@
+/*
+ * test_vec_twins.c — every SIMD kernel of every level this machine has
+ * against its scalar twin and against exact double sums, on the odd shapes and
+ * extreme values test_vec.c does not reach: model-sized K (2816, 11008: odd
+ * numbers of 256-value super-blocks and of 32-blocks), every ncols 1..4,
+ * weights of all-ones bytes (largest levels and scales) and random bytes
+ * (every scale and min bit pattern), QA rows at +-127, f16 weights at the
+ * format's extremes and K not a multiple of 8 or 16.
+ *
+ * Bounds (as test_vec.c, derived here): a kernel sums f32 terms of total
+ * magnitude A in some order, so it is within (n + 40) 2^-24 A of the exact
+ * sum, n = blocks (integer dots) or K (float dots); a SIMD kernel and its twin
+ * each meet that, so they agree within twice it. The exact sums come from the
+ * weights decoded by the type's to_float (the reference level's decode) in
+ * double, and from the QA bytes as stored.
+ */
+#include "harness.h"
+#include "kernels/cpu.h"
+#include "kernels/fp8.h"
+#include "kernels/types.h"
+#include "kernels/vec.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t rng_u32(void)
+{
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 16);
+}
+static float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
+
+static const ds_cpu_level simd_levels[] = {DS_CPU_AVX2, DS_CPU_AVX512};
+
+static ds_vec_dot_fn dot_of(const ds_vec_kernels *vk, int type)
+{
+  switch (type) {
+  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
+  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
+  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
+  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
+  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
+  case DSEEK_TYPE_F32: return vk->dot_f32;
+  case DSEEK_TYPE_F16: return vk->dot_f16;
+  default: return vk->dot_bf16;
+  }
+}
+
+/* Offsets of the f16 scales in a block (the rest of the bytes may be anything). */
+static void half_offsets(int type, int *a, int *b)
+{
+  *a = *b = -1;
+  switch (type) {
+  case DSEEK_TYPE_Q8_0:
+  case DSEEK_TYPE_Q4_0: *a = 0; break;
+  case DSEEK_TYPE_Q4_K:
+  case DSEEK_TYPE_Q5_K: *a = 0, *b = 2; break;
+  case DSEEK_TYPE_Q6_K: *a = 208; break;
+  default: break;
+  }
+}
+
+enum { W_RANDOM, W_ONES, W_ZEROS };
+enum { X_RANDOM, X_MAX, X_MIN, X_ALTERNATE };
+
+/* A quantized row of K values: random or all-0xFF / all-0 bytes with the f16
+ * scales set to finite values (0.01..0.05 for random rows, 1/64 otherwise). */
+static void make_qrow(int type, int64_t K, int kind, uint8_t *w, size_t rb)
+{
+  const ds_type_traits *tr = ds_type_traits_get(type);
+  const size_t bb = tr->type_size;
+  for (size_t i = 0; i < rb; i++) w[i] = kind == W_ONES ? 0xFF : kind == W_ZEROS ? 0 : (uint8_t)rng_u32();
+  int a, b;
+  half_offsets(type, &a, &b);
+  for (int64_t blk = 0; blk < K / tr->block_size; blk++) {
+    uint16_t h = kind == W_RANDOM ? ds_f32_to_f16(0.01f + 0.04f * (float)(rng_u32() % 1000) / 1000.0f)
+                                  : ds_f32_to_f16(1.0f / 64);
+    uint8_t *p = w + (size_t)blk * bb;
+    p[a] = (uint8_t)h, p[a + 1] = (uint8_t)(h >> 8);
+    if (b >= 0) p[b] = (uint8_t)h, p[b + 1] = (uint8_t)(h >> 8);
+  }
+}
+
+/* A QA row written directly (any int8 in -127..127 is a possible QA byte):
+ * q by kind, d_b random in (0, 2], s_b = sum q. */
+static void make_qa(int64_t K, int kind, void *row)
+{
+  int8_t *q = row;
+  float *d = (float *)((char *)row + K);
+  int32_t *s = (int32_t *)(d + K / DS_QA_BLOCK);
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++) {
+    int32_t sum = 0;
+    for (int j = 0; j < DS_QA_BLOCK; j++) {
+      int v = kind == X_MAX ? 127 : kind == X_MIN ? -127 : kind == X_ALTERNATE ? (j % 2 ? 127 : -127)
+                                                                              : (int)(rng_u32() % 255) - 127;
+      q[b * DS_QA_BLOCK + j] = (int8_t)v;
+      sum += v;
+    }
+    d[b] = 2.0f * (float)(1 + rng_u32() % 1000) / 1000.0f;
+    s[b] = sum;
+  }
+}
+
+/* |terms| the kernels sum for weight i: for Q4_K/Q5_K, w = D q - M is summed
+ * as D q and M apart, so |D q| + M = 2 D q - w, with D q the value decoded with
+ * dmin = 0 (D q >= 0). Other types: |w|. */
+static void kernel_terms(int type, const uint8_t *w, size_t rb, const float *wf, int64_t K, double *t)
+{
+  for (int64_t i = 0; i < K; i++) t[i] = fabs(wf[i]);
+  if (type != DSEEK_TYPE_Q4_K && type != DSEEK_TYPE_Q5_K) return;
+  const size_t bb = ds_type_traits_get(type)->type_size;
+  uint8_t *w0 = malloc(rb);
+  float *dq = malloc((size_t)K * sizeof *dq);
+  memcpy(w0, w, rb);
+  for (int64_t sb = 0; sb < K / 256; sb++) w0[sb * bb + 2] = w0[sb * bb + 3] = 0;   /* dmin = 0 */
+  ds_type_traits_get(type)->to_float(w0, dq, K);
+  for (int64_t i = 0; i < K; i++) t[i] = 2.0 * dq[i] - wf[i];
+  free(w0);
+  free(dq);
+}
+
+/* One integer-activation dot case: every level's kernel, ncols 1..4, against
+ * the exact sums and the twin. */
+static void qdot_case(int type, int64_t K, int wkind, const int xkinds[4])
+{
+  const ds_type_traits *tr = ds_type_traits_get(type);
+  uint64_t rb64;
+  CHECK(ds_row_size(type, K, &rb64));
+  const size_t rb = (size_t)rb64, xs = ds_qa_row_bytes(K);
+  uint8_t *w = malloc(rb);
+  float *wf = malloc((size_t)K * sizeof *wf);
+  double *terms = malloc((size_t)K * sizeof *terms);
+  char *x = aligned_alloc(64, 4 * xs);
+  make_qrow(type, K, wkind, w, rb);
+  tr->to_float(w, wf, K);
+  kernel_terms(type, w, rb, wf, K, terms);
+  double exact[4], mag[4];
+  for (int c = 0; c < 4; c++) {
+    make_qa(K, xkinds[c], x + c * xs);
+    const int8_t *q = (const int8_t *)(x + c * xs);
+    const float *d = ds_qa_d(x + c * xs, K);
+    exact[c] = mag[c] = 0;
+    for (int64_t i = 0; i < K; i++) {
+      exact[c] += (double)wf[i] * q[i] * d[i / 32];
+      mag[c] += terms[i] * fabs((double)q[i] * d[i / 32]);
+    }
+  }
+  const double allow = (double)(K / 32 + 40) * 0x1p-24;
+  float twin[4];
+  dot_of(&ds_vec_scalar, type)(K, w, x, xs, 4, twin);
+  for (int c = 0; c < 4; c++)
+    CHECK_MSG(fabs(twin[c] - exact[c]) <= allow * mag[c], "scalar %s K=%lld w%d col %d: %.9g vs exact %.9g",
+              tr->name, (long long)K, wkind, c, twin[c], exact[c]);
+  for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
+    if (simd_levels[l] > ds_cpu_detected()) continue;
+    const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
+    CHECK_MSG(dot_of(vk, type) != NULL, "%s has no %s dot", vk->name, tr->name);
+    if (!dot_of(vk, type)) continue;
+    for (int nc = 1; nc <= 4; nc++) {
+      float got[4];
+      dot_of(vk, type)(K, w, x, xs, nc, got);
+      for (int c = 0; c < nc; c++) {
+        CHECK_MSG(fabs(got[c] - exact[c]) <= allow * mag[c], "%s %s K=%lld w%d ncols %d col %d: %.9g vs exact %.9g",
+                  vk->name, tr->name, (long long)K, wkind, nc, c, got[c], exact[c]);
+        CHECK_MSG(fabs(got[c] - twin[c]) <= 2 * allow * mag[c], "%s %s K=%lld w%d col %d: %.9g vs twin %.9g",
+                  vk->name, tr->name, (long long)K, wkind, c, got[c], twin[c]);
+      }
+    }
+  }
+  free(w);
+  free(wf);
+  free(terms);
+  free(x);
+}
+
+static void test_quantized_dots(void)
+{
+  const int types[] = {DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K, DSEEK_TYPE_Q6_K, DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0};
+  const int64_t Ks[] = {256, 512, 2816, 11008};
+  const int mixed[4] = {X_RANDOM, X_MAX, X_MIN, X_ALTERNATE}, random[4] = {X_RANDOM, X_RANDOM, X_RANDOM, X_RANDOM};
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) {
+      qdot_case(types[t], Ks[k], W_RANDOM, random);
+      qdot_case(types[t], Ks[k], W_RANDOM, mixed);
+      qdot_case(types[t], Ks[k], W_ONES, mixed);
+      qdot_case(types[t], Ks[k], W_ZEROS, mixed);
+    }
+}
+
+/* ---- f32 / f16 / bf16 weights with f32 activations, any K -------------------------- */
+
+/* Raw 16-bit patterns for f16 / bf16: random finite values, and for f16 the
+ * extremes (65504, the smallest subnormal, -0). */
+static uint16_t rand_half(int type, int i)
+{
+  if (type == DSEEK_TYPE_F16) {
+    static const uint16_t special[] = {0x7BFF, 0xFBFF, 0x0001, 0x8001, 0x03FF, 0x8000, 0x0400};
+    if (i % 5 == 0) return special[(i / 5) % DS_ARRAY_LEN(special)];
+    return ds_f32_to_f16(4.0f * frand());
+  }
+  return ds_f32_to_bf16(i % 7 == 0 ? 1e30f * frand() : frand());
+}
+
+static void fdot_case(int type, int64_t K)
+{
+  const size_t es = type == DSEEK_TYPE_F32 ? 4 : 2;
+  void *w = malloc((size_t)K * es);
+  float *wf = malloc((size_t)K * 4), *x = malloc((size_t)(4 * K) * 4);
+  for (int64_t i = 0; i < K; i++) {
+    if (type == DSEEK_TYPE_F32) {
+      wf[i] = frand();
+      ((float *)w)[i] = wf[i];
+    } else {
+      uint16_t h = rand_half(type, (int)i);
+      ((uint16_t *)w)[i] = h;
+      wf[i] = type == DSEEK_TYPE_F16 ? ds_f16_to_f32(h) : ds_bf16_to_f32(h);
+    }
+  }
+  for (int64_t i = 0; i < 4 * K; i++) x[i] = (i % 11 == 0 ? 1e4f : 1.0f) * frand();
+  double exact[4], mag[4];
+  for (int c = 0; c < 4; c++) {
+    exact[c] = mag[c] = 0;
+    for (int64_t i = 0; i < K; i++) {
+      exact[c] += (double)wf[i] * x[c * K + i];
+      mag[c] += fabs((double)wf[i] * x[c * K + i]);
+    }
+  }
+  const double allow = (double)(K + 40) * 0x1p-24;
+  float twin[4];
+  dot_of(&ds_vec_scalar, type)(K, w, x, (size_t)K * 4, 4, twin);
+  for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
+    if (simd_levels[l] > ds_cpu_detected()) continue;
+    const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
+    for (int nc = 1; nc <= 4; nc++) {
+      float got[4];
+      dot_of(vk, type)(K, w, x, (size_t)K * 4, nc, got);
+      for (int c = 0; c < nc; c++) {
+        CHECK_MSG(fabs(got[c] - exact[c]) <= allow * mag[c], "%s type %d K=%lld ncols %d col %d: %.9g vs exact %.9g",
+                  vk->name, type, (long long)K, nc, c, got[c], exact[c]);
+        CHECK_MSG(fabs(got[c] - twin[c]) <= 2 * allow * mag[c], "%s type %d K=%lld col %d: %.9g vs twin %.9g",
+                  vk->name, type, (long long)K, c, got[c], twin[c]);
+      }
+    }
+  }
+  free(w);
+  free(wf);
+  free(x);
+}
+
+static void test_float_dots(void)
+{
+  const int types[] = {DSEEK_TYPE_F32, DSEEK_TYPE_F16, DSEEK_TYPE_BF16};
+  const int64_t Ks[] = {1, 2, 3, 5, 8, 9, 15, 16, 17, 23, 31, 47, 63, 65, 129, 1000, 2816 + 13};
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) fdot_case(types[t], Ks[k]);
+}
+
+/* ---- axpy and QA quantization on odd lengths / extreme rows ------------------------- */
+
+static void test_axpy_odd(void)
+{
+  enum { N = 1031 };
+  static float x[N], y0[N], y[N];
+  for (int64_t n = 1; n <= N; n += n < 40 ? 1 : 97) {
+    for (int64_t j = 0; j < n; j++) x[j] = frand(), y0[j] = 1e3f * frand();
+    const float a = frand();
+    for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
+      const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
+      memcpy(y, y0, (size_t)n * 4);
+      y[n] = 12345.0f;   /* the element after the end is left alone */
+      vk->axpy_f32(n, a, x, y);
+      int bad = 0;
+      for (int64_t j = 0; j < n; j++) {
+        double e = (double)y0[j] + (double)a * x[j];
+        if (!(fabs(y[j] - e) <= 0x1p-23 * (fabs(y0[j]) + fabs((double)a * x[j])))) bad++;
+      }
+      CHECK_MSG(bad == 0 && y[n] == 12345.0f, "%s axpy n=%lld: %d elements off", vk->name, (long long)n, bad);
+    }
+  }
+}
+
+/* Rows with extreme contents quantize to the same bytes at every level. */
+static void test_quantize_extremes(void)
+{
+  const int64_t K = 2816;
+  float *x = malloc((size_t)K * 4);
+  const size_t rb = ds_qa_row_bytes(K);
+  void *ref = aligned_alloc(64, rb), *got = aligned_alloc(64, rb);
+  for (int kind = 0; kind < 5; kind++) {
+    for (int64_t i = 0; i < K; i++) {
+      switch (kind) {
+      case 0: x[i] = 0.0f; break;                                   /* all zero: d = 0, q = 0 */
+      case 1: x[i] = 3e38f * frand(); break;                        /* near FLT_MAX */
+      case 2: x[i] = (i % 32 == 5) ? -1e6f : 1e-3f * frand(); break; /* one outlier per block */
+      case 3: x[i] = (float)(i % 255) - 127.0f; break;              /* integers: d = 1, exact q */
+      default: x[i] = (float)((int)(i % 64) - 32) + 0.5f; break;     /* ties at x / d = k + 0.5 */
+      }
+    }
+    memset(ref, 0, rb);
+    ds_vec_scalar.quantize_qa(x, K, ref);
+    for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
+      if (simd_levels[l] > ds_cpu_detected()) continue;
+      const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
+      memset(got, 0, rb);
+      vk->quantize_qa(x, K, got);
+      CHECK_MSG(memcmp(ref, got, rb) == 0, "%s QA bytes differ from scalar, row kind %d", vk->name, kind);
+    }
+    if (kind == 3) {   /* |x| <= 127 integers in every block with a 127: q = x */
+      const int8_t *q = ref;
+      int bad = 0;
+      for (int64_t i = 0; i < K; i++) bad += ds_qa_d(ref, K)[i / 32] == 1.0f && q[i] != (int8_t)x[i];
+      CHECK_EQ_INT(bad, 0);
+    }
+  }
+  free(x);
+  free(ref);
+  free(got);
+}
+
+int main(void)
+{
+  RUN(test_quantized_dots);
+  RUN(test_float_dots);
+  RUN(test_axpy_odd);
+  RUN(test_quantize_extremes);
+  return DS_TEST_RESULT();
+}
