@@ -10,6 +10,7 @@
 #ifndef DS_KERNELS_FP8_H
 #define DS_KERNELS_FP8_H
 
+#include "kernels/cpu.h"
 #include "kernels/types.h"
 
 #define DS_FP8_BLOCK 128
@@ -21,6 +22,11 @@ bool ds_fp8_scale_shape(int64_t rows, int64_t cols, int64_t *scale_rows, int64_t
 /* One weight row of n values: dst[j] = e4m3(row[j]) * scale_row[j / 128], where
  * scale_row is the scale row of this row's 128-row block (ceil(n/128) floats). */
 void ds_fp8_dequant_row(const uint8_t *row, const float *scale_row, int64_t n, float *dst);
+
+/* ds_fp8_dequant_row for a CPU level (capped to the CPU): the same bits, with
+ * AVX2 + F16C or AVX-512 at those levels (vec_fp8.c). */
+typedef void (*ds_fp8_row_fn)(const uint8_t *row, const float *scale_row, int64_t n, float *dst);
+ds_fp8_row_fn ds_fp8_row_kernel(ds_cpu_level level);
 
 /* The whole [rows, cols] weight into dst (rows * cols floats). */
 void ds_fp8_dequant(const uint8_t *q, const float *scale_inv, int64_t rows, int64_t cols, float *dst);

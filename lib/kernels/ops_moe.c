@@ -240,7 +240,7 @@ void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst)
     if (sc) {
       int64_t sr, scols;
       ds_fp8_scale_shape(N, K, &sr, &scols);
-      ds_fp8_dequant_row((const uint8_t *)wrow, sc + (n / DS_FP8_BLOCK) * scols, K, row);
+      ds_fp8_row_kernel(level)((const uint8_t *)wrow, sc + (n / DS_FP8_BLOCK) * scols, K, row);
       r = row;
     } else if (w->type != DSEEK_TYPE_F32) {
       tr->to_float(wrow, row, K);

@@ -298,8 +298,8 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
       for (int64_t n = n0; n < n1; n++) {
         const void *wrow = ds_tensor_ptr(w, 0, n, b2 / r2, b3 / r3);
         if (scale)
-          ds_fp8_dequant_row(wrow, (const float *)scale->data + (n / DS_FP8_BLOCK) * scale->ne[0], K,
-                             p->scratch);
+          ds_fp8_row_kernel(ds_cpu_level_get())(wrow, (const float *)scale->data + (n / DS_FP8_BLOCK) * scale->ne[0],
+                                                K, p->scratch);
         else
           tr->to_float(wrow, p->scratch, K);
         for (int64_t m = 0; m < M; m += DS_VEC_COLS) {

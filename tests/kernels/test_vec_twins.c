@@ -320,11 +320,60 @@ static void test_quantize_extremes(void)
   free(got);
 }
 
+/* ---- block-scaled FP8 rows ----------------------------------------------------------- */
+
+/* e4m3fn from its definition (OCP FP8: bias 7, exponent 0 subnormal m/8 2^-6,
+ * s 1111 111 NaN, no infinities); NaN returned as NAN. */
+static double e4m3_value(int code)
+{
+  if ((code & 0x7F) == 0x7F) return NAN;
+  int e = (code >> 3) & 15, m = code & 7;
+  double v = e ? ldexp(1.0 + m / 8.0, e - 7) : ldexp(m / 8.0, -6);
+  return code & 0x80 ? -v : v;
+}
+
+/* Every level's row decode against the plain ds_fp8_dequant_row bit for bit
+ * (NaN codes included: 0x7FC00000 | sign) and against e4m3 * scale rounded
+ * once from the exact double product; all 256 codes in every row of >= 256
+ * values, block scales from 1e-38 (subnormal products) to 3e38 (overflow). */
+static void test_fp8_rows(void)
+{
+  const int64_t ns[] = {1, 15, 16, 17, 31, 33, 127, 128, 129, 256, 300, 1031, 7168 + 5};
+  const float scales[] = {1.0f, 3.0517578e-5f, 1e-38f, 0.37f, 3e38f, 2.5e-3f, 7.0f};
+  enum { NMAX = 7168 + 5 };
+  static uint8_t row[NMAX];
+  static float ref[NMAX + 1], got[NMAX + 1], srow[NMAX / 128 + 1];
+  for (size_t t = 0; t < DS_ARRAY_LEN(ns); t++) {
+    const int64_t n = ns[t];
+    for (int64_t i = 0; i < n; i++) row[i] = (uint8_t)(i * 37 + t);   /* 37 odd: 256 consecutive i cover all codes */
+    for (int64_t b = 0; b <= (n - 1) / 128; b++) srow[b] = scales[(b + t) % DS_ARRAY_LEN(scales)];
+    ds_fp8_dequant_row(row, srow, n, ref);
+    int bad_exact = 0;
+    for (int64_t i = 0; i < n; i++) {
+      const double v = e4m3_value(row[i]);
+      uint32_t bits;
+      memcpy(&bits, &ref[i], 4);
+      if (isnan(v) ? bits != (0x7FC00000u | (uint32_t)(row[i] & 0x80) << 24) : ref[i] != (float)(v * srow[i / 128]))
+        bad_exact++;
+    }
+    CHECK_MSG(bad_exact == 0, "plain FP8 decode n=%lld: %d values off e4m3 * scale", (long long)n, bad_exact);
+    for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
+      memset(got, 0x55, sizeof got);
+      ds_fp8_row_kernel((ds_cpu_level)l)(row, srow, n, got);
+      uint32_t past;
+      memcpy(&past, &got[n], 4);
+      CHECK_MSG(memcmp(ref, got, (size_t)n * 4) == 0 && past == 0x55555555u, "%s FP8 decode n=%lld: bits differ",
+                ds_cpu_level_name((ds_cpu_level)l), (long long)n);
+    }
+  }
+}
+
 int main(void)
 {
   RUN(test_quantized_dots);
   RUN(test_float_dots);
   RUN(test_axpy_odd);
   RUN(test_quantize_extremes);
+  RUN(test_fp8_rows);
   return DS_TEST_RESULT();
 }
