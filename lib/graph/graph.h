@@ -96,6 +96,7 @@ typedef enum ds_op {
   DS_OP_MOE_ROUTE,
   DS_OP_MOE_WEIGHTS,
   DS_OP_MOE_SUM,
+  DS_OP_MUL_MAT_ID_SWIGLU, /* the experts' gate/up fused with swiglu (ops_moe_mm.c) */
   DS_OP_COUNT
 } ds_op;
 
@@ -259,6 +260,11 @@ ds_tensor *ds_op_get_rows_scaled(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds
  * are decoded once per batch. An id outside [0, E) fails compute. */
 ds_tensor *ds_op_mul_mat_id(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *table,
                             ds_tensor *x, ds_tensor *ids);
+/* The routed experts' FFN middle in one op: gate and up [K, N, E] stacked, of
+ * one type and shape (no FP8 scales, no table), x and ids as mul_mat_id ->
+ *   out[:, j, t] = silu(G_e x[:, j % X1, t]) * (U_e x[:, j % X1, t])
+ * equal bit for bit to swiglu(mul_mat_id(gate), mul_mat_id(up)). */
+ds_tensor *ds_op_mul_mat_id_swiglu(ds_graph *g, ds_tensor *gate, ds_tensor *up, ds_tensor *x, ds_tensor *ids);
 
 typedef struct ds_moe_params {
   int n_used;             /* k experts per token */

@@ -464,6 +464,21 @@ ds_tensor *ds_op_mul_mat_id(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tens
   return t;
 }
 
+ds_tensor *ds_op_mul_mat_id_swiglu(ds_graph *g, ds_tensor *gate, ds_tensor *up, ds_tensor *x, ds_tensor *ids)
+{
+  if (!gate || !up || !x || !ids) return NULL;
+  if (gate->type == DSEEK_TYPE_F8_E4M3)
+    return fail("mul_mat_id_swiglu", gate, "FP8 experts need mul_mat_id with their scale grid", "");
+  if (up->type != gate->type || !same_shape(up, gate) || memcmp(up->nb, gate->nb, sizeof up->nb) != 0)
+    return fail("mul_mat_id_swiglu", up, "up experts must have the type, shape and strides of gate", "");
+  ds_tensor *t = ds_op_mul_mat_id(g, gate, NULL, NULL, x, ids);   /* checks gate, x and ids */
+  if (!t) return NULL;
+  t->op = DS_OP_MUL_MAT_ID_SWIGLU;
+  t->src[3] = up;
+  snprintf(t->name, sizeof t->name, "mul_mat_id_swiglu#%d", t->index);
+  return t;
+}
+
 static bool check_moe_params(const ds_tensor *logits, const ds_moe_params *p)
 {
   int64_t E = logits->ne[0];

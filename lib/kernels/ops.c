@@ -24,7 +24,8 @@ size_t ds_kernel_scratch_floats(const ds_tensor *node)
   case DS_OP_MUL_MAT:
     return ds_kernel_mul_mat_scratch_floats(node);
   case DS_OP_MUL_MAT_ID:
-    /* one decoded weight row, then (as int32) expert offsets [E + 1] and the
+  case DS_OP_MUL_MAT_ID_SWIGLU:
+    /* two decoded weight rows, then (as int32) expert offsets [E + 1] and the
      * (slot, token) pairs [k * T] grouped by expert, then QA input rows */
     return ds_kernel_mul_mat_id_scratch_floats(node);
   case DS_OP_MOE_ROUTE:
@@ -62,6 +63,7 @@ void ds_kernel_run(const ds_kernel_params *p, ds_tensor *node)
   case DS_OP_CONCAT: ds_kernel_concat(p, node); break;
   case DS_OP_ATTN: ds_kernel_attn(p, node); break;
   case DS_OP_MUL_MAT_ID: ds_kernel_mul_mat_id(p, node); break;
+  case DS_OP_MUL_MAT_ID_SWIGLU: ds_kernel_mul_mat_id_swiglu(p, node); break;
   case DS_OP_MOE_ROUTE: ds_kernel_moe_route(p, node); break;
   case DS_OP_MOE_WEIGHTS: ds_kernel_moe_weights(p, node); break;
   case DS_OP_MOE_SUM: ds_kernel_moe_sum(p, node); break;

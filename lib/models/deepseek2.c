@@ -17,6 +17,8 @@
  *     hn    = RMSNorm(x) * ffn_norm
  *     x     = x + MLP(hn)                                         (leading dense layers)
  *         or x + sum_k w_k Expert_k(hn) + SharedMLP(hn)           (router in f32)
+ *            Expert_e(h) = D_e (silu(G_e h) * (U_e h)), the middle one op
+ *            for GGUF experts (mul_mat_id_swiglu)
  *   logits = W_out (RMSNorm(x) * output_norm)
  *
  * The absorbed form serves prompts too: per token it costs H (nope C + C v)
@@ -82,8 +84,16 @@ static ds_tensor *moe(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   ds_tensor *w = ds_op_moe_weights(g, logits, ids, &p);
   int64_t ne3[3] = {hn->ne[0], 1, hn->ne[1]};
   ds_tensor *x = ds_op_reshape(g, hn, 3, ne3);
-  ds_tensor *h = ds_op_swiglu(g, experts(g, x, &L->gate_exps, ids, "ffn_gate_exps"),
-                              experts(g, x, &L->up_exps, ids, "ffn_up_exps"));
+  /* silu(G_e hn) * (U_e hn) in one op for stacked experts (GGUF); FP8 and
+   * scattered experts (Hugging Face files) take the two products */
+  ds_tensor *h = NULL;
+  if (!L->gate_exps.table && !L->up_exps.table && !L->gate_exps.w.scale && !L->up_exps.w.scale &&
+      L->gate_exps.w.type == L->up_exps.w.type)
+    h = ds_op_mul_mat_id_swiglu(g, ds_ds2_weight(g, &L->gate_exps.w, "ffn_gate_exps"),
+                                ds_ds2_weight(g, &L->up_exps.w, "ffn_up_exps"), x, ids);
+  else
+    h = ds_op_swiglu(g, experts(g, x, &L->gate_exps, ids, "ffn_gate_exps"),
+                     experts(g, x, &L->up_exps, ids, "ffn_up_exps"));
   ds_tensor *y = ds_op_moe_sum(g, experts(g, h, &L->down_exps, ids, "ffn_down_exps"), w);
   if (L->gate_shexp.data) y = ds_op_add(g, y, mlp(g, hn, &L->gate_shexp, &L->up_shexp, &L->down_shexp));
   return y;

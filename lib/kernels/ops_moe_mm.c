@@ -1,0 +1,345 @@
+/*
+ * ops_moe_mm.c — the grouped expert product of DeepSeekMoE (MODELS.md 1):
+ * mul_mat_id, and mul_mat_id_swiglu, the routed experts' gate and up
+ * products fused with the SwiGLU between them:
+ *
+ *   mul_mat_id         out[:, j, t] = W_e x_jt                    e = ids[j, t]
+ *   mul_mat_id_swiglu  out[:, j, t] = silu(G_e x_jt) * (U_e x_jt)
+ *                      x_jt = x[:, j % X1, t], silu(g) = g / (1 + e^-g)
+ *
+ * The fused op reads each expert's inputs once for both matrices and leaves
+ * out the two [N, k, T] tensors and the swiglu pass over them. Its g and u
+ * are the floats mul_mat_id gives and silu(g) * u is the expression of
+ * ops_unary.c's swiglu, so it equals swiglu(mul_mat_id(G), mul_mat_id(U)) bit
+ * for bit at every level.
+ *
+ * Every thread counting-sorts the (j, t) pairs by expert (the same order on
+ * every thread: t, then j), then takes its share of the work units; each
+ * output element belongs to one unit, so the bits do not depend on the thread
+ * count. Three ways to run a unit, by level and weight type:
+ *
+ *   reference (DS_CPU_REFERENCE): unit = (used expert e, row n); the row is
+ *     decoded once and dotted with every input routed to e, in f32 in order.
+ *   dots (levels without the GEMM tile, and types other than Q8_0/Q4_0): the
+ *     same units with the level's dots (vec.h): a Q8_0/Q4_0 row in place
+ *     against the inputs quantized once to QA rows, other types the decoded
+ *     row with the level's f32 dot.
+ *   tile (Q8_0/Q4_0 at levels with gemm_r16): unit = (used expert e, 16-row
+ *     tile). When a thread reaches an expert it gathers the expert's inputs
+ *     as QA u8 rows, contiguous in pair order (X1 == 1: copies of the token
+ *     columns quantized once; X1 == k: each pair's own column quantized
+ *     there); each tile (gate and up for the fused op) is packed once and run
+ *     over all of them DS_GEMM_COLS columns per call (16 per AMX call), and
+ *     the 16 values of each column are scattered to out[:, j, t]. Units are
+ *     cut into contiguous ranges of equal cost (inputs + a packing charge).
+ *
+ * In every way a (row, input) value is computed the same way whatever else is
+ * in the batch: a dot is one column, and a tile column's result does not
+ * depend on the other columns of its call (vec.h; an AMX group gives the VNNI
+ * bits). So an input's result does not depend on which other tokens share
+ * its expert: n samples decoded together give each sample the bits of its run
+ * alone. Decode (T = 1) takes the tile too, so a prompt, a verified draft and
+ * token-by-token decoding agree.
+ */
+#include "kernels/cpu.h"
+#include "kernels/fp8.h"
+#include "kernels/ops.h"
+#include "kernels/types.h"
+#include "kernels/vec.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Packing a tile costs about as much as running it over this many columns;
+ * part of a unit's cost for the work split (any split gives the same bits). */
+#define DS_MOE_PACK_COST 4
+/* With AMX, a remainder of at least this many columns runs as a 16-column
+ * AMX call over zero-padded inputs (a column's bits do not depend on its
+ * neighbours, and one AMX call costs about as much as a few VNNI columns). */
+#define DS_MOE_AMX_MIN_COLS 4
+
+/* silu(g) * u exactly as ops_unary.c's swiglu evaluates it. */
+static inline float swiglu1(float g, float u) { return g / (1.0f + expf(-g)) * u; }
+
+/* Expert e's matrix and (FP8) scale grid. */
+static const char *expert_matrix(const ds_tensor *w, const ds_tensor *table, int64_t e)
+{
+  if (table) return (const char *)(uintptr_t)((const int64_t *)table->data)[2 * e];
+  return (const char *)w->data + e * (int64_t)w->nb[2];
+}
+
+static const float *expert_scale(const ds_tensor *scale, const ds_tensor *table, int64_t e)
+{
+  if (!scale) return NULL;
+  if (table) return (const float *)(uintptr_t)((const int64_t *)table->data)[2 * e + 1];
+  return (const float *)((const char *)scale->data + e * (int64_t)scale->nb[2]);
+}
+
+/* Q8_0/Q4_0 experts without a scale grid: the types dotted against QA rows. */
+static bool qa_type(const ds_tensor *node)
+{
+  const int t = node->src[0]->type;
+  const ds_tensor *scale = node->op == DS_OP_MUL_MAT_ID ? node->src[3] : NULL;   /* fused: src[3] is up */
+  return !scale && (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0);
+}
+
+/* Byte offsets in a thread's scratch: two decoded rows [K] f32, start [E + 1]
+ * and pairs [k T] int32; then (Q8_0/Q4_0) QA rows of the X1 T input columns,
+ * the gathered inputs of one expert (at most k T rows, + 15 rows of AMX
+ * padding), two packed tiles and
+ * two 16 x 16 kernel outputs. */
+typedef struct moe_layout {
+  size_t start, pairs, qa, gathered, pack, tile_out, end;
+} moe_layout;
+
+static void moe_layout_of(const ds_tensor *node, moe_layout *l)
+{
+  const ds_tensor *w = node->src[0], *x = node->src[1], *ids = node->src[2];
+  const int64_t K = w->ne[0], kT = ids->ne[0] * ids->ne[1];
+  l->start = (size_t)(2 * K) * sizeof(float);
+  l->pairs = l->start + (size_t)(w->ne[2] + 1) * sizeof(int32_t);
+  l->qa = (l->pairs + (size_t)kT * sizeof(int32_t) + 63) & ~(size_t)63;
+  const size_t qa_bytes = qa_type(node) ? ds_qa_row_bytes(K) : 0;
+  l->gathered = l->qa + (size_t)(x->ne[1] * x->ne[2]) * qa_bytes;
+  l->pack = l->gathered + (size_t)(kT + 15) * qa_bytes;
+  l->tile_out = l->pack + (qa_bytes ? 2 * (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES : 0);
+  l->end = l->tile_out + (qa_bytes ? 2 * 16 * DS_GEMM_ROWS * sizeof(float) : 0);
+}
+
+size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node)
+{
+  moe_layout l;
+  moe_layout_of(node, &l);
+  return (l.end + sizeof(float) - 1) / sizeof(float);
+}
+
+/* One op's run: weights, the grouped pairs and this thread's scratch. */
+typedef struct moe_mm {
+  ds_tensor *dst;
+  const ds_tensor *x;
+  const ds_tensor *w[2];   /* the weight (gate when fused), up (fused) or NULL */
+  const ds_tensor *scale, *table;
+  int64_t K, N, k, X1;
+  const int32_t *start, *pairs;
+  const ds_vec_kernels *vk;   /* NULL: the reference */
+  size_t qa_bytes;
+  char *qa, *gathered;
+  void *pack[2];
+  float *tile_out[2];
+  float *row[2];
+} moe_mm;
+
+/* Output column of pair i (j + k t). */
+static inline float *pair_out(const moe_mm *c, int32_t i, int64_t n)
+{
+  return ds_tensor_ptr(c->dst, n, i % c->k, i / c->k, 0);
+}
+
+/* Index of pair i's input column among the X1 T columns. */
+static inline int64_t pair_col(const moe_mm *c, int32_t i) { return (i / c->k) * c->X1 + (i % c->k) % c->X1; }
+
+/* A value for (row, pair): the plain op stores it, the fused op's gate pass
+ * (which 0) stores g and its up pass turns it into silu(g) * u. */
+static inline void put(float *o, int which, float v) { *o = which == 0 ? v : swiglu1(*o, v); }
+
+/* Reference and dots: row n of expert e of weight `which` with every input
+ * routed to e. */
+static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n)
+{
+  const ds_tensor *w = c->w[which];
+  const char *wrow = expert_matrix(w, c->table, e) + n * (int64_t)w->nb[1];
+  const ds_vec_dot_fn qdot = !c->qa ? NULL : w->type == DSEEK_TYPE_Q8_0 ? c->vk->dot_q8_0 : c->vk->dot_q4_0;
+  if (qdot) {
+    for (int32_t i = c->start[e]; i < c->start[e + 1]; i++) {
+      float v;
+      qdot(c->K, wrow, c->qa + (size_t)pair_col(c, c->pairs[i]) * c->qa_bytes, c->qa_bytes, 1, &v);
+      put(pair_out(c, c->pairs[i], n), which, v);
+    }
+    return;
+  }
+  const float *r = (const float *)wrow;
+  const float *sc = expert_scale(c->scale, c->table, e);
+  if (sc) {
+    int64_t sr, scols;
+    ds_fp8_scale_shape(c->N, c->K, &sr, &scols);
+    ds_fp8_dequant_row((const uint8_t *)wrow, sc + (n / DS_FP8_BLOCK) * scols, c->K, c->row[which]);
+    r = c->row[which];
+  } else if (w->type != DSEEK_TYPE_F32) {
+    ds_type_traits_get(w->type)->to_float(wrow, c->row[which], c->K);
+    r = c->row[which];
+  }
+  for (int32_t i = c->start[e]; i < c->start[e + 1]; i++) {
+    const float *col = ds_tensor_ptr(c->x, 0, (c->pairs[i] % c->k) % c->X1, c->pairs[i] / c->k, 0);
+    float v;
+    if (c->vk) c->vk->dot_f32(c->K, r, col, 0, 1, &v);
+    else v = ds_dot_f32(r, col, c->K);
+    put(pair_out(c, c->pairs[i], n), which, v);
+  }
+}
+
+/* Reference and dots: (used expert, row) units in contiguous equal ranges. */
+static void run_rows(const ds_kernel_params *p, const moe_mm *c, int64_t E, int n_w)
+{
+  int64_t n_used = 0;
+  for (int64_t e = 0; e < E; e++) n_used += c->start[e + 1] > c->start[e];
+  int64_t u0, u1;
+  ds_kernel_rows(n_used * c->N, p->ith, p->nth, &u0, &u1);
+  int64_t used_index = -1, e = -1;
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t want = u / c->N, n = u % c->N;
+    while (used_index < want) {   /* advance to the want-th used expert */
+      e++;
+      if (c->start[e + 1] > c->start[e]) used_index++;
+    }
+    for (int which = 0; which < n_w; which++) rows_unit(c, which, e, n);
+  }
+}
+
+/* Tile: expert e's inputs as contiguous QA u8 rows at c->gathered, then zero
+ * rows up to a multiple of 16 (padding of the last AMX group). */
+static void gather(const moe_mm *c, int64_t e)
+{
+  const int32_t count = c->start[e + 1] - c->start[e];
+  memset(c->gathered + (size_t)count * c->qa_bytes, 0, (size_t)(-count & 15) * c->qa_bytes);
+  for (int32_t i = c->start[e]; i < c->start[e + 1]; i++) {
+    char *row = c->gathered + (size_t)(i - c->start[e]) * c->qa_bytes;
+    const int64_t col = pair_col(c, c->pairs[i]);
+    if (c->X1 == 1) {   /* the token's column, quantized once up front */
+      memcpy(row, c->qa + (size_t)col * c->qa_bytes, c->qa_bytes);
+      continue;
+    }
+    c->vk->quantize_qa(ds_tensor_ptr(c->x, 0, col % c->X1, col / c->X1, 0), c->K, row);
+    ds_qa_to_u8(row, c->K);
+  }
+}
+
+/* Tile: rows [n0, n0 + 16) of expert e (both weights when fused) against the
+ * gathered inputs, scattered to the outputs. */
+static void tile_unit(const moe_mm *c, int n_w, bool amx, int64_t e, int64_t n0)
+{
+  const int nr = (int)DS_MIN(DS_GEMM_ROWS, c->N - n0);
+  for (int which = 0; which < n_w; which++) {
+    const ds_tensor *w = c->w[which];
+    c->vk->pack_r16(w->type, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K,
+                    c->pack[which]);
+  }
+  const int32_t count = c->start[e + 1] - c->start[e];
+  for (int32_t m = 0; m < count;) {
+    const char *xc = c->gathered + (size_t)m * c->qa_bytes;
+    const bool amx16 = amx && count - m >= DS_MOE_AMX_MIN_COLS;
+    const int nc = (int)DS_MIN(amx16 ? 16 : DS_GEMM_COLS, count - m);
+    for (int which = 0; which < n_w; which++) {
+#ifdef DS_VEC_X86
+      if (amx16) {   /* same bits as 8-column VNNI calls */
+        ds_amx_gemm_r16x16(c->K, c->pack[which], xc, c->qa_bytes, c->tile_out[which], DS_GEMM_ROWS);
+        continue;
+      }
+#endif
+      c->vk->gemm_r16(c->K, c->pack[which], xc, c->qa_bytes, nc, c->tile_out[which], DS_GEMM_ROWS);
+    }
+    const float *g = c->tile_out[0], *u = c->tile_out[1];
+    for (int col = 0; col < nc; col++) {
+      float *o = pair_out(c, c->pairs[c->start[e] + m + col], n0);
+      const float *gc = g + col * DS_GEMM_ROWS, *uc = u + col * DS_GEMM_ROWS;
+      if (n_w == 1) memcpy(o, gc, (size_t)nr * sizeof(float));
+      else
+        for (int r = 0; r < nr; r++) o[r] = swiglu1(gc[r], uc[r]);
+    }
+    m += nc;
+  }
+}
+
+static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int n_w)
+{
+  bool amx = false;
+#ifdef DS_VEC_X86
+  amx = c->vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
+#endif
+  if (c->X1 == 1) {   /* one column per token, shared by its k experts */
+    for (int64_t t = 0; t < c->dst->ne[2]; t++) {
+      char *row = c->qa + (size_t)t * c->qa_bytes;
+      c->vk->quantize_qa(ds_tensor_ptr(c->x, 0, 0, t, 0), c->K, row);
+      ds_qa_to_u8(row, c->K);
+    }
+  }
+  /* unit (e, tile) costs count_e + DS_MOE_PACK_COST; this thread takes the
+   * units whose cost range starts in [c0, c1) */
+  const int64_t tiles = (c->N + DS_GEMM_ROWS - 1) / DS_GEMM_ROWS;
+  int64_t total = 0;
+  for (int64_t e = 0; e < E; e++)
+    if (c->start[e + 1] > c->start[e]) total += tiles * (c->start[e + 1] - c->start[e] + DS_MOE_PACK_COST);
+  const int64_t c0 = total * p->ith / p->nth, c1 = total * (p->ith + 1) / p->nth;
+  int64_t at = 0;
+  for (int64_t e = 0; e < E && at < c1; e++) {
+    const int64_t count = c->start[e + 1] - c->start[e], uc = count + DS_MOE_PACK_COST;
+    if (count == 0) continue;
+    /* first unit i with at + i uc >= c0, first with >= c1 */
+    const int64_t i0 = at >= c0 ? 0 : DS_MIN(tiles, (c0 - at + uc - 1) / uc);
+    const int64_t i1 = DS_MIN(tiles, (c1 - at + uc - 1) / uc);
+    at += tiles * uc;
+    if (i0 >= i1) continue;
+    gather(c, e);
+    for (int64_t i = i0; i < i1; i++) tile_unit(c, n_w, amx, e, i * DS_GEMM_ROWS);
+  }
+}
+
+static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
+{
+  const ds_tensor *ids_t = dst->src[2];
+  const int64_t E = dst->src[0]->ne[2], k = ids_t->ne[0], T = ids_t->ne[1];
+  const int32_t *ids = ids_t->data;
+  moe_layout l;
+  moe_layout_of(dst, &l);
+  char *s = (char *)p->scratch;
+  int32_t *start = (int32_t *)(s + l.start), *pairs = (int32_t *)(s + l.pairs);
+
+  memset(start, 0, (size_t)(E + 1) * sizeof *start);
+  for (int64_t i = 0; i < k * T; i++)
+    if (ids[i] >= 0 && ids[i] < E) start[ids[i] + 1]++;
+  for (int64_t e = 0; e < E; e++) start[e + 1] += start[e];
+  /* fill by expert; start[e] advances to the end of e's range, then shifts back */
+  for (int64_t i = 0; i < k * T; i++)
+    if (ids[i] >= 0 && ids[i] < E) pairs[start[ids[i]]++] = (int32_t)i;
+  for (int64_t e = E; e > 0; e--) start[e] = start[e - 1];
+  start[0] = 0;
+
+  if (p->ith == 0) {
+    for (int64_t i = 0; i < k * T; i++) {
+      if (ids[i] >= 0 && ids[i] < E) continue;
+      ds_kernel_fail(p, dst, ids[i]);
+      memset(ds_tensor_ptr(dst, 0, i % k, i / k, 0), 0, (size_t)dst->ne[0] * sizeof(float));
+    }
+  }
+
+  const ds_cpu_level level = ds_cpu_level_get();
+  moe_mm c = {
+      .dst = dst, .x = dst->src[1], .w = {dst->src[0], fused ? dst->src[3] : NULL},
+      .scale = fused ? NULL : dst->src[3], .table = fused ? NULL : dst->src[4],
+      .K = dst->src[0]->ne[0], .N = dst->src[0]->ne[1], .k = k, .X1 = dst->src[1]->ne[1],
+      .start = start, .pairs = pairs,
+      .vk = level == DS_CPU_REFERENCE ? NULL : ds_vec_get(level),
+      .row = {(float *)s, (float *)s + dst->src[0]->ne[0]},
+  };
+  const int n_w = fused ? 2 : 1;
+  if (c.vk && qa_type(dst)) {
+    c.qa_bytes = ds_qa_row_bytes(c.K);
+    c.qa = s + l.qa;
+    c.gathered = s + l.gathered;
+    c.pack[0] = s + l.pack;
+    c.pack[1] = s + l.pack + (size_t)(c.K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES;
+    c.tile_out[0] = (float *)(s + l.tile_out);
+    c.tile_out[1] = c.tile_out[0] + 16 * DS_GEMM_ROWS;
+    if (c.vk->gemm_r16 && c.vk->pack_r16) {
+      run_tiles(p, &c, E, n_w);
+      return;
+    }
+    /* the level's dots against QA rows of every input column */
+    for (int64_t col = 0; col < c.X1 * T; col++)
+      c.vk->quantize_qa(ds_tensor_ptr(c.x, 0, col % c.X1, col / c.X1, 0), c.K, c.qa + (size_t)col * c.qa_bytes);
+  }
+  run_rows(p, &c, E, n_w);
+}
+
+void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst) { moe_mm_run(p, dst, false); }
+
+void ds_kernel_mul_mat_id_swiglu(const ds_kernel_params *p, ds_tensor *dst) { moe_mm_run(p, dst, true); }
