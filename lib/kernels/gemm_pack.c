@@ -119,21 +119,18 @@ void ds_gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, in
 }
 
 /*
- * Q6_K rows into two tiles. A super-block {u8 ql[128]; u8 qh[64]; i8 sc[16];
- * f16 d} holds value i = d sc[i / 16] (u_i - 32), u_i the 6-bit level (low
- * nibble from ql, top 2 bits from qh; ggml's order below). A 32-block has two
- * scales, the tile one per row and block, so lo gets values 0..15 of each
- * block (16..31 zero) with scale d sc[2j], hi values 16..31 (0..15 zero) with
- * d sc[2j + 1]; the two kernel outputs summed are the dot (zeros add nothing
- * to the sums or the -128 sum corrections, so each tile stays exact).
+ * Q6_K rows into the Q6_K tile (vec.h). A super-block {u8 ql[128]; u8 qh[64];
+ * i8 sc[16]; f16 d} holds value i = d sc[i / 16] (u_i - 32), u_i the 6-bit
+ * level (low nibble from ql, top 2 bits from qh; ggml's order below). Block j
+ * of a super-block = QA block b: values 32j .. 32j + 31, scales d sc[2j] for
+ * the first 16 and d sc[2j + 1] for the last 16, each half with its own -128
+ * sum correction, so both halves stay exact integer sums.
  */
-bool ds_gemm_pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K, void *lo, void *hi)
+bool ds_gemm_pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K, void *dst)
 {
   const int64_t nb = K / DS_QA_BLOCK;
-  for (int64_t b = 0; b < nb; b++) {
-    memset((uint8_t *)lo + b * DS_GEMM_BLOCK_BYTES, 0, DS_GEMM_BLOCK_BYTES);
-    memset((uint8_t *)hi + b * DS_GEMM_BLOCK_BYTES, 0, DS_GEMM_BLOCK_BYTES);
-  }
+  if (nrows < DS_GEMM_ROWS)
+    for (int64_t b = 0; b < nb; b++) memset((uint8_t *)dst + b * DS_GEMM_Q6_BLOCK_BYTES, 0, DS_GEMM_Q6_BLOCK_BYTES);
   for (int r = 0; r < nrows; r++) {
     const uint8_t *sb = (const uint8_t *)w + (size_t)r * row_bytes;
     for (int64_t s = 0; s < nb / 8; s++, sb += 210) {
@@ -151,23 +148,47 @@ bool ds_gemm_pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K
           y[l + 96] = (int8_t)(((L[l + 32] >> 4) | (((H[l] >> 6) & 3) << 4)) - 32);
         }
       for (int j = 0; j < 8; j++) {
-        const int64_t b = s * 8 + j;
+        uint8_t *pb = (uint8_t *)dst + (s * 8 + j) * DS_GEMM_Q6_BLOCK_BYTES;
+        const int8_t *blk = v + 32 * j;
+        for (int g = 0; g < 8; g++) memcpy(pb + (g * 16 + r) * 4, blk + 4 * g, 4);
         for (int half = 0; half < 2; half++) {
-          uint8_t *pb = (uint8_t *)(half ? hi : lo) + b * DS_GEMM_BLOCK_BYTES;
-          int8_t blk[DS_QA_BLOCK] = {0};
           int32_t sum = 0;
-          for (int i = 16 * half; i < 16 * half + 16; i++) {
-            blk[i] = v[32 * j + i];
-            sum += blk[i];
-          }
-          for (int g = 0; g < 8; g++) memcpy(pb + (g * 16 + r) * 4, blk + 4 * g, 4);
+          for (int i = 16 * half; i < 16 * half + 16; i++) sum += blk[i];
           float ds = d * (float)sc[2 * j + half];
           int32_t c = -128 * sum;
-          memcpy(pb + 8 * 16 * 4 + r * 4, &ds, 4);
-          memcpy(pb + 8 * 16 * 4 + 16 * 4 + r * 4, &c, 4);
+          memcpy(pb + 512 + half * 64 + r * 4, &ds, 4);
+          memcpy(pb + 640 + half * 64 + r * 4, &c, 4);
         }
       }
     }
   }
   return true;
+}
+
+/* The Q6_K tile kernel in plain C (vec.h): per row and block the two halves'
+ * exact int sums, each times its d sc d_b, lo then hi, blocks in order. */
+void ds_gemm_q6_k_r16(int64_t K, const void *wpack, const void *x, size_t x_stride, int ncols, float *out,
+                      size_t out_stride)
+{
+  for (int c = 0; c < ncols; c++) {
+    const void *xr = (const char *)x + (size_t)c * x_stride;
+    const uint8_t *xu = xr;
+    const float *xd = ds_qa_d(xr, K);
+    for (int r = 0; r < DS_GEMM_ROWS; r++) {
+      float sum = 0.0f;
+      for (int64_t b = 0; b < K / DS_QA_BLOCK; b++) {
+        const uint8_t *pb = (const uint8_t *)wpack + b * DS_GEMM_Q6_BLOCK_BYTES;
+        const int8_t *q = (const int8_t *)pb;
+        const float *d = (const float *)(pb + 512);
+        const int32_t *corr = (const int32_t *)(pb + 640);
+        for (int half = 0; half < 2; half++) {
+          int32_t isum = corr[16 * half + r];
+          for (int j = 16 * half; j < 16 * half + 16; j++)
+            isum += xu[b * DS_QA_BLOCK + j] * q[(j / 4 * 16 + r) * 4 + j % 4];
+          sum += (float)isum * (d[16 * half + r] * xd[b]);
+        }
+      }
+      out[(size_t)c * out_stride + r] = sum;
+    }
+  }
 }

@@ -39,10 +39,13 @@
  * bit-identical to the VNNI kernel. Q4_K/Q5_K weights take the same tile for
  * batches of at least DS_GEMM_K_MIN_COLS columns: rows repacked with their
  * 32-block scales d sc_j and unsigned levels, the dmin m_j term subtracted
- * afterwards (ds_gemm_pack_k_r16); smaller batches (decode) use the dots, so
- * for these types a column's bits may differ between a prompt and decode.
- * Q6_K (two scales per 32-block) packs into two tiles, lo and hi halves of
- * each block, whose kernel outputs are summed (ds_gemm_pack_q6_k_r16).
+ * afterwards (ds_gemm_pack_k_r16); Q6_K (two scales per 32-block) packs
+ * into its own tile whose blocks carry a scale and a sum correction per
+ * 16-value half (ds_gemm_pack_q6_k_r16, gemm_q6_k_r16, AMX too). The level's
+ * SIMD packers (pack_k_r16, pack_q6_k_r16) give the plain-C packers' bytes.
+ * Smaller batches (decode) use the dots, so for these types a column's bits
+ * may differ between a prompt and decode (any two batches of >= 8 columns
+ * agree). The tile path splits the rows between threads in whole tiles.
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
@@ -144,13 +147,13 @@ static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)
   return is_k_quant(t) && (!vk || direct_dot(vk, dst));
 }
 
-/* The GEMM path's extra scratch after the QA rows: one packed tile and the
- * kernel's output block, in bytes. */
+/* The GEMM path's extra scratch after the QA rows: one packed tile (the
+ * Q6_K tile's blocks are the larger), the kernel's output block and the
+ * K-quant mins, in bytes. */
 static size_t gemm_scratch_bytes(int64_t K)
 {
-  return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float)   /* 16: AMX */
-         + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float)                           /* K-quant mins */
-         + 16 * DS_GEMM_ROWS * sizeof(float) + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES;  /* Q6_K hi tile */
+  return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_Q6_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float)   /* 16: AMX */
+         + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float);                             /* K-quant mins */
 }
 
 size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
@@ -168,8 +171,11 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
   return need;
 }
 
-/* Columns from which Q4_K/Q5_K/Q6_K products take the GEMM tile: its packer is
- * plain C, paid once per 16 rows, so it only pays off over a batch. */
+/* Columns from which Q4_K/Q5_K/Q6_K products take the GEMM tile: packing
+ * (a transpose of 16 rows) is paid once per 16 rows, so it pays off over a
+ * batch; for fewer columns the integer dots read the rows as they are and
+ * are faster (one thread, AVX-512, 1024 x 1536 at M = 1: Q6_K dot 0.06 ms,
+ * tile with the SIMD packer 0.12 ms). */
 #define DS_GEMM_K_MIN_COLS 8
 
 static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
@@ -180,27 +186,6 @@ static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
   return t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0;
 }
 
-/* The K-quant part after the tile kernel wrote o[c * os + r], c < nc (vec.h):
- * Q4_K/Q5_K subtract the min term, Q6_K adds the hi tile's products (hi_out:
- * 16 x 16 floats). amx16: the columns are one 16-column AMX group. */
-static void k_finish(const ds_vec_kernels *vk, int type, bool amx16, int64_t K, const float *mins, const void *hi,
-                     float *hi_out, const char *xc, size_t xs, int nc, float *o, size_t os)
-{
-  if (type != DSEEK_TYPE_Q6_K) {
-    (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, xc, xs, nc, o, os);
-    return;
-  }
-#ifdef DS_VEC_X86
-  if (amx16)
-    ds_amx_gemm_r16x16(K, hi, xc, xs, hi_out, DS_GEMM_ROWS);
-  else
-#endif
-    vk->gemm_r16(K, hi, xc, xs, nc, hi_out, DS_GEMM_ROWS);
-  (void)amx16;
-  for (int c = 0; c < nc; c++)
-    for (int r = 0; r < DS_GEMM_ROWS; r++) o[(size_t)c * os + r] += hi_out[c * DS_GEMM_ROWS + r];
-}
-
 /* Rows [n0, n1) of batch (b2, b3) against all M columns (QA u8 rows at xcols). */
 static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_kernels *vk, int64_t n0,
                          int64_t n1, int64_t b2, int64_t b3, const char *xcols, size_t xstride, void *pack)
@@ -208,11 +193,12 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   const ds_tensor *w = dst->src[0];
   const int64_t K = w->ne[0], M = dst->src[1]->ne[1];
   const int64_t r2 = dst->src[1]->ne[2] / w->ne[2], r3 = dst->src[1]->ne[3] / w->ne[3];
-  float *tile_out = (float *)((char *)pack + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES);
+  float *tile_out = (float *)((char *)pack + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_Q6_BLOCK_BYTES);
   float *mins = tile_out + 16 * DS_GEMM_ROWS;
-  float *hi_out = mins + (K / DS_QA_BLOCK) * DS_GEMM_ROWS;
-  void *hi = hi_out + 16 * DS_GEMM_ROWS;
-  const bool kq = is_k_quant(w->type);
+  const bool q6 = w->type == DSEEK_TYPE_Q6_K, k4 = is_k_quant(w->type) && !q6;
+  const ds_vec_gemm_fn kernel = !q6 ? vk->gemm_r16 : vk->gemm_q6_k_r16 ? vk->gemm_q6_k_r16 : ds_gemm_q6_k_r16;
+  void (*min_term)(int64_t, const float *, const void *, size_t, int, float *, size_t) =
+    vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term;
   (void)p;
 #ifdef DS_VEC_X86
   const bool amx = vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
@@ -220,40 +206,30 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   for (int64_t nt = n0; nt < n1; nt += DS_GEMM_ROWS) {
     const int nr = (int)DS_MIN(DS_GEMM_ROWS, n1 - nt);
     const void *wt = ds_tensor_ptr(w, 0, nt, b2 / r2, b3 / r3);
-    if (w->type == DSEEK_TYPE_Q6_K)
-      ds_gemm_pack_q6_k_r16(wt, w->nb[1], nr, K, pack, hi);
-    else if (kq)
-      ds_gemm_pack_k_r16(w->type, wt, w->nb[1], nr, K, pack, mins);
+    if (q6)
+      (vk->pack_q6_k_r16 ? vk->pack_q6_k_r16 : ds_gemm_pack_q6_k_r16)(wt, w->nb[1], nr, K, pack);
+    else if (k4)
+      (vk->pack_k_r16 ? vk->pack_k_r16 : ds_gemm_pack_k_r16)(w->type, wt, w->nb[1], nr, K, pack, mins);
     else
       vk->pack_r16(w->type, wt, w->nb[1], nr, K, pack);
     /* a full tile writes the output columns in place (rows are contiguous) */
     const bool direct = nr == DS_GEMM_ROWS && dst->nb[0] == sizeof(float) && dst->nb[1] % sizeof(float) == 0;
     for (int64_t m = 0; m < M;) {
       const char *xc = xcols + (size_t)m * xstride;
+      int nc = (int)DS_MIN(DS_GEMM_COLS, M - m);
+      float *o = direct ? (float *)ds_tensor_ptr(dst, nt, m, b2, b3) : tile_out;
+      const size_t os = direct ? dst->nb[1] / sizeof(float) : DS_GEMM_ROWS;
 #ifdef DS_VEC_X86
       if (amx && M - m >= 16) {   /* same bits as two 8-column VNNI calls */
-        float *o = direct ? (float *)ds_tensor_ptr(dst, nt, m, b2, b3) : tile_out;
-        const size_t os = direct ? dst->nb[1] / sizeof(float) : DS_GEMM_ROWS;
-        ds_amx_gemm_r16x16(K, pack, xc, xstride, o, os);
-        if (kq) k_finish(vk, w->type, true, K, mins, hi, hi_out, xc, xstride, 16, o, os);
-        for (int c = 0; !direct && c < 16; c++)
-          memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
-        m += 16;
-        continue;
-      }
+        nc = 16;
+        (q6 ? ds_amx_gemm_q6_k_r16x16 : ds_amx_gemm_r16x16)(K, pack, xc, xstride, o, os);
+      } else
 #endif
-      const int nc = (int)DS_MIN(DS_GEMM_COLS, M - m);
+        kernel(K, pack, xc, xstride, nc, o, os);
+      if (k4) min_term(K, mins, xc, xstride, nc, o, os);
+      for (int c = 0; !direct && c < nc; c++)
+        memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
       m += nc;
-      if (direct) {
-        float *o = ds_tensor_ptr(dst, nt, m - nc, b2, b3);
-        vk->gemm_r16(K, pack, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
-        if (kq) k_finish(vk, w->type, false, K, mins, hi, hi_out, xc, xstride, nc, o, dst->nb[1] / sizeof(float));
-        continue;
-      }
-      vk->gemm_r16(K, pack, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
-      if (kq) k_finish(vk, w->type, false, K, mins, hi, hi_out, xc, xstride, nc, tile_out, DS_GEMM_ROWS);
-      for (int c = 0; c < nc; c++)
-        memcpy(ds_tensor_ptr(dst, nt, m - nc + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
     }
   }
 }
@@ -277,6 +253,22 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
   }
   void *pack = (char *)p->scratch + (size_t)(B2 * B3 * M) * qa_bytes;
 
+  if (gemm) {
+    /* split in whole tiles of 16 rows: only a matrix's last tile can be
+     * short (the SIMD packers take full tiles); rows are independent lanes,
+     * so the split changes no bits */
+    const int64_t tiles = (N + DS_GEMM_ROWS - 1) / DS_GEMM_ROWS;
+    int64_t t0, t1;
+    ds_kernel_rows(tiles * B2 * B3, p->ith, p->nth, &t0, &t1);
+    while (t0 < t1) {
+      const int64_t tn = t0 % tiles, b = t0 / tiles, tn1 = DS_MIN(tiles, tn + (t1 - t0));
+      t0 += tn1 - tn;
+      mul_mat_gemm(p, dst, vk, tn * DS_GEMM_ROWS, DS_MIN(N, tn1 * DS_GEMM_ROWS), b % B2, b / B2,
+                   (const char *)p->scratch + (size_t)(b * M) * qa_bytes, qa_bytes, pack);
+    }
+    return;
+  }
+
   int64_t u0, u1;
   ds_kernel_rows(N * B2 * B3, p->ith, p->nth, &u0, &u1);
   while (u0 < u1) {
@@ -288,10 +280,6 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
                            : (const char *)ds_tensor_ptr(x, 0, 0, b2, b3);
     const size_t xstride = qa ? qa_bytes : x->nb[1];
 
-    if (gemm) {
-      mul_mat_gemm(p, dst, vk, n0, n1, b2, b3, xcols, xstride, pack);
-      continue;
-    }
     if (!direct) {
       /* decode each row once, then the f32 dot over all columns */
       const ds_type_traits *tr = ds_type_traits_get(w->type);

@@ -86,9 +86,22 @@ bool ds_gemm_pack_r16(int type, const void *w, size_t row_bytes, int nrows, int6
  * Returns false for another type. */
 bool ds_gemm_pack_k_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins);
 void ds_gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os);
-/* Q6_K rows (K % 256 == 0) into two tiles, lo (values 0..15 of each 32-block,
- * scale d sc) and hi (values 16..31): the dot is the sum of both kernels' outputs. */
-bool ds_gemm_pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K, void *lo, void *hi);
+/*
+ * Q6_K tile (gemm_pack.c): a Q6_K 32-block has two scales, one per 16 values,
+ * so its packed block carries two per row, DS_GEMM_Q6_BLOCK_BYTES:
+ *   q[8][16][4]  int8 u - 32 as above (groups 0-3: values 0..15, 4-7: 16..31)
+ *   dlo[16], dhi[16]  f32 d sc[2j], d sc[2j + 1] (j = the block in its super-block)
+ *   clo[16], chi[16]  int32 -128 * sum of values 0..15 / 16..31
+ * and the kernel keeps the halves apart:
+ *   out[c][r] = sum_b [ (clo_r + sum_{j<16} (q_j + 128) w_j) * (dlo_r d_b)
+ *                     + (chi_r + sum_{j>=16} (q_j + 128) w_j) * (dhi_r d_b) ]
+ * (f32, b in order, lo before hi: the VNNI and AMX kernels do exactly that).
+ * ds_gemm_q6_k_r16 is the plain-C kernel (the scalar twin).
+ */
+#define DS_GEMM_Q6_BLOCK_BYTES (8 * 16 * 4 + 4 * 16 * 4)
+bool ds_gemm_pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K, void *dst);
+void ds_gemm_q6_k_r16(int64_t K, const void *wpack, const void *x, size_t x_stride, int ncols, float *out,
+                      size_t out_stride);
 /* A QA row's int8 q (K bytes) to the u8 q + 128 the GEMM reads, in place. */
 void ds_qa_to_u8(void *row, int64_t K);
 
@@ -112,6 +125,11 @@ typedef struct ds_vec_kernels {
   /* ds_gemm_min_term or a SIMD kernel for it (same terms, f32 rounding may
    * differ); NULL: ds_gemm_min_term */
   void (*gemm_min_term)(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os);
+  /* ds_gemm_pack_k_r16 / ds_gemm_pack_q6_k_r16 or faster packers giving the
+   * same bytes, and the Q6_K tile kernel; NULL: the plain-C ones */
+  bool (*pack_k_r16)(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins);
+  bool (*pack_q6_k_r16)(const void *w, size_t row_bytes, int nrows, int64_t K, void *dst);
+  ds_vec_gemm_fn gemm_q6_k_r16;
 } ds_vec_kernels;
 
 /* The table for a level (>= DS_CPU_SCALAR); a level this build lacks gives
@@ -127,6 +145,9 @@ extern const ds_vec_kernels ds_vec_avx512;
  * same bits as ds_vec_avx512.gemm_r16. Only after ds_cpu_amx(). */
 void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t x_stride, float *out,
                         size_t out_stride);
+/* The Q6_K tile on AMX, 16 columns: the same bits as ds_vec_avx512.gemm_q6_k_r16. */
+void ds_amx_gemm_q6_k_r16x16(int64_t K, const void *wpack, const void *x, size_t x_stride, float *out,
+                             size_t out_stride);
 #endif
 
 #endif

@@ -86,6 +86,84 @@ void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t xs, 
   _tile_release();
   for (int m = 0; m < 16; m++) _mm512_storeu_ps(out + m * os, acc[m]);
 }
+
+/*
+ * The Q6_K tile (vec.h): each 32-block's two halves are separate products,
+ * A = the 16 columns' bytes 0..15 (or 16..31) of the block, B = groups 0-3
+ * (or 4-7) of the packed weights (4 rows x 64 bytes), C_lo and C_hi. The
+ * epilogue is the VNNI kernel's: lo's correction added, converted, FMA with
+ * dlo_r d_b, then the same for hi. Tiles: C_lo, C_hi = 0, 1 (block b) or
+ * 6, 7 (block b + 1), A_lo, A_hi, B_lo, B_hi = 2..5 reloaded per block, so a
+ * block's products are computed while the previous one's go through the
+ * epilogue.
+ */
+#define TILE_Q6_BLOCK(CL, CH, b)                                                         \
+  do {                                                                                   \
+    const uint8_t *pb_ = (const uint8_t *)wpack + (b) * DS_GEMM_Q6_BLOCK_BYTES;         \
+    _tile_zero(CL);                                                                      \
+    _tile_zero(CH);                                                                      \
+    _tile_loadd(2, (const char *)x + (b) * DS_QA_BLOCK, (long)xs);                       \
+    _tile_loadd(4, pb_, 64);                                                             \
+    _tile_dpbusd(CL, 2, 4);                                                              \
+    _tile_loadd(3, (const char *)x + (b) * DS_QA_BLOCK + 16, (long)xs);                  \
+    _tile_loadd(5, pb_ + 256, 64);                                                       \
+    _tile_dpbusd(CH, 3, 5);                                                              \
+  } while (0)
+
+static inline __attribute__((always_inline)) void epilogue_q6(const uint8_t *pb, const int32_t *clo,
+                                                              const int32_t *chi, const float *const *xd, int64_t b,
+                                                              __m512 *acc)
+{
+  const __m512 dlo = _mm512_loadu_ps((const float *)(pb + 512)), dhi = _mm512_loadu_ps((const float *)(pb + 576));
+  const __m512i corr_lo = _mm512_loadu_si512(pb + 640), corr_hi = _mm512_loadu_si512(pb + 704);
+  for (int m = 0; m < 16; m++) {
+    const __m512 xv = _mm512_set1_ps(xd[m][b]);
+    __m512 pl = _mm512_cvtepi32_ps(_mm512_add_epi32(corr_lo, _mm512_load_si512(clo + 16 * m)));
+    __m512 ph = _mm512_cvtepi32_ps(_mm512_add_epi32(corr_hi, _mm512_load_si512(chi + 16 * m)));
+    acc[m] = _mm512_fmadd_ps(pl, _mm512_mul_ps(dlo, xv), acc[m]);
+    acc[m] = _mm512_fmadd_ps(ph, _mm512_mul_ps(dhi, xv), acc[m]);
+  }
+}
+
+void ds_amx_gemm_q6_k_r16x16(int64_t K, const void *wpack, const void *x, size_t xs, float *out, size_t os)
+{
+  tile_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.palette = 1;
+  const int c_tiles[] = {0, 1, 6, 7};
+  for (int i = 0; i < 4; i++) cfg.colsb[c_tiles[i]] = 64, cfg.rows[c_tiles[i]] = 16;   /* 16 columns x 16 int32 */
+  for (int t = 2; t <= 3; t++) cfg.colsb[t] = 16, cfg.rows[t] = 16;                    /* A: 16 columns x 16 u8 */
+  for (int t = 4; t <= 5; t++) cfg.colsb[t] = 64, cfg.rows[t] = 4;                     /* B: 4 groups x 16 rows x 4 s8 */
+  _tile_loadconfig(&cfg);
+  __attribute__((aligned(64))) int32_t clo[16 * 16], chi[16 * 16];
+  const float *xd[16];
+  __m512 acc[16];
+  for (int m = 0; m < 16; m++) {
+    xd[m] = ds_qa_d((const char *)x + m * xs, K);
+    acc[m] = _mm512_setzero_ps();
+  }
+  const int64_t nb = K / DS_QA_BLOCK;
+  const uint8_t *pb = wpack;
+  int64_t b = 0;
+  if (nb > 0) TILE_Q6_BLOCK(0, 1, 0);
+  for (; b + 2 <= nb; b += 2) {
+    TILE_Q6_BLOCK(6, 7, b + 1);
+    _tile_stored(0, clo, 64);
+    _tile_stored(1, chi, 64);
+    epilogue_q6(pb + b * DS_GEMM_Q6_BLOCK_BYTES, clo, chi, xd, b, acc);
+    if (b + 2 < nb) TILE_Q6_BLOCK(0, 1, b + 2);
+    _tile_stored(6, clo, 64);
+    _tile_stored(7, chi, 64);
+    epilogue_q6(pb + (b + 1) * DS_GEMM_Q6_BLOCK_BYTES, clo, chi, xd, b + 1, acc);
+  }
+  if (b < nb) {   /* odd count: the last block is in tiles 0, 1 */
+    _tile_stored(0, clo, 64);
+    _tile_stored(1, chi, 64);
+    epilogue_q6(pb + b * DS_GEMM_Q6_BLOCK_BYTES, clo, chi, xd, b, acc);
+  }
+  _tile_release();
+  for (int m = 0; m < 16; m++) _mm512_storeu_ps(out + m * os, acc[m]);
+}
 #else
 typedef int ds_vec_amx_unused;   /* ISO C forbids an empty translation unit */
 #endif

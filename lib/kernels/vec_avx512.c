@@ -339,9 +339,11 @@ DOT_FLOAT_N(dot_bf16_n, load16_bf16, 2)
  * each) stay in registers while every column's 4-byte activation groups are
  * broadcast into vpdpbusd (u8 activations x s8 weights), starting from the
  * -128 sum w correction; one int->f32 conversion and one FMA per column and
- * block, lanes = rows, so no horizontal sums. */
-ALWAYS_INLINE void gemm_r16_n(int64_t K, const uint8_t *wp, const char *x, size_t xs, const int nc, float *out,
-                              size_t os)
+ * block, lanes = rows, so no horizontal sums. The Q6_K tile (q6) keeps groups
+ * 0-3 and 4-7 in separate sums, each with its own correction and scale (two
+ * conversions and FMAs, lo first). */
+ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size_t xs, const int nc, float *out,
+                               size_t os, const bool q6)
 {
   __m512 acc[DS_GEMM_COLS];
   const float *xd[DS_GEMM_COLS];
@@ -349,43 +351,66 @@ ALWAYS_INLINE void gemm_r16_n(int64_t K, const uint8_t *wp, const char *x, size_
     acc[c] = _mm512_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
   }
-  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wp += DS_GEMM_BLOCK_BYTES) {
+  const size_t bbytes = q6 ? DS_GEMM_Q6_BLOCK_BYTES : DS_GEMM_BLOCK_BYTES;
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wp += bbytes) {
     __m512i w[8];
     for (int g = 0; g < 8; g++) w[g] = _mm512_loadu_si512(wp + 64 * g);
-    __m512 dw = _mm512_loadu_ps((const float *)(wp + 512));
-    __m512i corr = _mm512_loadu_si512(wp + 576);
+    if (!q6) {
+      __m512 dw = _mm512_loadu_ps((const float *)(wp + 512));
+      __m512i corr = _mm512_loadu_si512(wp + 576);
+      for (int c = 0; c < nc; c++) {
+        const int32_t *xb = (const int32_t *)(x + c * xs + b * DS_QA_BLOCK);
+        __m512i i0 = _mm512_dpbusd_epi32(corr, _mm512_set1_epi32(xb[0]), w[0]);
+        __m512i i1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(xb[1]), w[1]);
+        i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[2]), w[2]);
+        i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[3]), w[3]);
+        i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[4]), w[4]);
+        i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[5]), w[5]);
+        i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[6]), w[6]);
+        i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[7]), w[7]);
+        __m512 p = _mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1));
+        acc[c] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, _mm512_set1_ps(xd[c][b])), acc[c]);
+      }
+      continue;
+    }
+    const __m512 dlo = _mm512_loadu_ps((const float *)(wp + 512)), dhi = _mm512_loadu_ps((const float *)(wp + 576));
+    const __m512i clo = _mm512_loadu_si512(wp + 640), chi = _mm512_loadu_si512(wp + 704);
     for (int c = 0; c < nc; c++) {
       const int32_t *xb = (const int32_t *)(x + c * xs + b * DS_QA_BLOCK);
-      __m512i i0 = _mm512_dpbusd_epi32(corr, _mm512_set1_epi32(xb[0]), w[0]);
-      __m512i i1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(xb[1]), w[1]);
-      i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[2]), w[2]);
-      i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[3]), w[3]);
-      i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[4]), w[4]);
-      i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[5]), w[5]);
-      i0 = _mm512_dpbusd_epi32(i0, _mm512_set1_epi32(xb[6]), w[6]);
-      i1 = _mm512_dpbusd_epi32(i1, _mm512_set1_epi32(xb[7]), w[7]);
-      __m512 p = _mm512_cvtepi32_ps(_mm512_add_epi32(i0, i1));
-      acc[c] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, _mm512_set1_ps(xd[c][b])), acc[c]);
+      __m512i l0 = _mm512_dpbusd_epi32(clo, _mm512_set1_epi32(xb[0]), w[0]);
+      __m512i l1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(xb[1]), w[1]);
+      __m512i h0 = _mm512_dpbusd_epi32(chi, _mm512_set1_epi32(xb[4]), w[4]);
+      __m512i h1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(xb[5]), w[5]);
+      l0 = _mm512_dpbusd_epi32(l0, _mm512_set1_epi32(xb[2]), w[2]);
+      l1 = _mm512_dpbusd_epi32(l1, _mm512_set1_epi32(xb[3]), w[3]);
+      h0 = _mm512_dpbusd_epi32(h0, _mm512_set1_epi32(xb[6]), w[6]);
+      h1 = _mm512_dpbusd_epi32(h1, _mm512_set1_epi32(xb[7]), w[7]);
+      const __m512 xv = _mm512_set1_ps(xd[c][b]);
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(l0, l1)), _mm512_mul_ps(dlo, xv), acc[c]);
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(h0, h1)), _mm512_mul_ps(dhi, xv), acc[c]);
     }
   }
   for (int c = 0; c < nc; c++) _mm512_storeu_ps(out + c * os, acc[c]);
 }
 
-static void gemm_r16(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os)
-{
-  const uint8_t *w = wp;
-  const char *xp = x;
-  switch (ncols) {
-  case 8: gemm_r16_n(K, w, xp, xs, 8, out, os); break;
-  case 7: gemm_r16_n(K, w, xp, xs, 7, out, os); break;
-  case 6: gemm_r16_n(K, w, xp, xs, 6, out, os); break;
-  case 5: gemm_r16_n(K, w, xp, xs, 5, out, os); break;
-  case 4: gemm_r16_n(K, w, xp, xs, 4, out, os); break;
-  case 3: gemm_r16_n(K, w, xp, xs, 3, out, os); break;
-  case 2: gemm_r16_n(K, w, xp, xs, 2, out, os); break;
-  default: gemm_r16_n(K, w, xp, xs, 1, out, os); break;
+#define GEMM_DISPATCH(NAME, Q6)                                                                     \
+  static void NAME(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os) \
+  {                                                                                                 \
+    const uint8_t *w = wp;                                                                          \
+    const char *xp = x;                                                                             \
+    switch (ncols) {                                                                                \
+    case 8: gemm_tile_n(K, w, xp, xs, 8, out, os, Q6); break;                                       \
+    case 7: gemm_tile_n(K, w, xp, xs, 7, out, os, Q6); break;                                       \
+    case 6: gemm_tile_n(K, w, xp, xs, 6, out, os, Q6); break;                                       \
+    case 5: gemm_tile_n(K, w, xp, xs, 5, out, os, Q6); break;                                       \
+    case 4: gemm_tile_n(K, w, xp, xs, 4, out, os, Q6); break;                                       \
+    case 3: gemm_tile_n(K, w, xp, xs, 3, out, os, Q6); break;                                       \
+    case 2: gemm_tile_n(K, w, xp, xs, 2, out, os, Q6); break;                                       \
+    default: gemm_tile_n(K, w, xp, xs, 1, out, os, Q6); break;                                      \
+    }                                                                                               \
   }
-}
+GEMM_DISPATCH(gemm_r16, false)
+GEMM_DISPATCH(gemm_q6_k_r16, true)
 
 /* The Q4_K/Q5_K tile's min term (vec.h, ds_gemm_min_term): per column one
  * zmm of the 16 rows, acc += mins[b][0..15] * (d_b s_b) over blocks b in order;
@@ -418,39 +443,96 @@ static void gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs
   for (; c < ncols; c++) min_term_n(K, mins, xp + (size_t)c * xs, xs, 1, out + (size_t)c * os, os);
 }
 
-/* Packing 16 rows (vec.h layout) in registers: per block, zmm k holds the 32
- * values of rows k and k + 8 (256 bits each); an 8 x 8 transpose of their
- * 4-byte groups (unpack 32, unpack 64 within 128-bit lanes, then a qword
- * permute across two vectors) leaves group g of rows 0..15 in one vector.
- * The row sums come from vpdpbusd with u8 ones, the f16 scales by a gather.
- * Fewer rows than 16 (the last tile): the portable packer, same bytes. */
+/* ---- packing 16 rows into the tile (vec.h layout) in registers ------------------- */
+
+/* Per block, a[k] holds the 32 values of rows k and k + 8 (256 bits each); an
+ * 8 x 8 transpose of their 4-byte groups (unpack 32, unpack 64 within 128-bit
+ * lanes, then a qword permute across two vectors) leaves group g of rows 0..15
+ * in one vector, stored at pb + 64 g. Returns the row sums of values 0..15
+ * (groups 0-3) in *lo and of 16..31 in *hi (vpdpbusd with u8 ones). */
+ALWAYS_INLINE void transpose_store(const __m512i *a, uint8_t *pb, __m512i *lo_sum, __m512i *hi_sum)
+{
+  const __m512i lo_idx = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi_idx = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  const __m512i ones = _mm512_set1_epi8(1);
+  __m512i t[8], u[8];
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = _mm512_unpacklo_epi32(a[k], a[k + 1]);
+    t[k + 1] = _mm512_unpackhi_epi32(a[k], a[k + 1]);
+  }
+  /* t0 = lo(0,1) t1 = hi(0,1) t2 = lo(2,3) t3 = hi(2,3) ... */
+  for (int h = 0; h < 8; h += 4) {
+    u[h] = _mm512_unpacklo_epi64(t[h], t[h + 2]);       /* groups 0 | 4 of rows h/2*2.. */
+    u[h + 1] = _mm512_unpackhi_epi64(t[h], t[h + 2]);   /* groups 1 | 5 */
+    u[h + 2] = _mm512_unpacklo_epi64(t[h + 1], t[h + 3]); /* groups 2 | 6 */
+    u[h + 3] = _mm512_unpackhi_epi64(t[h + 1], t[h + 3]); /* groups 3 | 7 */
+  }
+  __m512i sl = _mm512_setzero_si512(), sh = _mm512_setzero_si512();
+  for (int g = 0; g < 4; g++) {
+    __m512i lo = _mm512_permutex2var_epi64(u[g], lo_idx, u[g + 4]);
+    __m512i hi = _mm512_permutex2var_epi64(u[g], hi_idx, u[g + 4]);
+    _mm512_storeu_si512(pb + 64 * g, lo);
+    _mm512_storeu_si512(pb + 64 * (g + 4), hi);
+    sl = _mm512_dpbusd_epi32(sl, ones, lo);
+    sh = _mm512_dpbusd_epi32(sh, ones, hi);
+  }
+  *lo_sum = sl;
+  *hi_sum = sh;
+}
+
+/* -128 * s per lane (the tile's sum correction). */
+ALWAYS_INLINE __m512i corr_of(__m512i s) { return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, 7)); }
+
+/* 32 bytes at r0 and at r1 as one vector. */
+ALWAYS_INLINE __m512i two_rows(const uint8_t *r0, const uint8_t *r1)
+{
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)r0)),
+                            _mm256_loadu_si256((const __m256i *)r1), 1);
+}
+
+/* The byte offsets of rows 0..15 (row_bytes * 15 <= INT32_MAX checked). */
+ALWAYS_INLINE __m512i row_offsets(size_t row_bytes)
+{
+  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                            _mm512_set1_epi32((int)row_bytes));
+}
+
+/* The 16 rows are one contiguous run of memory in a weight matrix, and so is
+ * the next tile: while this tile is packed, the next one is fetched into L2
+ * in order, `share` bytes per call (harmless past the end: a prefetch never
+ * faults). */
+ALWAYS_INLINE void prefetch_share(const char *next, size_t from, size_t share)
+{
+  for (size_t o = from; o < from + share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+}
+
+/* f32 of the f16 in the low (hi = false) or high half of each int32 lane. */
+ALWAYS_INLINE __m512 f16_lanes(__m512i v, bool hi)
+{
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hi ? _mm512_srli_epi32(v, 16) : v));
+}
+
+/* Q8_0 / Q4_0; the f16 scales by a gather. Fewer rows than 16 (the last
+ * tile): the portable packer, same bytes. */
 static bool pack_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst)
 {
   if (nrows < DS_GEMM_ROWS || (type != DSEEK_TYPE_Q8_0 && type != DSEEK_TYPE_Q4_0) || row_bytes * 15 > INT32_MAX)
     return ds_gemm_pack_r16(type, w, row_bytes, nrows, K, dst);
   const bool q8 = type == DSEEK_TYPE_Q8_0;
   const int64_t wblock = q8 ? 34 : 18;
-  const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                          _mm512_set1_epi32((int)row_bytes));
-  const __m512i lo_idx = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi_idx = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-  const __m512i ones = _mm512_set1_epi8(1), nib = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+  const __m512i rows = row_offsets(row_bytes);
+  const __m512i nib = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
   const __m512i shift = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
   const uint8_t *base = w;
-  /* The 16 rows are one contiguous run of memory in a weight matrix, and so
-   * is the next tile: while this tile is packed, the next one is fetched into
-   * L2 in order, a matching share per block (harmless past the end: a
-   * prefetch never faults). */
   const char *next = (const char *)w + DS_GEMM_ROWS * row_bytes;
   const size_t share = DS_GEMM_ROWS * (size_t)wblock;
   for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, base += wblock) {
     uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES;
-    __m512i a[8], t[8], u[8];
-    for (size_t o = (size_t)b * share; o < (size_t)(b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+    __m512i a[8], sl, sh;
+    prefetch_share(next, (size_t)b * share, share);
     for (int k = 0; k < 8; k++) {
       const uint8_t *r0 = base + (size_t)k * row_bytes + 2, *r1 = base + (size_t)(k + 8) * row_bytes + 2;
       if (q8) {
-        a[k] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)r0)),
-                                  _mm256_loadu_si256((const __m256i *)r1), 1);
+        a[k] = two_rows(r0, r1);
       } else {
         __m256i x0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)r0));
         __m256i x1 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)r1));
@@ -458,28 +540,113 @@ static bool pack_r16(int type, const void *w, size_t row_bytes, int nrows, int64
         a[k] = _mm512_sub_epi8(_mm512_and_si512(z, nib), eight);
       }
     }
-    for (int k = 0; k < 8; k += 2) {
-      t[k] = _mm512_unpacklo_epi32(a[k], a[k + 1]);
-      t[k + 1] = _mm512_unpackhi_epi32(a[k], a[k + 1]);
-    }
-    /* t0 = lo(0,1) t1 = hi(0,1) t2 = lo(2,3) t3 = hi(2,3) ... */
-    for (int h = 0; h < 8; h += 4) {
-      u[h] = _mm512_unpacklo_epi64(t[h], t[h + 2]);       /* groups 0 | 4 of rows h/2*2.. */
-      u[h + 1] = _mm512_unpackhi_epi64(t[h], t[h + 2]);   /* groups 1 | 5 */
-      u[h + 2] = _mm512_unpacklo_epi64(t[h + 1], t[h + 3]); /* groups 2 | 6 */
-      u[h + 3] = _mm512_unpackhi_epi64(t[h + 1], t[h + 3]); /* groups 3 | 7 */
-    }
-    __m512i c = _mm512_setzero_si512();
-    for (int g = 0; g < 4; g++) {
-      __m512i lo = _mm512_permutex2var_epi64(u[g], lo_idx, u[g + 4]);
-      __m512i hi = _mm512_permutex2var_epi64(u[g], hi_idx, u[g + 4]);
-      _mm512_storeu_si512(pb + 64 * g, lo);
-      _mm512_storeu_si512(pb + 64 * (g + 4), hi);
-      c = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(c, ones, lo), ones, hi);
-    }
+    transpose_store(a, pb, &sl, &sh);
     __m512i h = _mm512_i32gather_epi32(rows, (const void *)base, 1);
-    _mm512_storeu_ps(pb + 512, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h)));
-    _mm512_storeu_si512(pb + 576, _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(c, 7)));
+    _mm512_storeu_ps(pb + 512, f16_lanes(h, false));
+    _mm512_storeu_si512(pb + 576, corr_of(_mm512_add_epi32(sl, sh)));
+  }
+  return true;
+}
+
+/* Q4_K / Q5_K (ds_gemm_pack_k_r16 has the math): per super-block, gathers of
+ * the 16 rows' {d, dmin} and 12 scale bytes give every block's 6-bit sc_j and
+ * m_j as int32 lanes (ds_scale_min_k4's bit layout), multiplied by d and dmin
+ * in f32 as the portable packer does; per block the unsigned levels (nibble,
+ * + 16 where the qh bit is set) go through the transpose. */
+static bool pack_k_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins)
+{
+  if (nrows < DS_GEMM_ROWS || (type != DSEEK_TYPE_Q4_K && type != DSEEK_TYPE_Q5_K) || row_bytes * 15 > INT32_MAX)
+    return ds_gemm_pack_k_r16(type, w, row_bytes, nrows, K, dst, mins);
+  const bool q5 = type == DSEEK_TYPE_Q5_K;
+  const size_t sblock = q5 ? 176 : 144;
+  const __m512i rows = row_offsets(row_bytes);
+  const __m512i nib = _mm512_set1_epi8(0x0F), k16 = _mm512_set1_epi8(16);
+  const __m512i m63 = _mm512_set1_epi32(63), m15 = _mm512_set1_epi32(15), m3 = _mm512_set1_epi32(3);
+  const char *next = (const char *)w + DS_GEMM_ROWS * row_bytes;
+  const size_t share = DS_GEMM_ROWS * sblock / 8;
+  const uint8_t *sb = w;
+  for (int64_t s = 0; s < K / DS_QK_K; s++, sb += sblock) {
+    const __m512i dm = _mm512_i32gather_epi32(rows, (const void *)sb, 1);
+    const __m512i s0 = _mm512_i32gather_epi32(rows, (const void *)(sb + 4), 1);
+    const __m512i s1 = _mm512_i32gather_epi32(rows, (const void *)(sb + 8), 1);
+    const __m512i s2 = _mm512_i32gather_epi32(rows, (const void *)(sb + 12), 1);
+    const __m512 d = f16_lanes(dm, false), dmin = f16_lanes(dm, true);
+    for (int j = 0; j < 8; j++) {
+      const int64_t b = s * 8 + j;
+      uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES;
+      prefetch_share(next, (size_t)b * share, share);
+      __m512i sc, m;
+      if (j < 4) {
+        const __m128i sh = _mm_cvtsi32_si128(8 * j);
+        sc = _mm512_and_si512(_mm512_srl_epi32(s0, sh), m63);
+        m = _mm512_and_si512(_mm512_srl_epi32(s1, sh), m63);
+      } else {
+        const __m128i sh = _mm_cvtsi32_si128(8 * (j - 4)), sh4 = _mm_cvtsi32_si128(8 * (j - 4) + 4),
+                      sh6 = _mm_cvtsi32_si128(8 * (j - 4) + 6);
+        sc = _mm512_or_si512(_mm512_and_si512(_mm512_srl_epi32(s2, sh), m15),
+                             _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(s0, sh6), m3), 4));
+        m = _mm512_or_si512(_mm512_and_si512(_mm512_srl_epi32(s2, sh4), m15),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srl_epi32(s1, sh6), m3), 4));
+      }
+      const __m128i nsh = _mm_cvtsi32_si128(4 * (j % 2));
+      const __m512i bit = _mm512_set1_epi8((char)(1 << j));
+      __m512i a[8], sl, sh;
+      for (int k = 0; k < 8; k++) {
+        const uint8_t *r0 = sb + (size_t)k * row_bytes, *r1 = sb + (size_t)(k + 8) * row_bytes;
+        const size_t qo = (q5 ? 48 : 16) + 32 * (size_t)(j / 2);
+        a[k] = _mm512_and_si512(_mm512_srl_epi16(two_rows(r0 + qo, r1 + qo), nsh), nib);
+        if (q5) a[k] = _mm512_mask_add_epi8(a[k], _mm512_test_epi8_mask(two_rows(r0 + 16, r1 + 16), bit), a[k], k16);
+      }
+      transpose_store(a, pb, &sl, &sh);
+      _mm512_storeu_ps(pb + 512, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+      _mm512_storeu_si512(pb + 576, corr_of(_mm512_add_epi32(sl, sh)));
+      _mm512_storeu_ps(mins + b * DS_GEMM_ROWS, _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(m)));
+    }
+  }
+  return true;
+}
+
+/* Q6_K into its tile (ds_gemm_pack_q6_k_r16 has the math): block j of a
+ * super-block, h = j / 4, r = j % 4, has the levels nibble r / 2 of
+ * ql[64h + 32 (r % 2) ..] and bits 2r, 2r + 1 of qh[32h ..], minus 32; the
+ * int8 scales sc[2j], sc[2j + 1] and d come by gathers (d's dword read ends
+ * at the super-block's last byte: 206..209). */
+static bool pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K, void *dst)
+{
+  if (nrows < DS_GEMM_ROWS || row_bytes * 15 > INT32_MAX) return ds_gemm_pack_q6_k_r16(w, row_bytes, nrows, K, dst);
+  const __m512i rows = row_offsets(row_bytes);
+  const __m512i nib = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3), k32 = _mm512_set1_epi8(32);
+  const char *next = (const char *)w + DS_GEMM_ROWS * row_bytes;
+  const size_t share = DS_GEMM_ROWS * 210 / 8;
+  const uint8_t *sb = w;
+  for (int64_t s = 0; s < K / DS_QK_K; s++, sb += 210) {
+    const __m512 d = f16_lanes(_mm512_i32gather_epi32(rows, (const void *)(sb + 206), 1), true);
+    __m512i scw[4];
+    for (int i = 0; i < 4; i++) scw[i] = _mm512_i32gather_epi32(rows, (const void *)(sb + 192 + 4 * i), 1);
+    for (int j = 0; j < 8; j++) {
+      const int64_t b = s * 8 + j;
+      const int h = j / 4, r = j % 4;
+      uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_Q6_BLOCK_BYTES;
+      prefetch_share(next, (size_t)b * share, share);
+      const __m128i lsh = _mm_cvtsi32_si128(4 * (r / 2)), hsh = _mm_cvtsi32_si128(2 * r);
+      __m512i a[8], sl, sh;
+      for (int k = 0; k < 8; k++) {
+        const uint8_t *r0 = sb + (size_t)k * row_bytes, *r1 = sb + (size_t)(k + 8) * row_bytes;
+        const size_t lo = 64 * (size_t)h + 32 * (size_t)(r % 2), hi = 128 + 32 * (size_t)h;
+        __m512i l = _mm512_and_si512(_mm512_srl_epi16(two_rows(r0 + lo, r1 + lo), lsh), nib);
+        __m512i u = _mm512_and_si512(_mm512_srl_epi16(two_rows(r0 + hi, r1 + hi), hsh), three);
+        a[k] = _mm512_sub_epi8(_mm512_or_si512(l, _mm512_slli_epi16(u, 4)), k32);
+      }
+      transpose_store(a, pb, &sl, &sh);
+      /* sc[2j], sc[2j + 1]: bytes 2 (j % 2), + 1 of dword j / 2, sign-extended */
+      const __m512i g = scw[j / 2];
+      const __m128i up0 = _mm_cvtsi32_si128(24 - 16 * (j % 2)), up1 = _mm_cvtsi32_si128(16 - 16 * (j % 2));
+      const __m512i sc0 = _mm512_srai_epi32(_mm512_sll_epi32(g, up0), 24), sc1 = _mm512_srai_epi32(_mm512_sll_epi32(g, up1), 24);
+      _mm512_storeu_ps(pb + 512, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc0)));
+      _mm512_storeu_ps(pb + 576, _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc1)));
+      _mm512_storeu_si512(pb + 640, corr_of(sl));
+      _mm512_storeu_si512(pb + 704, corr_of(sh));
+    }
   }
   return true;
 }
@@ -530,6 +697,9 @@ const ds_vec_kernels ds_vec_avx512 = {
   .pack_r16 = pack_r16,
   .axpy_f32 = axpy_f32,
   .gemm_min_term = gemm_min_term,
+  .pack_k_r16 = pack_k_r16,
+  .pack_q6_k_r16 = pack_q6_k_r16,
+  .gemm_q6_k_r16 = gemm_q6_k_r16,
 };
 #else
 typedef int ds_vec_avx512_unused;   /* ISO C forbids an empty translation unit */

@@ -275,13 +275,13 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
     }
     ds_qa_to_u8(row, K);
   }
-  void *pack = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
-  /* Q4_K/Q5_K: the tile holds the levels, the min term comes after the kernel */
+  /* Q4_K/Q5_K: the tile holds the levels, the min term comes after the kernel;
+   * Q6_K: its own tile (two scales per block) and kernel */
   const bool kq = type == DSEEK_TYPE_Q4_K || type == DSEEK_TYPE_Q5_K, q6 = type == DSEEK_TYPE_Q6_K;
+  void *pack = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_Q6_BLOCK_BYTES);
   float *mins = malloc((size_t)(K / 32) * DS_GEMM_ROWS * sizeof(float));
-  void *hi = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES);
   if (q6)
-    CHECK(ds_gemm_pack_q6_k_r16(w, (size_t)rb, nrows, K, pack, hi));
+    CHECK(ds_gemm_pack_q6_k_r16(w, (size_t)rb, nrows, K, pack));
   else if (kq)
     CHECK(ds_gemm_pack_k_r16(type, w, (size_t)rb, nrows, K, pack, mins));
   else
@@ -292,13 +292,11 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
     const ds_vec_kernels *vk = ds_vec_get(levels[l]);
     if (levels[l] > ds_cpu_detected() || !vk->gemm_r16) continue;
     float out[DS_GEMM_COLS * DS_GEMM_ROWS];
-    vk->gemm_r16(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
+    if (q6)
+      (vk->gemm_q6_k_r16 ? vk->gemm_q6_k_r16 : ds_gemm_q6_k_r16)(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
+    else
+      vk->gemm_r16(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
     if (kq) (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, xq, xs, ncols, out, DS_GEMM_ROWS);
-    if (q6) {   /* Q6_K: lo tile + hi tile */
-      float out_hi[DS_GEMM_COLS * DS_GEMM_ROWS];
-      vk->gemm_r16(K, hi, xq, xs, ncols, out_hi, DS_GEMM_ROWS);
-      for (int i = 0; i < ncols * DS_GEMM_ROWS; i++) out[i] += out_hi[i];
-    }
     int bad = 0;
     for (int c = 0; c < ncols; c++)
       for (int r = 0; r < DS_GEMM_ROWS; r++)
@@ -319,7 +317,6 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
   CHECK(!ds_gemm_pack_r16(DSEEK_TYPE_F16, w, (size_t)rb, nrows, K, pack));
   CHECK(!ds_gemm_pack_k_r16(DSEEK_TYPE_Q6_K, w, (size_t)rb, nrows, K, pack, mins));
   free(mins);
-  free(hi);
   free(pack);
   free(xq);
   free(w);
