@@ -193,6 +193,26 @@ ALWAYS_INLINE __m512i k4_pair(const uint8_t *b, bool q5, int c)
   return v;
 }
 
+/* A Q4_K/Q5_K super-block's 8 block scales d sc_j (to D) and mins dmin m_j
+ * (*M), as ds_scale_min_k4 unpacks them but for all j at once on the three
+ * little-endian words of scales[12]: bytes j of u0 / u1 (low 6 bits) are
+ * sc_j / m_j for j < 4; for j >= 4 the nibbles of u2's byte j - 4 with the
+ * top 2 bits of u0's (sc) or u1's (m) byte j - 4 above them. */
+ALWAYS_INLINE void k4_scales(const uint8_t *w, float *D, __m256 *M)
+{
+  uint32_t u[3];
+  memcpy(u, w + 4, 12);
+  const uint32_t lo6 = 0x3F3F3F3Fu, lo4 = 0x0F0F0F0Fu, top2 = 0x03030303u;
+  const uint32_t sc_lo = u[0] & lo6, m_lo = u[1] & lo6;
+  const uint32_t sc_hi = (u[2] & lo4) | (((u[0] >> 6) & top2) << 4);
+  const uint32_t m_hi = ((u[2] >> 4) & lo4) | (((u[1] >> 6) & top2) << 4);
+  const __m128i b = _mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)m_lo, (int)m_hi);
+  const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
+  const __m256 m = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(b, b)));
+  _mm256_storeu_ps(D, _mm256_mul_ps(_mm256_set1_ps(f16_at(w)), sc));
+  *M = _mm256_mul_ps(_mm256_set1_ps(f16_at(w + 2)), m);
+}
+
 ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out, const bool q5)
 {
   const size_t bytes = q5 ? 176 : 144;
@@ -206,15 +226,9 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
-    float D[8], M[8];
-    const float d = f16_at(w), dmin = f16_at(w + 2);
-    for (int j = 0; j < 8; j++) {
-      uint8_t sc, m;
-      ds_scale_min_k4(j, w + 4, &sc, &m);
-      D[j] = d * (float)sc;
-      M[j] = dmin * (float)m;
-    }
-    const __m256 vm = _mm256_loadu_ps(M);
+    float D[8];
+    __m256 vm;
+    k4_scales(w, D, &vm);
     for (int c = 0; c < nc; c++) {
       const char *xr = x + c * xs;
       const float *xd = ds_qa_d(xr, K) + sb * 8;
