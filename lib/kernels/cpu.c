@@ -57,6 +57,10 @@ static bool detect_amx(void)
   return false;
 #endif
 }
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+/* Advanced SIMD is mandatory in AArch64. */
+static ds_cpu_level detect(void) { return DS_CPU_NEON; }
+static bool detect_amx(void) { return false; }
 #else
 static ds_cpu_level detect(void) { return DS_CPU_SCALAR; }
 static bool detect_amx(void) { return false; }
@@ -82,7 +86,7 @@ static ds_cpu_level from_env(void)
   if (!s || !*s) return best;
   for (int l = DS_CPU_REFERENCE; l <= DS_CPU_AVX512; l++)
     if (!strcmp(s, ds_cpu_level_name((ds_cpu_level)l))) return (ds_cpu_level)l < best ? (ds_cpu_level)l : best;
-  return best;   /* an unknown name changes nothing */
+  return best;   /* an unknown name (or another architecture's level) changes nothing */
 }
 
 ds_cpu_level ds_cpu_level_get(void)
@@ -122,11 +126,13 @@ void ds_cpu_amx_enable(bool on) { atomic_store_explicit(&amx_on, on ? 1 : 0, mem
 
 const char *ds_cpu_level_name(ds_cpu_level l)
 {
-  switch (l) {
-  case DS_CPU_REFERENCE: return "reference";
-  case DS_CPU_SCALAR: return "scalar";
-  case DS_CPU_AVX2: return "avx2";
-  case DS_CPU_AVX512: return "avx512";
-  }
+  if (l == DS_CPU_REFERENCE) return "reference";
+  if (l == DS_CPU_SCALAR) return "scalar";
+#if defined(__aarch64__)
+  if (l == DS_CPU_NEON) return "neon";
+#else
+  if (l == DS_CPU_AVX2) return "avx2";
+  if (l == DS_CPU_AVX512) return "avx512";
+#endif
   return "?";
 }

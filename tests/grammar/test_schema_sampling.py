@@ -14,6 +14,10 @@ import re
 import subprocess
 import sys
 import tempfile
+import shlex
+
+# A cross build runs the test programs through an emulator (meson's exe_wrapper).
+EXE_WRAPPER = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 
 SCHEMAS = {
     "object": {
@@ -171,7 +175,7 @@ def run(exe, model, schema, n, mode):
         json.dump(schema, f)
         path = f.name
     try:
-        out = subprocess.run([exe, model, path, str(n), mode], capture_output=True, text=True, timeout=300)
+        out = subprocess.run([*EXE_WRAPPER, exe, model, path, str(n), mode], capture_output=True, text=True, timeout=300)
     finally:
         os.unlink(path)
     assert out.returncode == 0, out.stderr

@@ -603,7 +603,11 @@ static void test_cpu_levels(void)
   CHECK_EQ_INT(ds_cpu_level_set(DS_CPU_REFERENCE), DS_CPU_REFERENCE);
   CHECK_EQ_INT(ds_cpu_level_get(), DS_CPU_REFERENCE);
   CHECK_EQ_INT(ds_cpu_level_set(DS_CPU_AVX512), best);    /* capped to the CPU */
+#if defined(__aarch64__)
+  CHECK_STR(ds_cpu_level_name(DS_CPU_NEON), "neon");
+#else
   CHECK_STR(ds_cpu_level_name(DS_CPU_AVX2), "avx2");
+#endif
   CHECK_STR(ds_vec_get(DS_CPU_SCALAR)->name, "scalar");
   CHECK_STR(ds_vec_get(best)->name, ds_cpu_level_name(best));
   CHECK(ds_qa_row_bytes(32) == 64 && ds_qa_row_bytes(4128) % 64 == 0 && ds_qa_row_bytes(4128) >= 4128 + 129 * 8);

@@ -16,6 +16,10 @@ import re
 import subprocess
 import sys
 import tempfile
+import shlex
+
+# A cross build runs the test programs through an emulator (meson's exe_wrapper).
+EXE_WRAPPER = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 
 V3 = {"model_type": "deepseek_v3", "vocab_size": 129280, "hidden_size": 7168, "intermediate_size": 18432,
       "moe_intermediate_size": 2048, "num_hidden_layers": 4, "num_nextn_predict_layers": 1,
@@ -30,7 +34,7 @@ V3 = {"model_type": "deepseek_v3", "vocab_size": 129280, "hidden_size": 7168, "i
 
 
 def info(exe, *args):
-    r = subprocess.run([exe, "info", *args], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([*EXE_WRAPPER, exe, "info", *args], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     return r.stdout
 

@@ -188,14 +188,25 @@ static bool activations_rounded(const char *name)
 
 static const char *self_path;
 
-/* Re-run this program on the one variant with DSEEK_CPU=reference. */
+/* Re-run this program on the one variant with DSEEK_CPU=reference (in a
+ * cross build through the emulator meson runs the tests with, given in
+ * MESON_EXE_WRAPPER as words separated by spaces). */
 static void check_variant_exact(const char *tiny, const char *name)
 {
   fflush(stderr);
   pid_t pid = fork();
   if (pid == 0) {
     setenv("DSEEK_CPU", "reference", 1);
-    execl(self_path, self_path, tiny, name, (char *)NULL);
+    char *argv[16], wrap[512] = "";
+    int argc = 0;
+    const char *w = getenv("MESON_EXE_WRAPPER");
+    if (w && strlen(w) < sizeof wrap) strcpy(wrap, w);
+    for (char *t = strtok(wrap, " "); t && argc < 12; t = strtok(NULL, " ")) argv[argc++] = t;
+    argv[argc++] = (char *)self_path;
+    argv[argc++] = (char *)tiny;
+    argv[argc++] = (char *)name;
+    argv[argc] = NULL;
+    execvp(argv[0], argv);
     _exit(127);
   }
   int status = 0;

@@ -23,6 +23,10 @@ except ImportError:
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ref_dequant  # noqa: E402
+import shlex
+
+# A cross build runs the test programs through an emulator (meson's exe_wrapper).
+EXE_WRAPPER = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 
 EXPECTED_COUNTS = {  # values per type, as dump_quants writes them
     "Q4_0": 512 * 32, "Q4_1": 512 * 32, "Q5_0": 512 * 32, "Q5_1": 512 * 32,
@@ -68,7 +72,7 @@ def main():
         return 2
     failures = check_reference_by_hand()
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.argv[1], tmp], check=True)
+        subprocess.run([*EXE_WRAPPER, sys.argv[1], tmp], check=True)
         for name, count in EXPECTED_COUNTS.items():
             raw = np.fromfile(os.path.join(tmp, name + ".bin"), dtype=np.uint8)
             got = np.fromfile(os.path.join(tmp, name + ".f32"), dtype="<f4")

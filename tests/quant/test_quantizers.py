@@ -27,6 +27,10 @@ except ImportError:
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ref_dequant  # noqa: E402
+import shlex
+
+# A cross build runs the test programs through an emulator (meson's exe_wrapper).
+EXE_WRAPPER = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))
 
 failures = 0
 
@@ -121,7 +125,7 @@ def main():
         return 2
     refdir = sys.argv[2] if len(sys.argv) > 2 else None
     with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run([sys.argv[1], tmp])
+        r = subprocess.run([*EXE_WRAPPER, sys.argv[1], tmp])
         if r.returncode != 0:
             fail(f"{sys.argv[1]} exited with {r.returncode}")
             return 1
