@@ -3,11 +3,20 @@
  * level above the reference (cpu.h); same op and result as ops_attn.c:
  *     out[:, h, t] = sum_s softmax_s(scale q.k_s) v_s   over the visible slots
  *
- * Work unit: one kv head hk and a block of up to DS_FLASH_TOKENS query tokens,
- * i.e. the group x tokens queries that share hk's keys and values. Slots are
- * walked in tiles of DS_FLASH_SLOTS: the tile's k and v rows are decoded to f32
- * once per unit (not once per query, as the reference does), scores come from
- * the level's SIMD f32 dot, and each query keeps an online softmax
+ * Work unit: one kv head hk, a block of up to DS_FLASH_TOKENS query tokens
+ * and a share of the group's heads, i.e. queries that share hk's keys and
+ * values. The heads are split only when kv heads x token blocks leave threads
+ * idle: decoding one token of an MLA model (one latent "kv head", 16-128
+ * query heads) was one unit, run by one thread while the others waited at the
+ * barrier. Slots are walked in tiles of DS_FLASH_SLOTS: the tile's v rows
+ * (and k rows unless f16) are decoded to f32 once per unit (not once per
+ * query, as the reference does; f16 rows with F16C, bit-identical to the
+ * scalar decode); f16 k rows are not decoded at all: each slot's row is
+ * dotted straight from the cache against up to DS_VEC_COLS of the unit's
+ * queries of one token (the level's dot_f16: per column the same FMA chain
+ * as dot_f32 on the decoded row, so the same scores), which reads the cache
+ * once per four queries instead of converting it. Each query keeps an online
+ * softmax
  *     m = running max, l = sum_s exp(a_s - m), o = sum_s exp(a_s - m) v_s
  * updated slot by slot in index order: a score above m rescales o and l by
  * exp(m_old - m_new) first (so every exp() stays <= 1, as with the two-pass
@@ -16,16 +25,23 @@
  * thread count, so a sequence's result is the same bits whether other
  * sequences' slots (ds_op_attn_seq) are interleaved in the cache or not.
  *
+ * A query's result depends on nothing but its own slots and the level, so the
+ * head split (which varies with the thread count) changes no bits.
+ *
  * Units go to threads round-robin (later query blocks see more slots). Scratch
  * per thread: see ds_kernel_attn_flash_scratch_floats.
  */
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
+#include "kernels/ops_attn.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
 
 #include <math.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #define DS_FLASH_SLOTS 32
 /* Query tokens per unit: about 128 queries (group x tokens) share a decoded
@@ -47,27 +63,66 @@ size_t ds_kernel_attn_flash_scratch_floats(const ds_tensor *node)
   return (size_t)(DS_FLASH_SLOTS * (Dk + Dv) + nq * (Dv + DS_FLASH_SLOTS + 2));
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+/* n f16 values -> f32 with F16C, 8 at a time (exact, as the scalar decode);
+ * only called at DS_CPU_AVX2 and above, which require F16C (cpu.c). */
+__attribute__((target("avx2,f16c"))) static void f16_rows_f16c(const uint16_t *src, float *dst, int64_t n)
+{
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+  for (; i < n; i++) dst[i] = ds_f16_to_f32(src[i]);
+}
+#endif
+
+void ds_attn_f16_to_f32(ds_cpu_level level, const uint16_t *src, float *dst, int64_t n)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  if (level >= DS_CPU_AVX2) {
+    f16_rows_f16c(src, dst, n);
+    return;
+  }
+#endif
+  (void)level;
+  ds_type_traits_get(DSEEK_TYPE_F16)->to_float(src, dst, n);   /* the scalar twin */
+}
+
 /* Rows [s0, s0 + n) of kv head hk of cache c as f32 rows of D values at dst
  * (or the cache itself when it is f32); returns the row stride in bytes. */
-static size_t tile_rows(const ds_tensor *c, const ds_type_traits *tr, int64_t hk, int64_t s0, int64_t n,
-                        float *dst, const float **rows)
+static size_t tile_rows(const ds_tensor *c, const ds_type_traits *tr, ds_cpu_level level, int64_t hk, int64_t s0,
+                        int64_t n, float *dst, const float **rows)
 {
   if (c->type == DSEEK_TYPE_F32) {
     *rows = ds_tensor_ptr(c, 0, hk, s0, 0);
     return c->nb[2];
   }
-  for (int64_t s = 0; s < n; s++) tr->to_float(ds_tensor_ptr(c, 0, hk, s0 + s, 0), dst + s * c->ne[0], c->ne[0]);
+  for (int64_t s = 0; s < n; s++) {
+    const void *src = ds_tensor_ptr(c, 0, hk, s0 + s, 0);
+    if (c->type == DSEEK_TYPE_F16) ds_attn_f16_to_f32(level, src, dst + s * c->ne[0], c->ne[0]);
+    else tr->to_float(src, dst + s * c->ne[0], c->ne[0]);
+  }
   *rows = dst;
   return (size_t)c->ne[0] * sizeof(float);
 }
 
+/* Ways the group's heads are split so that the units (kv heads x token
+ * blocks x splits) keep nth threads busy; at most group. */
+static int64_t head_splits(int64_t units, int64_t group, int nth)
+{
+  if (units >= nth) return 1;
+  int64_t n = (nth + units - 1) / units;
+  return n < group ? n : group;
+}
+
 void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst)
 {
-  const ds_vec_kernels *vk = ds_vec_get(ds_cpu_level_get());
+  const ds_cpu_level level = ds_cpu_level_get();
+  const ds_vec_kernels *vk = ds_vec_get(level);
   const ds_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *pos = dst->src[3];
   const ds_type_traits *tk = ds_type_traits_get(k->type), *tv = ds_type_traits_get(v->type);
   const int64_t Dk = k->ne[0], Dv = v->ne[0], H = q->ne[1], T = q->ne[2], Hkv = k->ne[1];
   const int64_t group = H / Hkv, bt = block_tokens(group), n_blocks = (T + bt - 1) / bt;
+  const int64_t n_split = head_splits(Hkv * n_blocks, group, p->nth), per_split = (group + n_split - 1) / n_split;
+  const bool k_f16 = k->type == DSEEK_TYPE_F16 && vk->dot_f16;
   const int64_t n_kv = dst->op_i[0], n_ctx = k->ne[2];
   const float scale = dst->op_f[0];
   const int32_t *positions = pos->data;
@@ -76,15 +131,18 @@ void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst)
   float *ktile = p->scratch, *vtile = ktile + DS_FLASH_SLOTS * Dk, *o = vtile + DS_FLASH_SLOTS * Dv;
   float *scores = o + group * bt * Dv, *mx = scores + group * bt * DS_FLASH_SLOTS, *l = mx + group * bt;
 
-  for (int64_t u = p->ith; u < Hkv * n_blocks; u += p->nth) {
-    const int64_t hk = u % Hkv, t0 = (u / Hkv) * bt, t1 = DS_MIN(T, t0 + bt);
-    /* query i = (t - t0) * group + (h - hk * group); L[t] visible slots */
+  for (int64_t u = p->ith; u < Hkv * n_blocks * n_split; u += p->nth) {
+    const int64_t hk = u % Hkv, split = (u / Hkv) % n_split, t0 = (u / Hkv / n_split) * bt, t1 = DS_MIN(T, t0 + bt);
+    /* this unit's heads [h0, h1) of the group; query i = (t - t0) * nh + (h - h0) */
+    const int64_t h0 = hk * group + split * per_split, h1 = DS_MIN(h0 + per_split, (hk + 1) * group), nh = h1 - h0;
+    if (nh <= 0) continue;
+    /* L[t] visible slots */
     int64_t L_max = 0;
     for (int64_t t = t0; t < t1; t++) {
       int64_t vis = positions[t] < 0 ? 0 : (int64_t)positions[t] + 1;
       L_max = DS_MAX(L_max, DS_MIN(vis, n_kv));
     }
-    const int64_t nq = (t1 - t0) * group;
+    const int64_t nq = (t1 - t0) * nh;
     memset(o, 0, (size_t)(nq * Dv) * sizeof *o);
     for (int64_t i = 0; i < nq; i++) {
       mx[i] = -INFINITY;
@@ -92,19 +150,27 @@ void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst)
     }
     for (int64_t s0 = 0; s0 < L_max; s0 += DS_FLASH_SLOTS) {
       const int64_t ns = DS_MIN(DS_FLASH_SLOTS, L_max - s0);
-      const float *krows, *vrows;
-      const size_t kstride = tile_rows(k, tk, hk, s0, ns, ktile, &krows);
-      const size_t vstride = tile_rows(v, tv, hk, s0, ns, vtile, &vrows);
+      const float *krows = NULL, *vrows;
+      const size_t kstride = k_f16 ? 0 : tile_rows(k, tk, level, hk, s0, ns, ktile, &krows);
+      const size_t vstride = tile_rows(v, tv, level, hk, s0, ns, vtile, &vrows);
       for (int64_t t = t0; t < t1; t++) {
         int64_t vis = positions[t] < 0 ? 0 : (int64_t)positions[t] + 1;
         const int64_t n = DS_MIN(DS_MIN(vis, n_kv) - s0, ns);
         if (n <= 0) continue;
         const int32_t qseq = owner ? owner[n_ctx + t] : -1;
-        for (int64_t h = hk * group; h < (hk + 1) * group; h++) {
-          const int64_t i = (t - t0) * group + (h - hk * group);
+        if (k_f16)   /* each f16 key row against up to DS_VEC_COLS of token t's queries */
+          for (int64_t s = 0; s < n; s++)
+            for (int64_t hq = h0; hq < h1; hq += DS_VEC_COLS) {
+              float col[DS_VEC_COLS];
+              const int nc = (int)DS_MIN(DS_VEC_COLS, h1 - hq);
+              vk->dot_f16(Dk, ds_tensor_ptr(k, 0, hk, s0 + s, 0), ds_tensor_ptr(q, 0, hq, t, 0), q->nb[1], nc, col);
+              for (int c = 0; c < nc; c++) scores[((t - t0) * nh + (hq - h0) + c) * DS_FLASH_SLOTS + s] = col[c];
+            }
+        for (int64_t h = h0; h < h1; h++) {
+          const int64_t i = (t - t0) * nh + (h - h0);
           const float *qv = ds_tensor_ptr(q, 0, h, t, 0);
           float *sc = scores + i * DS_FLASH_SLOTS, *oi = o + i * Dv;
-          for (int64_t s = 0; s < n; s += DS_VEC_COLS)
+          for (int64_t s = 0; s < n && !k_f16; s += DS_VEC_COLS)
             vk->dot_f32(Dk, qv, (const char *)krows + (size_t)s * kstride, kstride, (int)DS_MIN(DS_VEC_COLS, n - s),
                         sc + s);
           for (int64_t s = 0; s < n; s++) {
@@ -129,8 +195,8 @@ void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst)
       }
     }
     for (int64_t t = t0; t < t1; t++)
-      for (int64_t h = hk * group; h < (hk + 1) * group; h++) {
-        const int64_t i = (t - t0) * group + (h - hk * group);
+      for (int64_t h = h0; h < h1; h++) {
+        const int64_t i = (t - t0) * nh + (h - h0);
         float *out = ds_tensor_ptr(dst, 0, h, t, 0);
         if (l[i] == 0.0f && mx[i] == -INFINITY) {   /* nothing visible: zeros, as the reference */
           memset(out, 0, (size_t)Dv * sizeof *out);
