@@ -24,7 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *gen, *out_dir;
+/* The generator as a shell command prefix: in a cross build behind the
+ * emulator meson runs the tests with (MESON_EXE_WRAPPER). */
+static char gen[1200];
+static const char *out_dir;
 
 typedef struct shape {
   int64_t V, d, L, n_dense, ff, H, q_lora, C, nope, rope, v, E, used, n_shared, fe;
@@ -75,7 +78,7 @@ static dseek_model *generate(const char *name, const char *args)
 {
   char path[1024], cmd[4096];
   snprintf(path, sizeof path, "%s/%s.gguf", out_dir, name);
-  snprintf(cmd, sizeof cmd, "'%s' '%s' %s", gen, path, args);
+  snprintf(cmd, sizeof cmd, "%s '%s' %s", gen, path, args);
   CHECK_MSG(system(cmd) == 0, "%s", cmd);
   dseek_model *m = NULL;
   CHECK_MSG(dseek_model_load(path, NULL, &m) == DSEEK_OK, "%s: %s", path, dseek_last_error());
@@ -231,20 +234,21 @@ static void test_refused(void)
 {
   char cmd[2048];
   /* k-quants are qwen2-only; an expert count that cannot hold the used ones */
-  snprintf(cmd, sizeof cmd, "'%s' '%s/x.gguf' q4_k_m --arch v2-lite 2>/dev/null", gen, out_dir);
+  snprintf(cmd, sizeof cmd, "%s '%s/x.gguf' q4_k_m --arch v2-lite 2>/dev/null", gen, out_dir);
   CHECK(system(cmd) != 0);
-  snprintf(cmd, sizeof cmd, "'%s' '%s/x.gguf' q8_0 --arch v3-small --experts 12 2>/dev/null", gen, out_dir);
+  snprintf(cmd, sizeof cmd, "%s '%s/x.gguf' q8_0 --arch v3-small --experts 12 2>/dev/null", gen, out_dir);
   CHECK(system(cmd) != 0);
-  snprintf(cmd, sizeof cmd, "'%s' '%s/x.gguf' q8_0 --arch v9 2>/dev/null", gen, out_dir);
+  snprintf(cmd, sizeof cmd, "%s '%s/x.gguf' q8_0 --arch v9 2>/dev/null", gen, out_dir);
   CHECK(system(cmd) != 0);
-  snprintf(cmd, sizeof cmd, "'%s' '%s/x.gguf' q8_0 --embd 512 2>/dev/null", gen, out_dir);   /* qwen2's d is fixed */
+  snprintf(cmd, sizeof cmd, "%s '%s/x.gguf' q8_0 --embd 512 2>/dev/null", gen, out_dir);   /* qwen2's d is fixed */
   CHECK(system(cmd) != 0);
 }
 
 int main(int argc, char **argv)
 {
   if (argc < 3) return 77;
-  gen = argv[1];
+  const char *wrap = getenv("MESON_EXE_WRAPPER");
+  snprintf(gen, sizeof gen, "%s '%s'", wrap ? wrap : "", argv[1]);
   out_dir = argv[2];
   RUN(test_full_size_figures);
   RUN(test_v2_lite);
