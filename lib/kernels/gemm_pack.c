@@ -99,21 +99,25 @@ bool ds_gemm_pack_k_r16(int type, const void *w, size_t row_bytes, int nrows, in
   return true;
 }
 
-/* out[c * os + r] -= sum_b mins[b * 16 + r] d_b s_b for the ncols QA rows at x
- * (stride xs): the min term of Q4_K/Q5_K tiles, blocks in order. Plain C for
+void ds_qa_ds(const void *row, int64_t K, float *ds)
+{
+  const float *d = ds_qa_d(row, K);
+  const int32_t *s = ds_qa_s(row, K);
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++) ds[b] = d[b] * (float)s[b];
+}
+
+/* out[c * os + r] -= sum_b mins[b * 16 + r] ds[c * ds_stride + b] for ncols
+ * columns: the min term of Q4_K/Q5_K tiles, blocks in order. Plain C for
  * every level (K / 32 multiply-adds per output against the tile's K). */
-void ds_gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os)
+void ds_gemm_min_term(int64_t K, const float *mins, const float *ds, size_t ds_stride, int ncols, float *out,
+                      size_t os)
 {
   const int64_t nb = K / DS_QA_BLOCK;
   for (int c = 0; c < ncols; c++) {
-    const void *row = (const char *)x + (size_t)c * xs;
-    const float *d = ds_qa_d(row, K);
-    const int32_t *s = ds_qa_s(row, K);
+    const float *dc = ds + (size_t)c * ds_stride;
     float acc[DS_GEMM_ROWS] = {0};
-    for (int64_t b = 0; b < nb; b++) {
-      const float ds = d[b] * (float)s[b];
-      for (int r = 0; r < DS_GEMM_ROWS; r++) acc[r] += mins[b * DS_GEMM_ROWS + r] * ds;
-    }
+    for (int64_t b = 0; b < nb; b++)
+      for (int r = 0; r < DS_GEMM_ROWS; r++) acc[r] += mins[b * DS_GEMM_ROWS + r] * dc[b];
     for (int r = 0; r < DS_GEMM_ROWS; r++) out[(size_t)c * os + r] -= acc[r];
   }
 }

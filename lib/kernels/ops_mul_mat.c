@@ -156,6 +156,15 @@ static size_t gemm_scratch_bytes(int64_t K)
          + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float);                             /* K-quant mins */
 }
 
+/* Q4_K/Q5_K tiles: d_b s_b of every QA row's blocks (ds_qa_ds) after the QA
+ * rows, for the min term; a multiple of 64 bytes. */
+static size_t ds_bytes(const ds_tensor *dst, size_t cols)
+{
+  const int t = dst->src[0]->type;
+  if (t != DSEEK_TYPE_Q4_K && t != DSEEK_TYPE_Q5_K) return 0;
+  return (cols * (size_t)(dst->src[0]->ne[0] / DS_QA_BLOCK) * sizeof(float) + 63) & ~(size_t)63;
+}
+
 size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
 {
   const ds_tensor *w = node->src[0], *x = node->src[1];
@@ -165,7 +174,7 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
     /* QA rows for every activation column of every batch; sizes were
      * checked when the graph was built (the activations exist in memory) */
     size_t cols = (size_t)(x->ne[1] * x->ne[2] * x->ne[3]);
-    size_t qa = (cols * ds_qa_row_bytes(w->ne[0]) + gemm_scratch_bytes(w->ne[0])) / sizeof(float);
+    size_t qa = (cols * ds_qa_row_bytes(w->ne[0]) + ds_bytes(node, cols) + gemm_scratch_bytes(w->ne[0])) / sizeof(float);
     need = DS_MAX(need, qa);
   }
   return need;
@@ -188,7 +197,8 @@ static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
 
 /* Rows [n0, n1) of batch (b2, b3) against all M columns (QA u8 rows at xcols). */
 static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_kernels *vk, int64_t n0,
-                         int64_t n1, int64_t b2, int64_t b3, const char *xcols, size_t xstride, void *pack)
+                         int64_t n1, int64_t b2, int64_t b3, const char *xcols, size_t xstride, const float *ds,
+                         void *pack)
 {
   const ds_tensor *w = dst->src[0];
   const int64_t K = w->ne[0], M = dst->src[1]->ne[1];
@@ -197,8 +207,9 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   float *mins = tile_out + 16 * DS_GEMM_ROWS;
   const bool q6 = w->type == DSEEK_TYPE_Q6_K, k4 = is_k_quant(w->type) && !q6;
   const ds_vec_gemm_fn kernel = !q6 ? vk->gemm_r16 : vk->gemm_q6_k_r16 ? vk->gemm_q6_k_r16 : ds_gemm_q6_k_r16;
-  void (*min_term)(int64_t, const float *, const void *, size_t, int, float *, size_t) =
+  void (*min_term)(int64_t, const float *, const float *, size_t, int, float *, size_t) =
     vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term;
+  const size_t nb = (size_t)(K / DS_QA_BLOCK);
   (void)p;
 #ifdef DS_VEC_X86
   const bool amx = vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
@@ -226,7 +237,7 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
       } else
 #endif
         kernel(K, pack, xc, xstride, nc, o, os);
-      if (k4) min_term(K, mins, xc, xstride, nc, o, os);
+      if (k4) min_term(K, mins, ds + (size_t)m * nb, nb, nc, o, os);
       for (int c = 0; !direct && c < nc; c++)
         memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
       m += nc;
@@ -251,7 +262,12 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
         if (gemm) ds_qa_to_u8(row, K);
       }
   }
-  void *pack = (char *)p->scratch + (size_t)(B2 * B3 * M) * qa_bytes;
+  /* Q4_K/Q5_K tiles: each QA row's d_b s_b, then the tile scratch */
+  float *ds = (float *)((char *)p->scratch + (size_t)(B2 * B3 * M) * qa_bytes);
+  void *pack = (char *)ds + (gemm ? ds_bytes(dst, (size_t)(B2 * B3 * M)) : 0);
+  if (gemm && ds_bytes(dst, 1))
+    for (int64_t r = 0; r < B2 * B3 * M; r++)
+      ds_qa_ds((const char *)p->scratch + (size_t)r * qa_bytes, K, ds + (size_t)r * (size_t)(K / DS_QA_BLOCK));
 
   if (gemm) {
     /* split in whole tiles of 16 rows: only a matrix's last tile can be
@@ -264,7 +280,8 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
       const int64_t tn = t0 % tiles, b = t0 / tiles, tn1 = DS_MIN(tiles, tn + (t1 - t0));
       t0 += tn1 - tn;
       mul_mat_gemm(p, dst, vk, tn * DS_GEMM_ROWS, DS_MIN(N, tn1 * DS_GEMM_ROWS), b % B2, b / B2,
-                   (const char *)p->scratch + (size_t)(b * M) * qa_bytes, qa_bytes, pack);
+                   (const char *)p->scratch + (size_t)(b * M) * qa_bytes, qa_bytes,
+                   ds + (size_t)(b * M) * (size_t)(K / DS_QA_BLOCK), pack);
     }
     return;
   }

@@ -82,10 +82,14 @@ bool ds_gemm_pack_r16(int type, const void *w, size_t row_bytes, int nrows, int6
 /* Q4_K / Q5_K rows (K % 256 == 0) into the same tile: row scale d sc_j per
  * 32-block, values the unsigned levels; mins[b * 16 + r] (K / 32 * 16 floats)
  * gets the block's dmin m_j, subtracted by ds_gemm_min_term after the kernel:
- *   out[c * os + r] -= sum_b mins[b * 16 + r] d_b s_b      (QA d, s of column c)
- * Returns false for another type. */
+ *   out[c * os + r] -= sum_b mins[b * 16 + r] ds[c * ds_stride + b]
+ * with ds[b] = d_b * (float)s_b of column c's QA row (ds_qa_ds, computed once
+ * per product, not per tile). Returns false for another type. */
 bool ds_gemm_pack_k_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins);
-void ds_gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os);
+void ds_gemm_min_term(int64_t K, const float *mins, const float *ds, size_t ds_stride, int ncols, float *out,
+                      size_t os);
+/* ds[b] = d_b * (float)s_b for the K / 32 blocks of a QA row. */
+void ds_qa_ds(const void *row, int64_t K, float *ds);
 /*
  * Q6_K tile (gemm_pack.c): a Q6_K 32-block has two scales, one per 16 values,
  * so its packed block carries two per row, DS_GEMM_Q6_BLOCK_BYTES:
@@ -124,7 +128,8 @@ typedef struct ds_vec_kernels {
   void (*axpy_f32)(int64_t n, float a, const float *x, float *y);
   /* ds_gemm_min_term or a SIMD kernel for it (same terms, f32 rounding may
    * differ); NULL: ds_gemm_min_term */
-  void (*gemm_min_term)(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os);
+  void (*gemm_min_term)(int64_t K, const float *mins, const float *ds, size_t ds_stride, int ncols, float *out,
+                        size_t os);
   /* ds_gemm_pack_k_r16 / ds_gemm_pack_q6_k_r16 or faster packers giving the
    * same bytes, and the Q6_K tile kernel; NULL: the plain-C ones */
   bool (*pack_k_r16)(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins);

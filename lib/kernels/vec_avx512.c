@@ -427,34 +427,29 @@ GEMM_DISPATCH(gemm_r16, false)
 GEMM_DISPATCH(gemm_q6_k_r16, true)
 
 /* The Q4_K/Q5_K tile's min term (vec.h, ds_gemm_min_term): per column one
- * zmm of the 16 rows, acc += mins[b][0..15] * (d_b s_b) over blocks b in order;
- * 4 columns per pass share each mins load and keep 4 FMA chains in flight. */
-ALWAYS_INLINE void min_term_n(int64_t K, const float *mins, const char *x, size_t xs, const int nc, float *out,
+ * zmm of the 16 rows, acc += mins[b][0..15] * ds_b over blocks b in order (an
+ * FMA with the broadcast ds_b from memory); 8 columns per pass share each
+ * mins load and keep 8 FMA chains in flight (2 FMAs a cycle, latency 4). */
+ALWAYS_INLINE void min_term_n(int64_t K, const float *mins, const float *ds, size_t dss, const int nc, float *out,
                               size_t os)
 {
   const int64_t nb = K / DS_QA_BLOCK;
-  const float *d[4];
-  const int32_t *s[4];
-  __m512 acc[4];
-  for (int c = 0; c < nc; c++) {
-    d[c] = ds_qa_d(x + (size_t)c * xs, K);
-    s[c] = ds_qa_s(x + (size_t)c * xs, K);
-    acc[c] = _mm512_setzero_ps();
-  }
+  __m512 acc[8];
+  for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const __m512 m = _mm512_loadu_ps(mins + b * DS_GEMM_ROWS);
-    for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(m, _mm512_set1_ps(d[c][b] * (float)s[c][b]), acc[c]);
+    for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(m, _mm512_set1_ps(ds[(size_t)c * dss + b]), acc[c]);
   }
   for (int c = 0; c < nc; c++)
     _mm512_storeu_ps(out + (size_t)c * os, _mm512_sub_ps(_mm512_loadu_ps(out + (size_t)c * os), acc[c]));
 }
 
-static void gemm_min_term(int64_t K, const float *mins, const void *x, size_t xs, int ncols, float *out, size_t os)
+static void gemm_min_term(int64_t K, const float *mins, const float *ds, size_t dss, int ncols, float *out, size_t os)
 {
-  const char *xp = x;
   int c = 0;
-  for (; c + 4 <= ncols; c += 4) min_term_n(K, mins, xp + (size_t)c * xs, xs, 4, out + (size_t)c * os, os);
-  for (; c < ncols; c++) min_term_n(K, mins, xp + (size_t)c * xs, xs, 1, out + (size_t)c * os, os);
+  for (; c + 8 <= ncols; c += 8) min_term_n(K, mins, ds + (size_t)c * dss, dss, 8, out + (size_t)c * os, os);
+  for (; c + 4 <= ncols; c += 4) min_term_n(K, mins, ds + (size_t)c * dss, dss, 4, out + (size_t)c * os, os);
+  for (; c < ncols; c++) min_term_n(K, mins, ds + (size_t)c * dss, dss, 1, out + (size_t)c * os, os);
 }
 
 /* ---- packing 16 rows into the tile (vec.h layout) in registers ------------------- */

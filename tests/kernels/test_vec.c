@@ -280,6 +280,8 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
   const bool kq = type == DSEEK_TYPE_Q4_K || type == DSEEK_TYPE_Q5_K, q6 = type == DSEEK_TYPE_Q6_K;
   void *pack = aligned_alloc(64, (size_t)(K / 32) * DS_GEMM_Q6_BLOCK_BYTES);
   float *mins = malloc((size_t)(K / 32) * DS_GEMM_ROWS * sizeof(float));
+  float *xds = malloc((size_t)(K / 32 * ncols) * sizeof(float));   /* d_b s_b of each column */
+  for (int c = 0; c < ncols; c++) ds_qa_ds(xq + c * xs, K, xds + c * (K / 32));
   if (q6)
     CHECK(ds_gemm_pack_q6_k_r16(w, (size_t)rb, nrows, K, pack));
   else if (kq)
@@ -296,7 +298,8 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
       (vk->gemm_q6_k_r16 ? vk->gemm_q6_k_r16 : ds_gemm_q6_k_r16)(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
     else
       vk->gemm_r16(K, pack, xq, xs, ncols, out, DS_GEMM_ROWS);
-    if (kq) (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, xq, xs, ncols, out, DS_GEMM_ROWS);
+    if (kq) (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, xds, (size_t)(K / 32), ncols, out,
+                                                                       DS_GEMM_ROWS);
     int bad = 0;
     for (int c = 0; c < ncols; c++)
       for (int r = 0; r < DS_GEMM_ROWS; r++)
@@ -317,6 +320,7 @@ static void gemm_one(int type, int64_t K, int nrows, int ncols)
   CHECK(!ds_gemm_pack_r16(DSEEK_TYPE_F16, w, (size_t)rb, nrows, K, pack));
   CHECK(!ds_gemm_pack_k_r16(DSEEK_TYPE_Q6_K, w, (size_t)rb, nrows, K, pack, mins));
   free(mins);
+  free(xds);
   free(pack);
   free(xq);
   free(w);
