@@ -14,4 +14,9 @@
  * bits). */
 void ds_attn_f16_to_f32(ds_cpu_level level, const uint16_t *src, float *dst, int64_t n);
 
+/* o[d] += e[0] v[0][d] + ... + e[n-1] v[n-1][d] as one FMA chain per
+ * element in j order (n successive fused axpys): AVX-512 / AVX2+FMA by level,
+ * else fmaf (the twin); every level gives the same bits. */
+void ds_attn_pv(ds_cpu_level level, int64_t Dv, float *o, const float *const *v, const float *e, int n);
+
 #endif

@@ -16,7 +16,7 @@
  * queries of one token (the level's dot_f16: per column the same FMA chain
  * as dot_f32 on the decoded row, so the same scores), which reads the cache
  * once per four queries instead of converting it. Each query keeps an online
- * softmax
+ * softmax (its value terms applied in runs by ds_attn_pv)
  *     m = running max, l = sum_s exp(a_s - m), o = sum_s exp(a_s - m) v_s
  * updated slot by slot in index order: a score above m rescales o and l by
  * exp(m_old - m_new) first (so every exp() stays <= 1, as with the two-pass
@@ -84,6 +84,100 @@ void ds_attn_f16_to_f32(ds_cpu_level level, const uint16_t *src, float *dst, int
 #endif
   (void)level;
   ds_type_traits_get(DSEEK_TYPE_F16)->to_float(src, dst, n);   /* the scalar twin */
+}
+
+/* o[d] = fma(e[n-1], v[n-1][d], ... fma(e[0], v[0][d], o[d])): n successive
+ * axpys o += e_j v_j as one FMA chain per element, in slot order, with o
+ * loaded and stored once per call instead of once per slot (the per-slot
+ * axpy was load/store bound: two loads and a store per FMA). Every level
+ * computes the same chain, so all give the scalar twin's bits. */
+static void pv_scalar(int64_t Dv, float *o, const float *const *v, const float *e, int n)
+{
+  for (int64_t d = 0; d < Dv; d++) {
+    float acc = o[d];
+    for (int j = 0; j < n; j++) acc = fmaf(e[j], v[j][d], acc);
+    o[d] = acc;
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* Four 16-wide column chunks per pass: four independent FMA chains (one
+ * chain alone waits on the FMA latency at every slot). */
+__attribute__((target("avx512f"))) static void pv_avx512(int64_t Dv, float *o, const float *const *v, const float *e,
+                                                           int n)
+{
+  int64_t d = 0;
+  for (; d + 64 <= Dv; d += 64) {
+    __m512 a0 = _mm512_loadu_ps(o + d), a1 = _mm512_loadu_ps(o + d + 16);
+    __m512 a2 = _mm512_loadu_ps(o + d + 32), a3 = _mm512_loadu_ps(o + d + 48);
+    for (int j = 0; j < n; j++) {
+      const __m512 ej = _mm512_set1_ps(e[j]);
+      const float *vj = v[j] + d;
+      a0 = _mm512_fmadd_ps(ej, _mm512_loadu_ps(vj), a0);
+      a1 = _mm512_fmadd_ps(ej, _mm512_loadu_ps(vj + 16), a1);
+      a2 = _mm512_fmadd_ps(ej, _mm512_loadu_ps(vj + 32), a2);
+      a3 = _mm512_fmadd_ps(ej, _mm512_loadu_ps(vj + 48), a3);
+    }
+    _mm512_storeu_ps(o + d, a0);
+    _mm512_storeu_ps(o + d + 16, a1);
+    _mm512_storeu_ps(o + d + 32, a2);
+    _mm512_storeu_ps(o + d + 48, a3);
+  }
+  for (; d < Dv; d += 16) {
+    const __mmask16 m = Dv - d >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (Dv - d)) - 1);
+    __m512 acc = _mm512_maskz_loadu_ps(m, o + d);
+    for (int j = 0; j < n; j++) acc = _mm512_fmadd_ps(_mm512_set1_ps(e[j]), _mm512_maskz_loadu_ps(m, v[j] + d), acc);
+    _mm512_mask_storeu_ps(o + d, m, acc);
+  }
+}
+
+__attribute__((target("avx2,fma"))) static void pv_avx2(int64_t Dv, float *o, const float *const *v, const float *e,
+                                                         int n)
+{
+  int64_t d = 0;
+  for (; d + 32 <= Dv; d += 32) {
+    __m256 a0 = _mm256_loadu_ps(o + d), a1 = _mm256_loadu_ps(o + d + 8);
+    __m256 a2 = _mm256_loadu_ps(o + d + 16), a3 = _mm256_loadu_ps(o + d + 24);
+    for (int j = 0; j < n; j++) {
+      const __m256 ej = _mm256_set1_ps(e[j]);
+      const float *vj = v[j] + d;
+      a0 = _mm256_fmadd_ps(ej, _mm256_loadu_ps(vj), a0);
+      a1 = _mm256_fmadd_ps(ej, _mm256_loadu_ps(vj + 8), a1);
+      a2 = _mm256_fmadd_ps(ej, _mm256_loadu_ps(vj + 16), a2);
+      a3 = _mm256_fmadd_ps(ej, _mm256_loadu_ps(vj + 24), a3);
+    }
+    _mm256_storeu_ps(o + d, a0);
+    _mm256_storeu_ps(o + d + 8, a1);
+    _mm256_storeu_ps(o + d + 16, a2);
+    _mm256_storeu_ps(o + d + 24, a3);
+  }
+  for (; d + 8 <= Dv; d += 8) {
+    __m256 acc = _mm256_loadu_ps(o + d);
+    for (int j = 0; j < n; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(e[j]), _mm256_loadu_ps(v[j] + d), acc);
+    _mm256_storeu_ps(o + d, acc);
+  }
+  for (; d < Dv; d++) {
+    float acc = o[d];
+    for (int j = 0; j < n; j++) acc = fmaf(e[j], v[j][d], acc);
+    o[d] = acc;
+  }
+}
+#endif
+
+void ds_attn_pv(ds_cpu_level level, int64_t Dv, float *o, const float *const *v, const float *e, int n)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  if (level >= DS_CPU_AVX512) {
+    pv_avx512(Dv, o, v, e, n);
+    return;
+  }
+  if (level >= DS_CPU_AVX2) {
+    pv_avx2(Dv, o, v, e, n);
+    return;
+  }
+#endif
+  (void)level;
+  pv_scalar(Dv, o, v, e, n);
 }
 
 /* Rows [s0, s0 + n) of kv head hk of cache c as f32 rows of D values at dst
@@ -173,6 +267,11 @@ void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst)
           for (int64_t s = 0; s < n && !k_f16; s += DS_VEC_COLS)
             vk->dot_f32(Dk, qv, (const char *)krows + (size_t)s * kstride, kstride, (int)DS_MIN(DS_VEC_COLS, n - s),
                         sc + s);
+          /* the tile's terms e_s v_s are applied in runs (ds_attn_pv), a
+           * run ending where a new max must rescale what came before */
+          const float *run_v[DS_FLASH_SLOTS];
+          float run_e[DS_FLASH_SLOTS];
+          int run = 0;
           for (int64_t s = 0; s < n; s++) {
             if (owner && owner[s0 + s] >= 0 && owner[s0 + s] != qseq) continue;
             const float a = scale * sc[s];
@@ -180,6 +279,8 @@ void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst)
               /* new max: rescale what was summed under the old one (nothing
                * yet when the old max is -inf) */
               if (mx[i] != -INFINITY) {
+                ds_attn_pv(level, Dv, oi, run_v, run_e, run);
+                run = 0;
                 const float r = expf(mx[i] - a);
                 l[i] *= r;
                 for (int64_t d = 0; d < Dv; d++) oi[d] *= r;
@@ -189,8 +290,10 @@ void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst)
             /* a NaN score (or all -inf) gives NaN, as the reference does */
             const float e = expf(a - mx[i]);
             l[i] += e;
-            vk->axpy_f32(Dv, e, (const float *)((const char *)vrows + (size_t)s * vstride), oi);
+            run_v[run] = (const float *)((const char *)vrows + (size_t)s * vstride);
+            run_e[run++] = e;
           }
+          ds_attn_pv(level, Dv, oi, run_v, run_e, run);
         }
       }
     }

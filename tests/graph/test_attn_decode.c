@@ -7,7 +7,8 @@
  *     odd visible lengths (1, 31, 33, 97, 1037 slots: tile remainders);
  *   - the same bits for 1..4 threads (the head split follows the thread
  *     count) and for a query decoded alone or inside a batch of three;
- *   - the F16C row conversion against its scalar twin, bit for bit. */
+ *   - the F16C row conversion and the value-run accumulation against their
+ *     scalar twins, bit for bit. */
 #include "harness.h"
 #include "util.h"
 #include "kernels/cpu.h"
@@ -162,10 +163,42 @@ static void test_f16_twin(void)
   CHECK(isinf(want[0]) && want[0] > 0 && isnan(want[2]) && want[3] > 0 && want[3] < 1e-7f && signbit(want[4]));
 }
 
+/* The run accumulation: every level gives the bits of n successive fused
+ * axpys (computed here slot by slot with fmaf), for odd widths and run
+ * lengths 0..32. */
+static void test_pv_twin(void)
+{
+  enum { DV = 515, RUN = 32 };
+  static float rows[RUN][DV], want[DV], got[DV], o0[DV];
+  float e[RUN];
+  const float *v[RUN];
+  for (int j = 0; j < RUN; j++) {
+    fill(rows[j], DV);
+    v[j] = rows[j];
+    e[j] = 0.5f * (frand() + 1.0f);
+  }
+  fill(o0, DV);
+  static const int64_t widths[] = {1, 7, 16, 29, 37, 128, 515};
+  ds_cpu_level best = ds_cpu_level_get();
+  for (size_t w = 0; w < DS_ARRAY_LEN(widths); w++)
+    for (int n = 0; n <= RUN; n += 1 + (n > 4) * 3) {
+      const int64_t Dv = widths[w];
+      memcpy(want, o0, sizeof want);
+      for (int j = 0; j < n; j++)
+        for (int64_t d = 0; d < Dv; d++) want[d] = fmaf(e[j], v[j][d], want[d]);
+      for (int l = DS_CPU_SCALAR; l <= (int)best; l++) {
+        memcpy(got, o0, sizeof got);
+        ds_attn_pv((ds_cpu_level)l, Dv, got, v, e, n);
+        CHECK_MSG(memcmp(got, want, sizeof got) == 0, "level %d Dv=%lld n=%d", l, (long long)Dv, n);
+      }
+    }
+}
+
 int main(void)
 {
   RUN(test_mla_shapes);
   RUN(test_gqa_shapes);
   RUN(test_f16_twin);
+  RUN(test_pv_twin);
   return DS_TEST_RESULT();
 }
