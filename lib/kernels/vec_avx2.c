@@ -18,6 +18,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include "kernels/quants.h"
 #include "kernels/vec.h"
+#include "dseek.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -319,6 +320,194 @@ DISPATCH_COLS(dot_f32, dot_f32_n, void)
 DISPATCH_COLS(dot_f16, dot_f16_n, void)
 DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
 
+/* ---- prompt-batch GEMM tile (vec.h layout) ---------------------------------------- */
+
+/* 16 rows x nc <= 4 columns. The activations arrive as u8 q + 128 (vec.h);
+ * (q + 128) w pairs would saturate maddubs, so each column's 4-byte groups go
+ * back to q (xor 0x80) and the sign trick of the dots applies per group:
+ * maddubs(|w|, sign(q, w)) with pairs <= 2 * 128 * 127, madd with 1s, so
+ * isum = sum q w directly (the tile's -128 sum w corrections are for the u8
+ * form and not used). Register halves: rows 0-7 and 8-15 of a 4-value group.
+ * Then lanes = rows: one conversion and one FMA per half, no horizontal sums.
+ * q6: the Q6_K tile (vec.h), groups 0-3 and 4-7 summed apart and scaled by
+ * their own d (lo, then hi). */
+ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size_t xs, const int nc, float *out,
+                               size_t os, const bool q6)
+{
+  const size_t block_bytes = q6 ? DS_GEMM_Q6_BLOCK_BYTES : DS_GEMM_BLOCK_BYTES;
+  __m256 acc[4][2];
+  const float *xd[4];
+  for (int c = 0; c < nc; c++) {
+    acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    xd[c] = ds_qa_d(x + c * xs, K);
+  }
+  const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wp += block_bytes) {
+    __m256i wa[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) wa[i] = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)));
+    const float *d = (const float *)(wp + 512);   /* [part][16 rows]: part 1 only for q6 */
+    for (int c = 0; c < nc; c++) {
+      const char *xb = x + c * xs + b * DS_QA_BLOCK;
+      __m256i is[2][2] = {{_mm256_setzero_si256(), _mm256_setzero_si256()}, {_mm256_setzero_si256(), _mm256_setzero_si256()}};
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; g++) {
+        const int part = q6 ? g / 4 : 0;
+        int32_t x4;
+        memcpy(&x4, xb + 4 * g, 4);
+        const __m256i q = _mm256_xor_si256(_mm256_set1_epi32(x4), flip);
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+          const __m256i w = _mm256_loadu_si256((const __m256i *)(wp + 64 * g + 32 * h));
+          is[part][h] = _mm256_add_epi32(is[part][h],
+                                         _mm256_madd_epi16(_mm256_maddubs_epi16(wa[2 * g + h], _mm256_sign_epi8(q, w)), ones));
+        }
+      }
+      const __m256 sx = _mm256_set1_ps(xd[c][b]);
+      for (int part = 0; part < (q6 ? 2 : 1); part++)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++)
+          acc[c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[part][h]),
+                                      _mm256_mul_ps(_mm256_loadu_ps(d + 16 * part + 8 * h), sx), acc[c][h]);
+    }
+  }
+  for (int c = 0; c < nc; c++) {
+    _mm256_storeu_ps(out + c * os, acc[c][0]);
+    _mm256_storeu_ps(out + c * os + 8, acc[c][1]);
+  }
+}
+
+/* Up to 8 columns as runs of 4 (each column's sums do not depend on the run). */
+ALWAYS_INLINE void gemm_tile(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os,
+                             const bool q6)
+{
+  const uint8_t *w = wp;
+  for (int c0 = 0; c0 < ncols; c0 += 4) {
+    const char *xp = (const char *)x + (size_t)c0 * xs;
+    float *o = out + (size_t)c0 * os;
+    switch (ncols - c0) {
+    case 1: gemm_tile_n(K, w, xp, xs, 1, o, os, q6); break;
+    case 2: gemm_tile_n(K, w, xp, xs, 2, o, os, q6); break;
+    case 3: gemm_tile_n(K, w, xp, xs, 3, o, os, q6); break;
+    default: gemm_tile_n(K, w, xp, xs, 4, o, os, q6); break;
+    }
+  }
+}
+static void gemm_r16(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os)
+{
+  gemm_tile(K, wp, x, xs, ncols, out, os, false);
+}
+static void gemm_q6_k_r16(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os)
+{
+  gemm_tile(K, wp, x, xs, ncols, out, os, true);
+}
+
+/* Packing 16 full rows of Q8_0 / Q4_0 (vec.h layout) per 32-block: value
+ * group g (4 bytes per row) of rows 0-7 (half 0) or 8-15 (half 1) is built in
+ * one register, stored, and its row sums taken (maddubs with u8 1s, s16 pair
+ * sums over 8 groups <= 8 * 256); the f16 scales of 8 rows by one gather. Fewer
+ * rows (the last tile): the portable packer, same bytes. The loops run over
+ * register arrays and are unrolled (GCC keeps the arrays in registers only
+ * then).
+ *
+ * The registers: 16 bytes (4 dwords) of rows r0 + i in lane 0 and r0 + 4 + i
+ * in lane 1 (i < 4), then a 4 x 4 dword transpose within the lanes leaves
+ * dword k of rows r0 .. r0 + 7 in register k, in row order: no lane swaps. */
+ALWAYS_INLINE void load_quad(const uint8_t *base, size_t row_bytes, int r0, int off, __m256i *x)
+{
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++)
+    x[i] = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(base + (size_t)(r0 + i) * row_bytes + off))),
+        _mm_loadu_si128((const __m128i *)(base + (size_t)(r0 + 4 + i) * row_bytes + off)), 1);
+}
+ALWAYS_INLINE void transpose4_lanes(const __m256i *x, __m256i *out)
+{
+  __m256i t0 = _mm256_unpacklo_epi32(x[0], x[1]), t1 = _mm256_unpackhi_epi32(x[0], x[1]);
+  __m256i t2 = _mm256_unpacklo_epi32(x[2], x[3]), t3 = _mm256_unpackhi_epi32(x[2], x[3]);
+  out[0] = _mm256_unpacklo_epi64(t0, t2);
+  out[1] = _mm256_unpackhi_epi64(t0, t2);
+  out[2] = _mm256_unpacklo_epi64(t1, t3);
+  out[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+/* Group g of rows 0-7 (half 0) or 8-15 (half 1) into the tile, its row sums
+ * into s16[half]. */
+ALWAYS_INLINE void put_group(uint8_t *pb, int g, int half, __m256i v, __m256i *s16)
+{
+  _mm256_storeu_si256((__m256i *)(pb + 64 * g + 32 * half), v);
+  s16[half] = _mm256_add_epi16(s16[half], _mm256_maddubs_epi16(_mm256_set1_epi8(1), v));
+}
+
+/* Q8_0: bytes 0-15 of a row are groups 0-3, bytes 16-31 groups 4-7. */
+ALWAYS_INLINE void q8_0_groups(const uint8_t *base, size_t row_bytes, uint8_t *pb, __m256i *s16)
+{
+#pragma GCC unroll 2
+  for (int half = 0; half < 2; half++)
+#pragma GCC unroll 2
+    for (int part = 0; part < 2; part++) {
+      __m256i x[4], o[4];
+      load_quad(base, row_bytes, 8 * half, 2 + 16 * part, x);
+      transpose4_lanes(x, o);
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; k++) put_group(pb, 4 * part + k, half, o[k], s16);
+    }
+}
+
+/* Q4_0: byte j of the 16 holds values j (low nibble) and j + 16, so dword k
+ * gives group k (low nibbles) and group k + 4 (high nibbles), each - 8. */
+ALWAYS_INLINE void q4_0_groups(const uint8_t *base, size_t row_bytes, uint8_t *pb, __m256i *s16)
+{
+  const __m256i nib = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8);
+#pragma GCC unroll 2
+  for (int half = 0; half < 2; half++) {
+    __m256i x[4], o[4];
+    load_quad(base, row_bytes, 8 * half, 2, x);
+    transpose4_lanes(x, o);
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+      put_group(pb, k, half, _mm256_sub_epi8(_mm256_and_si256(o[k], nib), eight), s16);
+      put_group(pb, k + 4, half, _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(o[k], 4), nib), eight), s16);
+    }
+  }
+}
+
+static bool pack_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst)
+{
+  if (nrows < DS_GEMM_ROWS || (type != DSEEK_TYPE_Q8_0 && type != DSEEK_TYPE_Q4_0) || row_bytes * 7 > INT32_MAX)
+    return ds_gemm_pack_r16(type, w, row_bytes, nrows, K, dst);
+  const bool q8 = type == DSEEK_TYPE_Q8_0;
+  const int64_t wblock = q8 ? 34 : 18;
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  const __m256i offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)row_bytes));
+  /* bytes 0-1, 4-5, 8-9, 12-13 of each lane to its low 8 bytes */
+  const __m256i low16 = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
+                                         0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1);
+  const uint8_t *base = w;
+  /* the next tile's rows follow this one's: fetched into L2 a share per block */
+  const char *next = (const char *)w + DS_GEMM_ROWS * row_bytes;
+  const size_t share = DS_GEMM_ROWS * (size_t)wblock;
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, base += wblock) {
+    uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES;
+    for (size_t o = (size_t)b * share; o < (size_t)(b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
+    __m256i s16[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    if (q8)
+      q8_0_groups(base, row_bytes, pb, s16);
+    else
+      q4_0_groups(base, row_bytes, pb, s16);
+#pragma GCC unroll 2
+    for (int half = 0; half < 2; half++) {
+      const __m256i sum = _mm256_madd_epi16(s16[half], ones16);
+      _mm256_storeu_si256((__m256i *)(pb + 576 + 32 * half), _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 7)));
+      /* the 8 rows' first dwords (f16 d + 2 bytes), their low halves, widened */
+      __m256i g = _mm256_i32gather_epi32((const int *)(base + (size_t)(8 * half) * row_bytes), offs, 1);
+      g = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(g, low16), 0x08);
+      _mm256_storeu_ps((float *)(pb + 512 + 32 * half), _mm256_cvtph_ps(_mm256_castsi256_si128(g)));
+    }
+  }
+  return true;
+}
+
 static void axpy_f32(int64_t n, float a, const float *x, float *y)
 {
   __m256 va = _mm256_set1_ps(a);
@@ -327,8 +516,6 @@ static void axpy_f32(int64_t n, float a, const float *x, float *y)
   for (; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
 }
 
-/* No GEMM tile at this level: maddubs would saturate on (q + 128) w pairs, so
- * prompt batches use the dots. */
 const ds_vec_kernels ds_vec_avx2 = {
   .name = "avx2",
   .quantize_qa = quantize_qa,
@@ -340,8 +527,9 @@ const ds_vec_kernels ds_vec_avx2 = {
   .dot_q4_k = dot_q4_k,
   .dot_q5_k = dot_q5_k,
   .dot_q6_k = dot_q6_k,
-  .gemm_r16 = NULL,
-  .pack_r16 = NULL,
+  .gemm_r16 = gemm_r16,
+  .pack_r16 = pack_r16,
+  .gemm_q6_k_r16 = gemm_q6_k_r16,
   .axpy_f32 = axpy_f32,
 };
 #else

@@ -3,9 +3,11 @@
  * against its scalar twin and against exact double sums, on the odd shapes and
  * extreme values test_vec.c does not reach: model-sized K (2816, 11008: odd
  * numbers of 256-value super-blocks and of 32-blocks), every ncols 1..4,
- * weights of all-ones bytes (largest levels and scales) and random bytes
- * (every scale and min bit pattern), QA rows at +-127, f16 weights at the
- * format's extremes and K not a multiple of 8 or 16.
+ * weights of all-ones bytes (largest levels and scales), 0x80 bytes (Q8_0's
+ * -128) and random bytes (every scale and min bit pattern), QA rows at +-127,
+ * the GEMM tiles of every weight type with 1..8 columns and partial tiles,
+ * f16 weights at the format's extremes and K not a multiple of 8 or 16, FP8
+ * rows with every code.
  *
  * Bounds (as test_vec.c, derived here): a kernel sums f32 terms of total
  * magnitude A in some order, so it is within (n + 40) 2^-24 A of the exact
@@ -63,16 +65,18 @@ static void half_offsets(int type, int *a, int *b)
   }
 }
 
-enum { W_RANDOM, W_ONES, W_ZEROS };
+enum { W_RANDOM, W_ONES, W_ZEROS, W_MIN };
 enum { X_RANDOM, X_MAX, X_MIN, X_ALTERNATE };
 
-/* A quantized row of K values: random or all-0xFF / all-0 bytes with the f16
- * scales set to finite values (0.01..0.05 for random rows, 1/64 otherwise). */
+/* A quantized row of K values: random or all-0xFF / all-0 / all-0x80 bytes
+ * (Q8_0: -128 everywhere) with the f16 scales set to finite values (0.01..0.05
+ * for random rows, 1/64 otherwise). */
 static void make_qrow(int type, int64_t K, int kind, uint8_t *w, size_t rb)
 {
   const ds_type_traits *tr = ds_type_traits_get(type);
   const size_t bb = tr->type_size;
-  for (size_t i = 0; i < rb; i++) w[i] = kind == W_ONES ? 0xFF : kind == W_ZEROS ? 0 : (uint8_t)rng_u32();
+  for (size_t i = 0; i < rb; i++)
+    w[i] = kind == W_ONES ? 0xFF : kind == W_ZEROS ? 0 : kind == W_MIN ? 0x80 : (uint8_t)rng_u32();
   int a, b;
   half_offsets(type, &a, &b);
   for (int64_t blk = 0; blk < K / tr->block_size; blk++) {
@@ -187,6 +191,103 @@ static void test_quantized_dots(void)
       qdot_case(types[t], Ks[k], W_RANDOM, mixed);
       qdot_case(types[t], Ks[k], W_ONES, mixed);
       qdot_case(types[t], Ks[k], W_ZEROS, mixed);
+      qdot_case(types[t], Ks[k], W_MIN, mixed);
+    }
+}
+
+/* ---- the GEMM tiles (vec.h) ------------------------------------------------------------ */
+
+/* nrows weight rows of `type` (row stride rb + 64: not contiguous blocks)
+ * packed by the plain-C packers, ncols QA columns as u8; every level's tile
+ * kernel (+ the min term for Q4_K/Q5_K) against the exact sums and the scalar
+ * twin's outputs, and every level's Q8_0/Q4_0 packer against the plain bytes. */
+static void gemm_case(int type, int64_t K, int nrows, int ncols, int wkind)
+{
+  const ds_type_traits *tr = ds_type_traits_get(type);
+  uint64_t rb64;
+  CHECK(ds_row_size(type, K, &rb64));
+  const size_t rb = (size_t)rb64, stride = rb + 64, xs = ds_qa_row_bytes(K), nb = (size_t)(K / 32);
+  const bool kq = type == DSEEK_TYPE_Q4_K || type == DSEEK_TYPE_Q5_K, q6 = type == DSEEK_TYPE_Q6_K;
+  const size_t tile_bytes = nb * (q6 ? DS_GEMM_Q6_BLOCK_BYTES : DS_GEMM_BLOCK_BYTES);
+  uint8_t *w = malloc(stride * DS_GEMM_ROWS);
+  float *wf = malloc((size_t)K * DS_GEMM_ROWS * sizeof *wf), *mins = malloc(nb * DS_GEMM_ROWS * sizeof *mins);
+  double *terms = malloc((size_t)K * DS_GEMM_ROWS * sizeof *terms);
+  char *x = aligned_alloc(64, (size_t)ncols * xs);
+  void *pack = aligned_alloc(64, tile_bytes), *pack2 = aligned_alloc(64, tile_bytes);
+  for (int r = 0; r < nrows; r++) {
+    make_qrow(type, K, wkind, w + r * stride, rb);
+    tr->to_float(w + r * stride, wf + r * K, K);
+    kernel_terms(type, w + r * stride, rb, wf + r * K, K, terms + r * K);
+  }
+  const int xkinds[4] = {X_RANDOM, X_MAX, X_MIN, X_ALTERNATE};
+  double exact[DS_GEMM_COLS][DS_GEMM_ROWS], mag[DS_GEMM_COLS][DS_GEMM_ROWS];
+  for (int c = 0; c < ncols; c++) {
+    make_qa(K, xkinds[c % 4], x + c * xs);
+    const int8_t *q = (const int8_t *)(x + c * xs);
+    const float *d = ds_qa_d(x + c * xs, K);
+    for (int r = 0; r < DS_GEMM_ROWS; r++) {
+      exact[c][r] = mag[c][r] = 0;
+      for (int64_t i = 0; r < nrows && i < K; i++) {
+        exact[c][r] += (double)wf[r * K + i] * q[i] * d[i / 32];
+        mag[c][r] += terms[r * K + i] * fabs((double)q[i] * d[i / 32]);
+      }
+    }
+    ds_qa_to_u8(x + c * xs, K);
+  }
+  if (q6)
+    CHECK(ds_gemm_pack_q6_k_r16(w, stride, nrows, K, pack));
+  else if (kq)
+    CHECK(ds_gemm_pack_k_r16(type, w, stride, nrows, K, pack, mins));
+  else
+    CHECK(ds_gemm_pack_r16(type, w, stride, nrows, K, pack));
+  const double allow = (double)(K / 32 + 40) * 0x1p-24;
+  float twin[DS_GEMM_COLS * DS_GEMM_ROWS], got[DS_GEMM_COLS * DS_GEMM_ROWS];
+  for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
+    const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
+    if (!vk->gemm_r16) continue;
+    float *out = l == DS_CPU_SCALAR ? twin : got;
+    if (q6)
+      (vk->gemm_q6_k_r16 ? vk->gemm_q6_k_r16 : ds_gemm_q6_k_r16)(K, pack, x, xs, ncols, out, DS_GEMM_ROWS);
+    else
+      vk->gemm_r16(K, pack, x, xs, ncols, out, DS_GEMM_ROWS);
+    if (kq) (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, x, xs, ncols, out, DS_GEMM_ROWS);
+    int bad = 0, bad_twin = 0;
+    for (int c = 0; c < ncols; c++)
+      for (int r = 0; r < DS_GEMM_ROWS; r++) {
+        const float o = out[c * DS_GEMM_ROWS + r];
+        if (!(fabs(o - exact[c][r]) <= allow * mag[c][r])) bad++;
+        if (!(fabs(o - twin[c * DS_GEMM_ROWS + r]) <= 2 * allow * mag[c][r])) bad_twin++;
+      }
+    CHECK_MSG(bad == 0 && bad_twin == 0, "%s tile %s K=%lld rows %d cols %d w%d: %d off exact, %d off twin", vk->name,
+              tr->name, (long long)K, nrows, ncols, wkind, bad, bad_twin);
+    if (vk->pack_r16 && !kq && !q6) {
+      memset(pack2, 0xA5, tile_bytes);
+      CHECK(vk->pack_r16(type, w, stride, nrows, K, pack2));
+      CHECK_MSG(memcmp(pack, pack2, tile_bytes) == 0, "%s packer %s K=%lld rows %d w%d: bytes differ", vk->name,
+                tr->name, (long long)K, nrows, wkind);
+    }
+  }
+  free(w);
+  free(wf);
+  free(mins);
+  free(terms);
+  free(x);
+  free(pack);
+  free(pack2);
+}
+
+static void test_gemm_tiles(void)
+{
+  const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K, DSEEK_TYPE_Q6_K};
+  const int64_t Ks[] = {96, 256, 2816, 4128, 11008};
+  const int shapes[][2] = {{16, 1}, {16, 3}, {16, 4}, {16, 5}, {16, 8}, {5, 7}, {1, 2}};
+  const int wkinds[] = {W_RANDOM, W_ONES, W_MIN};
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) {
+      if (Ks[k] % ds_type_traits_get(types[t])->block_size) continue;
+      for (size_t s = 0; s < DS_ARRAY_LEN(shapes); s++)
+        for (size_t v = 0; v < DS_ARRAY_LEN(wkinds); v++)
+          if (wkinds[v] == W_RANDOM || s % 3 == 0) gemm_case(types[t], Ks[k], shapes[s][0], shapes[s][1], wkinds[v]);
     }
 }
 
@@ -371,6 +472,7 @@ static void test_fp8_rows(void)
 int main(void)
 {
   RUN(test_quantized_dots);
+  RUN(test_gemm_tiles);
   RUN(test_float_dots);
   RUN(test_axpy_odd);
   RUN(test_quantize_extremes);
