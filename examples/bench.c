@@ -2,7 +2,8 @@
  * bench.c — dseek-bench: how fast a model runs here, and how close decode is
  * to this machine's memory limit (PERFORMANCE.md).
  *
- *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [--parallel 4,8] [--json]
+ *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d 512,4096,16384]
+ *               [--depth-fill tile|prefill] [--parallel 4,8] [--json]
  *   dseek-bench [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE
  *               [--steps 2000] [--json]     (the constraint's cost: bench_grammar.c)
  *
@@ -12,11 +13,17 @@
  *   ppN         prompt processing: N tokens in one dseek_decode from an empty
  *               context; tokens / second
  *   tgN         decode: N tokens one at a time from an empty context
- *   tgN@D       the same after a prompt of D tokens (-d 512,4096,16384; the
- *               prompt is decoded once in n_batch chunks, then each repetition
- *               decodes N more, so rep r starts at depth D + r N); the
- *               roofline column still counts the weights only, not the
- *               growing cache reads
+ *   tgN@D       the same with D tokens already cached (-d 512,4096,16384).
+ *               Depth is reached (bench_depth.c) by tiling: one n_batch-token
+ *               prefill whose KV cache is repeated up to D through a state
+ *               file (dseek_context_load) -- decode cost does not depend on
+ *               the cached values, and a real 16384-token prefill takes most
+ *               of an hour here -- or, with --depth-fill prefill, by decoding
+ *               a D-token prompt (depths ascending, each continuing the last).
+ *               Every repetition starts at D: the N decoded tokens are
+ *               dropped again (dseek_context_shift). Its roofline fraction
+ *               counts the weights plus the cache a token reads: bytes/token
+ *               + (D + N/2) x KV bytes per token
  *   bytes/token the weights one decoded token reads: every tensor of the file
  *               except the embedding table, plus one embedding row (the whole
  *               table when the output head is tied to it). Dense models only:
@@ -28,9 +35,11 @@
  *               (speed-up, acceptance rate), for models with a tokenizer
  *               (bench_generate.c)
  * Every figure is the median of REPS repetitions (default 3) after one warm-up
- * (which also pages the weights in). Uses only the public API (dseek.h).
+ * (a read of the whole file, so every expert's pages are cached, and a short
+ * decode). Uses only the public API (dseek.h).
  */
 #include <dseek.h>
+#include "bench_depth.h"
 #include "bench_generate.h"
 
 #include <pthread.h>
@@ -160,6 +169,18 @@ static double bytes_per_token(const char *path, const dseek_model *m)
   return total + (tied ? embd : embd / embd_rows);
 }
 
+/* Read the model file once so that its pages are cached: the warm-up decode
+ * touches only the experts two tokens select, and a MoE model's first
+ * timed run would otherwise read the others from disk. */
+static void warm_page_cache(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  char *buf = malloc((size_t)1 << 22);
+  while (f && buf && fread(buf, 1, (size_t)1 << 22, f) == (size_t)1 << 22) {}
+  free(buf);
+  if (f) fclose(f);
+}
+
 /* ---- prompt and decode speed ------------------------------------------------------------ */
 
 static void fill_tokens(int32_t *t, int64_t n, int64_t vocab)
@@ -188,13 +209,21 @@ static double run_tg(dseek_context *c, const int32_t *toks, int64_t n)
 
 typedef struct result {
   char name[24];
-  int64_t n;
+  int64_t n, depth;   /* depth: tokens cached before the test (tgN@D) */
   double tps;
 } result;
 
+/* The decode roofline with `depth` cached tokens: the weights plus the KV
+ * rows read, on average D + N/2 per token over N decodes. */
+static double roofline_at(double bw_gbs, double bpt, double kv_bpt, const result *r)
+{
+  return bw_gbs * 1e9 / (bpt + (r->depth ? ((double)r->depth + 0.5 * (double)r->n) * kv_bpt : 0.0));
+}
+
 static int usage(const char *argv0)
 {
-  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d DEPTHS] [--parallel 4,8] [--json]\n"
+  fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d DEPTHS] [--depth-fill tile|prefill]\n"
+                  "       [--parallel 4,8] [--json]\n"
                   "       %s [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE [--steps N] [--json]\n",
           argv0, argv0);
   return 2;
@@ -222,6 +251,7 @@ int main(int argc, char **argv)
   const char *path = NULL, *pp_list = "64,512", *par_list = "4,8", *depth_list = "";
   const char *vocab = NULL, *grammar = NULL, *schema = NULL;
   int n_threads = 2, reps = 3, json = 0, steps = 2000;
+  bench_fill fill = BENCH_FILL_TILE;
   int64_t n_tg = 64;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -232,6 +262,8 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "-p") && v) pp_list = argv[++i];
     else if (!strcmp(a, "-n") && v) n_tg = atoll(argv[++i]);
     else if (!strcmp(a, "-d") && v) depth_list = argv[++i];
+    else if (!strcmp(a, "--depth-fill") && v && (!strcmp(v, "tile") || !strcmp(v, "prefill")))
+      fill = !strcmp(argv[++i], "tile") ? BENCH_FILL_TILE : BENCH_FILL_PREFILL;
     else if (!strcmp(a, "--parallel") && v) par_list = argv[++i];
     else if (!strcmp(a, "--vocab") && v) vocab = argv[++i];
     else if (!strcmp(a, "--grammar") && v) grammar = argv[++i];
@@ -249,11 +281,17 @@ int main(int argc, char **argv)
   int n_pp = parse_list(pp_list, pp, 8, 1, INT64_MAX);
   int n_par = parse_list(par_list, par, BENCH_MAX_PAR - 1, 2, 64);
   int n_depth = parse_list(depth_list, depth, 4, 1, 1 << 22);
+  for (int i = 1; i < n_depth; i++)   /* ascending: a prefill continues the previous depth's */
+    for (int j = i; j > 0 && depth[j - 1] > depth[j]; j--) {
+      int64_t t = depth[j];
+      depth[j] = depth[j - 1];
+      depth[j - 1] = t;
+    }
   int64_t n_max = n_tg;
   for (int i = 0; i < n_pp; i++) n_max = pp[i] > n_max ? pp[i] : n_max;
   int64_t n_ctx_need = n_max;
   for (int i = 0; i < n_depth; i++)
-    if (depth[i] + reps * n_tg > n_ctx_need) n_ctx_need = depth[i] + reps * n_tg;
+    if (depth[i] + n_tg > n_ctx_need) n_ctx_need = depth[i] + n_tg;
 
   dseek_model *m = NULL;
   dseek_context *c = NULL;
@@ -280,10 +318,12 @@ int main(int argc, char **argv)
   double bw = bandwidth(n_threads, reps);
   double bpt = bytes_per_token(path, m);
   /* warm-up: pages the weights in and builds the graphs */
+  warm_page_cache(path);
   run_tg(c, toks, n_tg < 2 ? n_tg : 2);
   if (n_pp) run_pp(c, toks, pp[0]);
 
   result res[13];
+  memset(res, 0, sizeof res);
   int n_res = 0;
   for (int i = 0; i < n_pp; i++) {
     double v[MAX_REPS];
@@ -301,22 +341,28 @@ int main(int argc, char **argv)
     res[n_res].n = n_tg;
     res[n_res++].tps = tg;
   }
+  const char *depth_how = "";
+  const double kv_bpt = (double)dseek_context_kv_bytes_per_token(c);
+  const char *tmp = getenv("TMPDIR");
+  if (n_tg > 0) dseek_context_reset(c);
   for (int i = 0; i < n_depth && n_tg > 0; i++) {
-    /* the prompt in n_batch chunks, then reps runs of n_tg decodes */
-    double v[MAX_REPS];
-    dseek_context_reset(c);
-    int ok = 1;
-    for (int64_t at = 0; at < depth[i] && ok; at += n_max)
-      ok = dseek_decode(c, toks + at, depth[i] - at < n_max ? depth[i] - at : n_max, 0) == DSEEK_OK;
+    /* the context at depth D, then reps runs of n_tg decodes, each rewound to D */
+    double v[MAX_REPS], t0 = now();
+    int ok = bench_depth_fill(c, toks, depth[i], n_max, fill, tmp && *tmp ? tmp : "/tmp", &depth_how) == 0;
+    if (!json) fprintf(stderr, "depth %lld: %s in %.1f s\n", (long long)depth[i], depth_how, now() - t0);
     for (int r = 0; r < reps; r++) {
-      double t0 = now();
-      for (int64_t j = 0; j < n_tg && ok; j++) ok = dseek_decode(c, &toks[depth[i] + r * n_tg + j], 1, 0) == DSEEK_OK;
+      t0 = now();
+      for (int64_t j = 0; j < n_tg && ok; j++) ok = dseek_decode(c, &toks[depth[i] + j], 1, 0) == DSEEK_OK;
       v[r] = ok ? (double)n_tg / (now() - t0) : -1;
+      ok = ok && dseek_context_shift(c, depth[i], n_tg) == DSEEK_OK;
     }
+    if (!ok) fprintf(stderr, "depth %lld: %s\n", (long long)depth[i], dseek_last_error());
     snprintf(res[n_res].name, sizeof res[n_res].name, "tg%lld@%lld", (long long)n_tg, (long long)depth[i]);
     res[n_res].n = n_tg;
+    res[n_res].depth = depth[i];
     res[n_res++].tps = median(v, reps);
   }
+  bench_depth_done();
   double roof = bw * 1e9 / bpt;
   const char *cpu = getenv("DSEEK_CPU");
   bench_gen gen;
@@ -330,6 +376,12 @@ int main(int argc, char **argv)
            cpu ? cpu : "default", (long long)dseek_model_weight_bytes(m), bpt);
     printf("  \"bandwidth_gbs\": %.2f,\n  \"roofline_tps\": %.2f,\n", bw, roof);
     for (int i = 0; i < n_res; i++) printf("  \"%s_tps\": %.3f,\n", res[i].name, res[i].tps);
+    if (n_depth && n_tg > 0) {
+      printf("  \"kv_bytes_per_token\": %.0f,\n  \"depth_fill\": \"%s\",\n", kv_bpt, depth_how);
+      for (int i = 0; i < n_res; i++)
+        if (res[i].depth)
+          printf("  \"%s_roofline_fraction\": %.3f,\n", res[i].name, res[i].tps / roofline_at(bw, bpt, kv_bpt, &res[i]));
+    }
     bench_generate_print(&gen, 1);
     printf("  \"tg_roofline_fraction\": %.3f\n}\n", n_tg > 0 ? tg / roof : 0.0);
   } else {
@@ -337,10 +389,16 @@ int main(int argc, char **argv)
            (double)dseek_model_weight_bytes(m) / 1e9);
     printf("threads     %d   reps %d (medians)   DSEEK_CPU %s\n", n_threads, reps, cpu ? cpu : "default");
     printf("bandwidth   %.1f GB/s (streaming read, %d threads)\n", bw, n_threads);
-    printf("bytes/token %.3f GB   roofline %.1f tokens/s\n\n", bpt / 1e9, roof);
+    printf("bytes/token %.3f GB   roofline %.1f tokens/s\n", bpt / 1e9, roof);
+    if (n_depth && n_tg > 0)
+      printf("KV cache    %.1f KB per token; tgN@D: depth %s, roofline with the cache reads\n", kv_bpt / 1e3,
+             !strcmp(depth_how, "tiled") ? "tiled from one n_batch prefill (bench_depth.c)" : "by prefill");
+    printf("\n");
     printf("| test      |   tokens/s | of roofline |\n|-----------|-----------:|------------:|\n");
     for (int i = 0; i < n_res; i++) {
-      if (res[i].name[0] == 't') printf("| %-9s | %10.2f | %10.1f%% |\n", res[i].name, res[i].tps, 100 * res[i].tps / roof);
+      if (res[i].name[0] == 't')
+        printf("| %-9s | %10.2f | %10.1f%% |\n", res[i].name, res[i].tps,
+               100 * res[i].tps / roofline_at(bw, bpt, kv_bpt, &res[i]));
       else printf("| %-9s | %10.2f |             |\n", res[i].name, res[i].tps);
     }
     bench_generate_print(&gen, 0);
