@@ -5,7 +5,8 @@
  * F16C (ecx 29); leaf 7 subleaf 0 gives AVX2 (ebx 5), AVX512F (ebx 16), BW
  * (ebx 30), VL (ebx 31) and VNNI (ecx 11). The OS must also save the registers:
  * xgetbv(0) bits 1-2 (SSE, AVX state) for AVX2 and bits 5-7 (opmask, ZMM) too
- * for AVX-512. Elsewhere only the portable levels exist.
+ * for AVX-512. AArch64: NEON always, the dot product from the hwcaps (below).
+ * Elsewhere only the portable levels exist.
  */
 #include "kernels/cpu.h"
 
@@ -58,8 +59,18 @@ static bool detect_amx(void)
 #endif
 }
 #elif defined(__aarch64__) && defined(__ARM_NEON)
-/* Advanced SIMD is mandatory in AArch64. */
-static ds_cpu_level detect(void) { return DS_CPU_NEON; }
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+/* Advanced SIMD is mandatory in AArch64; the dot product (sdot, ARMv8.2) is
+ * hwcap bit 20 (HWCAP_ASIMDDP) on Linux. */
+static ds_cpu_level detect(void)
+{
+#if defined(__linux__)
+  if (getauxval(AT_HWCAP) & (1UL << 20)) return DS_CPU_NEON_DOTPROD;
+#endif
+  return DS_CPU_NEON;
+}
 static bool detect_amx(void) { return false; }
 #else
 static ds_cpu_level detect(void) { return DS_CPU_SCALAR; }
@@ -130,6 +141,7 @@ const char *ds_cpu_level_name(ds_cpu_level l)
   if (l == DS_CPU_SCALAR) return "scalar";
 #if defined(__aarch64__)
   if (l == DS_CPU_NEON) return "neon";
+  if (l == DS_CPU_NEON_DOTPROD) return "dotprod";
 #else
   if (l == DS_CPU_AVX2) return "avx2";
   if (l == DS_CPU_AVX512) return "avx512";

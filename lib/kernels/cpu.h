@@ -8,12 +8,14 @@
  *                     the "scalar twins" every SIMD kernel is tested against
  *   DS_CPU_AVX2       AVX2 + FMA + F16C (vec_avx2.c)
  *   DS_CPU_AVX512     AVX-512 F/BW/VL + VNNI (vec_avx512.c)
- * On AArch64 the rank above scalar is DS_CPU_NEON (= DS_CPU_AVX2's rank:
- * Advanced SIMD, vec_neon.c), and nothing is above it; x86 levels are not
- * there. The default is the best the CPU supports (x86: cpuid, and xgetbv for
- * the OS saving the wide registers; AArch64: NEON always). The environment
- * variable DSEEK_CPU = reference | scalar | avx2 | avx512 | neon caps it (a
- * level above what the CPU has is capped to the CPU).
+ * On AArch64 the ranks above scalar are DS_CPU_NEON (= DS_CPU_AVX2's rank:
+ * Advanced SIMD, vec_neon.c) and DS_CPU_NEON_DOTPROD (= DS_CPU_AVX512's: NEON
+ * with the ARMv8.2 int8 dot product); x86 levels are not there. The default
+ * is the best the CPU supports (x86: cpuid, and xgetbv for the OS saving the
+ * wide registers; AArch64: NEON always, dotprod where Linux's hwcaps report
+ * it). The environment variable DSEEK_CPU = reference | scalar | avx2 |
+ * avx512 | neon | dotprod caps it (a level above what the CPU has is capped
+ * to the CPU).
  */
 #ifndef DS_KERNELS_CPU_H
 #define DS_KERNELS_CPU_H
@@ -25,7 +27,8 @@ typedef enum ds_cpu_level {
   DS_CPU_SCALAR = 1,
   DS_CPU_AVX2 = 2,
   DS_CPU_AVX512 = 3,
-  DS_CPU_NEON = 2,   /* AArch64's first SIMD level, the same rank as AVX2 */
+  DS_CPU_NEON = 2,           /* AArch64's levels, at the ranks of AVX2 and AVX-512 */
+  DS_CPU_NEON_DOTPROD = 3,
 } ds_cpu_level;
 
 /* The highest level this CPU (and OS) supports; cached after the first call. */
@@ -34,8 +37,7 @@ ds_cpu_level ds_cpu_detected(void);
 ds_cpu_level ds_cpu_level_get(void);
 /* Tests: use min(level, detected) from now on; returns the level in effect. */
 ds_cpu_level ds_cpu_level_set(ds_cpu_level level);
-/* "reference", "scalar", "avx2", "avx512"; on AArch64 rank 2 is "neon" (and
- * 3 has no name: "?"). */
+/* "reference", "scalar", "avx2", "avx512"; on AArch64 "neon", "dotprod". */
 const char *ds_cpu_level_name(ds_cpu_level level);
 
 /* Intel AMX (tiles + int8) usable: cpuid leaf 7 edx bits 24-25, the OS saving

@@ -157,6 +157,7 @@ void ds_amx_gemm_q6_k_r16x16(int64_t K, const void *wpack, const void *x, size_t
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define DS_VEC_NEON 1
 extern const ds_vec_kernels ds_vec_neon;
+extern const ds_vec_kernels ds_vec_neon_dotprod;
 #endif
 
 #endif

@@ -232,6 +232,7 @@ const ds_vec_kernels *ds_vec_get(ds_cpu_level level)
   if (level >= DS_CPU_AVX2) return &ds_vec_avx2;
 #endif
 #ifdef DS_VEC_NEON
+  if (level >= DS_CPU_NEON_DOTPROD) return &ds_vec_neon_dotprod;
   if (level >= DS_CPU_NEON) return &ds_vec_neon;
 #endif
   (void)level;
