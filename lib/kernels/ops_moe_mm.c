@@ -24,22 +24,25 @@
  *     same units with the level's dots (vec.h): a Q8_0/Q4_0 row in place
  *     against the inputs quantized once to QA rows, other types the decoded
  *     row with the level's f32 dot.
- *   tile (Q8_0/Q4_0 at levels with gemm_r16): unit = (used expert e, 16-row
- *     tile). When a thread reaches an expert it gathers the expert's inputs
+ *   tile (Q8_0/Q4_0 at levels with gemm_r16, batches of k T >= 3 E pairs:
+ *     prompts): unit = (used expert e, 16-row tile). When a thread reaches an expert it gathers the expert's inputs
  *     as QA u8 rows, contiguous in pair order (X1 == 1: copies of the token
  *     columns quantized once; X1 == k: each pair's own column quantized
- *     there); each tile (gate and up for the fused op) is packed once and run
- *     over all of them DS_GEMM_COLS columns per call (16 per AMX call), and
- *     the 16 values of each column are scattered to out[:, j, t]. Units are
- *     cut into contiguous ranges of equal cost (inputs + a packing charge).
+ *     there); each tile is packed once and run over all of them DS_GEMM_COLS
+ *     columns per call (16 per AMX call), and the 16 values of each column
+ *     are scattered to out[:, j, t] (the fused op: all of the thread's gate
+ *     tiles of e, then its up tiles, combined in place). Units are cut into
+ *     contiguous ranges of equal cost (inputs + a packing charge).
  *
  * In every way a (row, input) value is computed the same way whatever else is
  * in the batch: a dot is one column, and a tile column's result does not
  * depend on the other columns of its call (vec.h; an AMX group gives the VNNI
  * bits). So an input's result does not depend on which other tokens share
- * its expert: n samples decoded together give each sample the bits of its run
- * alone. Decode (T = 1) takes the tile too, so a prompt, a verified draft and
- * token-by-token decoding agree.
+ * its expert. Which way runs depends only on the batch size: smaller batches
+ * (decode, a few parallel samples, MTP drafts) take the dots, so n samples
+ * decoded together give each sample the bits of its run alone; a token of a
+ * prompt (tile) may differ from the same token decoded alone (dots) in the
+ * last bits of the f32 sum over blocks, as K-quant products do in mul_mat.
  */
 #include "kernels/cpu.h"
 #include "kernels/fp8.h"
@@ -57,6 +60,13 @@
  * AMX call over zero-padded inputs (a column's bits do not depend on its
  * neighbours, and one AMX call costs about as much as a few VNNI columns). */
 #define DS_MOE_AMX_MIN_COLS 4
+/* The tile runs when the batch has at least this many (token, slot) pairs per
+ * expert (k T >= 3 E): packing a tile costs more than dotting its rows with
+ * one or two columns in place, and decode streams cold expert weights, which
+ * the row-by-row dots do at memory speed. One thread, 64 experts top 6,
+ * K 2048, N 1408 Q4_0, gate and up, cold weights: T = 1 dots 2.3 ms, tile
+ * 3.9 ms; T = 16: 33.9 / 36.3; T = 32: 52.4 / 51.3; T = 512: 805 / 161. */
+#define DS_MOE_TILE_MIN_PAIRS 3
 
 /* silu(g) * u exactly as ops_unary.c's swiglu evaluates it. */
 static inline float swiglu1(float g, float u) { return g / (1.0f + expf(-g)) * u; }
@@ -102,8 +112,8 @@ static void moe_layout_of(const ds_tensor *node, moe_layout *l)
   const size_t qa_bytes = qa_type(node) ? ds_qa_row_bytes(K) : 0;
   l->gathered = l->qa + (size_t)(x->ne[1] * x->ne[2]) * qa_bytes;
   l->pack = l->gathered + (size_t)(kT + 15) * qa_bytes;
-  l->tile_out = l->pack + (qa_bytes ? 2 * (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES : 0);
-  l->end = l->tile_out + (qa_bytes ? 2 * 16 * DS_GEMM_ROWS * sizeof(float) : 0);
+  l->tile_out = l->pack + (qa_bytes ? (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES : 0);
+  l->end = l->tile_out + (qa_bytes ? 16 * DS_GEMM_ROWS * sizeof(float) : 0);
 }
 
 size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node)
@@ -124,8 +134,8 @@ typedef struct moe_mm {
   const ds_vec_kernels *vk;   /* NULL: the reference */
   size_t qa_bytes;
   char *qa, *gathered;
-  void *pack[2];
-  float *tile_out[2];
+  void *pack;
+  float *tile_out;
   float *row[2];
 } moe_mm;
 
@@ -213,40 +223,35 @@ static void gather(const moe_mm *c, int64_t e)
   }
 }
 
-/* Tile: rows [n0, n0 + 16) of expert e (both weights when fused) against the
- * gathered inputs, scattered to the outputs. */
-static void tile_unit(const moe_mm *c, int n_w, bool amx, int64_t e, int64_t n0)
+/* Tile: rows [n0, n0 + 16) of expert e of weight `which` against the
+ * gathered inputs, scattered to the outputs (put: the fused op's up pass
+ * combines with the gate values already there). */
+static void tile_unit(const moe_mm *c, int which, bool amx, int64_t e, int64_t n0)
 {
   const int nr = (int)DS_MIN(DS_GEMM_ROWS, c->N - n0);
-  for (int which = 0; which < n_w; which++) {
-    const ds_tensor *w = c->w[which];
-    c->vk->pack_r16(w->type, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K,
-                    c->pack[which]);
-  }
+  const ds_tensor *w = c->w[which];
+  c->vk->pack_r16(w->type, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K, c->pack);
   const int32_t count = c->start[e + 1] - c->start[e];
   for (int32_t m = 0; m < count;) {
     const char *xc = c->gathered + (size_t)m * c->qa_bytes;
     const bool amx16 = amx && count - m >= DS_MOE_AMX_MIN_COLS;
     const int nc = (int)DS_MIN(amx16 ? 16 : DS_GEMM_COLS, count - m);
-    for (int which = 0; which < n_w; which++) {
 #ifdef DS_VEC_X86
-      if (amx16) {   /* same bits as 8-column VNNI calls */
-        ds_amx_gemm_r16x16(c->K, c->pack[which], xc, c->qa_bytes, c->tile_out[which], DS_GEMM_ROWS);
-        continue;
-      }
+    if (amx16)   /* same bits as 8-column VNNI calls */
+      ds_amx_gemm_r16x16(c->K, c->pack, xc, c->qa_bytes, c->tile_out, DS_GEMM_ROWS);
+    else
 #endif
-      c->vk->gemm_r16(c->K, c->pack[which], xc, c->qa_bytes, nc, c->tile_out[which], DS_GEMM_ROWS);
-    }
-    const float *g = c->tile_out[0], *u = c->tile_out[1];
+      c->vk->gemm_r16(c->K, c->pack, xc, c->qa_bytes, nc, c->tile_out, DS_GEMM_ROWS);
     for (int col = 0; col < nc; col++) {
       float *o = pair_out(c, c->pairs[c->start[e] + m + col], n0);
-      const float *gc = g + col * DS_GEMM_ROWS, *uc = u + col * DS_GEMM_ROWS;
-      if (n_w == 1) memcpy(o, gc, (size_t)nr * sizeof(float));
+      const float *v = c->tile_out + col * DS_GEMM_ROWS;
+      if (which == 0) memcpy(o, v, (size_t)nr * sizeof(float));
       else
-        for (int r = 0; r < nr; r++) o[r] = swiglu1(gc[r], uc[r]);
+        for (int r = 0; r < nr; r++) o[r] = swiglu1(o[r], v[r]);
     }
     m += nc;
   }
+  (void)amx;
 }
 
 static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int n_w)
@@ -279,7 +284,8 @@ static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int
     at += tiles * uc;
     if (i0 >= i1) continue;
     gather(c, e);
-    for (int64_t i = i0; i < i1; i++) tile_unit(c, n_w, amx, e, i * DS_GEMM_ROWS);
+    for (int which = 0; which < n_w; which++)   /* fused: all gate tiles, then up */
+      for (int64_t i = i0; i < i1; i++) tile_unit(c, which, amx, e, i * DS_GEMM_ROWS);
   }
 }
 
@@ -325,11 +331,9 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
     c.qa_bytes = ds_qa_row_bytes(c.K);
     c.qa = s + l.qa;
     c.gathered = s + l.gathered;
-    c.pack[0] = s + l.pack;
-    c.pack[1] = s + l.pack + (size_t)(c.K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES;
-    c.tile_out[0] = (float *)(s + l.tile_out);
-    c.tile_out[1] = c.tile_out[0] + 16 * DS_GEMM_ROWS;
-    if (c.vk->gemm_r16 && c.vk->pack_r16) {
+    c.pack = s + l.pack;
+    c.tile_out = (float *)(s + l.tile_out);
+    if (c.vk->gemm_r16 && c.vk->pack_r16 && k * T >= DS_MOE_TILE_MIN_PAIRS * E) {
       run_tiles(p, &c, E, n_w);
       return;
     }

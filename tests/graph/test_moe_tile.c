@@ -7,9 +7,10 @@
  *     (vec.h: int8 per 32-block, scale d_b), so the value is
  *     sum_b d_b sum_j w_j q_j, w_j the weight's decoded values; the kernels
  *     only round the f32 sum over blocks;
- *   - the same op with the batch cut into single tokens: bits equal (a token's
- *     result does not depend on which tokens share its experts), and for 1-4
- *     threads;
+ *   - the same op on sub-batches that still take the tile (reordered): bits
+ *     equal (a token's result does not depend on which tokens share its
+ *     experts), and for 1-4 threads; single tokens (the dots) again against
+ *     the exact sums;
  *   - mul_mat_id_swiglu against swiglu(mul_mat_id(G), mul_mat_id(U)): bits
  *     equal at every level, the reference included, and for F32 experts. */
 #include "harness.h"
@@ -102,7 +103,43 @@ static void build(moe_graph *m, int type, void *gate, void *up, int64_t X1, int6
   CHECK(m->y && ds_graph_plan(m->g, 4) == DSEEK_OK);
 }
 
-/* The tile product against exact sums, batch-independence and thread counts. */
+/* Outputs of m (n_tok tokens) off the exact sums. */
+static int off_exact(const moe_graph *m, const float *vals, int64_t X1, int64_t n_tok)
+{
+  const int32_t *id = m->ids->data;
+  int bad = 0;
+  for (int64_t t = 0; t < n_tok; t++)
+    for (int64_t j = 0; j < KSEL; j++)
+      for (int64_t n = 0; n < N; n++) {
+        double mag, ref = exact_dot(vals + (id[t * KSEL + j] * N + n) * K,
+                                    (const float *)ds_tensor_ptr(m->x, 0, j % X1, t, 0), &mag);
+        bad += fabs(ref - at(m->y, n, j, t, 0)) > 1e-5 * mag + 1e-30;
+      }
+  return bad;
+}
+
+/* Tokens [t0, t0 + n) of the batch m in their own batch, in reverse order
+ * (other expert groups, other positions in them): the same bits. */
+static bool same_in_sub_batch(const moe_graph *m, int type, void *w, int64_t X1, int64_t t0, int64_t n)
+{
+  moe_graph sub;
+  build(&sub, type, w, NULL, X1, n, false);
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t t = t0 + n - 1 - i;
+    memcpy(ds_tensor_ptr(sub.x, 0, 0, i, 0), ds_tensor_ptr(m->x, 0, 0, t, 0), sizeof(float) * K * X1);
+    memcpy((int32_t *)sub.ids->data + i * KSEL, (const int32_t *)m->ids->data + t * KSEL, sizeof(int32_t) * KSEL);
+  }
+  bool same = compute_threads(sub.g, 2) == DSEEK_OK;
+  for (int64_t i = 0; i < n && same; i++)
+    same = memcmp(ds_tensor_ptr(sub.y, 0, 0, i, 0), ds_tensor_ptr(m->y, 0, 0, t0 + n - 1 - i, 0),
+                  sizeof(float) * N * KSEL) == 0;
+  ds_graph_free(sub.g);
+  return same;
+}
+
+/* The tile product (k T = 99 >= 3 E pairs) against exact sums, thread counts
+ * and sub-batches that still take the tile (16 and 17 tokens: 48, 51 pairs);
+ * each token alone (3 pairs: the dots) against exact sums. */
 static void tile_case(int type, int64_t X1)
 {
   float *vals = malloc(sizeof(float) * K * N * E);
@@ -112,31 +149,24 @@ static void tile_case(int type, int64_t X1)
   fill_inputs(m.g);
   make_ids(m.ids->data);
   CHECK(same_bits_for_thread_counts(m.g, m.y));
-  const int32_t *id = m.ids->data;
-  int bad = 0;
-  for (int64_t t = 0; t < T; t++)
-    for (int64_t j = 0; j < KSEL; j++)
-      for (int64_t n = 0; n < N; n++) {
-        double mag, ref = exact_dot(vals + (id[t * KSEL + j] * N + n) * K,
-                                    (const float *)ds_tensor_ptr(m.x, 0, j % X1, t, 0), &mag);
-        bad += fabs(ref - at(m.y, n, j, t, 0)) > 1e-5 * mag + 1e-30;
-      }
-  CHECK_MSG(bad == 0, "%s X1 %lld level %s amx %d: %d of %d outputs off the exact sums",
-            ds_type_traits_get(type)->name, (long long)X1, ds_cpu_level_name(ds_cpu_level_get()),
-            (int)ds_cpu_amx(), bad, T * KSEL * N);
+  const char *name = ds_type_traits_get(type)->name, *level = ds_cpu_level_name(ds_cpu_level_get());
+  int bad = off_exact(&m, vals, X1, T);
+  CHECK_MSG(bad == 0, "%s X1 %lld level %s amx %d: %d of %d outputs off the exact sums", name, (long long)X1,
+            level, (int)ds_cpu_amx(), bad, T * KSEL * N);
+  CHECK_MSG(same_in_sub_batch(&m, type, w, X1, 0, 17) && same_in_sub_batch(&m, type, w, X1, 17, 16),
+            "%s X1 %lld level %s: a sub-batch gives other bits", name, (long long)X1, level);
 
-  /* each token alone: the same bits as in the batch */
   moe_graph one;
   build(&one, type, w, NULL, X1, 1, false);
-  int differ = 0;
+  bad = 0;
   for (int64_t t = 0; t < T; t++) {
     memcpy(one.x->data, ds_tensor_ptr(m.x, 0, 0, t, 0), sizeof(float) * K * X1);
-    memcpy(one.ids->data, id + t * KSEL, sizeof(int32_t) * KSEL);
+    memcpy(one.ids->data, (const int32_t *)m.ids->data + t * KSEL, sizeof(int32_t) * KSEL);
     CHECK(compute_threads(one.g, 2) == DSEEK_OK);
-    differ += memcmp(one.y->data, ds_tensor_ptr(m.y, 0, 0, t, 0), sizeof(float) * N * KSEL) != 0;
+    bad += off_exact(&one, vals, X1, 1);
   }
-  CHECK_MSG(differ == 0, "%s X1 %lld: %d tokens alone differ from the batch", ds_type_traits_get(type)->name,
-            (long long)X1, differ);
+  CHECK_MSG(bad == 0, "%s X1 %lld level %s: %d outputs of single tokens off the exact sums", name, (long long)X1,
+            level, bad);
   ds_graph_free(one.g);
   ds_graph_free(m.g);
   free(w);
