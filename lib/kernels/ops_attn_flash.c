@@ -101,28 +101,31 @@ static void pv_scalar(int64_t Dv, float *o, const float *const *v, const float *
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-/* Four 16-wide column chunks per pass: four independent FMA chains (one
- * chain alone waits on the FMA latency at every slot). */
+/* Four W-wide column chunks of o per pass: four independent FMA chains (one
+ * chain alone waits on the FMA latency at every slot). Advances d. */
+#define PV_FOUR_CHUNKS(VEC, W, LOAD, STORE, FMADD, SET1)                  \
+  for (; d + 4 * (W) <= Dv; d += 4 * (W)) {                               \
+    VEC a0 = LOAD(o + d), a1 = LOAD(o + d + (W));                         \
+    VEC a2 = LOAD(o + d + 2 * (W)), a3 = LOAD(o + d + 3 * (W));           \
+    for (int j = 0; j < n; j++) {                                         \
+      const VEC ej = SET1(e[j]);                                          \
+      const float *vj = v[j] + d;                                         \
+      a0 = FMADD(ej, LOAD(vj), a0);                                       \
+      a1 = FMADD(ej, LOAD(vj + (W)), a1);                                 \
+      a2 = FMADD(ej, LOAD(vj + 2 * (W)), a2);                             \
+      a3 = FMADD(ej, LOAD(vj + 3 * (W)), a3);                             \
+    }                                                                     \
+    STORE(o + d, a0);                                                     \
+    STORE(o + d + (W), a1);                                               \
+    STORE(o + d + 2 * (W), a2);                                           \
+    STORE(o + d + 3 * (W), a3);                                           \
+  }
+
 __attribute__((target("avx512f"))) static void pv_avx512(int64_t Dv, float *o, const float *const *v, const float *e,
                                                            int n)
 {
   int64_t d = 0;
-  for (; d + 64 <= Dv; d += 64) {
-    __m512 a0 = _mm512_loadu_ps(o + d), a1 = _mm512_loadu_ps(o + d + 16);
-    __m512 a2 = _mm512_loadu_ps(o + d + 32), a3 = _mm512_loadu_ps(o + d + 48);
-    for (int j = 0; j < n; j++) {
-      const __m512 ej = _mm512_set1_ps(e[j]);
-      const float *vj = v[j] + d;
-      a0 = _mm512_fmadd_ps(ej, _mm512_loadu_ps(vj), a0);
-      a1 = _mm512_fmadd_ps(ej, _mm512_loadu_ps(vj + 16), a1);
-      a2 = _mm512_fmadd_ps(ej, _mm512_loadu_ps(vj + 32), a2);
-      a3 = _mm512_fmadd_ps(ej, _mm512_loadu_ps(vj + 48), a3);
-    }
-    _mm512_storeu_ps(o + d, a0);
-    _mm512_storeu_ps(o + d + 16, a1);
-    _mm512_storeu_ps(o + d + 32, a2);
-    _mm512_storeu_ps(o + d + 48, a3);
-  }
+  PV_FOUR_CHUNKS(__m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_set1_ps)
   for (; d < Dv; d += 16) {
     const __mmask16 m = Dv - d >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (Dv - d)) - 1);
     __m512 acc = _mm512_maskz_loadu_ps(m, o + d);
@@ -135,22 +138,7 @@ __attribute__((target("avx2,fma"))) static void pv_avx2(int64_t Dv, float *o, co
                                                          int n)
 {
   int64_t d = 0;
-  for (; d + 32 <= Dv; d += 32) {
-    __m256 a0 = _mm256_loadu_ps(o + d), a1 = _mm256_loadu_ps(o + d + 8);
-    __m256 a2 = _mm256_loadu_ps(o + d + 16), a3 = _mm256_loadu_ps(o + d + 24);
-    for (int j = 0; j < n; j++) {
-      const __m256 ej = _mm256_set1_ps(e[j]);
-      const float *vj = v[j] + d;
-      a0 = _mm256_fmadd_ps(ej, _mm256_loadu_ps(vj), a0);
-      a1 = _mm256_fmadd_ps(ej, _mm256_loadu_ps(vj + 8), a1);
-      a2 = _mm256_fmadd_ps(ej, _mm256_loadu_ps(vj + 16), a2);
-      a3 = _mm256_fmadd_ps(ej, _mm256_loadu_ps(vj + 24), a3);
-    }
-    _mm256_storeu_ps(o + d, a0);
-    _mm256_storeu_ps(o + d + 8, a1);
-    _mm256_storeu_ps(o + d + 16, a2);
-    _mm256_storeu_ps(o + d + 24, a3);
-  }
+  PV_FOUR_CHUNKS(__m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_set1_ps)
   for (; d + 8 <= Dv; d += 8) {
     __m256 acc = _mm256_loadu_ps(o + d);
     for (int j = 0; j < n; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(e[j]), _mm256_loadu_ps(v[j] + d), acc);
@@ -162,6 +150,7 @@ __attribute__((target("avx2,fma"))) static void pv_avx2(int64_t Dv, float *o, co
     o[d] = acc;
   }
 }
+#undef PV_FOUR_CHUNKS
 #endif
 
 void ds_attn_pv(ds_cpu_level level, int64_t Dv, float *o, const float *const *v, const float *e, int n)
