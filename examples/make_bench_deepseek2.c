@@ -28,7 +28,9 @@
  *
  * llama.cpp reads attention.q_lora_rank unless block_count is 27 (its
  * "lite" test), so a v2-lite file with other --layers loads in dseek but
- * not in llama.cpp builds that still have that test.
+ * not in llama.cpp builds that still have that test. For side-by-side runs
+ * with llama.cpp leave out --mtp: not every llama.cpp version accepts the
+ * deepseek2 nextn block (its tensor count check refuses unused tensors).
  */
 #include "bench_gguf.h"
 #include "make_bench_model.h"
