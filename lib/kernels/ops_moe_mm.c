@@ -94,10 +94,10 @@ static bool qa_type(const ds_tensor *node)
 }
 
 /* Byte offsets in a thread's scratch: two decoded rows [K] f32, start [E + 1]
- * and pairs [k T] int32; then (Q8_0/Q4_0) QA rows of the X1 T input columns,
- * the gathered inputs of one expert (at most k T rows, + 15 rows of AMX
- * padding), two packed tiles and
- * two 16 x 16 kernel outputs. */
+ * and pairs [k T] int32; then (Q8_0/Q4_0 experts) either (dots) QA rows of
+ * the X1 T input columns or (tile) QA rows of the T tokens when X1 == 1, up
+ * to T gathered inputs of one expert + 15 rows of AMX padding, a packed tile
+ * and a 16 x 16 kernel output. */
 typedef struct moe_layout {
   size_t start, pairs, qa, gathered, pack, tile_out, end;
 } moe_layout;
@@ -109,11 +109,12 @@ static void moe_layout_of(const ds_tensor *node, moe_layout *l)
   l->start = (size_t)(2 * K) * sizeof(float);
   l->pairs = l->start + (size_t)(w->ne[2] + 1) * sizeof(int32_t);
   l->qa = (l->pairs + (size_t)kT * sizeof(int32_t) + 63) & ~(size_t)63;
-  const size_t qa_bytes = qa_type(node) ? ds_qa_row_bytes(K) : 0;
-  l->gathered = l->qa + (size_t)(x->ne[1] * x->ne[2]) * qa_bytes;
-  l->pack = l->gathered + (size_t)(kT + 15) * qa_bytes;
+  const size_t qa_bytes = qa_type(node) ? ds_qa_row_bytes(K) : 0, T = (size_t)x->ne[2];
+  l->gathered = l->qa + (x->ne[1] == 1 ? T : 0) * qa_bytes;
+  l->pack = l->gathered + (T + 15) * qa_bytes;
   l->tile_out = l->pack + (qa_bytes ? (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES : 0);
-  l->end = l->tile_out + (qa_bytes ? 16 * DS_GEMM_ROWS * sizeof(float) : 0);
+  l->end = DS_MAX(l->tile_out + (qa_bytes ? 16 * DS_GEMM_ROWS * sizeof(float) : 0),
+                  l->qa + (size_t)x->ne[1] * T * qa_bytes);   /* the dots' QA rows */
 }
 
 size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node)
@@ -205,14 +206,14 @@ static void run_rows(const ds_kernel_params *p, const moe_mm *c, int64_t E, int 
   }
 }
 
-/* Tile: expert e's inputs as contiguous QA u8 rows at c->gathered, then zero
- * rows up to a multiple of 16 (padding of the last AMX group). */
-static void gather(const moe_mm *c, int64_t e)
+/* Tile: the inputs of pairs [i0, i0 + count) (of one expert) as contiguous
+ * QA u8 rows at c->gathered, then zero rows up to a multiple of 16 (padding
+ * of the last AMX group). */
+static void gather(const moe_mm *c, int32_t i0, int32_t count)
 {
-  const int32_t count = c->start[e + 1] - c->start[e];
   memset(c->gathered + (size_t)count * c->qa_bytes, 0, (size_t)(-count & 15) * c->qa_bytes);
-  for (int32_t i = c->start[e]; i < c->start[e + 1]; i++) {
-    char *row = c->gathered + (size_t)(i - c->start[e]) * c->qa_bytes;
+  for (int32_t i = i0; i < i0 + count; i++) {
+    char *row = c->gathered + (size_t)(i - i0) * c->qa_bytes;
     const int64_t col = pair_col(c, c->pairs[i]);
     if (c->X1 == 1) {   /* the token's column, quantized once up front */
       memcpy(row, c->qa + (size_t)col * c->qa_bytes, c->qa_bytes);
@@ -224,14 +225,13 @@ static void gather(const moe_mm *c, int64_t e)
 }
 
 /* Tile: rows [n0, n0 + 16) of expert e of weight `which` against the
- * gathered inputs, scattered to the outputs (put: the fused op's up pass
- * combines with the gate values already there). */
-static void tile_unit(const moe_mm *c, int which, bool amx, int64_t e, int64_t n0)
+ * gathered inputs of pairs [i0, i0 + count), scattered to the outputs (the
+ * fused op's up pass combines with the gate values already there). */
+static void tile_unit(const moe_mm *c, int which, bool amx, int64_t e, int64_t n0, int32_t i0, int32_t count)
 {
   const int nr = (int)DS_MIN(DS_GEMM_ROWS, c->N - n0);
   const ds_tensor *w = c->w[which];
   c->vk->pack_r16(w->type, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K, c->pack);
-  const int32_t count = c->start[e + 1] - c->start[e];
   for (int32_t m = 0; m < count;) {
     const char *xc = c->gathered + (size_t)m * c->qa_bytes;
     const bool amx16 = amx && count - m >= DS_MOE_AMX_MIN_COLS;
@@ -243,7 +243,7 @@ static void tile_unit(const moe_mm *c, int which, bool amx, int64_t e, int64_t n
 #endif
       c->vk->gemm_r16(c->K, c->pack, xc, c->qa_bytes, nc, c->tile_out, DS_GEMM_ROWS);
     for (int col = 0; col < nc; col++) {
-      float *o = pair_out(c, c->pairs[c->start[e] + m + col], n0);
+      float *o = pair_out(c, c->pairs[i0 + m + col], n0);
       const float *v = c->tile_out + col * DS_GEMM_ROWS;
       if (which == 0) memcpy(o, v, (size_t)nr * sizeof(float));
       else
@@ -260,8 +260,9 @@ static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int
 #ifdef DS_VEC_X86
   amx = c->vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
 #endif
+  const int64_t T = c->dst->ne[2];
   if (c->X1 == 1) {   /* one column per token, shared by its k experts */
-    for (int64_t t = 0; t < c->dst->ne[2]; t++) {
+    for (int64_t t = 0; t < T; t++) {
       char *row = c->qa + (size_t)t * c->qa_bytes;
       c->vk->quantize_qa(ds_tensor_ptr(c->x, 0, 0, t, 0), c->K, row);
       ds_qa_to_u8(row, c->K);
@@ -282,10 +283,14 @@ static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int
     const int64_t i0 = at >= c0 ? 0 : DS_MIN(tiles, (c0 - at + uc - 1) / uc);
     const int64_t i1 = DS_MIN(tiles, (c1 - at + uc - 1) / uc);
     at += tiles * uc;
-    if (i0 >= i1) continue;
-    gather(c, e);
-    for (int which = 0; which < n_w; which++)   /* fused: all gate tiles, then up */
-      for (int64_t i = i0; i < i1; i++) tile_unit(c, which, amx, e, i * DS_GEMM_ROWS);
+    /* inputs in chunks of at most T (more only when ids repeat an expert
+     * within a token; a column's bits do not depend on its chunk) */
+    for (int32_t from = c->start[e]; i0 < i1 && from < c->start[e + 1]; from += (int32_t)T) {
+      const int32_t n = (int32_t)DS_MIN(T, c->start[e + 1] - from);
+      gather(c, from, n);
+      for (int which = 0; which < n_w; which++)   /* fused: all gate tiles, then up */
+        for (int64_t i = i0; i < i1; i++) tile_unit(c, which, amx, e, i * DS_GEMM_ROWS, from, n);
+    }
   }
 }
 
