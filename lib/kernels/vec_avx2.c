@@ -21,6 +21,7 @@
 #include "dseek.h"
 
 #include <immintrin.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ static void quantize_qa(const float *x, int64_t K, void *dst)
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     float amax = _mm_cvtss_f32(m4);
     float db = amax / 127.0f, id = db != 0.0f ? 1.0f / db : 0.0f;
+    if (id > FLT_MAX) id = 0.0f;   /* d below 2^-128: 1/d overflows; q = 0 (|x| < 2^-121) */
     __m256 vid = _mm256_set1_ps(id);
     enum { rnd = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }; /* an immediate for clang */
     __m256i i0 = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v0, vid), rnd));

@@ -8,6 +8,7 @@
 #include "kernels/types.h"
 #include "kernels/vec.h"
 
+#include <float.h>
 #include <math.h>
 
 /* d = amax / 127, q = round_half_even(x * (1 / d)): nearbyintf in the default
@@ -23,6 +24,7 @@ static void quantize_qa(const float *x, int64_t K, void *dst)
     float amax = 0.0f;
     for (int j = 0; j < DS_QA_BLOCK; j++) amax = fmaxf(amax, fabsf(xb[j]));
     float db = amax / 127.0f, id = db != 0.0f ? 1.0f / db : 0.0f;
+    if (id > FLT_MAX) id = 0.0f;   /* d below 2^-128: 1/d overflows; q = 0 (|x| < 2^-121) */
     int32_t sum = 0;
     for (int j = 0; j < DS_QA_BLOCK; j++) {
       int v = (int)nearbyintf(xb[j] * id);

@@ -390,14 +390,16 @@ static void test_quantize_extremes(void)
   float *x = malloc((size_t)K * 4);
   const size_t rb = ds_qa_row_bytes(K);
   void *ref = aligned_alloc(64, rb), *got = aligned_alloc(64, rb);
-  for (int kind = 0; kind < 5; kind++) {
+  for (int kind = 0; kind < 7; kind++) {
     for (int64_t i = 0; i < K; i++) {
       switch (kind) {
       case 0: x[i] = 0.0f; break;                                   /* all zero: d = 0, q = 0 */
       case 1: x[i] = 3e38f * frand(); break;                        /* near FLT_MAX */
       case 2: x[i] = (i % 32 == 5) ? -1e6f : 1e-3f * frand(); break; /* one outlier per block */
       case 3: x[i] = (float)(i % 255) - 127.0f; break;              /* integers: d = 1, exact q */
-      default: x[i] = (float)((int)(i % 64) - 32) + 0.5f; break;     /* ties at x / d = k + 0.5 */
+      case 4: x[i] = (float)((int)(i % 64) - 32) + 0.5f; break;      /* ties at x / d = k + 0.5 */
+      case 5: x[i] = 1e-39f * frand(); break;                       /* d subnormal, 1 / d overflows */
+      default: x[i] = (i / 32) % 2 ? 1e-37f * frand() : 1e-30f * frand(); break; /* tiny and small blocks */
       }
     }
     memset(ref, 0, rb);
@@ -409,11 +411,22 @@ static void test_quantize_extremes(void)
       vk->quantize_qa(x, K, got);
       CHECK_MSG(memcmp(ref, got, rb) == 0, "%s QA bytes differ from scalar, row kind %d", vk->name, kind);
     }
+    /* the QA invariants every dot relies on: |q| <= 127, s = sum q */
+    const int8_t *q = ref;
+    int bad = 0;
+    for (int64_t b = 0; b < K / 32; b++) {
+      int32_t sum = 0;
+      for (int j = 0; j < 32; j++) {
+        bad += q[b * 32 + j] == -128;
+        sum += q[b * 32 + j];
+      }
+      bad += sum != ds_qa_s(ref, K)[b];
+    }
+    CHECK_MSG(bad == 0, "QA row kind %d: %d blocks break |q| <= 127 or s = sum q", kind, bad);
     if (kind == 3) {   /* |x| <= 127 integers in every block with a 127: q = x */
-      const int8_t *q = ref;
-      int bad = 0;
-      for (int64_t i = 0; i < K; i++) bad += ds_qa_d(ref, K)[i / 32] == 1.0f && q[i] != (int8_t)x[i];
-      CHECK_EQ_INT(bad, 0);
+      int off = 0;
+      for (int64_t i = 0; i < K; i++) off += ds_qa_d(ref, K)[i / 32] == 1.0f && q[i] != (int8_t)x[i];
+      CHECK_EQ_INT(off, 0);
     }
   }
   free(x);
