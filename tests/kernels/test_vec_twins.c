@@ -260,12 +260,21 @@ static void gemm_case(int type, int64_t K, int nrows, int ncols, int wkind)
       }
     CHECK_MSG(bad == 0 && bad_twin == 0, "%s tile %s K=%lld rows %d cols %d w%d: %d off exact, %d off twin", vk->name,
               tr->name, (long long)K, nrows, ncols, wkind, bad, bad_twin);
-    if (vk->pack_r16 && !kq && !q6) {
-      memset(pack2, 0xA5, tile_bytes);
-      CHECK(vk->pack_r16(type, w, stride, nrows, K, pack2));
-      CHECK_MSG(memcmp(pack, pack2, tile_bytes) == 0, "%s packer %s K=%lld rows %d w%d: bytes differ", vk->name,
-                tr->name, (long long)K, nrows, wkind);
+    /* the level's packers (where it has its own) give the plain-C bytes */
+    memset(pack2, 0xA5, tile_bytes);
+    float *mins2 = malloc(nb * DS_GEMM_ROWS * sizeof *mins2);
+    memset(mins2, 0xA5, nb * DS_GEMM_ROWS * sizeof *mins2);
+    bool packed = false, same_mins = true;
+    if (q6 && vk->pack_q6_k_r16) packed = vk->pack_q6_k_r16(w, stride, nrows, K, pack2);
+    if (kq && vk->pack_k_r16) {
+      packed = vk->pack_k_r16(type, w, stride, nrows, K, pack2, mins2);
+      same_mins = memcmp(mins, mins2, nb * DS_GEMM_ROWS * sizeof *mins2) == 0;
     }
+    if (!q6 && !kq && vk->pack_r16) packed = vk->pack_r16(type, w, stride, nrows, K, pack2);
+    if (packed)
+      CHECK_MSG(memcmp(pack, pack2, tile_bytes) == 0 && same_mins, "%s packer %s K=%lld rows %d w%d: bytes differ",
+                vk->name, tr->name, (long long)K, nrows, wkind);
+    free(mins2);
   }
   free(w);
   free(wf);
@@ -289,6 +298,47 @@ static void test_gemm_tiles(void)
         for (size_t v = 0; v < DS_ARRAY_LEN(wkinds); v++)
           if (wkinds[v] == W_RANDOM || s % 3 == 0) gemm_case(types[t], Ks[k], shapes[s][0], shapes[s][1], wkinds[v]);
     }
+}
+
+/* AMX (where the CPU has it): 16 columns give the bits of the AVX-512 VNNI
+ * kernel in two calls of 8, also for -128 / all-ones weight bytes and +-127
+ * activations. */
+static void test_gemm_amx_extremes(void)
+{
+#ifdef DS_VEC_X86
+  if (!ds_cpu_amx()) {
+    fprintf(stderr, "  no AMX here: skipped\n");
+    return;
+  }
+  const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_Q6_K};
+  const int wkinds[] = {W_RANDOM, W_ONES, W_MIN};
+  const int64_t K = 2816;
+  const size_t xs = ds_qa_row_bytes(K), nb = K / 32;
+  char *x = aligned_alloc(64, 16 * xs);
+  for (int c = 0; c < 16; c++) {
+    make_qa(K, c % 4, x + c * xs);
+    ds_qa_to_u8(x + c * xs, K);
+  }
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
+    for (size_t v = 0; v < DS_ARRAY_LEN(wkinds); v++) {
+      const bool q6 = types[t] == DSEEK_TYPE_Q6_K;
+      uint64_t rb;
+      CHECK(ds_row_size(types[t], K, &rb));
+      uint8_t *w = malloc((size_t)rb * 16);
+      void *pack = aligned_alloc(64, nb * DS_GEMM_Q6_BLOCK_BYTES);
+      for (int r = 0; r < 16; r++) make_qrow(types[t], K, wkinds[v], w + r * rb, (size_t)rb);
+      CHECK(q6 ? ds_gemm_pack_q6_k_r16(w, (size_t)rb, 16, K, pack) : ds_gemm_pack_r16(types[t], w, (size_t)rb, 16, K, pack));
+      const ds_vec_gemm_fn vnni = q6 ? ds_vec_avx512.gemm_q6_k_r16 : ds_vec_avx512.gemm_r16;
+      float a[16 * 16], b[16 * 16];
+      vnni(K, pack, x, xs, 8, a, DS_GEMM_ROWS);
+      vnni(K, pack, x + 8 * xs, xs, 8, a + 8 * DS_GEMM_ROWS, DS_GEMM_ROWS);
+      (q6 ? ds_amx_gemm_q6_k_r16x16 : ds_amx_gemm_r16x16)(K, pack, x, xs, b, DS_GEMM_ROWS);
+      CHECK_MSG(memcmp(a, b, sizeof a) == 0, "AMX type %d w%d: bits differ from VNNI", types[t], wkinds[v]);
+      free(w);
+      free(pack);
+    }
+  free(x);
+#endif
 }
 
 /* ---- f32 / f16 / bf16 weights with f32 activations, any K -------------------------- */
@@ -486,6 +536,7 @@ int main(void)
 {
   RUN(test_quantized_dots);
   RUN(test_gemm_tiles);
+  RUN(test_gemm_amx_extremes);
   RUN(test_float_dots);
   RUN(test_axpy_odd);
   RUN(test_quantize_extremes);
