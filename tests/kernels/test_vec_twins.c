@@ -234,6 +234,8 @@ static void gemm_case(int type, int64_t K, int nrows, int ncols, int wkind)
     }
     ds_qa_to_u8(x + c * xs, K);
   }
+  float *xds = malloc(nb * (size_t)ncols * sizeof *xds);   /* d_b s_b of each column (the min term's input) */
+  for (int c = 0; c < ncols; c++) ds_qa_ds(x + c * xs, K, xds + c * nb);
   if (q6)
     CHECK(ds_gemm_pack_q6_k_r16(w, stride, nrows, K, pack));
   else if (kq)
@@ -250,7 +252,8 @@ static void gemm_case(int type, int64_t K, int nrows, int ncols, int wkind)
       (vk->gemm_q6_k_r16 ? vk->gemm_q6_k_r16 : ds_gemm_q6_k_r16)(K, pack, x, xs, ncols, out, DS_GEMM_ROWS);
     else
       vk->gemm_r16(K, pack, x, xs, ncols, out, DS_GEMM_ROWS);
-    if (kq) (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, x, xs, ncols, out, DS_GEMM_ROWS);
+    if (kq)
+      (vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term)(K, mins, xds, nb, ncols, out, DS_GEMM_ROWS);
     int bad = 0, bad_twin = 0;
     for (int c = 0; c < ncols; c++)
       for (int r = 0; r < DS_GEMM_ROWS; r++) {
@@ -279,6 +282,7 @@ static void gemm_case(int type, int64_t K, int nrows, int ncols, int wkind)
   free(w);
   free(wf);
   free(mins);
+  free(xds);
   free(terms);
   free(x);
   free(pack);
