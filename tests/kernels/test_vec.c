@@ -24,19 +24,10 @@
 #include "kernels/cpu.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
+#include "vec_test.h"
 
 #include <stdint.h>
 #include <stdlib.h>
-
-static uint64_t rng = 0x243F6A8885A308D3ull;
-static uint32_t rng_u32(void)
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (uint32_t)(rng >> 16);
-}
-static float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
 
 /* Activations with the features that break naive kernels: a zero block, an
  * outlier, values exactly at +-amax and rounding ties (x/d = k + 0.5). */
@@ -135,20 +126,6 @@ static void kernel_terms(int type, const uint8_t *w, const float *wf, int64_t K,
       int m = j < 4 ? (q[j + 4] & 63) : ((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
       for (int l = 0; l < 32; l++) t[sb * 256 + j * 32 + l] = wf[sb * 256 + j * 32 + l] + 2.0 * dmin * m;
     }
-  }
-}
-
-static ds_vec_dot_fn dot_of(const ds_vec_kernels *vk, int type)
-{
-  switch (type) {
-  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
-  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
-  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
-  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
-  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
-  case DSEEK_TYPE_F32: return vk->dot_f32;
-  case DSEEK_TYPE_F16: return vk->dot_f16;
-  default: return vk->dot_bf16;
   }
 }
 

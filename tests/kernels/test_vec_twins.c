@@ -21,35 +21,12 @@
 #include "kernels/fp8.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
+#include "vec_test.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rng_u32(void)
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (uint32_t)(rng >> 16);
-}
-static float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
-
 static const ds_cpu_level simd_levels[] = {DS_CPU_AVX2, DS_CPU_AVX512};
-
-static ds_vec_dot_fn dot_of(const ds_vec_kernels *vk, int type)
-{
-  switch (type) {
-  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
-  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
-  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
-  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
-  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
-  case DSEEK_TYPE_F32: return vk->dot_f32;
-  case DSEEK_TYPE_F16: return vk->dot_f16;
-  default: return vk->dot_bf16;
-  }
-}
 
 /* Offsets of the f16 scales in a block (the rest of the bytes may be anything). */
 static void half_offsets(int type, int *a, int *b)
