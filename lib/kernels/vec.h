@@ -67,7 +67,9 @@ typedef void (*ds_vec_dot_fn)(int64_t K, const void *w, const void *x, size_t x_
  *   isum = c_r + sum_j (q_j + 128) w_j = sum_j q_j w_j          (exact in int32)
  *   out[c][r] = sum_b isum * (d_r d_b)                           (f32, b in order)
  * the same terms as the dots above, so only the f32 rounding of the sum over
- * blocks (FMA or not) separates a SIMD kernel from the scalar twin.
+ * blocks (FMA or not) separates a SIMD kernel from the scalar twin. (AVX2 has
+ * no vpdpbusd and its vpmaddubsw would saturate on (q + 128) w pairs, so its
+ * kernel turns the bytes back to q and sums sum_j q_j w_j directly, c unused.)
  */
 #define DS_GEMM_ROWS 16
 #define DS_GEMM_COLS 8          /* columns per kernel call */
