@@ -345,9 +345,10 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
   }
   const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wp += block_bytes) {
+    /* |w| once per block for several columns; one column takes it in place */
     __m256i wa[16];
 #pragma GCC unroll 16
-    for (int i = 0; i < 16; i++) wa[i] = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)));
+    for (int i = 0; i < 16 && nc > 1; i++) wa[i] = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)));
     const float *d = (const float *)(wp + 512);   /* [part][16 rows]: part 1 only for q6 */
     for (int c = 0; c < nc; c++) {
       const char *xb = x + c * xs + b * DS_QA_BLOCK;
@@ -361,8 +362,8 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
 #pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
           const __m256i w = _mm256_loadu_si256((const __m256i *)(wp + 64 * g + 32 * h));
-          is[part][h] = _mm256_add_epi32(is[part][h],
-                                         _mm256_madd_epi16(_mm256_maddubs_epi16(wa[2 * g + h], _mm256_sign_epi8(q, w)), ones));
+          const __m256i a = nc > 1 ? wa[2 * g + h] : _mm256_abs_epi8(w);
+          is[part][h] = _mm256_add_epi32(is[part][h], _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(q, w)), ones));
         }
       }
       const __m256 sx = _mm256_set1_ps(xd[c][b]);
