@@ -47,6 +47,20 @@ static inline __attribute__((always_inline)) void epilogue(const uint8_t *pb, co
   }
 }
 
+/* The 16 columns' QA scales and zeroed accumulators; the accumulators out. */
+static inline __attribute__((always_inline)) void start_columns(int64_t K, const void *x, size_t xs,
+                                                                const float **xd, __m512 *acc)
+{
+  for (int m = 0; m < 16; m++) {
+    xd[m] = ds_qa_d((const char *)x + m * xs, K);
+    acc[m] = _mm512_setzero_ps();
+  }
+}
+static inline __attribute__((always_inline)) void store_columns(const __m512 *acc, float *out, size_t os)
+{
+  for (int m = 0; m < 16; m++) _mm512_storeu_ps(out + m * os, acc[m]);
+}
+
 void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t xs, float *out, size_t os)
 {
   /* two sets (C, A, B) = tiles (0, 1, 2) and (3, 4, 5): block b + 1 multiplies
@@ -63,10 +77,7 @@ void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t xs, 
   __attribute__((aligned(64))) int32_t c[16 * 16];
   const float *xd[16];
   __m512 acc[16];
-  for (int m = 0; m < 16; m++) {
-    xd[m] = ds_qa_d((const char *)x + m * xs, K);
-    acc[m] = _mm512_setzero_ps();
-  }
+  start_columns(K, x, xs, xd, acc);
   const int64_t nb = K / DS_QA_BLOCK;
   const uint8_t *pb = wpack;
   int64_t b = 0;
@@ -84,7 +95,7 @@ void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t xs, 
     epilogue(pb + b * DS_GEMM_BLOCK_BYTES, c, xd, b, acc);
   }
   _tile_release();
-  for (int m = 0; m < 16; m++) _mm512_storeu_ps(out + m * os, acc[m]);
+  store_columns(acc, out, os);
 }
 
 /*
@@ -138,10 +149,7 @@ void ds_amx_gemm_q6_k_r16x16(int64_t K, const void *wpack, const void *x, size_t
   __attribute__((aligned(64))) int32_t clo[16 * 16], chi[16 * 16];
   const float *xd[16];
   __m512 acc[16];
-  for (int m = 0; m < 16; m++) {
-    xd[m] = ds_qa_d((const char *)x + m * xs, K);
-    acc[m] = _mm512_setzero_ps();
-  }
+  start_columns(K, x, xs, xd, acc);
   const int64_t nb = K / DS_QA_BLOCK;
   const uint8_t *pb = wpack;
   int64_t b = 0;
@@ -162,7 +170,7 @@ void ds_amx_gemm_q6_k_r16x16(int64_t K, const void *wpack, const void *x, size_t
     epilogue_q6(pb + b * DS_GEMM_Q6_BLOCK_BYTES, clo, chi, xd, b, acc);
   }
   _tile_release();
-  for (int m = 0; m < 16; m++) _mm512_storeu_ps(out + m * os, acc[m]);
+  store_columns(acc, out, os);
 }
 #else
 typedef int ds_vec_amx_unused;   /* ISO C forbids an empty translation unit */

@@ -16,19 +16,10 @@
 #include "kernels/cpu.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
+#include "vec_test.h"
 
 #include <stdint.h>
 #include <stdlib.h>
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint32_t rng_u32(void)
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (uint32_t)(rng >> 16);
-}
-static float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
 
 static const int ktypes[] = {DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K, DSEEK_TYPE_Q6_K};
 
@@ -152,29 +143,6 @@ static void test_q6_amx(void)
 #endif
 }
 
-/* y = mul_mat(w [K, N], x [K, M]) at the current level, 2 threads. */
-static float *mul_mat(int type, const void *w, const float *x, int64_t K, int64_t N, int64_t M)
-{
-  ds_graph *g = ds_graph_new();
-  ds_tensor *wt = ds_tensor_external(g, type, 2, (int64_t[]){K, N}, (void *)w, "w");
-  ds_tensor *xt = ds_tensor_input(g, DSEEK_TYPE_F32, 2, (int64_t[]){K, M}, "x");
-  ds_tensor *y = ds_op_mul_mat(g, wt, xt);
-  ds_tensor_set_output(y);
-  float *out = NULL;
-  if (y && ds_graph_plan(g, 2) == DSEEK_OK) {
-    memcpy(xt->data, x, (size_t)(K * M) * 4);
-    ds_threadpool *pool = ds_threadpool_create(2);
-    if (pool && ds_graph_compute(g, pool) == DSEEK_OK) {
-      out = malloc((size_t)(N * M) * 4);
-      memcpy(out, y->data, (size_t)(N * M) * 4);
-    }
-    ds_threadpool_free(pool);
-  }
-  ds_graph_free(g);
-  CHECK(out != NULL);
-  return out;
-}
-
 /* Every column of a 17-column product (16 on AMX + 1, or 8 + 8 + 1 on VNNI)
  * has the bits of that column in a product of 8 columns. */
 static void test_batch_invariance(void)
@@ -191,11 +159,11 @@ static void test_batch_invariance(void)
     uint64_t rb;
     CHECK(ds_row_size(ktypes[t], K, &rb));
     uint8_t *w = random_rows(ktypes[t], K, (int)N, (size_t)rb);
-    float *all = mul_mat(ktypes[t], w, x, K, N, M);
+    float *all = run_mul_mat(ktypes[t], w, x, K, N, M, DS_CPU_AVX512, 2);
     int differ = 0, nonzero = 0;
     const int64_t starts[] = {0, 9};
     for (size_t i = 0; all && i < DS_ARRAY_LEN(starts); i++) {
-      float *part = mul_mat(ktypes[t], w, x + starts[i] * K, K, N, 8);
+      float *part = run_mul_mat(ktypes[t], w, x + starts[i] * K, K, N, 8, DS_CPU_AVX512, 2);
       if (!part) continue;
       for (int64_t m = 0; m < 8; m++) differ += memcmp(part + m * N, all + (starts[i] + m) * N, (size_t)N * 4) != 0;
       for (int64_t n = 0; n < 8 * N; n++) nonzero += part[n] != 0.0f;

@@ -396,31 +396,6 @@ static void test_axpy(void)
 
 /* ---- mul_mat through the graph at every level ---------------------------------- */
 
-/* y = mul_mat(w [K, N], x [K, M]) at `level` with nth threads; returns y (N x M). */
-static float *run_mul_mat(int type, const void *w, const float *x, int64_t K, int64_t N, int64_t M,
-                          ds_cpu_level level, int nth)
-{
-  CHECK_EQ_INT(ds_cpu_level_set(level), level);
-  ds_graph *g = ds_graph_new();
-  ds_tensor *wt = ds_tensor_external(g, type, 2, (int64_t[]){K, N}, (void *)w, "w");
-  ds_tensor *xt = ds_tensor_input(g, DSEEK_TYPE_F32, 2, (int64_t[]){K, M}, "x");
-  ds_tensor *y = ds_op_mul_mat(g, wt, xt);
-  ds_tensor_set_output(y);
-  float *out = NULL;
-  if (y && ds_graph_plan(g, nth) == DSEEK_OK) {
-    memcpy(xt->data, x, (size_t)(K * M) * 4);
-    ds_threadpool *pool = ds_threadpool_create(nth);
-    if (pool && ds_graph_compute(g, pool) == DSEEK_OK) {
-      out = malloc((size_t)(N * M) * 4);
-      memcpy(out, y->data, (size_t)(N * M) * 4);
-    }
-    ds_threadpool_free(pool);
-  }
-  ds_graph_free(g);
-  CHECK(out != NULL);
-  return out;
-}
-
 static void mul_mat_case(int type, int64_t K, int64_t N, int64_t M)
 {
   const ds_type_traits *tr = ds_type_traits_get(type);
