@@ -149,6 +149,35 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
  * (Q4_K/Q5_K: <= 31, so maddubs pairs stay below 2 * 31 * 127). */
 ALWAYS_INLINE __m256i k4_block(__m256i u, const char *xq) { return block_dot(u, _mm256_loadu_si256((const __m256i *)xq)); }
 
+/* The 32 levels of blocks 2p (u[0]) and 2p + 1 (u[1]) of the Q4_K/Q5_K
+ * super-block at w: low and high nibbles of qs[32p ..], plus 16 where bit j of
+ * qh[l] is set (Q5_K; qh = its 32 high-bit bytes). */
+ALWAYS_INLINE void k4_levels2(const uint8_t *w, bool q5, __m256i qh, int p, __m256i *u)
+{
+  const __m256i nib = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
+  const __m256i qs = _mm256_loadu_si256((const __m256i *)(w + (q5 ? 48 : 16) + 32 * p));
+  u[0] = _mm256_and_si256(qs, nib);
+  u[1] = _mm256_and_si256(_mm256_srli_epi16(qs, 4), nib);
+  for (int h = 0; q5 && h < 2; h++) {
+    const __m256i bit = _mm256_set1_epi8((char)(1 << (2 * p + h)));
+    __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit);
+    u[h] = _mm256_add_epi8(u[h], _mm256_and_si256(set, sixteen));
+  }
+}
+
+/* The 32 signed values level - 32 (in [-32, 31]) of block r (0..3) of half h
+ * of the Q6_K super-block at w: nibble r / 2 of ql[64h + 32(r % 2) + l] |
+ * bits 2r.. of qh[32h + l] << 4. */
+ALWAYS_INLINE __m256i q6_values(const uint8_t *w, int h, int r)
+{
+  const __m256i nib = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
+  const __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
+  const __m256i ql = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32 * (r % 2)));
+  __m256i lo = _mm256_and_si256(r / 2 ? _mm256_srli_epi16(ql, 4) : ql, nib);
+  __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * r), three);
+  return _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(32));
+}
+
 /* Q4_K / Q5_K: per super-block the 8 scales D_j = d sc_j and mins M_j = dmin m_j;
  * per block pair (2p, 2p + 1) the 32 bytes of qs give both blocks' levels (low,
  * then high nibbles), plus 16 where bit j of qh[l] is set (Q5_K). The block's
@@ -157,7 +186,6 @@ ALWAYS_INLINE __m256i k4_block(__m256i u, const char *xq) { return block_dot(u, 
 ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out, const bool q5)
 {
   const size_t bytes = q5 ? 176 : 144;
-  const __m256i nib = _mm256_set1_epi8(0x0F), sixteen = _mm256_set1_epi8(16);
   __m256 acc[DS_VEC_COLS], macc[DS_VEC_COLS];
   for (int c = 0; c < nc; c++) acc[c] = macc[c] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += bytes) {
@@ -181,13 +209,8 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
     }
     const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
     for (int p = 0; p < 4; p++) {
-      const __m256i qs = _mm256_loadu_si256((const __m256i *)(w + (q5 ? 48 : 16) + 32 * p));
-      __m256i u[2] = {_mm256_and_si256(qs, nib), _mm256_and_si256(_mm256_srli_epi16(qs, 4), nib)};
-      for (int h = 0; q5 && h < 2; h++) {
-        const __m256i bit = _mm256_set1_epi8((char)(1 << (2 * p + h)));
-        __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit);
-        u[h] = _mm256_add_epi8(u[h], _mm256_and_si256(set, sixteen));
-      }
+      __m256i u[2];
+      k4_levels2(w, q5, qh, p, u);
       for (int h = 0; h < 2; h++) {
         const int64_t blk = sb * 8 + 2 * p + h;
         for (int c = 0; c < nc; c++) {
@@ -209,9 +232,8 @@ ALWAYS_INLINE void dot_q5_k_n(int64_t K, const uint8_t *w, const char *x, size_t
   dot_k4_n(K, w, x, xs, nc, out, true);
 }
 
-/* Q6_K: block r (0..3) of half h has the signed values v_l = level_l - 32 in
- * [-32, 31] (level: nibble r / 2 of ql[64h + 32(r % 2) + l] | bits 2r.. of
- * qh[32h + l] << 4); maddubs(|v|, sign(q, v)) pairs stay below 2 * 32 * 127,
+/* Q6_K: block r (0..3) of half h has the signed values v_l (q6_values);
+ * maddubs(|v|, sign(q, v)) pairs stay below 2 * 32 * 127,
  * and madd with the int16 scales [sc_a x 8 | sc_b x 8] (bytes 0-15 of the
  * block are group a, 16-31 group b) gives sc_g * (pair sums) in int32, exact:
  * |.| <= 2 * 128 * 8128. Then to f32 and an FMA with d dx_b. */
@@ -219,7 +241,6 @@ ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t
 {
   __m256 acc[DS_VEC_COLS];
   for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
-  const __m256i nib = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3), k32 = _mm256_set1_epi8(32);
   for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += 210) {
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
@@ -228,13 +249,8 @@ ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t
     const float d = f16_at(w + 208);
     const int8_t *sc = (const int8_t *)(w + 192);
     for (int h = 0; h < 2; h++) {
-      const __m256i qh = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * h));
       for (int r = 0; r < 4; r++) {
-        const __m256i ql = _mm256_loadu_si256((const __m256i *)(w + 64 * h + 32 * (r % 2)));
-        __m256i lo = _mm256_and_si256(r / 2 ? _mm256_srli_epi16(ql, 4) : ql, nib);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * r), three);
-        __m256i v = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), k32);
-        __m256i u = _mm256_abs_epi8(v);
+        const __m256i v = q6_values(w, h, r), u = _mm256_abs_epi8(v);
         const __m256i scl = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * r + 1]), _mm_set1_epi16(sc[8 * h + 2 * r]));
         const int64_t blk = sb * 8 + 4 * h + r;
         for (int c = 0; c < nc; c++) {
@@ -435,25 +451,37 @@ ALWAYS_INLINE void transpose4_lanes(const __m256i *x, __m256i *out)
 }
 
 /* Group g of rows 0-7 (half 0) or 8-15 (half 1) into the tile, its row sums
- * into s16[half]. */
-ALWAYS_INLINE void put_group(uint8_t *pb, int g, int half, __m256i v, __m256i *s16)
+ * added to *acc. */
+ALWAYS_INLINE void put_group(uint8_t *pb, int g, int half, __m256i v, __m256i *acc)
 {
   _mm256_storeu_si256((__m256i *)(pb + 64 * g + 32 * half), v);
-  s16[half] = _mm256_add_epi16(s16[half], _mm256_maddubs_epi16(_mm256_set1_epi8(1), v));
+  *acc = _mm256_add_epi16(*acc, _mm256_maddubs_epi16(_mm256_set1_epi8(1), v));
 }
 
-/* Q8_0: bytes 0-15 of a row are groups 0-3, bytes 16-31 groups 4-7. */
-ALWAYS_INLINE void q8_0_groups(const uint8_t *base, size_t row_bytes, uint8_t *pb, __m256i *s16)
+/* The 16 rows' corrections c = -128 * row sum at pc: rows 0-7 from the s16
+ * pair sums lo, 8-15 from hi. */
+ALWAYS_INLINE void put_corrections(uint8_t *pc, __m256i lo, __m256i hi)
+{
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  _mm256_storeu_si256((__m256i *)pc, _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(lo, ones16), 7)));
+  _mm256_storeu_si256((__m256i *)(pc + 32),
+                      _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(hi, ones16), 7)));
+}
+
+/* 16 rows of 32 signed values (row r's at v + r * stride, e.g. Q8_0's q) into
+ * the block's q[8][16][4]: bytes 0-15 are groups 0-3, 16-31 groups 4-7; row
+ * sums of groups 0-3 to s16[half], of groups 4-7 to s16[2 + half]. */
+ALWAYS_INLINE void rows_to_groups(const uint8_t *v, size_t stride, uint8_t *pb, __m256i *s16)
 {
 #pragma GCC unroll 2
   for (int half = 0; half < 2; half++)
 #pragma GCC unroll 2
     for (int part = 0; part < 2; part++) {
       __m256i x[4], o[4];
-      load_quad(base, row_bytes, 8 * half, 2 + 16 * part, x);
+      load_quad(v, stride, 8 * half, 16 * part, x);
       transpose4_lanes(x, o);
 #pragma GCC unroll 4
-      for (int k = 0; k < 4; k++) put_group(pb, 4 * part + k, half, o[k], s16);
+      for (int k = 0; k < 4; k++) put_group(pb, 4 * part + k, half, o[k], &s16[2 * part + half]);
     }
 }
 
@@ -469,8 +497,8 @@ ALWAYS_INLINE void q4_0_groups(const uint8_t *base, size_t row_bytes, uint8_t *p
     transpose4_lanes(x, o);
 #pragma GCC unroll 4
     for (int k = 0; k < 4; k++) {
-      put_group(pb, k, half, _mm256_sub_epi8(_mm256_and_si256(o[k], nib), eight), s16);
-      put_group(pb, k + 4, half, _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(o[k], 4), nib), eight), s16);
+      put_group(pb, k, half, _mm256_sub_epi8(_mm256_and_si256(o[k], nib), eight), &s16[half]);
+      put_group(pb, k + 4, half, _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(o[k], 4), nib), eight), &s16[2 + half]);
     }
   }
 }
@@ -481,7 +509,6 @@ static bool pack_r16(int type, const void *w, size_t row_bytes, int nrows, int64
     return ds_gemm_pack_r16(type, w, row_bytes, nrows, K, dst);
   const bool q8 = type == DSEEK_TYPE_Q8_0;
   const int64_t wblock = q8 ? 34 : 18;
-  const __m256i ones16 = _mm256_set1_epi16(1);
   const __m256i offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32((int)row_bytes));
   /* bytes 0-1, 4-5, 8-9, 12-13 of each lane to its low 8 bytes */
   const __m256i low16 = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1,
@@ -493,19 +520,90 @@ static bool pack_r16(int type, const void *w, size_t row_bytes, int nrows, int64
   for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, base += wblock) {
     uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES;
     for (size_t o = (size_t)b * share; o < (size_t)(b + 1) * share; o += 64) _mm_prefetch(next + o, _MM_HINT_T1);
-    __m256i s16[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    __m256i s16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
     if (q8)
-      q8_0_groups(base, row_bytes, pb, s16);
+      rows_to_groups(base + 2, row_bytes, pb, s16);
     else
       q4_0_groups(base, row_bytes, pb, s16);
+    put_corrections(pb + 576, _mm256_add_epi16(s16[0], s16[2]), _mm256_add_epi16(s16[1], s16[3]));
 #pragma GCC unroll 2
     for (int half = 0; half < 2; half++) {
-      const __m256i sum = _mm256_madd_epi16(s16[half], ones16);
-      _mm256_storeu_si256((__m256i *)(pb + 576 + 32 * half), _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 7)));
       /* the 8 rows' first dwords (f16 d + 2 bytes), their low halves, widened */
       __m256i g = _mm256_i32gather_epi32((const int *)(base + (size_t)(8 * half) * row_bytes), offs, 1);
       g = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(g, low16), 0x08);
       _mm256_storeu_ps((float *)(pb + 512 + 32 * half), _mm256_cvtph_ps(_mm256_castsi256_si128(g)));
+    }
+  }
+  return true;
+}
+
+/* K-quant packers (gemm_pack.c layouts, the same bytes as its plain-C ones):
+ * per super-block, each of the 16 rows' 8 blocks of 32 values (levels, or
+ * Q6_K's level - 32) go to lv[block][row][32] with the dots' unpacking, the
+ * per-row scales (and Q4_K/Q5_K mins) as the plain packer computes them; then
+ * each block's 16 rows through rows_to_groups. Fewer rows: the plain packers. */
+static bool pack_k_r16(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins)
+{
+  if (nrows < DS_GEMM_ROWS || (type != DSEEK_TYPE_Q4_K && type != DSEEK_TYPE_Q5_K))
+    return ds_gemm_pack_k_r16(type, w, row_bytes, nrows, K, dst, mins);
+  const bool q5 = type == DSEEK_TYPE_Q5_K;
+  const size_t sblock = q5 ? 176 : 144;
+  _Alignas(32) uint8_t lv[8][DS_GEMM_ROWS][32];
+  for (int64_t s = 0; s < K / DS_QK_K; s++) {
+    uint8_t *pb = (uint8_t *)dst + s * 8 * DS_GEMM_BLOCK_BYTES;
+    for (int r = 0; r < DS_GEMM_ROWS; r++) {
+      const uint8_t *sb = (const uint8_t *)w + (size_t)r * row_bytes + s * sblock;
+      const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(sb + 16)) : _mm256_setzero_si256();
+      for (int p = 0; p < 4; p++) {
+        __m256i u[2];
+        k4_levels2(sb, q5, qh, p, u);
+        _mm256_store_si256((__m256i *)lv[2 * p][r], u[0]);
+        _mm256_store_si256((__m256i *)lv[2 * p + 1][r], u[1]);
+      }
+      const float d = ds_get_half(sb), dmin = ds_get_half(sb + 2);
+      for (int j = 0; j < 8; j++) {
+        uint8_t sc, m;
+        ds_scale_min_k4(j, sb + 4, &sc, &m);
+        const float dj = d * (float)sc;
+        memcpy(pb + j * DS_GEMM_BLOCK_BYTES + 512 + 4 * r, &dj, 4);
+        mins[(s * 8 + j) * DS_GEMM_ROWS + r] = dmin * (float)m;
+      }
+    }
+    for (int j = 0; j < 8; j++) {
+      __m256i s16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+      rows_to_groups(lv[j][0], 32, pb + j * DS_GEMM_BLOCK_BYTES, s16);
+      put_corrections(pb + j * DS_GEMM_BLOCK_BYTES + 576, _mm256_add_epi16(s16[0], s16[2]), _mm256_add_epi16(s16[1], s16[3]));
+    }
+  }
+  return true;
+}
+
+/* Q6_K: values 0-15 (groups 0-3) and 16-31 (4-7) of a block have their own
+ * scale d sc and correction (vec.h's Q6_K tile). */
+static bool pack_q6_k_r16(const void *w, size_t row_bytes, int nrows, int64_t K, void *dst)
+{
+  if (nrows < DS_GEMM_ROWS) return ds_gemm_pack_q6_k_r16(w, row_bytes, nrows, K, dst);
+  _Alignas(32) uint8_t lv[8][DS_GEMM_ROWS][32];
+  for (int64_t s = 0; s < K / DS_QK_K; s++) {
+    uint8_t *pb = (uint8_t *)dst + s * 8 * DS_GEMM_Q6_BLOCK_BYTES;
+    for (int r = 0; r < DS_GEMM_ROWS; r++) {
+      const uint8_t *sb = (const uint8_t *)w + (size_t)r * row_bytes + s * 210;
+      for (int h = 0; h < 2; h++)
+        for (int q = 0; q < 4; q++) _mm256_store_si256((__m256i *)lv[4 * h + q][r], q6_values(sb, h, q));
+      const float d = ds_get_half(sb + 208);
+      const int8_t *sc = (const int8_t *)(sb + 192);
+      for (int j = 0; j < 8; j++)
+        for (int half = 0; half < 2; half++) {
+          const float ds = d * (float)sc[2 * j + half];
+          memcpy(pb + j * DS_GEMM_Q6_BLOCK_BYTES + 512 + 64 * half + 4 * r, &ds, 4);
+        }
+    }
+    for (int j = 0; j < 8; j++) {
+      uint8_t *pj = pb + j * DS_GEMM_Q6_BLOCK_BYTES;
+      __m256i s16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+      rows_to_groups(lv[j][0], 32, pj, s16);
+      put_corrections(pj + 640, s16[0], s16[1]);   /* values 0-15 */
+      put_corrections(pj + 704, s16[2], s16[3]);   /* values 16-31 */
     }
   }
   return true;
@@ -533,6 +631,8 @@ const ds_vec_kernels ds_vec_avx2 = {
   .gemm_r16 = gemm_r16,
   .pack_r16 = pack_r16,
   .gemm_q6_k_r16 = gemm_q6_k_r16,
+  .pack_k_r16 = pack_k_r16,
+  .pack_q6_k_r16 = pack_q6_k_r16,
   .axpy_f32 = axpy_f32,
 };
 #else

@@ -47,7 +47,7 @@ enum { X_RANDOM, X_MAX, X_MIN, X_ALTERNATE };
 
 /* A quantized row of K values: random or all-0xFF / all-0 / all-0x80 bytes
  * (Q8_0: -128 everywhere) with the f16 scales set to finite values (0.01..0.05
- * for random rows, 1/64 otherwise). */
+ * for random rows, d = 1/64 and dmin = 1/32 otherwise). */
 static void make_qrow(int type, int64_t K, int kind, uint8_t *w, size_t rb)
 {
   const ds_type_traits *tr = ds_type_traits_get(type);
@@ -57,11 +57,13 @@ static void make_qrow(int type, int64_t K, int kind, uint8_t *w, size_t rb)
   int a, b;
   half_offsets(type, &a, &b);
   for (int64_t blk = 0; blk < K / tr->block_size; blk++) {
-    uint16_t h = kind == W_RANDOM ? ds_f32_to_f16(0.01f + 0.04f * (float)(rng_u32() % 1000) / 1000.0f)
-                                  : ds_f32_to_f16(1.0f / 64);
     uint8_t *p = w + (size_t)blk * bb;
-    p[a] = (uint8_t)h, p[a + 1] = (uint8_t)(h >> 8);
-    if (b >= 0) p[b] = (uint8_t)h, p[b + 1] = (uint8_t)(h >> 8);
+    for (int i = 0; i < 2; i++) {   /* d, and dmin where the type has one: different values */
+      const int at = i ? b : a;
+      uint16_t h = kind == W_RANDOM ? ds_f32_to_f16(0.01f + 0.04f * (float)(rng_u32() % 1000) / 1000.0f)
+                                    : ds_f32_to_f16(i ? 1.0f / 32 : 1.0f / 64);
+      if (at >= 0) p[at] = (uint8_t)h, p[at + 1] = (uint8_t)(h >> 8);
+    }
   }
 }
 
