@@ -340,19 +340,50 @@ DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
 
 /* ---- prompt-batch GEMM tile (vec.h layout) ---------------------------------------- */
 
-/* 16 rows x nc <= 4 columns. The activations arrive as u8 q + 128 (vec.h);
- * (q + 128) w pairs would saturate maddubs, so each column's 4-byte groups go
- * back to q (xor 0x80) and the sign trick of the dots applies per group:
- * maddubs(|w|, sign(q, w)) with pairs <= 2 * 128 * 127, madd with 1s, so
- * isum = sum q w directly (the tile's -128 sum w corrections are for the u8
- * form and not used). Register halves: rows 0-7 and 8-15 of a 4-value group.
- * Then lanes = rows: one conversion and one FMA per half, no horizontal sums.
- * q6: the Q6_K tile (vec.h), groups 0-3 and 4-7 summed apart and scaled by
- * their own d (lo, then hi). */
+/* 16 rows x nc <= 4 columns. The activations arrive as u8 a = q + 128 (vec.h);
+ * maddubs(a, w) sums pairs a_j w_j + a_k w_k in s16, exact only while
+ * 2 * 255 * |w| stays below 32768. Two ways per 32-block:
+ * - small weights, every w of the block in [-32, 31] (Q4_0, Q4_K, Q5_K, Q6_K
+ *   always, Q8_0 sometimes): maddubs(a, w) of two groups added in s16
+ *   (<= 4 * 255 * 32 = 32640), madd with 1s, starting from the tile's
+ *   correction c = -128 sum w: isum = c + sum a w = sum q w;
+ * - otherwise (Q8_0's full range, -128 included): back to q (xor 0x80) and
+ *   the dots' sign trick maddubs(|w|, sign(q, w)), pairs <= 2 * 128 * 127,
+ *   isum = sum q w directly (c unused).
+ * Register halves: rows 0-7 and 8-15 of a 4-value group; lanes = rows, so one
+ * conversion and one FMA per half, no horizontal sums. q6: the Q6_K tile
+ * (vec.h, values in [-32, 31]), groups 0-3 and 4-7 summed apart, each from
+ * its correction, and scaled by its own d (lo, then hi). */
+
+/* All 16 weight vectors of the block at wp in [-32, 31]: (w + 32) has its two
+ * top bits clear. The first vector is tested alone first: a Q8_0 block
+ * almost always fails there. */
+ALWAYS_INLINE bool block_fits_6bit(const uint8_t *wp)
+{
+  const __m256i k32 = _mm256_set1_epi8(32), top = _mm256_set1_epi8((char)0xC0);
+  __m256i v = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)wp), k32);
+  if (!_mm256_testz_si256(v, top)) return false;
+#pragma GCC unroll 16
+  for (int i = 1; i < 16; i++) v = _mm256_or_si256(v, _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)), k32));
+  return _mm256_testz_si256(v, top);
+}
+
+/* acc[h] += isum[part][h] * (d[part][rows of h] d_x), parts in order. */
+ALWAYS_INLINE void tile_fma(__m256 *acc, __m256i is[2][2], const float *d, const int parts, float dx)
+{
+  const __m256 sx = _mm256_set1_ps(dx);
+  for (int part = 0; part < parts; part++)
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++)
+      acc[h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[part][h]), _mm256_mul_ps(_mm256_loadu_ps(d + 16 * part + 8 * h), sx),
+                               acc[h]);
+}
+
 ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size_t xs, const int nc, float *out,
                                size_t os, const bool q6)
 {
   const size_t block_bytes = q6 ? DS_GEMM_Q6_BLOCK_BYTES : DS_GEMM_BLOCK_BYTES;
+  const int parts = q6 ? 2 : 1;
   __m256 acc[4][2];
   const float *xd[4];
   for (int c = 0; c < nc; c++) {
@@ -361,17 +392,41 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
   }
   const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wp += block_bytes) {
+    const float *d = (const float *)(wp + 512);   /* [part][16 rows]: part 1 only for q6 */
+    const int32_t *corr = (const int32_t *)(wp + (q6 ? 640 : 576));
+    if (q6 || block_fits_6bit(wp)) {
+      for (int c = 0; c < nc; c++) {
+        const char *xb = x + c * xs + b * DS_QA_BLOCK;
+        __m256i is[2][2];
+        for (int part = 0; part < parts; part++)
+          for (int h = 0; h < 2; h++) is[part][h] = _mm256_loadu_si256((const __m256i *)(corr + 16 * part + 8 * h));
+#pragma GCC unroll 4
+        for (int gp = 0; gp < 4; gp++) {
+          const int part = q6 ? gp / 2 : 0;
+          int32_t x4[2];
+          memcpy(x4, xb + 8 * gp, 8);
+          const __m256i a0 = _mm256_set1_epi32(x4[0]), a1 = _mm256_set1_epi32(x4[1]);
+#pragma GCC unroll 2
+          for (int h = 0; h < 2; h++) {
+            const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + 128 * gp + 32 * h));
+            const __m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 128 * gp + 64 + 32 * h));
+            const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(a0, w0), _mm256_maddubs_epi16(a1, w1));
+            is[part][h] = _mm256_add_epi32(is[part][h], _mm256_madd_epi16(p, ones));
+          }
+        }
+        tile_fma(acc[c], is, d, parts, xd[c][b]);
+      }
+      continue;
+    }
     /* |w| once per block for several columns; one column takes it in place */
     __m256i wa[16];
 #pragma GCC unroll 16
     for (int i = 0; i < 16 && nc > 1; i++) wa[i] = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)));
-    const float *d = (const float *)(wp + 512);   /* [part][16 rows]: part 1 only for q6 */
     for (int c = 0; c < nc; c++) {
       const char *xb = x + c * xs + b * DS_QA_BLOCK;
-      __m256i is[2][2] = {{_mm256_setzero_si256(), _mm256_setzero_si256()}, {_mm256_setzero_si256(), _mm256_setzero_si256()}};
+      __m256i is[2][2] = {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
 #pragma GCC unroll 8
       for (int g = 0; g < 8; g++) {
-        const int part = q6 ? g / 4 : 0;
         int32_t x4;
         memcpy(&x4, xb + 4 * g, 4);
         const __m256i q = _mm256_xor_si256(_mm256_set1_epi32(x4), flip);
@@ -379,15 +434,10 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
         for (int h = 0; h < 2; h++) {
           const __m256i w = _mm256_loadu_si256((const __m256i *)(wp + 64 * g + 32 * h));
           const __m256i a = nc > 1 ? wa[2 * g + h] : _mm256_abs_epi8(w);
-          is[part][h] = _mm256_add_epi32(is[part][h], _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(q, w)), ones));
+          is[0][h] = _mm256_add_epi32(is[0][h], _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(q, w)), ones));
         }
       }
-      const __m256 sx = _mm256_set1_ps(xd[c][b]);
-      for (int part = 0; part < (q6 ? 2 : 1); part++)
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; h++)
-          acc[c][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[part][h]),
-                                      _mm256_mul_ps(_mm256_loadu_ps(d + 16 * part + 8 * h), sx), acc[c][h]);
+      tile_fma(acc[c], is, d, 1, xd[c][b]);
     }
   }
   for (int c = 0; c < nc; c++) {
