@@ -68,8 +68,9 @@ typedef void (*ds_vec_dot_fn)(int64_t K, const void *w, const void *x, size_t x_
  *   out[c][r] = sum_b isum * (d_r d_b)                           (f32, b in order)
  * the same terms as the dots above, so only the f32 rounding of the sum over
  * blocks (FMA or not) separates a SIMD kernel from the scalar twin. (AVX2 has
- * no vpdpbusd and its vpmaddubsw would saturate on (q + 128) w pairs, so its
- * kernel turns the bytes back to q and sums sum_j q_j w_j directly, c unused.)
+ * no vpdpbusd and its vpmaddubsw saturates on (q + 128) w pairs once |w| > 64:
+ * its kernel takes that form only for blocks with |w| <= 32 and turns the
+ * bytes back to q for the others, summing q_j w_j directly: vec_avx2.c.)
  */
 #define DS_GEMM_ROWS 16
 #define DS_GEMM_COLS 8          /* columns per kernel call */
