@@ -265,6 +265,10 @@ ds_tensor *ds_op_mul_mat_id(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tens
  *   out[:, j, t] = silu(G_e x[:, j % X1, t]) * (U_e x[:, j % X1, t])
  * equal bit for bit to swiglu(mul_mat_id(gate), mul_mat_id(up)). */
 ds_tensor *ds_op_mul_mat_id_swiglu(ds_graph *g, ds_tensor *gate, ds_tensor *up, ds_tensor *x, ds_tensor *ids);
+/* The same op for one (dense or shared) FFN: gate, up [K, N] (no FP8 scales),
+ * x f32 [K, T] contiguous -> [N, T] = silu(G x) * (U x), every token on the
+ * one "expert" (the node's ids source is NULL). */
+ds_tensor *ds_op_mul_mat_swiglu(ds_graph *g, ds_tensor *gate, ds_tensor *up, ds_tensor *x);
 
 typedef struct ds_moe_params {
   int n_used;             /* k experts per token */

@@ -479,6 +479,21 @@ ds_tensor *ds_op_mul_mat_id_swiglu(ds_graph *g, ds_tensor *gate, ds_tensor *up, 
   return t;
 }
 
+ds_tensor *ds_op_mul_mat_swiglu(ds_graph *g, ds_tensor *gate, ds_tensor *up, ds_tensor *x)
+{
+  if (!gate || !up || !x) return NULL;
+  if (gate->type == DSEEK_TYPE_F8_E4M3 || !has_decodable_rows(gate) || gate->ne[2] != 1 || gate->ne[3] != 1)
+    return fail("mul_mat_swiglu", gate, "gate must be a 2-D weight of a supported type (not FP8)", "");
+  if (up->type != gate->type || !same_shape(up, gate) || memcmp(up->nb, gate->nb, sizeof up->nb) != 0)
+    return fail("mul_mat_swiglu", up, "up must have the type, shape and strides of gate", "");
+  if (!is_f32_rows(x) || !ds_tensor_is_contiguous(x) || x->ne[0] != gate->ne[0] || x->ne[2] != 1 || x->ne[3] != 1)
+    return fail("mul_mat_swiglu", x, "x must be a contiguous f32 [K, T] matching gate [K, N]", "");
+  int64_t ne3[3] = {x->ne[0], 1, x->ne[1]}, ne[4] = {gate->ne[1], 1, x->ne[1], 1}, ne2[2] = {gate->ne[1], x->ne[1]};
+  ds_tensor *x3 = ds_op_reshape(g, x, 3, ne3);
+  ds_tensor *t = x3 ? node(g, DS_OP_MUL_MAT_ID_SWIGLU, "mul_mat_swiglu", DSEEK_TYPE_F32, ne, gate, x3, NULL, up) : NULL;
+  return t ? ds_op_reshape(g, t, 2, ne2) : NULL;
+}
+
 static bool check_moe_params(const ds_tensor *logits, const ds_moe_params *p)
 {
   int64_t E = logits->ne[0];

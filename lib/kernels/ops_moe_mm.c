@@ -1,7 +1,8 @@
 /*
  * ops_moe_mm.c — the grouped expert product of DeepSeekMoE (MODELS.md 1):
  * mul_mat_id, and mul_mat_id_swiglu, the routed experts' gate and up
- * products fused with the SwiGLU between them:
+ * products fused with the SwiGLU between them (without ids: one dense or
+ * shared FFN, every token on the one "expert", k = 1, ds_op_mul_mat_swiglu):
  *
  *   mul_mat_id         out[:, j, t] = W_e x_jt                    e = ids[j, t]
  *   mul_mat_id_swiglu  out[:, j, t] = silu(G_e x_jt) * (U_e x_jt)
@@ -20,15 +21,16 @@
  *
  *   reference (DS_CPU_REFERENCE): unit = (used expert e, row n); the row is
  *     decoded once and dotted with every input routed to e, in f32 in order.
- *   dots (levels without the GEMM tile, and types other than Q8_0/Q4_0): the
- *     same units with the level's dots (vec.h): a Q8_0/Q4_0 row in place
- *     against the inputs quantized once to QA rows, other types the decoded
- *     row with the level's f32 dot.
- *   tile (Q8_0/Q4_0 at levels with gemm_r16, batches of k T >= 3 E pairs:
- *     prompts): unit = (used expert e, 16-row tile). When a thread reaches an expert it gathers the expert's inputs
- *     as QA u8 rows, contiguous in pair order (X1 == 1: copies of the token
- *     columns quantized once; X1 == k: each pair's own column quantized
- *     there); each tile is packed once and run over all of them DS_GEMM_COLS
+ *   dots (levels without the GEMM tile, types other than Q8_0/Q4_0, small
+ *     batches): the same units with the level's dots (vec.h): a Q8_0/Q4_0
+ *     row in place against the inputs quantized once to QA rows, other types
+ *     the decoded row with the level's f32 dot.
+ *   tile (Q8_0/Q4_0 at levels with gemm_r16, batches of T >= 16 tokens and
+ *     k T >= 3 E pairs: prompts): unit = (used expert e, 16-row tile). When a
+ *     thread reaches an expert it gathers the expert's inputs as QA u8 rows,
+ *     contiguous in pair order (X1 == 1: copies of the token columns
+ *     quantized once; X1 == k: each pair's own column quantized there); each
+ *     tile is packed once and run over all of them DS_GEMM_COLS
  *     columns per call (16 per AMX call), and the 16 values of each column
  *     are scattered to out[:, j, t] (the fused op: all of the thread's gate
  *     tiles of e, then its up tiles, combined in place). Units are cut into
@@ -39,7 +41,7 @@
  * depend on the other columns of its call (vec.h; an AMX group gives the VNNI
  * bits). So an input's result does not depend on which other tokens share
  * its expert. Which way runs depends only on the batch size: smaller batches
- * (decode, a few parallel samples, MTP drafts) take the dots, so n samples
+ * (decode, up to 15 parallel samples, MTP drafts) take the dots, so n samples
  * decoded together give each sample the bits of its run alone; a token of a
  * prompt (tile) may differ from the same token decoded alone (dots) in the
  * last bits of the f32 sum over blocks, as K-quant products do in mul_mat.
@@ -60,13 +62,16 @@
  * AMX call over zero-padded inputs (a column's bits do not depend on its
  * neighbours, and one AMX call costs about as much as a few VNNI columns). */
 #define DS_MOE_AMX_MIN_COLS 4
-/* The tile runs when the batch has at least this many (token, slot) pairs per
- * expert (k T >= 3 E): packing a tile costs more than dotting its rows with
- * one or two columns in place, and decode streams cold expert weights, which
- * the row-by-row dots do at memory speed. One thread, 64 experts top 6,
+/* The tile runs for batches of at least 16 tokens with at least 3 (token,
+ * slot) pairs per expert (k T >= 3 E): packing a tile costs more than dotting
+ * its rows with one or two columns in place, and decode streams cold weights,
+ * which the row-by-row dots do at memory speed. One thread, 64 experts top 6,
  * K 2048, N 1408 Q4_0, gate and up, cold weights: T = 1 dots 2.3 ms, tile
- * 3.9 ms; T = 16: 33.9 / 36.3; T = 32: 52.4 / 51.3; T = 512: 805 / 161. */
+ * 3.9 ms; T = 16: 33.9 / 36.3; T = 32: 52.4 / 51.3; T = 512: 805 / 161. One
+ * dense 2048 x 2816 Q4_0 at T = 1: dots 0.37 ms, tile 0.49 ms. The 16-token
+ * floor keeps parallel samples (up to 15) on the dots, as decoded alone. */
 #define DS_MOE_TILE_MIN_PAIRS 3
+#define DS_MOE_TILE_MIN_TOKENS 16
 
 /* silu(g) * u exactly as ops_unary.c's swiglu evaluates it. */
 static inline float swiglu1(float g, float u) { return g / (1.0f + expf(-g)) * u; }
@@ -105,7 +110,7 @@ typedef struct moe_layout {
 static void moe_layout_of(const ds_tensor *node, moe_layout *l)
 {
   const ds_tensor *w = node->src[0], *x = node->src[1], *ids = node->src[2];
-  const int64_t K = w->ne[0], kT = ids->ne[0] * ids->ne[1];
+  const int64_t K = w->ne[0], kT = ids ? ids->ne[0] * ids->ne[1] : x->ne[2];
   l->start = (size_t)(2 * K) * sizeof(float);
   l->pairs = l->start + (size_t)(w->ne[2] + 1) * sizeof(int32_t);
   l->qa = (l->pairs + (size_t)kT * sizeof(int32_t) + 63) & ~(size_t)63;
@@ -296,9 +301,9 @@ static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int
 
 static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
 {
-  const ds_tensor *ids_t = dst->src[2];
-  const int64_t E = dst->src[0]->ne[2], k = ids_t->ne[0], T = ids_t->ne[1];
-  const int32_t *ids = ids_t->data;
+  const ds_tensor *ids_t = dst->src[2];   /* NULL: one expert, every token (mul_mat_swiglu) */
+  const int64_t E = dst->src[0]->ne[2], k = ids_t ? ids_t->ne[0] : 1, T = dst->ne[2];
+  const int32_t *ids = ids_t ? ids_t->data : NULL;
   moe_layout l;
   moe_layout_of(dst, &l);
   char *s = (char *)p->scratch;
@@ -306,15 +311,15 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
 
   memset(start, 0, (size_t)(E + 1) * sizeof *start);
   for (int64_t i = 0; i < k * T; i++)
-    if (ids[i] >= 0 && ids[i] < E) start[ids[i] + 1]++;
+    if (!ids || (ids[i] >= 0 && ids[i] < E)) start[ids ? ids[i] + 1 : 1]++;
   for (int64_t e = 0; e < E; e++) start[e + 1] += start[e];
   /* fill by expert; start[e] advances to the end of e's range, then shifts back */
   for (int64_t i = 0; i < k * T; i++)
-    if (ids[i] >= 0 && ids[i] < E) pairs[start[ids[i]]++] = (int32_t)i;
+    if (!ids || (ids[i] >= 0 && ids[i] < E)) pairs[start[ids ? ids[i] : 0]++] = (int32_t)i;
   for (int64_t e = E; e > 0; e--) start[e] = start[e - 1];
   start[0] = 0;
 
-  if (p->ith == 0) {
+  if (p->ith == 0 && ids) {
     for (int64_t i = 0; i < k * T; i++) {
       if (ids[i] >= 0 && ids[i] < E) continue;
       ds_kernel_fail(p, dst, ids[i]);
@@ -338,7 +343,7 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
     c.gathered = s + l.gathered;
     c.pack = s + l.pack;
     c.tile_out = (float *)(s + l.tile_out);
-    if (c.vk->gemm_r16 && c.vk->pack_r16 && k * T >= DS_MOE_TILE_MIN_PAIRS * E) {
+    if (c.vk->gemm_r16 && c.vk->pack_r16 && T >= DS_MOE_TILE_MIN_TOKENS && k * T >= DS_MOE_TILE_MIN_PAIRS * E) {
       run_tiles(p, &c, E, n_w);
       return;
     }

@@ -54,10 +54,13 @@ ds_tensor *ds_ds2_norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps,
   return ds_op_mul(g, ds_op_rms_norm(g, x, eps), ds_ds2_weight(g, w, name));
 }
 
-/* W_down (silu(W_gate x) * W_up x) */
+/* W_down (silu(W_gate x) * W_up x); the middle one op (mul_mat_swiglu) unless
+ * the weights are FP8 or of two types */
 static ds_tensor *mlp(ds_graph *g, ds_tensor *x, const ds_weight *gate, const ds_weight *up, const ds_weight *down)
 {
-  ds_tensor *h = ds_op_swiglu(g, ds_ds2_linear(g, x, gate, "ffn_gate"), ds_ds2_linear(g, x, up, "ffn_up"));
+  ds_tensor *h = !gate->scale && !up->scale && gate->type == up->type && x && ds_tensor_is_contiguous(x)
+                     ? ds_op_mul_mat_swiglu(g, ds_ds2_weight(g, gate, "ffn_gate"), ds_ds2_weight(g, up, "ffn_up"), x)
+                     : ds_op_swiglu(g, ds_ds2_linear(g, x, gate, "ffn_gate"), ds_ds2_linear(g, x, up, "ffn_up"));
   return ds_ds2_linear(g, h, down, "ffn_down");
 }
 

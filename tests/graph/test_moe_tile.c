@@ -12,7 +12,8 @@
  *     experts), and for 1-4 threads; single tokens (the dots) again against
  *     the exact sums;
  *   - mul_mat_id_swiglu against swiglu(mul_mat_id(G), mul_mat_id(U)): bits
- *     equal at every level, the reference included, and for F32 experts. */
+ *     equal at every level, the reference included, and for F32 experts;
+ *   - mul_mat_swiglu (one FFN) against swiglu(mul_mat(G), mul_mat(U)). */
 #include "harness.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
@@ -203,7 +204,8 @@ static void fused_case(int type, int64_t X1)
   ds_tensor *wu = ds_tensor_external(g, type, 3, (int64_t[]){K, N, E}, up, "up");
   ds_tensor *x = input_f32(g, K, X1, T, 1);
   ds_tensor *ids = ds_tensor_input(g, DSEEK_TYPE_I32, 2, (int64_t[]){KSEL, T}, "ids");
-  ds_tensor *y = ds_op_swiglu(g, ds_op_mul_mat_id(g, wg, NULL, NULL, x, ids), ds_op_mul_mat_id(g, wu, NULL, NULL, x, ids));
+  ds_tensor *y =
+      ds_op_swiglu(g, ds_op_mul_mat_id(g, wg, NULL, NULL, x, ids), ds_op_mul_mat_id(g, wu, NULL, NULL, x, ids));
   ds_tensor_set_output(y);
   CHECK(y && ds_graph_plan(g, 4) == DSEEK_OK);
   fill_inputs(g);
@@ -224,6 +226,41 @@ static void fused_case(int type, int64_t X1)
   CHECK(compute_threads(f.g, 2) == DSEEK_ERR_INVALID_ARG);
   ds_graph_free(g);
   ds_graph_free(f.g);
+  free(gate);
+  free(up);
+  free(vals);
+}
+
+/* mul_mat_swiglu (one FFN, every token on it) against swiglu(mul_mat(G),
+ * mul_mat(U)) on T tokens: the same bits at the reference level and where
+ * both take the tile (Q8_0/Q4_0, T >= 16 at a level with gemm_r16); else
+ * (the dots against mul_mat's tile) within rounding. */
+static void dense_case(int type, int64_t n_tok)
+{
+  float *vals = malloc(sizeof(float) * K * N * E);
+  void *gate = make_experts(type, vals), *up = make_experts(type, vals);
+  ds_graph *g = ds_graph_new();
+  ds_tensor *wg = ds_tensor_external(g, type, 2, (int64_t[]){K, N}, gate, "gate");
+  ds_tensor *wu = ds_tensor_external(g, type, 2, (int64_t[]){K, N}, up, "up");
+  ds_tensor *x = input_f32(g, K, n_tok, 1, 1);
+  ds_tensor *f = ds_op_mul_mat_swiglu(g, wg, wu, x);
+  ds_tensor *y = ds_op_swiglu(g, ds_op_mul_mat(g, wg, x), ds_op_mul_mat(g, wu, x));
+  ds_tensor_set_output(f);
+  ds_tensor_set_output(y);
+  CHECK(f && y && f->ne[0] == N && f->ne[1] == n_tok && ds_graph_plan(g, 4) == DSEEK_OK);
+  fill_inputs(g);
+  CHECK(same_bits_for_thread_counts(g, f));
+  const ds_cpu_level level = ds_cpu_level_get();
+  const bool exact = level == DS_CPU_REFERENCE || (n_tok >= 16 && ds_vec_get(level)->gemm_r16);
+  int bad = 0;
+  for (int64_t t = 0; t < n_tok; t++)
+    for (int64_t n = 0; n < N; n++) {
+      const float a = at(f, n, t, 0, 0), b = at(y, n, t, 0, 0);
+      bad += exact ? memcmp(&a, &b, 4) != 0 : fabsf(a - b) > 1e-4f * (fabsf(b) + 1e-2f);
+    }
+  CHECK_MSG(bad == 0, "mul_mat_swiglu %s T %lld level %s: %d of %lld outputs differ from the unfused graph",
+            ds_type_traits_get(type)->name, (long long)n_tok, ds_cpu_level_name(level), bad, (long long)(N * n_tok));
+  ds_graph_free(g);
   free(gate);
   free(up);
   free(vals);
@@ -259,6 +296,21 @@ static void test_fused(void)
   each_level(fused_case, types, 3, true);
 }
 
+static void test_dense(void)
+{
+  const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_F32};
+  const ds_cpu_level best = ds_cpu_level_get();
+  for (int l = DS_CPU_REFERENCE; l <= (int)best; l++) {
+    ds_cpu_level_set((ds_cpu_level)l);
+    for (int t = 0; t < (l == DS_CPU_REFERENCE ? 3 : 2); t++) {
+      dense_case(types[t], 1);
+      dense_case(types[t], 5);
+      dense_case(types[t], 33);
+    }
+  }
+  ds_cpu_level_set(best);
+}
+
 static void test_fused_errors(void)
 {
   static float data[K * N * E];
@@ -273,6 +325,10 @@ static void test_fused_errors(void)
   CHECK(ds_op_mul_mat_id_swiglu(g, wg, wg, x_bad, ids) == NULL);
   CHECK(strstr(dseek_last_error(), "mul_mat_id") != NULL);
   CHECK(ds_op_mul_mat_id_swiglu(g, wg, NULL, x, ids) == NULL);
+  ds_tensor *w3 = ds_tensor_external(g, DSEEK_TYPE_F32, 3, (int64_t[]){K, N, E}, data, "stacked");
+  ds_tensor *x2 = input_f32(g, K, T, 1, 1);
+  CHECK(ds_op_mul_mat_swiglu(g, w3, w3, x2) == NULL);
+  CHECK(strstr(dseek_last_error(), "stacked") != NULL);
   ds_graph_free(g);
 }
 
@@ -280,6 +336,7 @@ int main(void)
 {
   RUN(test_tile);
   RUN(test_fused);
+  RUN(test_dense);
   RUN(test_fused_errors);
   return DS_TEST_RESULT();
 }
