@@ -45,7 +45,8 @@ static void quantize_qa(const float *x, int64_t K, void *dst)
       v[i] = vld1q_f32(xb + 4 * i);
       m = vmaxq_f32(m, vabsq_f32(v[i]));
     }
-    const float amax = vmaxvq_f32(m), db = amax / 127.0f, id = db != 0.0f ? 1.0f / db : 0.0f;
+    /* id = 0 also where 1/d overflows (d below 2^-128), as the scalar twin */
+    const float amax = vmaxvq_f32(m), db = amax / 127.0f, id = db != 0.0f && !isinf(1.0f / db) ? 1.0f / db : 0.0f;
     int32x4_t sum = vdupq_n_s32(0);
     int16x8_t h[4];
     for (int i = 0; i < 4; i++) {
