@@ -175,6 +175,18 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
 
 /* ---- K-quant dots (vec_scalar.c has the math) -------------------------------------- */
 
+/* Decode streams each K-quant row once: the `lines` cache lines at
+ * DS_PREFETCH_BYTES ahead go to L1, and the same lines 3 x that far ahead to
+ * L2, so more of the stream is in flight than L1's fill buffers allow (2
+ * threads, 605 MB Q4_K matrix at M = 1: 15 -> 17.6 GB/s; Q6_K 15.7 -> 17). */
+ALWAYS_INLINE void prefetch_two_levels(const uint8_t *w, const int lines)
+{
+  for (int i = 0; i < lines; i++) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64 * i, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + 3 * DS_PREFETCH_BYTES + 64 * i, _MM_HINT_T1);
+  }
+}
+
 /* Blocks 2c, 2c + 1 of a Q4_K/Q5_K super-block as 64 unsigned levels: the
  * low and high nibbles of qs[32c ..], plus 16 where qh bit 2c (low half) or
  * 2c + 1 (high half) is set. */
@@ -223,9 +235,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
     macc[c] = _mm256_setzero_ps();
   }
   for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += bytes) {
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
+    prefetch_two_levels(w, 3);
     float D[8];
     __m256 vm;
     k4_scales(w, D, &vm);
@@ -276,10 +286,7 @@ ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t
   const __m512i nib = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3), k32 = _mm512_set1_epi8(32);
   const __m512i spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
   for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += 210) {
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 192, _MM_HINT_T0);
+    prefetch_two_levels(w, 4);
     const float d = f16_at(w + 208);
     for (int h = 0; h < 2; h++) {
       __m512i ql = _mm512_loadu_si512(w + 64 * h);
