@@ -302,7 +302,9 @@ typedef int (*dseek_progress_fn)(float fraction, void *user_data);
 typedef struct dseek_model_options {
   size_t struct_size;          /**< sizeof(dseek_model_options) */
   int vocab_only;              /**< load only the tokenizer (default 0) */
-  int no_mmap;                 /**< read weights into memory instead of mapping the file (default 0) */
+  int no_mmap;                 /**< read weights into memory instead of mapping the file (default 0);
+                                    a mapped file that fits in the memory available is mapped whole at
+                                    load (MAP_POPULATE), so first uses of experts take no page faults */
   dseek_progress_fn progress;  /**< optional load progress callback (default NULL) */
   void *progress_user_data;
 } dseek_model_options;
