@@ -29,23 +29,21 @@
  * Q8_0/Q4_0 weights at a level with a GEMM tile (vec.h) instead repack each 16
  * rows once (the last tile padded with zero rows) and run the register-blocked
  * kernel over DS_GEMM_COLS columns at a time: for prompt batches the packing is
- * paid once per 16 rows and reused by every column. Decode (M = 1) takes the
- * same path (the level's SIMD packer costs about what the row-by-row dot did),
- * so a column's result never depends on the batch it came in: n samples
- * decoded together, a verified draft and a prompt give the same bits as
- * one token at a time. Every output row is computed the same way in any tile,
- * so the bits do not depend on the thread split either. On CPUs with AMX the
+ * paid once per 16 rows and reused by every column. Batches below
+ * DS_GEMM_MIN_COLS (16) columns (decode, drafts, verify batches, up to 15
+ * parallel samples) use the dots instead, which are faster there, so a
+ * column's bits are the same in any batch of fewer than 16 columns and in any
+ * batch of 16 or more, but may differ in the last bits between the two (a
+ * prompt token vs the same token decoded alone). Every output row is computed
+ * the same way in any tile, so the bits do not depend on the thread split. On CPUs with AMX the
  * AVX-512 level runs groups of 16 columns as tile multiplies (vec_amx.c),
- * bit-identical to the VNNI kernel. Q4_K/Q5_K weights take the same tile for
- * batches of at least DS_GEMM_K_MIN_COLS columns: rows repacked with their
+ * bit-identical to the VNNI kernel. Q4_K/Q5_K weights take the same tile: rows repacked with their
  * 32-block scales d sc_j and unsigned levels, the dmin m_j term subtracted
  * afterwards (ds_gemm_pack_k_r16); Q6_K (two scales per 32-block) packs
  * into its own tile whose blocks carry a scale and a sum correction per
  * 16-value half (ds_gemm_pack_q6_k_r16, gemm_q6_k_r16, AMX too). The level's
  * SIMD packers (pack_k_r16, pack_q6_k_r16) give the plain-C packers' bytes.
- * Smaller batches (decode) use the dots, so for these types a column's bits
- * may differ between a prompt and decode (any two batches of >= 8 columns
- * agree). The tile path splits the rows between threads in whole tiles.
+ * The tile path splits the rows between threads in whole tiles.
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
@@ -180,19 +178,24 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
   return need;
 }
 
-/* Columns from which Q4_K/Q5_K/Q6_K products take the GEMM tile: packing
- * (a transpose of 16 rows) is paid once per 16 rows, so it pays off over a
- * batch; for fewer columns the integer dots read the rows as they are and
- * are faster (one thread, AVX-512, 1024 x 1536 at M = 1: Q4_K dot 0.056 ms,
- * tile with the SIMD packer 0.100 ms; Q6_K 0.06 vs 0.12 ms). */
-#define DS_GEMM_K_MIN_COLS 8
+/* Columns from which products take the GEMM tile: packing (a transpose of
+ * 16 rows) is paid once per 16 rows, so it pays off over a batch; for fewer
+ * columns the integer dots read the rows as they are and are faster. One
+ * thread, AVX-512, 1024 x 1536 at M = 1: Q4_K dot 0.056 ms, tile with the
+ * SIMD packer 0.100 ms; Q6_K 0.06 vs 0.12 ms. Whole decode, dseek-bench -t 2
+ * -n 32, alternating runs on a loaded host: Q4_0 1.5B dots 15.4 / 14.6
+ * tokens/s vs tile 12.2 / 11.5; V3-small Q4_0 (its 129k x 1024 output head is
+ * half the bytes) 42.8 vs 39.5 / 35.2. The same bound as the MoE tile
+ * (ops_moe_mm.c), so decode, drafts, verify batches and up to 15 parallel
+ * samples all take the dots and give each column the bits it has alone. */
+#define DS_GEMM_MIN_COLS 16
 
 static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
 {
   const int t = dst->src[0]->type;
   if (!uses_qa(dst, vk) || !vk->gemm_r16) return false;
-  if (is_k_quant(t)) return dst->src[1]->ne[1] >= DS_GEMM_K_MIN_COLS;
-  return t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0;
+  if (dst->src[1]->ne[1] < DS_GEMM_MIN_COLS) return false;
+  return is_k_quant(t) || t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0;
 }
 
 /* Rows [n0, n1) of batch (b2, b3) against all M columns (QA u8 rows at xcols). */
