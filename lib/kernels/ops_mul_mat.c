@@ -120,18 +120,7 @@ static bool is_k_quant(int t) { return t == DSEEK_TYPE_Q4_K || t == DSEEK_TYPE_Q
 /* The weight's own dot, or NULL when rows are decoded to f32 first. */
 static ds_vec_dot_fn direct_dot(const ds_vec_kernels *vk, const ds_tensor *dst)
 {
-  if (dst->src[2]) return NULL;
-  switch (dst->src[0]->type) {
-  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
-  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
-  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
-  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
-  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
-  case DSEEK_TYPE_F32: return vk->dot_f32;
-  case DSEEK_TYPE_F16: return vk->dot_f16;
-  case DSEEK_TYPE_BF16: return vk->dot_bf16;
-  default: return NULL;
-  }
+  return dst->src[2] ? NULL : ds_vec_dot_of(vk, dst->src[0]->type);
 }
 
 /* Activations quantized to QA rows: Q8_0/Q4_0 always, K-quants where the

@@ -140,6 +140,10 @@ typedef struct ds_vec_kernels {
   ds_vec_gemm_fn gemm_q6_k_r16;
 } ds_vec_kernels;
 
+/* The table's dot for a weight type (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, F32, F16,
+ * BF16), or NULL: another type, or a K-quant this level decodes to f32. */
+ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type);
+
 /* The table for a level (>= DS_CPU_SCALAR); a level this build lacks gives
  * the best one below it. */
 const ds_vec_kernels *ds_vec_get(ds_cpu_level level);

@@ -227,6 +227,21 @@ const ds_vec_kernels ds_vec_scalar = {
   .axpy_f32 = axpy_f32,
 };
 
+ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type)
+{
+  switch (type) {
+  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
+  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
+  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
+  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
+  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
+  case DSEEK_TYPE_F32: return vk->dot_f32;
+  case DSEEK_TYPE_F16: return vk->dot_f16;
+  case DSEEK_TYPE_BF16: return vk->dot_bf16;
+  default: return NULL;
+  }
+}
+
 const ds_vec_kernels *ds_vec_get(ds_cpu_level level)
 {
 #ifdef DS_VEC_X86

@@ -1,7 +1,7 @@
 /*
  * vec_test.h — helpers the kernel tests share: a xorshift generator (each
- * test file its own state, the same seed), a level's dot for a weight type and
- * mul_mat run as a graph op at a level.
+ * test file its own state, the same seed) and mul_mat run as a graph op at a
+ * level. (A level's dot for a weight type: ds_vec_dot_of, vec.h.)
  */
 #ifndef DS_TESTS_VEC_TEST_H
 #define DS_TESTS_VEC_TEST_H
@@ -27,20 +27,6 @@ static uint32_t rng_u32(void)
 }
 /* uniform in [-1, 1) */
 static float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
-
-static inline ds_vec_dot_fn dot_of(const ds_vec_kernels *vk, int type)
-{
-  switch (type) {
-  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
-  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
-  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
-  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
-  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
-  case DSEEK_TYPE_F32: return vk->dot_f32;
-  case DSEEK_TYPE_F16: return vk->dot_f16;
-  default: return vk->dot_bf16;
-  }
-}
 
 /* y = mul_mat(w [K, N], x [K, M]) at `level` with nth threads; returns y (N x M). */
 static inline float *run_mul_mat(int type, const void *w, const float *x, int64_t K, int64_t N, int64_t M,
