@@ -71,6 +71,17 @@ static int ds_test_checks;
   (fprintf(stderr, "%d checks, %d failed\n", ds_test_checks, ds_test_failures),    \
    ds_test_failures ? 1 : (ds_test_checks ? 0 : 1))
 
+/* The tiny reference models' directory, argv[1] (tests/reference/meson.build
+ * passes it; it is empty where /usr/bin/python3 with numpy/torch/pytest is
+ * missing); NULL after saying why the test skips, and then main returns 77. */
+static inline const char *ds_test_tiny_dir(int argc, char **argv)
+{
+  if (argc > 1 && argv[1][0]) return argv[1];
+  fprintf(stderr, "SKIP: the tiny reference models are not built: they need /usr/bin/python3 with "
+                  "numpy, torch and pytest (tests/run installs them)\n");
+  return NULL;
+}
+
 /* The numbers of the line "key v v v ..." in TINY/variant/expected.txt (the
  * reference generator's expectations); returns how many were read (0: none). */
 static inline int ds_test_expected(const char *tiny, const char *variant, const char *key, double *v, int cap)

@@ -78,7 +78,7 @@ stage "fuzzing, ${fuzz_seconds} s per target, $fuzz_jobs at a time"
 fuzz_one() {
   local t=$1 dir=build-fuzz
   mkdir -p "$dir/fuzz-corpus/$t" "$dir/fuzz-artifacts/$t"
-  DSEEK_FUZZ_TINY=$PWD/$dir/tests/reference/tiny DSEEK_FUZZ_TOKENIZERS=$PWD/../shared/data/tokenizers \
+  DSEEK_FUZZ_TINY=$PWD/$dir/tests/reference/tiny DSEEK_FUZZ_TOKENIZERS=$PWD/tests/data/tokenizers \
     "$dir/tests/fuzz/fuzz_${t}_libfuzzer" -max_total_time="$fuzz_seconds" -timeout=20 -print_final_stats=1 \
     -artifact_prefix="$dir/fuzz-artifacts/$t/" "$dir/fuzz-corpus/$t" "tests/fuzz/corpus/$t" \
     >"$dir/fuzz-$t.log" 2>&1

@@ -180,7 +180,7 @@ static void test_refused_before_allocation(void)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   tiny = argv[1];
   RUN(test_refused_before_allocation);
   RUN(test_every_failure_point);

@@ -295,7 +295,7 @@ out:
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   char path[1024];
   snprintf(path, sizeof path, "%s/qwen2-gguf-q8_0/model.gguf", argv[1]);
   if (dseek_model_load(path, NULL, &model) != DSEEK_OK) {

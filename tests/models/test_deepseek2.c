@@ -209,7 +209,7 @@ static void test_config_errors(void)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) { fprintf(stderr, "no tiny models (python3 missing?)\n"); return 77; }
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   tiny = argv[1];
   RUN(test_kv_cache);
   RUN(test_loaded_weights);

@@ -267,7 +267,7 @@ static void test_memory(void)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   tiny = argv[1];
   RUN(test_bytes_per_token);
   RUN(test_logits_by_type);

@@ -549,7 +549,7 @@ done:
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   tiny = argv[1];
   snprintf(tmp, sizeof tmp, "/tmp/dseek-model-XXXXXX");
   if (!mkdtemp(tmp)) return 1;

@@ -307,7 +307,7 @@ static void test_errors(void)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   tiny = argv[1];
   test_mtp_logits("ds2-mtp-gguf-f32");
   test_mtp_logits("ds2-mtp-gguf-f32-shared");

@@ -219,7 +219,7 @@ static void test_one_sample(const char *tiny, const char *name)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   test_parallel_equals_separate(argv[1]);
   test_one_sample(argv[1], "qwen2-gguf-q8_0");
   test_one_sample(argv[1], "ds2-v3-gguf-q8_0");

@@ -216,7 +216,7 @@ static void check_variant_exact(const char *tiny, const char *name)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) { fprintf(stderr, "no tiny models (python3 missing?)\n"); return 77; }
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   const char *prefix = argc > 2 ? argv[2] : "";
   self_path = argv[0];
   char path[1024], line[512];

@@ -284,7 +284,7 @@ static void test_generate_shift(void)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   tiny = argv[1];
   RUN(test_exact_after_shift);
   RUN(test_rotation_matters);

@@ -163,7 +163,7 @@ static void test_sampling_distribution(const char *tiny)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   test_greedy_identical(argv[1]);
   test_sampling_distribution(argv[1]);
   return DS_TEST_RESULT();

@@ -31,7 +31,7 @@ static dseek_context *context(dseek_model *m, int64_t n_ctx, int kv_type)
 
 int main(int argc, char **argv)
 {
-  if (argc < 2 || !argv[1][0]) return 77;
+  if (!ds_test_tiny_dir(argc, argv)) return 77;
   const char *tiny = argv[1];
   char file[64];
   snprintf(file, sizeof file, "/tmp/dseek-state-%d.bin", (int)getpid());

@@ -127,13 +127,10 @@ def prompt_tokens(arch):
 
 def default_chat_template():
     here = os.path.dirname(os.path.abspath(__file__))
-    path = os.path.join(here, "..", "..", "..", "shared", "data", "tokenizers",
-                        "deepseek_r1_distill_qwen", "tokenizer_config.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f).get("chat_template")
-    except OSError:
-        return None
+    path = os.path.join(here, "..", "data", "tokenizers", "deepseek_r1_distill_qwen",
+                        "tokenizer_config.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["chat_template"]
 
 
 # --- writing one variant ----------------------------------------------------------

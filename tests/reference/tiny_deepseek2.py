@@ -198,13 +198,9 @@ def prompt_tokens(kind):
 
 def r1_chat_template():
     here = os.path.dirname(os.path.abspath(__file__))
-    path = os.path.join(here, "..", "..", "..", "shared", "data", "tokenizers", "deepseek_r1",
-                        "tokenizer_config.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f).get("chat_template")
-    except OSError:
-        return None
+    path = os.path.join(here, "..", "data", "tokenizers", "deepseek_r1", "tokenizer_config.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["chat_template"]
 
 
 # --- HF directories ------------------------------------------------------------------

@@ -339,6 +339,7 @@ static void test_truncation(void)
 static void test_tokenizer_file(void)
 {
   const char *dir = getenv("DS_TOKENIZER_DATA");
+  CHECK_MSG(dir != NULL, "DS_TOKENIZER_DATA (tests/data/tokenizers) not set");
   if (!dir) return;
   const char *names[] = {"deepseek_v3/tokenizer.json", "deepseek_r1_distill_qwen/tokenizer.json"};
   const int64_t bang[] = {3, 0};   /* id of "!" in each vocab */

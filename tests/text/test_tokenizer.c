@@ -310,8 +310,8 @@ int main(void)
 {
   const char *dir = data_dir();
   if (!dir) {
-    fprintf(stderr, "tokenizer data not found (DS_TOKENIZER_DATA); skipping\n");
-    return 77;
+    fprintf(stderr, "tokenizer fixtures not found (DS_TOKENIZER_DATA: tests/data/tokenizers)\n");
+    return 1;
   }
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);

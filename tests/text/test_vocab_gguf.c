@@ -74,8 +74,8 @@ int main(void)
 {
   const char *dir = data_dir();
   if (!dir) {
-    fprintf(stderr, "tokenizer data not found (DS_TOKENIZER_DATA); skipping\n");
-    return 77;
+    fprintf(stderr, "tokenizer fixtures not found (DS_TOKENIZER_DATA: tests/data/tokenizers)\n");
+    return 1;
   }
   test_file(dir, "deepseek-llm", 102400, 100000, 100001);
   test_file(dir, "deepseek-coder", 32256, 32013, 32014);

@@ -16,7 +16,7 @@ static const char *data_dir(void)
   const char *d = getenv("DS_TOKENIZER_DATA");
   char probe[4096];
   if (!d) return NULL;
-  snprintf(probe, sizeof probe, "%s/SEMANTICS.md", d);
+  snprintf(probe, sizeof probe, "%s/README.md", d);
   FILE *f = fopen(probe, "r");
   if (!f) return NULL;
   fclose(f);
