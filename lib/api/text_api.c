@@ -8,6 +8,8 @@
 static dseek_status need_vocab(const dseek_model *m, const char *fn)
 {
   if (!m) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: model is NULL", fn);
+  if (!m->vocab && m->vocab_error)
+    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model's tokenizer is not usable: %s", fn, m->vocab_error);
   if (!m->vocab)
     return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: model has no tokenizer (%s holds no tokenizer files)", fn, m->path);
   return DSEEK_OK;

@@ -62,6 +62,7 @@ void ds_model_free(struct dseek_model *m)
   if (!m) return;
   ds_free(m->layers);
   ds_vocab_free(m->vocab);
+  ds_free(m->vocab_error);
   ds_token_trie_free(atomic_load(&m->token_trie));
   ds_gguf_close(m->gguf);
   ds_st_set_close(m->st);

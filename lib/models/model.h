@@ -130,6 +130,7 @@ struct dseek_model {
   uint64_t weight_bytes;
 
   struct ds_vocab *vocab;        /* NULL: ids in, logits out only */
+  char *vocab_error;             /* why the file's tokenizer is unusable (unsupported kind), or NULL */
   bool has_chat;
   ds_chat_template chat;
 

@@ -153,6 +153,7 @@ dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool voc
     if (st) return st;
   }
   if ((st = ds_model_attach_vocab_gguf(m))) return st;
+  if (vocab_only && m->vocab_error) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s", m->vocab_error);
   if (vocab_only && !m->vocab)
     return ds_error(DSEEK_ERR_FORMAT, "%s: vocab-only load, but the file has no tokenizer.ggml.* keys", m->path);
   return DSEEK_OK;

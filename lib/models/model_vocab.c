@@ -16,6 +16,19 @@ static void attach_chat_template(struct dseek_model *m)
   if (!m->has_chat) dseek_clear_error();
 }
 
+/* A tokenizer of a kind dseek does not implement (DSEEK_ERR_UNSUPPORTED)
+ * leaves the weights usable: a host that feeds token ids still runs the
+ * model, dseek_model_has_vocab is 0, and the text functions fail with this
+ * reason. A malformed tokenizer stays an error: the file is broken. */
+static dseek_status keep_unsupported(struct dseek_model *m, dseek_status st)
+{
+  if (st != DSEEK_ERR_UNSUPPORTED) return st;
+  if (!(m->vocab_error = ds_strndup(dseek_last_error(), strlen(dseek_last_error()))))
+    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", m->path);
+  dseek_clear_error();
+  return DSEEK_OK;
+}
+
 dseek_status ds_model_attach_vocab_gguf(struct dseek_model *m);
 
 dseek_status ds_model_attach_vocab_gguf(struct dseek_model *m)
@@ -23,7 +36,7 @@ dseek_status ds_model_attach_vocab_gguf(struct dseek_model *m)
   /* A GGUF without tokenizer.ggml.* is a weights-only file. */
   if (ds_gguf_find_key(m->gguf, "tokenizer.ggml.model") < 0) return DSEEK_OK;
   dseek_status st = ds_vocab_load_gguf(m->gguf, m->path, &m->vocab);
-  if (st) return st;
+  if (st) return keep_unsupported(m, st);
   attach_chat_template(m);
   return DSEEK_OK;
 }
@@ -40,7 +53,7 @@ dseek_status ds_model_load_hf_vocab(struct dseek_model *m, bool required)
     return DSEEK_OK;   /* ids in, logits out */
   }
   dseek_status st = ds_vocab_load_hf(m->path, &m->vocab);
-  if (st) return st;
+  if (st) return required ? st : keep_unsupported(m, st);
   attach_chat_template(m);
   return DSEEK_OK;
 }

@@ -255,6 +255,68 @@ static size_t match_ws_opt_punct(const subject *s, size_t i, size_t *skip)
   return (s->flags[k] & DS_UC_P) ? run_flags(s, k + 1, DS_UC_P) - i : 0;
 }
 
+/* ---- llama.cpp "gpt-2" and "default" ----------------------------------------------------
+ * llama.cpp's src/llama-vocab.cpp (llm_tokenizer_bpe), for a GGUF whose
+ * tokenizer.ggml.pre is "gpt-2" (and the names it maps there):
+ *     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)
+ * and for "default" (what its converter writes for an unknown tokenizer, and
+ * what it assumes when the key is missing) four Splits in sequence:
+ *     [\p{P}\$\+<=>\^~\|]+ ; the GPT-2 regex ; \p{N}+ ; [0-9][0-9][0-9]
+ * The contractions are case-sensitive here (no (?i:...)). */
+
+static size_t match_gpt2(const subject *s, size_t i, size_t *skip)
+{
+  (void)skip;
+  const uint32_t *c = s->cps;
+  const uint8_t *f = s->flags;
+  size_t end = s->end;
+  if (c[i] == '\'' && i + 1 < end) {
+    uint32_t a = c[i + 1], b = i + 2 < end ? c[i + 2] : 0;
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
+    if (((a == 'r' || a == 'v') && b == 'e') || (a == 'l' && b == 'l')) return 3;
+  }
+  /*  ?\p{L}+ |  ?\p{N}+ |  ?[^\s\p{L}\p{N}]+ : the three classes split every
+   * non-space character, so the optional space is taken whenever one follows */
+  size_t k = (c[i] == ' ' && i + 1 < end && !(f[i + 1] & WS)) ? i + 1 : i;
+  if (!(f[k] & WS)) {
+    unsigned cls = f[k] & (DS_UC_L | DS_UC_N);
+    size_t j = k + 1;
+    if (cls) j = run_flags(s, j, cls);
+    else
+      while (j < end && !(f[j] & (WS | DS_UC_L | DS_UC_N))) j++;
+    return j - i;
+  }
+  /* \s+(?!\S): the whole run at the end of the subject, else all but its last
+   * character when that leaves one (a lone space before \S matches nothing) */
+  size_t j = run_flags(s, i, WS);
+  if (j == end) return j - i;
+  return j - i >= 2 ? j - 1 - i : 0;
+}
+
+static bool is_default_punct(const subject *s, size_t k)
+{
+  uint32_t c = s->cps[k];
+  return (s->flags[k] & DS_UC_P) || c == '$' || c == '+' || c == '<' || c == '=' || c == '>' || c == '^' ||
+         c == '~' || c == '|';
+}
+
+static size_t match_default_punct(const subject *s, size_t i, size_t *skip)
+{
+  (void)skip;
+  size_t j = i;
+  while (j < s->end && is_default_punct(s, j)) j++;
+  return j - i;
+}
+
+static size_t match_ascii_digits_3(const subject *s, size_t i, size_t *skip)
+{
+  (void)skip;
+  if (i + 3 > s->end) return 0;
+  for (size_t k = i; k < i + 3; k++)
+    if (s->cps[k] < '0' || s->cps[k] > '9') return 0;
+  return 3;
+}
+
 /* ---- the sequences --------------------------------------------------------------------- */
 
 typedef struct pretok_def {
@@ -269,6 +331,8 @@ static const pretok_def defs[] = {
   {DS_PRETOK_LLAMA3, {match_llama3}, 1},
   {DS_PRETOK_DEEPSEEK_LLM, {match_crlf, match_llm_letters, match_llm_punct, match_ws_at_end, match_llm_cjk, match_digits}, 6},
   {DS_PRETOK_DEEPSEEK_CODER, {match_crlf, match_ws_opt_letters, match_ws_opt_punct, match_llm_cjk, match_digit}, 5},
+  {DS_PRETOK_DEFAULT, {match_default_punct, match_gpt2, match_digits, match_ascii_digits_3}, 4},
+  {DS_PRETOK_GPT2, {match_gpt2}, 1},
 };
 
 static void split_step(matcher m, const uint32_t *cps, const uint8_t *flags, size_t n, bool *cut)
@@ -338,7 +402,8 @@ bool ds_pretok_from_name(const char *name, ds_pretok_kind *kind)
     {"deepseek-v3", DS_PRETOK_DEEPSEEK_V3},     {"deepseek-r1-qwen", DS_PRETOK_QWEN2},
     {"qwen2", DS_PRETOK_QWEN2},                 {"llama-bpe", DS_PRETOK_LLAMA3},
     {"llama3", DS_PRETOK_LLAMA3},               {"deepseek-llm", DS_PRETOK_DEEPSEEK_LLM},
-    {"deepseek-coder", DS_PRETOK_DEEPSEEK_CODER},
+    {"deepseek-coder", DS_PRETOK_DEEPSEEK_CODER}, {"default", DS_PRETOK_DEFAULT},
+    {"gpt-2", DS_PRETOK_GPT2},                  {"gpt2", DS_PRETOK_GPT2},
   };
   for (size_t k = 0; k < DS_ARRAY_LEN(names); k++)
     if (strcmp(name, names[k].name) == 0) { *kind = names[k].kind; return true; }

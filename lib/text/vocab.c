@@ -181,11 +181,14 @@ dseek_status ds_vocab_index(ds_vocab *v, int64_t n_merges_max)
 dseek_status ds_vocab_add_merge(ds_vocab *v, const char *left, size_t left_len, const char *right,
                                 size_t right_len, int64_t rank)
 {
+  /* Every symbol BPE works on is a token (ds_vocab_merge), so a merge whose
+   * left, right or result is not in the vocabulary can never apply: it is
+   * skipped (and counted), as llama.cpp loads such files too. */
   int32_t a = ds_vocab_find(v, left, left_len), b = ds_vocab_find(v, right, right_len);
-  if (a < 0 || b < 0)
-    return ds_error(DSEEK_ERR_FORMAT, "%s: merge %lld: '%.*s' is not in the vocabulary", v->source,
-                    (long long)rank, (int)(a < 0 ? DS_MIN(left_len, 64) : DS_MIN(right_len, 64)),
-                    a < 0 ? left : right);
+  if (a < 0 || b < 0) {
+    v->n_merges_skipped++;
+    return DSEEK_OK;
+  }
   char small[256];
   size_t n = left_len + right_len;
   char *joined = n <= sizeof small ? small : ds_malloc(n);
@@ -194,9 +197,10 @@ dseek_status ds_vocab_add_merge(ds_vocab *v, const char *left, size_t left_len, 
   memcpy(joined + left_len, right, right_len);
   int32_t r = ds_vocab_find(v, joined, n);
   if (joined != small) ds_free(joined);
-  if (r < 0)
-    return ds_error(DSEEK_ERR_FORMAT, "%s: merge %lld: '%.*s%.*s' is not in the vocabulary", v->source,
-                    (long long)rank, (int)DS_MIN(left_len, 64), left, (int)DS_MIN(right_len, 64), right);
+  if (r < 0) {
+    v->n_merges_skipped++;
+    return DSEEK_OK;
+  }
   if ((uint64_t)v->n_merges * 2 + 2 > v->merge_mask + 1 || rank > INT32_MAX)
     return ds_error(DSEEK_ERR_INTERNAL, "%s: more merges than announced", v->source);
   uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
@@ -252,6 +256,7 @@ dseek_status ds_vocab_finish(ds_vocab *v)
 /* ---- facts ------------------------------------------------------------------ */
 
 int64_t ds_vocab_n_tokens(const ds_vocab *v) { return v ? v->n_tokens : 0; }
+int64_t ds_vocab_n_merges_skipped(const ds_vocab *v) { return v ? v->n_merges_skipped : 0; }
 int32_t ds_vocab_bos(const ds_vocab *v) { return v ? v->bos : -1; }
 int32_t ds_vocab_eos(const ds_vocab *v) { return v ? v->eos : -1; }
 int32_t ds_vocab_pad(const ds_vocab *v) { return v ? v->pad : -1; }

@@ -37,7 +37,9 @@ typedef enum ds_pretok_kind {
   DS_PRETOK_QWEN2,            /* "qwen2", "deepseek-r1-qwen" */
   DS_PRETOK_LLAMA3,           /* "llama-bpe" (Qwen2's regex with \p{N}{1,3}) */
   DS_PRETOK_DEEPSEEK_LLM,     /* "deepseek-llm" */
-  DS_PRETOK_DEEPSEEK_CODER    /* "deepseek-coder" */
+  DS_PRETOK_DEEPSEEK_CODER,   /* "deepseek-coder" */
+  DS_PRETOK_DEFAULT,          /* "default" (and a GGUF without the key): llama.cpp's fallback */
+  DS_PRETOK_GPT2              /* "gpt-2" (also "gpt2"): the GPT-2 regex alone */
 } ds_pretok_kind;
 
 typedef struct ds_vocab ds_vocab;
@@ -62,6 +64,7 @@ void ds_vocab_free(ds_vocab *v);
 /* ---- facts ------------------------------------------------------------------ */
 
 int64_t ds_vocab_n_tokens(const ds_vocab *v);          /* highest id + 1 */
+int64_t ds_vocab_n_merges_skipped(const ds_vocab *v);  /* merges that can never apply */
 int32_t ds_vocab_bos(const ds_vocab *v);               /* -1 if none */
 int32_t ds_vocab_eos(const ds_vocab *v);
 int32_t ds_vocab_pad(const ds_vocab *v);

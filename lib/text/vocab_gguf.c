@@ -3,7 +3,8 @@
  * read through the public dseek_gguf_* accessors.
  *
  *   tokenizer.ggml.model       "gpt2" (byte-level BPE; nothing else is supported)
- *   tokenizer.ggml.pre         pre-tokenizer name (pretok.c: ds_pretok_from_name)
+ *   tokenizer.ggml.pre         pre-tokenizer name (pretok.c: ds_pretok_from_name);
+ *                              absent: "default", as llama.cpp
  *   tokenizer.ggml.tokens      [string]  id -> token (byte-level form for NORMAL)
  *   tokenizer.ggml.token_type  [int]     ds_token_type per id (default NORMAL)
  *   tokenizer.ggml.merges      [string]  "left right", in rank order
@@ -71,8 +72,12 @@ static dseek_status load(const dseek_gguf *g, const char *path, ds_vocab **out)
     return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tokenizer model '%s' is not supported (only byte-level BPE 'gpt2')", path, s);
   ds_pretok_kind kind;
   if ((st = string_key(g, path, "tokenizer.ggml.pre", &s, &len))) return st;
-  if (!s) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: key 'tokenizer.ggml.pre' missing: unknown pre-tokenizer", path);
-  if (!ds_pretok_from_name(s, &kind))
+  if (!s) {
+    /* llama.cpp runs such a file with its "default" pre-tokenizer (and warns
+     * that generation quality may suffer): so does dseek */
+    ds_log(DSEEK_LOG_WARN, "%s: no tokenizer.ggml.pre: using the 'default' pre-tokenizer, as llama.cpp does", path);
+    kind = DS_PRETOK_DEFAULT;
+  } else if (!ds_pretok_from_name(s, &kind))
     return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: pre-tokenizer '%s' is not supported", path, s);
 
   int64_t k_tok, n_tok, k_type = -1, n_type = 0, k_merge, n_merge;

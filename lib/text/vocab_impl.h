@@ -51,6 +51,7 @@ struct ds_vocab {
   ds_merge_slot *merges;
   uint64_t merge_mask;
   int64_t n_merges;
+  int64_t n_merges_skipped;        /* listed merges naming a string that is no token */
 
   int32_t byte_token[256];         /* id of each single byte-level character, or -1 */
   uint16_t byte_to_cp[256];
