@@ -4,7 +4,7 @@
  *
  * A file is built in three steps: key/values into a bg_kvs (kept in memory,
  * counted), tensors into a bg_list (names, types, shapes; no data), then
- * bg_write_gguf lays out GGUF v3 (MODELS.md section 5: header, key/values,
+ * bg_write_gguf lays out GGUF v3 (lib/models/README.md §5: header, key/values,
  * tensor infos, padding to 32, each tensor's data at a 32-aligned offset) and
  * streams the data tensor by tensor, 64 rows at a time, so the largest file
  * never needs more than a few MB of memory. Values are uniform random in

@@ -1,7 +1,7 @@
 /*
  * make_bench_deepseek2.c — the deepseek2 presets of the benchmark model
  * generator (make_bench_model.c): random weights, real shapes, names and
- * keys as llama.cpp's newest converter writes them (MODELS.md section 1;
+ * keys as llama.cpp's newest converter writes them (lib/models/README.md §1.8;
  * tests/reference/convert_deepseek2.py lists them, checked against llama.cpp's
  * convert_hf_to_gguf.py and llama-model.cpp): split attn_k_b / attn_v_b (MLA
  * "absorbed", head_count_kv 1, key_length kv_lora + rope, value_length

@@ -684,7 +684,7 @@ typedef struct dseek_generate_options {
   int reasoning;                /**< a dseek_reasoning_mode (default AUTO) */
   int add_special;              /**< prepend BOS if the model wants it (default 1); see dseek_tokenize */
   int parse_special;            /**< special tokens in the prompt are tokens (default 1) */
-  /* Test-time compute (appended in 0.1; MODELS.md section 4). */
+  /* Test-time compute (appended in 0.1; lib/models/README.md §4). */
   int64_t max_thinking_tokens;  /**< -1 (default): unlimited. N >= 0: after N reasoning tokens the
                                      reasoning is closed by injecting think_close (0: at once,
                                      with just "</think>\n\n") and the answer follows */
@@ -702,9 +702,10 @@ typedef struct dseek_generate_options {
   int64_t n_draft;              /**< tokens drafted per step, 1..64 (default 4) */
   /* MTP speculative decoding (appended in 0.1). */
   int use_mtp;                  /**< 1: the model's own MTP layer (deepseek2 models that carry one,
-                                     MODELS.md MTP) drafts one token per step, verified with the
-                                     next in one batch; same guarantees as `draft` (not together
-                                     with it; n_draft is not used). UNSUPPORTED for other models.
+                                     lib/models/README.md §1.7) drafts one token per step,
+                                     verified with the next in one batch; same guarantees as
+                                     `draft` (not together with it; n_draft is not used).
+                                     UNSUPPORTED for other models.
                                      The result's n_draft_tokens / n_draft_accepted count the
                                      drafts. The context keeps the main model's hidden state per
                                      position (n_ctx x hidden size floats) and the MTP layer's

@@ -4,7 +4,7 @@ Module and parameter names follow the Hugging Face DeepSeek-V3 checkpoint
 (model.layers.N.self_attn.q_a_proj.weight, ...), so the state dict is the HF
 weight dict the reference (tests/reference/deepseek2.py) and the GGUF
 converter (tests/reference/convert_deepseek2.py) take. The math is
-MODELS.md section 1 (the module comment of deepseek2.py):
+lib/models/README.md §1 (the module comment of deepseek2.py):
 
   MLA with q LoRA: q = W_qb RMSNorm(W_qa x); [c_kv ; k_pe] = W_kva x,
       c_kv = RMSNorm(c_kv); per head k = [W_UK c_kv ; RoPE(k_pe)], v = W_UV c_kv

@@ -107,7 +107,7 @@ enum {
   DS_TENSOR_VIEW = 1u << 3,
 };
 
-/* RoPE pair layouts (MODELS.md 1-3). */
+/* RoPE pair layouts (lib/models/README.md §1.4, §2, §3). */
 enum {
   DS_ROPE_NORMAL = 0,   /* rotate (x[2i], x[2i+1]): llama GGUF, deepseek2 */
   DS_ROPE_NEOX = 2,     /* rotate (x[i], x[i + n_rot/2]): qwen2, llama safetensors */
@@ -185,7 +185,7 @@ typedef struct ds_rope_params {
   int n_rot;              /* rotated dims at the start of each head (even, <= head dim) */
   int mode;               /* DS_ROPE_NORMAL or DS_ROPE_NEOX */
   float freq_base;        /* theta, e.g. 10000 */
-  /* YaRN (MODELS.md 1); active when yarn_factor > 1 */
+  /* YaRN (lib/models/README.md §1.5); active when yarn_factor > 1 */
   float yarn_factor;
   int yarn_orig_ctx;
   float yarn_beta_fast, yarn_beta_slow;
@@ -245,7 +245,7 @@ ds_tensor *ds_op_attn_seq(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tens
 ds_tensor *ds_op_mul_mat_scaled(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *x);
 ds_tensor *ds_op_get_rows_scaled(ds_graph *g, ds_tensor *w, ds_tensor *scale, ds_tensor *ids);
 
-/* ---- mixture of experts (DeepSeekMoE, MODELS.md 1) ----------------------- */
+/* ---- mixture of experts (DeepSeekMoE, lib/models/README.md §1.6) ---------- */
 /* Expert matrices: w [K, N, E], E matrices [K, N] of one type (rows
  * contiguous), either stacked (GGUF: expert e at byte e * nb[2]) or scattered
  * (Hugging Face: one tensor per expert): then `table` is an I64 [2, E] external

@@ -156,7 +156,7 @@ void ds_rope_params_init(ds_rope_params *p, int n_rot)
                         .yarn_mscale = 1.0f, .yarn_mscale_all_dim = 1.0f};
 }
 
-/* yarn_mscale(s, m) = 0.1 m ln(s) + 1 for s > 1 (MODELS.md 1). */
+/* yarn_mscale(s, m) = 0.1 m ln(s) + 1 for s > 1 (lib/models/README.md §1.5). */
 static double yarn_mscale(double s, double m) { return s <= 1.0 ? 1.0 : 0.1 * m * log(s) + 1.0; }
 
 ds_tensor *ds_op_rope(ds_graph *g, ds_tensor *a, ds_tensor *pos, ds_tensor *freq_factors,

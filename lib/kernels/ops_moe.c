@@ -1,5 +1,5 @@
 /*
- * ops_moe.c — DeepSeekMoE kernels (MODELS.md 1): expert selection, expert
+ * ops_moe.c — DeepSeekMoE kernels (lib/models/README.md §1.6): expert selection, expert
  * weights and the weighted sum.
  *
  * Router, per token t (row of logits [E]), in f32:

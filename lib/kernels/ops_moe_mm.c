@@ -1,5 +1,5 @@
 /*
- * ops_moe_mm.c — the grouped expert product of DeepSeekMoE (MODELS.md 1):
+ * ops_moe_mm.c — the grouped expert product of DeepSeekMoE (lib/models/README.md §1.6):
  * mul_mat_id, and mul_mat_id_swiglu, the routed experts' gate and up
  * products fused with the SwiGLU between them (without ids: one dense or
  * shared FFN, every token on the one "expert", k = 1, ds_op_mul_mat_swiglu):

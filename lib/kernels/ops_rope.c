@@ -1,5 +1,5 @@
 /*
- * ops_rope.c — rotary position embedding (MODELS.md 1-3).
+ * ops_rope.c — rotary position embedding (lib/models/README.md §1.4-1.5, §2, §3).
  *
  * For each head row x of a token at position p, pair j = 0 .. n_rot/2 - 1 is
  * rotated by theta_j = p * f_j:

@@ -1,5 +1,5 @@
 /*
- * deepseek2.c — the forward pass of DeepSeek-V2/V3/R1 (MODELS.md 1): MLA with
+ * deepseek2.c — the forward pass of DeepSeek-V2/V3/R1 (lib/models/README.md §1): MLA with
  * a latent KV cache in the absorbed form, YaRN rope, DeepSeekMoE.
  *
  *   x = Emb[ids]

@@ -19,7 +19,7 @@ ds_tensor *ds_ds2_norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps,
 ds_tensor *ds_ds2_embed(ds_graph *g, const ds_weight *w, ds_tensor *ids);
 /* The model's rope: adjacent pairs over qk_rope dims, YaRN when configured. */
 void ds_ds2_rope_params(const struct dseek_model *m, ds_rope_params *rp);
-/* One decoder layer on x [d, T] (pre-norm residual, MODELS.md 1):
+/* One decoder layer on x [d, T] (pre-norm residual, lib/models/README.md §1.2):
  *   x + MLA(RMSNorm(x) attn_norm), then + FFN(RMSNorm(.) ffn_norm)
  * writing its latent rows into `cache` (a [C + rope, 1, kv->n_ctx] array of
  * kv->type) at f->slots; f->pos / f->seq feed rope and the attention mask.

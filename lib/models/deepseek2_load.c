@@ -1,5 +1,5 @@
 /* deepseek2_load.c — checks and conversions shared by the deepseek2 loaders
- * (see deepseek2_load.h; MODELS.md section 1). */
+ * (see deepseek2_load.h; lib/models/README.md §1). */
 #include "models/deepseek2_load.h"
 #include "kernels/fp8.h"
 #include "kernels/types.h"
@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-/* yarn_mscale(s, m) = 0.1 m ln(s) + 1 for s > 1, else 1 (MODELS.md 1). */
+/* yarn_mscale(s, m) = 0.1 m ln(s) + 1 for s > 1, else 1 (lib/models/README.md §1.5). */
 static double yarn_mscale(double s, double m) { return s <= 1.0 ? 1.0 : 0.1 * m * log(s) + 1.0; }
 
 dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source)

@@ -1,6 +1,6 @@
 /*
  * deepseek2_load_gguf.c — DeepSeek-V2/V3/R1 from GGUF (arch "deepseek2") as
- * llama.cpp's converter writes it (MODELS.md 1; tests/reference/README.md).
+ * llama.cpp's converter writes it (lib/models/README.md §1.8; tests/reference/README.md).
  *
  * Keys (deepseek2.*): block_count (main layers + nextn_predict_layers),
  * context_length, embedding_length, feed_forward_length (dense FFN),

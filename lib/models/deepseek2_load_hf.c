@@ -1,7 +1,7 @@
 /*
  * deepseek2_load_hf.c — DeepSeek-V2/V3/R1 from a Hugging Face checkpoint
  * directory (model_type deepseek_v2 / deepseek_v3), BF16/F32 or FP8 as
- * released, without conversion (MODELS.md 1).
+ * released, without conversion (lib/models/README.md §1.8, §6).
  *
  * config.json: vocab_size, hidden_size, num_hidden_layers (MTP layers come
  * after), intermediate_size, num_attention_heads, q_lora_rank (null: q_proj),

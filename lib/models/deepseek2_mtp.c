@@ -1,7 +1,7 @@
 /*
- * deepseek2_mtp.c — the forward pass of a DeepSeek-V3/R1 MTP layer (MODELS.md
- * MTP; DeepSeek-V3 report section 2.2), used to draft tokens for speculative
- * decoding (runtime/mtp.c):
+ * deepseek2_mtp.c — the forward pass of a DeepSeek-V3/R1 MTP layer
+ * (lib/models/README.md §1.7; DeepSeek-V3 report section 2.2), used to draft
+ * tokens for speculative decoding (runtime/mtp.c):
  *
  *   e   = RMSNorm(Emb[t+1]) * enorm          Emb: the layer's embed_tokens, else the model's
  *   h   = RMSNorm(h_t) * hnorm               h_t: the main model's state after its final norm

@@ -1,6 +1,6 @@
 /*
  * dense.c — the forward pass of the dense decoder-only transformers: Llama-3
- * (R1-Distill-Llama) and Qwen2.5 (R1-Distill-Qwen), MODELS.md sections 2-3.
+ * (R1-Distill-Llama) and Qwen2.5 (R1-Distill-Qwen), lib/models/README.md §2-3.
  *
  *   x   = Emb[ids]
  *   per layer:

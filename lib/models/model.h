@@ -20,7 +20,7 @@ typedef enum ds_arch {
   DS_ARCH_UNKNOWN = 0,
   DS_ARCH_LLAMA,       /* Llama-3.x: R1-Distill-Llama */
   DS_ARCH_QWEN2,       /* Qwen2.5: R1-Distill-Qwen; q/k/v biases */
-  DS_ARCH_DEEPSEEK2,   /* DeepSeek-V2/V3/R1: MLA + DeepSeekMoE (MODELS.md 1) */
+  DS_ARCH_DEEPSEEK2,   /* DeepSeek-V2/V3/R1: MLA + DeepSeekMoE (lib/models/README.md §1) */
 } ds_arch;
 
 /* A weight: shape and type plus a pointer into the model's memory. data is
@@ -54,7 +54,7 @@ typedef struct ds_hparams {
   int64_t n_rot;         /* rotated dims per head */
 } ds_hparams;
 
-/* DeepSeek-V2/V3/R1 (MODELS.md 1). */
+/* DeepSeek-V2/V3/R1 (lib/models/README.md §1). */
 typedef struct ds_ds2_hparams {
   int64_t q_lora_rank;         /* 0: plain q projection */
   int64_t kv_lora_rank;        /* C: the latent cached per token */
@@ -97,7 +97,7 @@ typedef struct ds_ds2_layer {
   bool moe;
 } ds_ds2_layer;
 
-/* An MTP block (MODELS.md MTP; its forward is deepseek2_mtp.c, used for
+/* An MTP block (lib/models/README.md §1.7; its forward is deepseek2_mtp.c, used for
  * speculative decoding). embed_tokens / shared_head_head may be absent: the
  * main embedding / output head serve. */
 typedef struct ds_ds2_nextn {

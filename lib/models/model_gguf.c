@@ -10,7 +10,7 @@
  * ffn_gate, ffn_up, ffn_down}.weight.
  *
  * Rope: qwen2 rotates halves (neox). llama.cpp's converter permutes llama's
- * q/k rows so that GGUF llama rotates adjacent pairs (normal) — MODELS.md 3.
+ * q/k rows so that GGUF llama rotates adjacent pairs (normal) — lib/models/README.md §3.
  */
 #include "models/model.h"
 #include "formats/gguf.h"

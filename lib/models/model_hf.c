@@ -10,7 +10,7 @@
  * high_freq_factor, original_max_position_embeddings}.
  *
  * HF stores q/k in the order that rotates halves, so both architectures use
- * neox rope here (MODELS.md 3: GGUF llama was permuted to rotate pairs).
+ * neox rope here (lib/models/README.md §3: GGUF llama was permuted to rotate pairs).
  */
 #include "models/model.h"
 #include "formats/json.h"
@@ -86,7 +86,7 @@ static dseek_status cfg_num(const struct dseek_model *m, const ds_json_value *cf
   return DSEEK_OK;
 }
 
-/* llama3 rope scaling (MODELS.md 3) as per-frequency divisors, the form GGUF's
+/* llama3 rope scaling (lib/models/README.md §3) as per-frequency divisors, the form GGUF's
  * rope_freqs tensor carries: f'_i = f_i / factor_i. */
 static dseek_status llama3_rope_freqs(struct dseek_model *m, const ds_json_value *rs)
 {

@@ -2,7 +2,7 @@
  * generate.c — the generation loop: tokenize the prompt (reusing the cached
  * prefix), evaluate it, then sample, stream (runtime/output.h) and evaluate
  * one token at a time, with the thinking budget and budget forcing of
- * MODELS.md section 4.
+ * lib/models/README.md §4.
  */
 #include "grammar/grammar.h"
 #include "runtime/context.h"

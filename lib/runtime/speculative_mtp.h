@@ -1,6 +1,6 @@
 /*
  * speculative_mtp.h — MTP speculative decoding for dseek_generate (deepseek2
- * models with an MTP layer; MODELS.md MTP).
+ * models with an MTP layer; lib/models/README.md §1.7).
  *
  * A round starts with z, the last token handed out, not yet evaluated by the
  * model (the cache holds positions < n). The MTP layer reads the model's

@@ -1,6 +1,6 @@
 /*
  * chat.c — render DeepSeek-R1 / V3 conversations exactly as their Jinja
- * templates do (MODELS.md section 4, data/tokenizers/SEMANTICS.md section 5):
+ * templates do (lib/models/README.md §4, lib/text/README.md §8):
  *
  *   {bos}{system}<｜User｜>{user}<｜Assistant｜>{answer}<｜end▁of▁sentence｜>...<｜Assistant｜>[<think>\n]
  *

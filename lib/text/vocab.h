@@ -3,7 +3,7 @@
  * relatives (Qwen2 / R1-Distill-Qwen, Llama-3 / R1-Distill-Llama, DeepSeek-LLM,
  * DeepSeek-Coder): the vocabulary, text -> ids and ids -> text.
  *
- * Encoding pipeline (HF `tokenizers` order; /work/shared/data/tokenizers/SEMANTICS.md):
+ * Encoding pipeline (HF `tokenizers` order; lib/text/README.md §1-5):
  *   1. added-token split: leftmost-longest match of added-token contents in the
  *      raw text; a match is its id. parse_special on: every added token;
  *      off: only non-special ones (HF split_special_tokens; for GGUF vocabs the

@@ -1,5 +1,5 @@
 /* test_chat.c — native chat rendering against prompts rendered by a Jinja
- * engine (@huggingface/jinja) in ../shared/data/tokenizers/ (chat_template cases). */
+ * engine (@huggingface/jinja) in tests/data/tokenizers/ (chat_template cases). */
 #include "text/chat.h"
 #include "harness.h"
 

@@ -1,5 +1,5 @@
 /* fuzz_chat.c — chat rendering of arbitrary messages with the real R1 and V3
- * templates (vocab-only models of ../shared/data/tokenizers). Input:
+ * templates (vocab-only models of tests/data/tokenizers). Input:
  *
  *   flags byte (bit 0: V3 instead of R1, bit 1: add_generation_prompt)
  *   then messages separated by 0x1E, each: role byte (value % 6 picks system,

@@ -1,7 +1,7 @@
 /*
  * test_gguf_vocab.c — llama.cpp's real vocab-only GGUF files, read with the
- * loaders' getters as a tokenizer would. Expected values are the facts in
- * shared/data/tokenizers/SEMANTICS.md section 6 (token, merge and token-type
+ * loaders' getters as a tokenizer would. Expected values are the facts of
+ * these files recorded in lib/text/README.md §6 (token, merge and token-type
  * counts, special ids, the 13 single-character user-defined tokens, and the
  * pieces of "Führer" -> [37, 100014, 71, 6245]). Skips (77) without the data.
  *   usage: test_gguf_vocab <tokenizer data dir>
@@ -91,7 +91,7 @@ static void check_vocab(const char *dir, const vocab_facts *f)
   fprintf(stderr, "%s: %lld merges scanned in %.2f ms\n", f->file, (long long)merges->count, 1e3 * (now() - t0));
 
   if (f->n_tokens == 102400) {
-    /* SEMANTICS.md: Führer -> [37, 100014, 71, 6245] = "F", "ü", "h", "rer" */
+    /* lib/text/README.md §6: Führer -> [37, 100014, 71, 6245] = "F", "ü", "h", "rer" */
     static const struct { uint64_t id; const char *piece; } fuhrer[] = {
       {37, "F"}, {100014, "\xC3\xBC"}, {71, "h"}, {6245, "rer"}};
     for (size_t i = 0; i < DS_ARRAY_LEN(fuhrer); i++)

@@ -6,7 +6,7 @@
  * experts; a few MB, well under a second) and loaded through the public API;
  * its parameter counts, KV values per token, weight bytes and hyperparameters
  * must equal the numbers computed here from the published shapes (the
- * formulas below are written from MODELS.md section 1, not from the
+ * formulas below are written from lib/models/README.md §1, not from the
  * generator). The same formulas at full size give DeepSeek's published
  * V2-Lite figures (15.7B total, 2.4B active), so the shrunk files test the
  * structure the full-size ones have. The key and tensor names llama.cpp's
@@ -175,7 +175,7 @@ static void check_model(const char *name, const char *args, const shape *s, int 
   if (s->C) check_llama_cpp_names(name, s);
 }
 
-/* DeepSeek-V2-Lite's config.json (MODELS.md section 1) */
+/* DeepSeek-V2-Lite's config.json (lib/models/README.md §1.1) */
 static const shape v2_lite = {.V = 102400, .d = 2048, .L = 27, .n_dense = 1, .ff = 10944, .H = 16, .q_lora = 0, .C = 512,
                               .nope = 128, .rope = 64, .v = 128, .E = 64, .used = 6, .n_shared = 2, .fe = 1408};
 /* The generator's v3-small: V3's vocabulary, MLA head sizes and routing at d 1024 */

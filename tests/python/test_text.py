@@ -51,7 +51,7 @@ def test_detokenize_partial_utf8(qwen2):
 
 
 def expected_r1(gen: bool) -> str:
-    """The R1 template (../shared/data/tokenizers/deepseek_r1_distill_qwen)
+    """The R1 template (tests/data/tokenizers/deepseek_r1_distill_qwen)
     rendered by hand for CONVERSATION: BOS, the system prompt, user turns
     as <｜User｜>text, assistant turns as <｜Assistant｜> + the text after the
     last </think> + EOS, and <｜Assistant｜><think>\\n to start the reply."""

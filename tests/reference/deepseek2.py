@@ -1,7 +1,8 @@
 """deepseek2 (DeepSeek-V2 / V2-Lite / V3 / R1) reference forward: MLA + DeepSeekMoE
-+ YaRN, written from /work/shared/docs/MODELS.md section 1 and checked against
-public code (search tool): HF modeling_deepseek.py (DeepSeek-V2-Lite / V3 repos),
-DeepSeek-V3 inference/model.py, llama.cpp convert_hf_to_gguf.py DeepseekV2Model,
++ YaRN, written from the papers named in lib/models/README.md §1 (DeepSeek-V2
+arXiv 2405.04434, DeepSeek-V3 arXiv 2412.19437, YaRN arXiv 2309.00071) and
+checked against public code (search tool): HF modeling_deepseek.py
+(DeepSeek-V2-Lite / V3 repos), DeepSeek-V3 inference/model.py, llama.cpp convert_hf_to_gguf.py DeepseekV2Model,
 src/models/deepseek2.cpp, llama-graph.cpp build_moe_ffn, llama-context.cpp.
 Never derived from dseek's C code.
 
@@ -114,7 +115,7 @@ def yarn_mscale(factor, m):
 
 
 def yarn_ramp_bounds(rope_dim, theta, original, beta_fast, beta_slow):
-    """(low, high) of the YaRN ramp, MODELS.md section 1 (see module comment)."""
+    """(low, high) of the YaRN ramp, lib/models/README.md §1.5 (see module comment)."""
     def corr(n_rot):
         return rope_dim * math.log(original / (n_rot * 2 * math.pi)) / (2 * math.log(theta))
     low = max(math.floor(corr(beta_fast)), 0)
@@ -329,7 +330,7 @@ def rope_for(hp, positions, dtype):
 
 
 def block(W, i, x, hp, rope, positions, cache, router_trace=None):
-    """Decoder layer i (pre-norm residual, MODELS.md 1): x + MLA, then + FFN."""
+    """Decoder layer i (pre-norm residual, lib/models/README.md §1.2): x + MLA, then + FFN."""
     p = f"model.layers.{i}."
     xn = models.rms_norm(x, W(p + "input_layernorm.weight"), hp["eps"])
     h = x + mla(W, p, xn, hp, rope, positions, cache, i)
@@ -369,7 +370,7 @@ def forward(weights, config, tokens, start_pos=0, cache=None, dtype=torch.float3
 
 # === MTP (multi-token prediction, DeepSeek-V3 report section 2.2) ==================
 #
-# MODELS.md "MTP": the module after the n_layer main layers (HF index
+# lib/models/README.md §1.7: the module after the n_layer main layers (HF index
 # num_hidden_layers, GGUF blk.{n_layer}.nextn.*) predicts token t+2 from the main
 # model's hidden state at t and the token t+1:
 #     u  = W_eh concat(RMSNorm(Emb(t+1); enorm), RMSNorm(h_t; hnorm))      [emb, hidden]

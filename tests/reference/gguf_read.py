@@ -1,6 +1,6 @@
 """A minimal GGUF v2/v3 reader, the mirror of gguf_write.py, used to check the
 writer (round trip, and against the real vocab-only GGUF files under
-../shared/data/tokenizers/llamacpp/) and to load a GGUF into the reference.
+tests/data/tokenizers/llamacpp/) and to load a GGUF into the reference.
 Trusts its input: it is a test tool, not the library's parser."""
 
 import struct

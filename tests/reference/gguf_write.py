@@ -1,5 +1,6 @@
-"""A small GGUF v3 writer (pure Python + numpy), from MODELS.md section 5,
-checked against gguf-py's GGUFWriter (search tool, gguf-py/gguf/gguf_writer.py):
+"""A small GGUF v3 writer (pure Python + numpy), from the GGUF specification
+(ggml docs/gguf.md; lib/models/README.md §5), checked against gguf-py's
+GGUFWriter (search tool, gguf-py/gguf/gguf_writer.py):
 
     "GGUF"  u32 version  u64 n_tensors  u64 n_kv
     kv:     string key, u32 value type, value

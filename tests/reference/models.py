@@ -1,6 +1,7 @@
-"""Independent PyTorch reference forward passes, written from
-/work/shared/docs/MODELS.md and the public papers / HF model code conventions,
-never from dseek's C code.
+"""Independent PyTorch reference forward passes, written from the public
+papers (Qwen2 arXiv 2407.10671, Llama 3 arXiv 2407.21783) and HF transformers'
+modeling_qwen2.py / modeling_llama.py conventions, as lib/models/README.md §2-3
+records them, never from dseek's C code.
 
     qwen2  (Qwen2.5, R1-Distill-Qwen):  biases on q, k, v; GQA; RoPE over halves
     llama  (Llama-3.1, R1-Distill-Llama): no biases; GQA; RoPE with llama3 scaling
@@ -69,7 +70,7 @@ def rope_base_freqs(rope_dim, theta):
 
 
 def llama3_freqs(freqs, factor, low_freq_factor, high_freq_factor, original_context):
-    """Llama 3.1 frequency scaling (MODELS.md section 3):
+    """Llama 3.1 frequency scaling (lib/models/README.md §3; HF _compute_llama3_parameters):
         wavelength w_i = 2 pi / f_i
         w_i < original / high_freq_factor  ->  f_i              (high frequencies kept)
         w_i > original / low_freq_factor   ->  f_i / factor     (low frequencies slowed)

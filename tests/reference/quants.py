@@ -1,6 +1,7 @@
 """Element conversions and ggml block quantizers, in numpy, written from the
-formats (MODELS.md section 5) and ggml's reference quantizers (ggml-quants.c,
-`quantize_row_q8_0_ref` / `quantize_row_q4_0_ref`, checked with the search tool).
+formats (ggml-common.h; lib/kernels/README.md §3) and ggml's reference
+quantizers (ggml-quants.c, `quantize_row_q8_0_ref` / `quantize_row_q4_0_ref`,
+checked with the search tool).
 
 Every quantizer works in float32 exactly as the C reference does, so a file
 written here is byte-identical to what ggml's reference path would write.
@@ -32,7 +33,7 @@ Q5_0_BLOCK_BYTES = 2 + 4 + QK5_0 // 2
 QK_K = 256
 Q4_K_BLOCK_BYTES = 2 + 2 + 12 + QK_K // 2
 
-# ggml type ids (MODELS.md section 5 / ggml.h)
+# ggml type ids (ggml.h; lib/models/README.md §5)
 GGML_TYPE_F32 = 0
 GGML_TYPE_F16 = 1
 GGML_TYPE_Q4_0 = 2

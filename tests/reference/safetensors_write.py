@@ -26,7 +26,7 @@ DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1}
 
 
 # --- float8 e4m3fn: 1 sign, 4 exponent (bias 7), 3 mantissa; no infinities;
-#     0x7f / 0xff are NaN; largest finite 448 (MODELS.md section 1) ----------
+#     0x7f / 0xff are NaN; largest finite 448 (lib/models/README.md §6.4) ---
 
 def e4m3_to_f32(bits):
     b = np.asarray(bits, dtype=np.uint8).astype(np.int32)

@@ -512,7 +512,7 @@ def test_generated_files(generated):
 
 def test_mtp_by_hand_cache_and_gguf_round_trip(tmp_path):
     """MTP row i from h_i (after the final norm) and token i+1, written out step
-    by step here (MODELS.md MTP: u = W_eh [enorm(Emb t+1) ; hnorm(h_t)], a full
+    by step here (lib/models/README.md §1.7: u = W_eh [enorm(Emb t+1) ; hnorm(h_t)], a full
     layer at index n_layer, shared_head.norm, shared_head.head); the cached
     token-by-token run and the GGUF round trip give the same rows."""
     cfg = td.tiny_config("mtp")

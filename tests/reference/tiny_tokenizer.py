@@ -3,14 +3,14 @@ tokens (id = byte value), a few merges, and R1-style added tokens, rendered
 both as GGUF tokenizer metadata and as an HF tokenizer.json.
 
 GGUF facts (llama.cpp gguf-py, and the real vocab-only GGUFs in
-../shared/data/tokenizers/llamacpp/): tokenizer.ggml.model = "gpt2";
+tests/data/tokenizers/llamacpp/): tokenizer.ggml.model = "gpt2";
 tokens are strings in GPT-2's byte-to-unicode alphabet ("Ġ" = space);
 token_type is an INT32 array (1 normal, 3 control, 4 user-defined);
 merges are strings "left right"; bos/eos ids are UINT32; add_bos_token BOOL.
 HF tokenizer.json: model.type "BPE", model.vocab {token: id} (without the
 added tokens), model.merges either ["a b", ...] (older files, e.g. Llama 3.1)
 or [["a", "b"], ...] (newer, e.g. the R1-Distill-Qwen file in
-../shared/data/tokenizers/); we emit the pair form for qwen2 and the string
+tests/data/tokenizers/); we emit the pair form for qwen2 and the string
 form for llama so both parsers get exercised.
 """
 
@@ -23,7 +23,7 @@ PRE_REGEX = {
     "llama": r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
 }
 GGUF_PRE = {"qwen2": "qwen2", "llama": "llama-bpe", "deepseek2": "deepseek-v3"}
-# DeepSeek-V3 / R1 tokenizer.json (../shared/data/tokenizers/deepseek_v3): three
+# DeepSeek-V3 / R1 tokenizer.json (tests/data/tokenizers/deepseek_v3): three
 # Isolated splits (digit runs of up to three, CJK runs, then words/punctuation/
 # spaces) before the byte-level step, an empty normalizer Sequence, "a b" merges.
 DEEPSEEK_V3_SPLITS = [

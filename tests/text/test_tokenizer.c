@@ -1,8 +1,8 @@
-/* test_tokenizer.c — the HF tokenizers of ../shared/data/tokenizers: every case
+/* test_tokenizer.c — the HF tokenizers of tests/data/tokenizers: every case
  * of deepseek_v3, deepseek_r1 and deepseek_r1_distill_qwen cases.jsonl
- * (ids, decode, streaming decode), llama.cpp's r1-qwen .inp/.out, examples of
- * SEMANTICS.md, argument and buffer rules, and the measured speed. Exits 77
- * when the data directory is missing. */
+ * (ids, decode, streaming decode), llama.cpp's r1-qwen .inp/.out, the
+ * examples of lib/text/README.md §2-4 and §7, argument and buffer rules, and
+ * the measured speed. Exits 77 when the data directory is missing. */
 #include "tok_cases.h"
 
 #include <time.h>
@@ -67,7 +67,8 @@ static void test_facts(void)
   CHECK_EQ_INT(ds_token_piece(v3, -1, &p, &len), DSEEK_ERR_INVALID_ARG);
 }
 
-/* Examples written out in SEMANTICS.md. */
+/* Examples written out in lib/text/README.md §2-4 and §7 (ids of the real
+ * HF tokenizers, also among the cases of tests/data/tokenizers). */
 static void test_semantics_examples(void)
 {
   check_ids(v3, "Hello <\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C> world", true, IDS(19923, 223, 128804, 2058));

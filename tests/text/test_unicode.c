@@ -1,5 +1,5 @@
 /* test_unicode.c — class flags as Oniguruma sees them (values from
- * SEMANTICS.md and the Unicode standard), NFC (decomposition, reordering,
+ * lib/text/README.md §4 and the Unicode standard), NFC (decomposition, reordering,
  * composition, exclusions, Hangul) and UTF-8 helpers. */
 #include "harness.h"
 #include "text/unicode.h"

@@ -1,5 +1,5 @@
 /* test_vocab_gguf.c — llama.cpp's vocab-only GGUF files (deepseek-llm,
- * deepseek-coder) through ds_vocab_load_gguf: facts of SEMANTICS.md §6,
+ * deepseek-coder) through ds_vocab_load_gguf: facts of lib/text/README.md §6,
  * every line of the *.cases.jsonl conversions, the verbatim .inp/.out pairs,
  * and streaming decode. Exits 77 when the data directory is missing. */
 #include "tok_cases.h"
