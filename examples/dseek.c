@@ -8,7 +8,9 @@
  *   dseek chat -m MODEL [same options]      interactive multi-turn chat
  *             (run and chat without -m use tiny-r1, examples/tiny-r1)
  *             [--kv-type T] [--context-shift [--keep N]]
- *   dseek info MODEL [--ctx N] [--kv-type T] [--layers N]   parameters, weights, memory
+ *   dseek info MODEL [--ctx N] [--kv-type T] [--layers N]   parameters, weights, memory;
+ *             for a GGUF (any shard of a split one) also its shards and its
+ *             tensor types with count, bytes and the kernel each runs
  *   dseek info CONFIG.json [--ctx N] [--kv-type T] [--layers N]   the same from a deepseek2
  *             config.json alone (no weights needed); --layers extrapolates its depth
  *   dseek tokenize -m MODEL TEXT [--no-special]
@@ -17,6 +19,8 @@
  * stdout is not a terminal (reasoning then goes between <think> tags).
  */
 #include <dseek.h>
+
+#include "info_tensors.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -423,9 +427,11 @@ static int cmd_info(const args *a)
   int64_t n_ctx = a->n_ctx > 0 ? a->n_ctx : 4096;
   size_t len = a->model ? strlen(a->model) : 0;
   if (len > 5 && !strcmp(a->model + len - 5, ".json")) return info_config(a, kv_type, n_ctx);
+  printf("model         %s\n", a->model);
+  fflush(stdout);
+  info_tensors(a->model);   /* a GGUF: shards and tensor types, also when it cannot load */
   dseek_model *m = load(a, 0);
   if (!m) return 1;
-  printf("model         %s\n", a->model);
   printf("architecture  %s\n", dseek_model_arch(m));
   printf("vocabulary    %lld tokens%s\n", (long long)dseek_model_n_vocab(m),
          dseek_model_has_vocab(m) ? "" : " (no tokenizer: token ids only)");

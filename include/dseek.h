@@ -171,6 +171,18 @@ typedef enum dseek_type {
  *  including GGUF types dseek cannot compute with; "unknown" otherwise. */
 DSEEK_API const char *dseek_type_name(int type);
 
+/** How a matrix product with a weight of `type` runs in this process: the
+ *  kernel level the CPU dispatch picks (the best this CPU has, capped by the
+ *  DSEEK_CPU environment variable) and the kernel at that level, e.g.
+ *  "avx512: int8 dot on int8 activations, 16-row tile for 16+ columns" or
+ *  "scalar: rows decoded to f32, f32 dot". `experts` non-zero: the product
+ *  of a MoE layer's routed experts (a stacked [in, out, n_expert] weight),
+ *  which has kernels of its own. Written NUL-terminated to buf (truncated to
+ *  size - 1). Errors: DSEEK_ERR_INVALID_ARG (NULL buf, size 0),
+ *  DSEEK_ERR_UNSUPPORTED (a type dseek cannot compute with; buf still gets
+ *  "not supported"). */
+DSEEK_API dseek_status dseek_type_kernel(int type, int experts, char *buf, size_t size);
+
 /* ------------------------------------------------------------------------ */
 /* GGUF files: metadata and tensor directory                                 */
 /* ------------------------------------------------------------------------ */
@@ -208,6 +220,27 @@ DSEEK_API dseek_status dseek_gguf_open(const char *path, unsigned flags, dseek_g
 
 /** Release a handle from dseek_gguf_open(). NULL is allowed. */
 DSEEK_API void dseek_gguf_close(dseek_gguf *gguf);
+
+/** Split models. Large GGUFs come in shards written by llama.cpp's
+ *  gguf-split, named PREFIX-00001-of-00004.gguf ... PREFIX-00004-of-00004.gguf.
+ *  Each shard is a GGUF of its own; dseek_gguf_open() opens one shard and
+ *  shows only its tensors. The split keys are ordinary keys of every shard:
+ *  "split.no" (0-based number of this shard), "split.count" (shards in the
+ *  set) and "split.tensors.count" (tensors in all shards); the model's other
+ *  metadata is in shard 1 (split.no 0). To see the whole model, open each
+ *  shard, its path from dseek_gguf_split_path(); a tensor's offset and data
+ *  are within the shard that lists it. dseek_model_load() does all of this
+ *  itself given any one shard. */
+
+/** The path of shard `split_no` (0-based, as split.no) of the split model
+ *  that `path` (any shard's path) belongs to: path with its
+ *  -NNNNN-of-MMMMM.gguf suffix renumbered, written NUL-terminated to buf.
+ *  *len_out (optional) receives the length without the NUL. Errors:
+ *  DSEEK_ERR_INVALID_ARG (NULL path/buf, a name without the split suffix,
+ *  split_no outside [0, MMMMM)), DSEEK_ERR_BUFFER_TOO_SMALL (size < length +
+ *  1; *len_out still set). */
+DSEEK_API dseek_status dseek_gguf_split_path(const char *path, int split_no, char *buf, size_t size,
+                                             size_t *len_out);
 
 /** The file's GGUF version (2 or 3); 0 for NULL. */
 DSEEK_API uint32_t dseek_gguf_version(const dseek_gguf *gguf);

@@ -37,6 +37,11 @@ static dseek_status read_all(int fd, const char *path, uint64_t size, ds_file *o
 
 dseek_status ds_file_open(const char *path, bool allow_mmap, ds_file *out)
 {
+  return ds_file_open_in_set(path, allow_mmap, 0, out);
+}
+
+dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t together, ds_file *out)
+{
   memset(out, 0, sizeof *out);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ds_error(DSEEK_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
@@ -61,9 +66,11 @@ dseek_status ds_file_open(const char *path, bool allow_mmap, ds_file *out)
      * mixture of experts otherwise takes a page fault per 4 KiB the first
      * time each expert is used, spread over the first few hundred tokens
      * (DeepSeek-V2-Lite: 2.2 M faults, seconds of decode time). A file
-     * larger than that is left to fault in lazily rather than read whole. */
-    uint64_t avail = ds_available_memory();
-    if (avail && size <= avail) flags |= MAP_POPULATE;
+     * larger than that is left to fault in lazily rather than read whole.
+     * The shards of a split model are judged by their sum: populating each
+     * one that fits could fill the memory with the first shards. */
+    uint64_t avail = ds_available_memory(), need = together > size ? together : size;
+    if (avail && need <= avail) flags |= MAP_POPULATE;
 #endif
     void *p = mmap(NULL, (size_t)size, PROT_READ, flags, fd, 0);
     if (p != MAP_FAILED) {

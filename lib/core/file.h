@@ -14,6 +14,11 @@ typedef struct ds_file {
  * Errors: DSEEK_ERR_IO with the path and the system's reason, DSEEK_ERR_NO_MEMORY. */
 dseek_status ds_file_open(const char *path, bool allow_mmap, ds_file *out);
 
+/* The same for one file of a set mapped together (the shards of a split
+ * model): `together` bytes in all, which decides whether the pages are mapped
+ * at once (file.c); 0 means this file alone. */
+dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t together, ds_file *out);
+
 /* Release the bytes; safe on a zeroed ds_file. */
 void ds_file_close(ds_file *f);
 

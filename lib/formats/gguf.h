@@ -64,6 +64,7 @@ typedef struct ds_gguf_tensor {
   uint64_t offset;          /* relative to the data section, a multiple of alignment */
   uint64_t size;            /* bytes: ne[0]/block_size*type_size * ne[1]*ne[2]*ne[3] */
   const uint8_t *data;      /* file bytes [data_offset + offset, + size) */
+  int shard;                /* 0-based shard of a split model holding it (0: a plain file) */
 } ds_gguf_tensor;
 
 /* Open-addressing index from a name to a position (internal to gguf.c). */
@@ -83,12 +84,34 @@ struct dseek_gguf {
   int64_t n_tensors;
   ds_gguf_tensor *tensors;
   ds_gguf_index key_index, tensor_index;
+  /* A split model (ds_gguf_open_split): this is shard 1 (its keys are the
+   * model's), tensors[] lists every shard's tensors, data pointing into the
+   * shard that holds it; shards[i] (i >= 1) are the others, owned. */
+  int n_shards;             /* 1 for a plain file */
+  struct dseek_gguf **shards;
 };
 typedef struct dseek_gguf ds_gguf;
 
 /* Open and validate `path` (DSEEK_ERR_IO / FORMAT / NO_MEMORY). */
 dseek_status ds_gguf_open(const char *path, bool allow_mmap, ds_gguf **out);
+/* The same for a file mapped together with others, `together` bytes in all
+ * (ds_file_open_in_set). */
+dseek_status ds_gguf_open_in_set(const char *path, bool allow_mmap, uint64_t together, ds_gguf **out);
+
+/* A model's GGUF: `path` alone, or, when it is a shard of a split model
+ * (gguf_split.c: llama.cpp's gguf-split layout), every shard merged into one
+ * view. */
+dseek_status ds_gguf_open_split(const char *path, bool allow_mmap, ds_gguf **out);
+
+/* The split naming PREFIX-NNNNN-of-MMMMM.gguf (1 <= NNNNN <= MMMMM): true and
+ * the prefix length, shard number (1-based) and count when `path` has it. */
+bool ds_gguf_split_name(const char *path, size_t *prefix_len, int *no, int *count);
 void ds_gguf_close(ds_gguf *g);
+
+/* Replace g's tensor table by `tensors` (n entries from ds_malloc; g owns
+ * them, also on error) and index it by name; a name twice is an error naming
+ * both entries' shards. */
+dseek_status ds_gguf_set_tensors(ds_gguf *g, ds_gguf_tensor *tensors, int64_t n);
 
 /* Key or tensor position, or -1. */
 int64_t ds_gguf_find_key(const ds_gguf *g, const char *key);

@@ -197,6 +197,23 @@ dseek_status dseek_gguf_open(const char *path, unsigned flags, dseek_gguf **out)
 }
 
 void dseek_gguf_close(dseek_gguf *g) { ds_gguf_close(g); }
+
+dseek_status dseek_gguf_split_path(const char *path, int split_no, char *buf, size_t size, size_t *len_out)
+{
+  size_t plen;
+  int no, count;
+  if (!path || !buf) return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_gguf_split_path: path and buf must not be NULL");
+  if (!ds_gguf_split_name(path, &plen, &no, &count))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_gguf_split_path: '%s' does not end in -NNNNN-of-MMMMM.gguf", path);
+  if (split_no < 0 || split_no >= count)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_gguf_split_path: split_no %d is not in [0, %d)", split_no, count);
+  size_t len = strlen(path);   /* the suffix keeps its length */
+  if (len_out) *len_out = len;
+  if (size < len + 1)
+    return ds_error(DSEEK_ERR_BUFFER_TOO_SMALL, "dseek_gguf_split_path: needs %zu bytes, buf has %zu", len + 1, size);
+  snprintf(buf, size, "%.*s-%05d-of-%05d.gguf", (int)plen, path, split_no + 1, count);
+  return DSEEK_OK;
+}
 uint32_t dseek_gguf_version(const dseek_gguf *g) { return g ? g->version : 0; }
 uint64_t dseek_gguf_alignment(const dseek_gguf *g) { return g ? g->alignment : 0; }
 int64_t dseek_gguf_key_count(const dseek_gguf *g) { return g ? g->n_kv : -1; }

@@ -415,10 +415,16 @@ static dseek_status parse(ds_gguf *g)
 
 dseek_status ds_gguf_open(const char *path, bool allow_mmap, ds_gguf **out)
 {
+  return ds_gguf_open_in_set(path, allow_mmap, 0, out);
+}
+
+dseek_status ds_gguf_open_in_set(const char *path, bool allow_mmap, uint64_t together, ds_gguf **out)
+{
   ds_gguf *g = ds_calloc(1, sizeof *g);
   if (!g) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", path);
+  g->n_shards = 1;
   g->path = ds_strndup(path, strlen(path));
-  dseek_status st = g->path ? ds_file_open(path, allow_mmap, &g->file)
+  dseek_status st = g->path ? ds_file_open_in_set(path, allow_mmap, together, &g->file)
                             : ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", path);
   if (!st) st = parse(g);
   if (st) {
@@ -438,6 +444,8 @@ void ds_gguf_close(ds_gguf *g)
     if (kv->type == DSEEK_GGUF_STRING) ds_free(kv->v.str.s);
     if (kv->type == DSEEK_GGUF_ARRAY) { ds_free(kv->v.arr.strs); ds_free(kv->v.arr.offs); }
   }
+  for (int i = 1; g->shards && i < g->n_shards; i++) ds_gguf_close(g->shards[i]);
+  ds_free(g->shards);
   ds_free(g->kv);
   ds_free(g->tensors);
   ds_free(g->key_index.slots);
@@ -445,6 +453,28 @@ void ds_gguf_close(ds_gguf *g)
   ds_file_close(&g->file);
   ds_free(g->path);
   ds_free(g);
+}
+
+dseek_status ds_gguf_set_tensors(ds_gguf *g, ds_gguf_tensor *tensors, int64_t n)
+{
+  ds_gguf_index ix = {0};
+  if (!index_init(&ix, n)) {
+    ds_free(tensors);
+    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", g->path);
+  }
+  ds_free(g->tensors);
+  ds_free(g->tensor_index.slots);
+  g->tensors = tensors;
+  g->n_tensors = n;
+  g->tensor_index = ix;
+  for (int64_t i = 0; i < n; i++) {
+    int64_t j = index_insert(&g->tensor_index, tensors[i].name, i, tensor_name, g);
+    if (j >= 0)
+      return ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' is in shard %d and again in shard %d (each tensor of a "
+                      "split model must be in exactly one shard)", g->path, tensors[i].name, tensors[j].shard + 1,
+                      tensors[i].shard + 1);
+  }
+  return DSEEK_OK;
 }
 
 int64_t ds_gguf_find_key(const ds_gguf *g, const char *key) { return key ? index_find(&g->key_index, key, key_name, g) : -1; }

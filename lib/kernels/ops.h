@@ -64,6 +64,11 @@ void ds_kernel_top_k(const ds_kernel_params *p, ds_tensor *dst);
 void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst);          /* ops_rope.c */
 void ds_kernel_mul_mat(const ds_kernel_params *p, ds_tensor *dst);       /* ops_mul_mat.c */
 size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node);
+/* In words, the kernel mul_mat (mul_mat_id: routed experts) runs for a weight
+ * of `type` (no FP8 scale grid) with level table vk (NULL: the reference). */
+struct ds_vec_kernels;
+void ds_kernel_mul_mat_describe(int type, const struct ds_vec_kernels *vk, char *buf, size_t size);
+void ds_kernel_mul_mat_id_describe(int type, const struct ds_vec_kernels *vk, char *buf, size_t size);
 size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node);
 void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst);          /* ops_attn.c */
 void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst);    /* ops_attn_flash.c */

@@ -53,6 +53,7 @@
 #include "kernels/vec.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Packing a tile costs about as much as running it over this many columns;
@@ -91,11 +92,21 @@ static const float *expert_scale(const ds_tensor *scale, const ds_tensor *table,
 }
 
 /* Q8_0/Q4_0 experts without a scale grid: the types dotted against QA rows. */
+static bool qa_weight_type(int t) { return t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0; }
+
 static bool qa_type(const ds_tensor *node)
 {
-  const int t = node->src[0]->type;
   const ds_tensor *scale = node->op == DS_OP_MUL_MAT_ID ? node->src[3] : NULL;   /* fused: src[3] is up */
-  return !scale && (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0);
+  return !scale && qa_weight_type(node->src[0]->type);
+}
+
+void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf, size_t size)
+{
+  if (!vk) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
+  else if (qa_weight_type(type))
+    snprintf(buf, size, "%s: int8 dot on int8 activations%s", vk->name,
+             vk->gemm_r16 && vk->pack_r16 ? ", 16-row tile for prompts" : "");
+  else snprintf(buf, size, "%s: rows decoded to f32, f32 dot", vk->name);
 }
 
 /* Byte offsets in a thread's scratch: two decoded rows [K] f32, start [E + 1]

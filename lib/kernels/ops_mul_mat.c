@@ -55,6 +55,7 @@
 #include "kernels/types.h"
 #include "kernels/vec.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #ifdef DSEEK_HAVE_OPENBLAS
@@ -126,12 +127,15 @@ static ds_vec_dot_fn direct_dot(const ds_vec_kernels *vk, const ds_tensor *dst)
 /* Activations quantized to QA rows: Q8_0/Q4_0 always, K-quants where the
  * level has their integer dot. vk NULL: whether it may happen at some level
  * (scratch sizing). */
+static bool type_uses_qa(int t, const ds_vec_kernels *vk)
+{
+  if (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0) return true;
+  return is_k_quant(t) && (!vk || ds_vec_dot_of(vk, t));
+}
+
 static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)
 {
-  int t = dst->src[0]->type;
-  if (dst->src[2]) return false;
-  if (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0) return true;
-  return is_k_quant(t) && (!vk || direct_dot(vk, dst));
+  return !dst->src[2] && type_uses_qa(dst->src[0]->type, vk);
 }
 
 /* The GEMM path's extra scratch after the QA rows: one packed tile (the
@@ -179,12 +183,27 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
  * samples all take the dots and give each column the bits it has alone. */
 #define DS_GEMM_MIN_COLS 16
 
+static bool type_uses_gemm(int t, const ds_vec_kernels *vk)
+{
+  return type_uses_qa(t, vk) && vk->gemm_r16 && (is_k_quant(t) || t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0);
+}
+
 static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
 {
-  const int t = dst->src[0]->type;
-  if (!uses_qa(dst, vk) || !vk->gemm_r16) return false;
-  if (dst->src[1]->ne[1] < DS_GEMM_MIN_COLS) return false;
-  return is_k_quant(t) || t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0;
+  return uses_qa(dst, vk) && dst->src[1]->ne[1] >= DS_GEMM_MIN_COLS && type_uses_gemm(dst->src[0]->type, vk);
+}
+
+void ds_kernel_mul_mat_describe(int type, const ds_vec_kernels *vk, char *buf, size_t size)
+{
+  if (!vk) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
+  else if (type_uses_qa(type, vk))
+    snprintf(buf, size, "%s: int8 dot on int8 activations%s", vk->name,
+             !type_uses_gemm(type, vk) ? ""
+             : vk == ds_vec_get(DS_CPU_AVX512) && ds_cpu_amx() ? ", 16-row tile (AMX) for 16+ columns"
+                                                              : ", 16-row tile for 16+ columns");
+  else if (ds_vec_dot_of(vk, type))
+    snprintf(buf, size, "%s: %s dot on f32 activations", vk->name, dseek_type_name(type));
+  else snprintf(buf, size, "%s: rows decoded to f32, f32 dot", vk->name);
 }
 
 /* Rows [n0, n1) of batch (b2, b3) against all M columns (QA u8 rows at xcols). */

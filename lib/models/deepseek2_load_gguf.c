@@ -20,8 +20,21 @@
  * (fused attn_kv_b) only key_length = nope + rope, value_length = v.
  *
  * YaRN: llama.cpp reads the log multiplier as 0.1 mscale_all_dim and uses
- * mscale = mscale_all_dim for deepseek2 (cos/sin factor 1). Group scores are
- * the top-2 sum, as llama.cpp computes them for every deepseek2 file.
+ * mscale = mscale_all_dim for deepseek2 (cos/sin factor 1).
+ *
+ * Group-limited routing (expert_group_count > 1): a GGUF has no topk_method,
+ * so the gating function decides how a group is scored, as DeepSeek's own code
+ * does (DeepSeek-V3 inference/model.py, Gate.forward; HF modeling_deepseek.py
+ * MoEGate):
+ *   softmax (V2, V2.5: group_limited_greedy)  group score = max of its experts'
+ *                                             probabilities
+ *   sigmoid (V3, R1: noaux_tc)                group score = sum of its top-2
+ *                                             biased selection scores
+ * model.py keys the rule on the gate's correction bias, which every sigmoid
+ * release has and no softmax release has; the HF loader keys it on
+ * topk_method, falling back to the same gating rule. llama.cpp's
+ * build_moe_ffn sums the top-2 for every file, which routes the 236B V2 by a
+ * rule it was not trained with: not followed here.
  */
 #include "models/deepseek2_load.h"
 #include "formats/gguf.h"
@@ -103,7 +116,7 @@ static dseek_status read_hparams(struct dseek_model *m)
   INT(d2->n_nextn, "nextn_predict_layers", 0, 16, false);
 #undef INT
   d2->gating = gating == 0 ? DS_MOE_SOFTMAX : (int)gating;   /* 0 (none): softmax, as llama.cpp */
-  d2->group_top2sum = true;
+  d2->group_top2sum = d2->gating == DS_MOE_SIGMOID;   /* see the rule above */
   if (d2->n_nextn >= block_count)
     return ds_error(DSEEK_ERR_FORMAT, "%s: nextn_predict_layers %lld leaves no main layer of %lld", m->path,
                     (long long)d2->n_nextn, (long long)block_count);

@@ -64,7 +64,7 @@ typedef struct ds_ds2_hparams {
   int64_t n_expert, n_expert_used, n_expert_shared;
   int64_t n_group, n_group_used;
   int gating;                  /* DS_MOE_SOFTMAX / DS_MOE_SIGMOID */
-  bool group_top2sum;          /* group score: top-2 sum (V3, llama.cpp) or max (HF V2) */
+  bool group_top2sum;          /* group score: top-2 sum (V3/R1, sigmoid) or max (V2, softmax) */
   bool norm_topk;
   float routed_scale;
   int64_t n_nextn;             /* MTP layers after the n_layer main ones */

@@ -137,7 +137,7 @@ dseek_status ds_model_load_gguf_weights(struct dseek_model *m)
 
 dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool vocab_only)
 {
-  dseek_status st = ds_gguf_open(m->path, allow_mmap, &m->gguf);
+  dseek_status st = ds_gguf_open_split(m->path, allow_mmap, &m->gguf);   /* a split model: every shard */
   if (st) return st;
   const char *arch = NULL;
   if ((st = ds_gguf_get_str(m->gguf, "general.architecture", &arch, NULL, !vocab_only))) return st;

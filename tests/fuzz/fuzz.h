@@ -15,6 +15,7 @@
  * Fixtures come from the environment:
  *   DSEEK_FUZZ_TINY        the tiny models (tests/reference: tiny_models_dir)
  *   DSEEK_FUZZ_TOKENIZERS  tests/data/tokenizers
+ *   DSEEK_FUZZ_QUANTS      tests/data/quants (llama.cpp-made split files)
  * A target whose fixture is missing calls fuzz_skip(): the replay driver then
  * exits 77 (meson's "skipped").
  *

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 
 fuzz_seconds=${DSEEK_FUZZ_SECONDS:-30}
 fuzz_jobs=${DSEEK_FUZZ_JOBS:-2}
-targets=(gguf safetensors config tokenizer_json tokenize chat state)
+targets=(gguf safetensors config tokenizer_json tokenize chat state gguf_split)
 summary=()
 failed=0
 t_start=$SECONDS
@@ -79,6 +79,7 @@ fuzz_one() {
   local t=$1 dir=build-fuzz
   mkdir -p "$dir/fuzz-corpus/$t" "$dir/fuzz-artifacts/$t"
   DSEEK_FUZZ_TINY=$PWD/$dir/tests/reference/tiny DSEEK_FUZZ_TOKENIZERS=$PWD/tests/data/tokenizers \
+    DSEEK_FUZZ_QUANTS=$PWD/tests/data/quants \
     "$dir/tests/fuzz/fuzz_${t}_libfuzzer" -max_total_time="$fuzz_seconds" -timeout=20 -print_final_stats=1 \
     -artifact_prefix="$dir/fuzz-artifacts/$t/" "$dir/fuzz-corpus/$t" "tests/fuzz/corpus/$t" \
     >"$dir/fuzz-$t.log" 2>&1

@@ -569,9 +569,47 @@ static void test_cpu_levels(void)
   CHECK(ds_qa_row_bytes(32) == 64 && ds_qa_row_bytes(4128) % 64 == 0 && ds_qa_row_bytes(4128) >= 4128 + 129 * 8);
 }
 
+/* dseek_type_kernel names the level in effect and the kernel that level's
+ * dispatch takes (cpu.h, ops_mul_mat.c, ops_moe_mm.c): at the reference every
+ * row decoded to f32; above it Q8_0/Q4_0 on int8 activations (experts too),
+ * K-quants where the level's table has their integer dot (experts decoded),
+ * F16 its own dot, other types decoded. */
+static void test_type_kernel(void)
+{
+  char buf[160];
+  const ds_cpu_level best = ds_cpu_detected();
+  for (int l = DS_CPU_REFERENCE; l <= (int)best; l++) {
+    ds_cpu_level_set((ds_cpu_level)l);
+    const char *name = ds_cpu_level_name((ds_cpu_level)l);
+    const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
+    char want[160];
+    const struct { int type, experts; const char *kind; } cases[] = {
+      {DSEEK_TYPE_Q8_0, 0, "int8 dot on int8 activations"}, {DSEEK_TYPE_Q4_0, 1, "int8 dot on int8 activations"},
+      {DSEEK_TYPE_F16, 0, "F16 dot on f32 activations"},     {DSEEK_TYPE_Q2_K, 0, "rows decoded to f32, f32 dot"},
+      {DSEEK_TYPE_Q4_K, 1, "rows decoded to f32, f32 dot"},
+      {DSEEK_TYPE_Q6_K, 0, vk->dot_q6_k ? "int8 dot on int8 activations" : "rows decoded to f32, f32 dot"},
+    };
+    for (size_t i = 0; i < DS_ARRAY_LEN(cases); i++) {
+      CHECK(dseek_type_kernel(cases[i].type, cases[i].experts, buf, sizeof buf) == DSEEK_OK);
+      if (l == DS_CPU_REFERENCE) snprintf(want, sizeof want, "reference: rows decoded to f32, f32 dot in order");
+      else snprintf(want, sizeof want, "%s: %s", name, cases[i].kind);
+      CHECK_MSG(!strncmp(buf, want, strlen(want)), "level %s, %s%s: '%s', expected '%s...'", name,
+                dseek_type_name(cases[i].type), cases[i].experts ? " experts" : "", buf, want);
+    }
+  }
+  ds_cpu_level_set(best);
+  /* a type dseek cannot compute with (Q4_2, long removed from ggml), bad arguments */
+  CHECK(dseek_type_kernel(4, 0, buf, sizeof buf) == DSEEK_ERR_UNSUPPORTED);
+  CHECK_STR(buf, "not supported");
+  CHECK(dseek_type_kernel(DSEEK_TYPE_F32, 0, NULL, 8) == DSEEK_ERR_INVALID_ARG);
+  CHECK(dseek_type_kernel(DSEEK_TYPE_F32, 0, buf, 0) == DSEEK_ERR_INVALID_ARG);
+  CHECK(dseek_type_kernel(DSEEK_TYPE_F32, 0, buf, 6) == DSEEK_OK && strlen(buf) == 5);   /* truncated */
+}
+
 int main(void)
 {
   RUN(test_cpu_levels);
+  RUN(test_type_kernel);
   RUN(test_quantize_qa);
   RUN(test_dots);
   RUN(test_gemm_tile);

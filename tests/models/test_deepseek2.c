@@ -7,7 +7,8 @@
  *   - what the loaders keep: FP8 weights stay F8_E4M3 with their scale grids
  *     (experts through per-expert tables), GGUF experts stacked, split vs
  *     fused kv_b giving the same W_UK^T / W_UV, hparams read from both
- *     formats (YaRN mscale and the softmax scale by hand);
+ *     formats (YaRN mscale and the softmax scale by hand, the group score
+ *     rule of V2 and V3 routing);
  *   - config.json errors name the field.
  *
  *   test_deepseek2 TINY_DIR
@@ -141,6 +142,16 @@ static void test_loaded_weights(void)
   CHECK_NEAR(hf->ds2.kq_scale, v2, 1e-6);
   CHECK(fused->ds2.gating == DS_MOE_SOFTMAX && !fused->ds2.norm_topk && fused->ds2.n_expert_shared == 2);
   CHECK(!hf->ds2.group_top2sum && hf->ds2.q_lora_rank == 0 && hf->ds2_layers[0].wq.data);
+  /* V2 group-limited routing (softmax, groups scored by their max) from both
+   * formats: a GGUF carries only the group counts and the gating function */
+  dseek_model *grp[2] = {load("ds2-v2grp-gguf-f32", "model.gguf"), load("ds2-v2grp-hf-f32", NULL)};
+  for (int i = 0; i < 2; i++) {
+    if (!grp[i]) continue;
+    const ds_ds2_hparams *g = &grp[i]->ds2;
+    CHECK(g->gating == DS_MOE_SOFTMAX && g->n_group == 4 && g->n_group_used == 2 && !g->group_top2sum);
+    CHECK(g->n_expert == 16 && g->n_expert_used == 4 && !grp[i]->ds2_layers[1].exp_probs_b.data);
+    dseek_model_free(grp[i]);
+  }
 
   /* the fused kv_b, split at load, equals the file's own split halves */
   for (int il = 0; il < 3; il++) {

@@ -1,6 +1,6 @@
 """dseek info (examples/dseek.c): what a user reads before running a model.
 
-    test_info.py DSEEK_EXE TINY_DIR
+    test_info.py DSEEK_EXE TINY_DIR QUANTS_DIR
 
 - a loaded model: parameters (total, active), weights by type, KV bytes per
   token at --kv-type, the memory of a --ctx N context;
@@ -39,8 +39,58 @@ def info(exe, *args):
     return r.stdout
 
 
+def run(exe, *args, env=None):
+    r = subprocess.run([*EXE_WRAPPER, exe, "info", *args], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, **(env or {})))
+    return r.returncode, r.stdout, r.stderr
+
+
+def tensor_rows(out):
+    """{(type, experts): (count, MiB, kernel)} from the tensors table."""
+    rows = {}
+    for m in re.finditer(r"^ {14}(\S+) +(\d+) +([0-9.]+)  (experts: )?(.*)$", out, re.M):
+        rows[(m.group(1), bool(m.group(4)))] = (int(m.group(2)), float(m.group(3)), m.group(5))
+    return rows
+
+
+def check_tensor_report(exe, tiny, quants):
+    q4k = os.path.join(tiny, "ds2-v3-gguf-q4_k", "model.gguf")
+    for level in ("reference", "scalar"):
+        rc, out, err = run(exe, q4k, env={"DSEEK_CPU": level})
+        assert rc == 0, err
+        rows = tensor_rows(out)
+        # tests/reference/README.md: Q4_K rows of 256, Q5_0 / F16 fallbacks, router and norms F32
+        assert {t for t, _ in rows} == {"F32", "F16", "Q5_0", "Q4_K"}, out
+        assert rows[("Q4_K", True)][0] == 4 and rows[("Q5_0", True)][0] == 2, out   # 2 MoE layers x gate/up, down
+        for (t, experts), (n, size, kernel) in rows.items():
+            assert kernel.startswith(level + ": "), out
+            if level == "reference":
+                assert kernel == "reference: rows decoded to f32, f32 dot in order", out
+        if level == "scalar":
+            assert rows[("Q5_0", False)][2] == "scalar: rows decoded to f32, f32 dot", out
+            assert rows[("F16", False)][2] == "scalar: F16 dot on f32 activations", out
+            assert rows[("Q4_K", True)][2] == "scalar: rows decoded to f32, f32 dot", out
+        total = sum(n for n, _, _ in rows.values())
+        assert total == 17 + 6 + 9 + 2 + 14 + 4, out   # every tensor of the file once
+
+    shard2 = os.path.join(quants, "split", "model-IQ2_XXS-00002-of-00004.gguf")
+    rc, out, err = run(exe, shard2)
+    assert rc == 1 and "IQ2_XXS, which dseek cannot compute with" in err, (rc, err)
+    assert "shards        4 (split.tensors.count 27)" in out, out
+    for k, n in enumerate((8, 8, 8, 3)):
+        name = os.path.join(quants, "split", f"model-IQ2_XXS-{k + 1:05d}-of-00004.gguf")
+        assert f"  {k + 1}  {name}: {n} tensors, " in out, out
+    rows = tensor_rows(out)
+    assert rows[("IQ2_XXS", False)][:1] == (12,) and rows[("IQ2_XXS", False)][2] == "not supported", out
+    assert sum(n for n, _, _ in rows.values()) == 27, out
+    # the unsplit file gives the same table
+    rc, whole, _ = run(exe, os.path.join(quants, "model-IQ2_XXS.gguf"))
+    assert tensor_rows(whole) == rows and "shards" not in whole, whole
+
+
 def main():
-    exe, tiny = sys.argv[1], sys.argv[2]
+    exe, tiny, quants = sys.argv[1], sys.argv[2], sys.argv[3]
+    check_tensor_report(exe, tiny, quants)
     out = info(exe, os.path.join(tiny, "ds2-kv32-gguf-f32", "model.gguf"), "--kv-type", "q8_0", "--ctx", "1000")
     assert re.search(r"parameters +0\.274 M total, 0\.181 M active per token", out), out
     assert re.search(r"weights +[0-9.]+ MiB: F32 ", out), out

@@ -279,11 +279,15 @@ def load_gguf(path):
         "moe_intermediate_size": md[a + "expert_feed_forward_length"],
         "n_group": n_group,
         "topk_group": md.get(a + "expert_group_used_count", 1),
-        # llama.cpp: a missing gating func means softmax; groups are always
-        # scored by the sum of their top-2 selection scores (build_moe_ffn)
+        # a missing gating func means softmax (llama.cpp).  A GGUF has no
+        # topk_method; DeepSeek's own code (DeepSeek-V3 inference/model.py,
+        # Gate.forward) scores a group by the sum of its top-2 selection scores
+        # when the gate has a correction bias (V3/R1, noaux_tc) and by its max
+        # score otherwise (V2, group_limited_greedy), so the bias decides here.
+        # (llama.cpp's build_moe_ffn sums the top-2 for every file: not followed.)
         "scoring_func": {1: "softmax", 2: "sigmoid"}[md.get(a + "expert_gating_func", 1)],
-        "topk_method": "noaux_tc" if n_group > 1 or any(k.endswith("e_score_correction_bias")
-                                                        for k in weights) else "greedy",
+        "topk_method": ("noaux_tc" if any(k.endswith("e_score_correction_bias") for k in weights)
+                        else "group_limited_greedy" if n_group > 1 else "greedy"),
         "norm_topk_prob": md.get(a + "expert_weights_norm", False),
         "routed_scaling_factor": md.get(a + "expert_weights_scale", 1.0) or 1.0,
         "rope_layout": "gguf",

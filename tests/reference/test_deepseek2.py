@@ -217,6 +217,28 @@ def test_v2_group_limited_routing_by_hand():
     assert deepseek2.route(torch.log(p), dict(hp, n_group=1, n_used=8))[2].item() == math.inf
 
 
+@pytest.mark.parametrize("kind", ["v2grp", "v3"])
+def test_group_rule_read_from_gguf_and_swapping_it_changes_the_model(kind, tmp_path):
+    """A GGUF has no topk_method: reading one back gives V2's max rule to a
+    softmax gate without bias and V3's top-2 sum to a sigmoid gate with bias
+    (DeepSeek-V3 model.py Gate), whatever the file's group keys say; and the
+    tiny grouped models are sensitive to the rule: the other one moves their
+    logits far beyond the 1e-4 relative tolerance of the C tests."""
+    cfg = td.tiny_config(kind)
+    w = td.random_weights(cfg, td.SEED[kind])
+    cds.write_gguf(tmp_path / "m.gguf", w, cfg, quants.GGML_TYPE_F32, split_kv=True)
+    md = gguf_read.GGUFFile(tmp_path / "m.gguf").metadata
+    assert md["deepseek2.expert_group_count"] == 4 and md["deepseek2.expert_group_used_count"] == 2
+    read_cfg = convert.load_gguf(tmp_path / "m.gguf")[1]
+    rule = deepseek2.hparams(read_cfg)["group_score"]
+    assert rule == ("max" if kind == "v2grp" else "top2sum")
+    assert deepseek2.hparams(cfg)["group_score"] == rule            # the HF config agrees
+    toks = td.prompt_tokens(kind)
+    right = models.forward(w, cfg, toks, dtype=F64)
+    other = "group_limited_greedy" if rule == "top2sum" else "noaux_tc"
+    wrong = models.forward(w, dict(cfg, topk_method=other), toks, dtype=F64)
+    assert (right - wrong).abs().max() > 100 * 1e-4 * right.abs().max()
+
 def test_moe_with_known_experts():
     """Router = 10 x identity on a 4-dim input, so the experts of each token are
     known: token 0 -> experts 0 and 1, token 1 -> experts 3 and 2."""
@@ -433,7 +455,7 @@ def expected(d):
 def test_generated_variants_are_consistent(generated):
     lines = [line.split() for line in open(generated / "manifest.txt")]
     names = [fields[0] for fields in lines]
-    assert len(names) == 17 and all(fields[1] == "deepseek2" for fields in lines)
+    assert len(names) == 19 and all(fields[1] == "deepseek2" for fields in lines)
     for name in names:
         d = generated / name
         kv, pre, dec = expected(d)
@@ -442,14 +464,15 @@ def test_generated_variants_are_consistent(generated):
         assert greedy[0] == int(np.argmax(pre[-1])) and greedy[1:] == np.argmax(dec[:-1], 1).tolist()
         assert 0.3 < pre.std() < 5 and len(set(np.argmax(pre, axis=1).tolist())) > 3
         v3 = "-v3-" in name or "mtp" in name   # the mtp models have the v3 shapes
-        k = 4 if v3 else 2
+        grouped = v3 or "-v2grp-" in name      # 16 experts in 4 groups keep 2, top 4
+        k = 4 if grouped else 2
         experts = np.fromfile(d / "router_experts.i32", "<i4").reshape(12, k)
         assert kv["router_experts"] == f"router_experts.i32 12 {k}" and kv["moe_layer"] == "1"
         assert np.array_equal(experts, np.load(d / "router_experts.npy"))
         assert all(len(set(row)) == k for row in experts.tolist())
         margins = [float(m) for m in kv["router_margin"].split()]
         assert len(margins) == 12 and all(m > 0 for m in margins)
-        if v3:   # the chosen experts lie in topk_group = 2 of the 4 groups
+        if grouped:   # the chosen experts lie in topk_group = 2 of the 4 groups
             assert all(len({e // 4 for e in row}) <= 2 for row in experts.tolist())
 
 
@@ -457,7 +480,8 @@ def test_generated_variants_agree(generated):
     def pre(n):
         return expected(generated / n)[1]
     for a, b in [("ds2-v2lite-gguf-f32", "ds2-v2lite-hf-f32"), ("ds2-v2lite-gguf-f32-split", "ds2-v2lite-hf-f32"),
-                 ("ds2-v3-gguf-f32", "ds2-v3-hf-f32-notok"), ("ds2-yarn-gguf-f32", "ds2-yarn-hf-f32")]:
+                 ("ds2-v3-gguf-f32", "ds2-v3-hf-f32-notok"), ("ds2-yarn-gguf-f32", "ds2-yarn-hf-f32"),
+                 ("ds2-v2grp-gguf-f32", "ds2-v2grp-hf-f32")]:
         assert np.abs(pre(a) - pre(b)).max() < 1e-5, (a, b)
     # rounding shows but stays bounded (routing flips make MoE errors O(1))
     for n, tol in (("ds2-v3-hf-bf16-sharded", 1.0), ("ds2-v3-gguf-q8_0", 4.0), ("ds2-v3-hf-fp8", 4.0),

@@ -14,6 +14,10 @@ form dseek loads, with expected outputs; called by make_tiny.py.
             partial ones at the edges); YaRN factor 40, original 4096, mscale 1
     yarn    the v2lite weights with factor 4 and original context 8, so the
             20 positions of a test run well past the original context
+    v2grp   the v2lite shapes with group-limited routing as the 236B V2 has it:
+            16 routed experts in 4 groups keep 2, top 4, softmax, no bias
+            (topk_method group_limited_greedy: a group scores the max of its
+            experts' probabilities), own random weights
 Vocabulary: the tiny tokenizer (300), pre-tokenizer "deepseek-v3".
 
 Each variant directory has the files make_tiny.write_expected writes, plus
@@ -42,7 +46,7 @@ import make_tiny
 import quants
 import safetensors_write
 
-SEED = {"v2lite": 2468, "v3": 1357, "mtp": 9753, "mtpeasy": 8642, "kv32": 3579}
+SEED = {"v2lite": 2468, "v3": 1357, "mtp": 9753, "mtpeasy": 8642, "kv32": 3579, "v2grp": 4680}
 TOK = make_tiny.TOKENIZER
 
 COMMON = {
@@ -88,8 +92,12 @@ CONFIGS["mtpeasy"] = CONFIGS["mtp"]
 # v2lite shapes with a latent row of whole 32-value blocks (kv_lora 64, qk_rope 32, as
 # V2/V3's 512 and 64 are): a Q8_0 KV cache needs them (tests/models/test_kv_cache.c)
 CONFIGS["kv32"] = dict(CONFIGS["v2lite"], kv_lora_rank=64, qk_rope_head_dim=32)
+# V2 (236B) routing: softmax, 16 experts in 4 groups of 4, the 2 best groups by their
+# max probability, top 4 (the real V2: 160 experts, 8 groups keep 3, top 6)
+CONFIGS["v2grp"] = dict(CONFIGS["v2lite"], n_routed_experts=16, num_experts_per_tok=4, n_group=4,
+                        topk_group=2, topk_method="group_limited_greedy")
 WEIGHTS_OF = {"v2lite": "v2lite", "v3": "v3", "yarn": "v2lite", "mtp": "mtp", "mtpeasy": "mtpeasy",
-              "kv32": "kv32"}
+              "kv32": "kv32", "v2grp": "v2grp"}
 FP8_BLOCK = 128
 
 
@@ -301,13 +309,15 @@ def variants():
         ("ds2-mtp-hf-f32", "mtp", "hf", "F32", True, 1),
         ("ds2-mtpeasy-gguf-f32", "mtpeasy", "gguf", "f32", True, True),
         ("ds2-kv32-gguf-f32", "kv32", "gguf", "f32", True, True),
+        ("ds2-v2grp-gguf-f32", "v2grp", "gguf", "f32", True, True),
+        ("ds2-v2grp-hf-f32", "v2grp", "hf", "F32", True, 1),
     ]
 
 
 def generate(out_dir, with_chat_template=True):
     """Write every deepseek2 variant under out_dir; returns the manifest lines."""
     template = r1_chat_template() if with_chat_template else None
-    weights = {k: random_weights(tiny_config(k), SEED[k]) for k in ("v2lite", "v3", "mtp", "kv32")}
+    weights = {k: random_weights(tiny_config(k), SEED[k]) for k in ("v2lite", "v3", "mtp", "kv32", "v2grp")}
     weights["mtpeasy"] = draftable_weights(tiny_config("mtpeasy"), SEED["mtpeasy"])
     manifest = []
     for name, kind, fmt, wtype, with_tok, extra in variants():
