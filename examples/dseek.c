@@ -14,6 +14,8 @@
  *   dseek info CONFIG.json [--ctx N] [--kv-type T] [--layers N]   the same from a deepseek2
  *             config.json alone (no weights needed); --layers extrapolates its depth
  *   dseek tokenize -m MODEL TEXT [--no-special]
+ *   dseek serve [-m MODEL] [--host H] [--port P] [--slots N] [--ctx N] ...
+ *             runs dseek-server (examples/server), the OpenAI-compatible server
  *
  * Reasoning streams dimmed and the answer plain on a terminal; plain text when
  * stdout is not a terminal (reasoning then goes between <think> tags).
@@ -21,6 +23,7 @@
 #include <dseek.h>
 
 #include "info_tensors.h"
+#include "tiny-r1/default_path.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,6 +54,7 @@ static void usage(FILE *f)
           "       dseek chat -m MODEL [options]\n"
           "       dseek info MODEL|CONFIG.json [--ctx N] [--kv-type T] [--layers N]\n"
           "       dseek tokenize -m MODEL TEXT [--no-special]\n"
+          "       dseek serve [-m MODEL] [--host H] [--port P] [--slots N] [--ctx N]  (dseek serve --help)\n"
           "run and chat without -m use tiny-r1, a small demo reasoning model (chat template on)\n"
           "options:\n"
           "  --chat            apply the model's chat template to -p (run)\n"
@@ -116,24 +120,6 @@ static int load_progress(float f, void *user)
   if (isatty(2)) fprintf(stderr, "\rloading %3.0f%%", f * 100.0f);
   if (f >= 1.0f && isatty(2)) fprintf(stderr, "\r             \r");
   return 0;
-}
-
-/* tiny-r1 (examples/tiny-r1/README.md), the model run and chat use without
- * -m: the source tree's copy (builds that are not installed), else the
- * installed one; both paths come from the build (examples/meson.build). */
-static const char *default_model(void)
-{
-  static const char *const paths[] = {
-#ifdef DSEEK_TINY_R1_SOURCE_DIR
-    DSEEK_TINY_R1_SOURCE_DIR "/tiny-r1.gguf",
-#endif
-#ifdef DSEEK_TINY_R1_INSTALL_DIR
-    DSEEK_TINY_R1_INSTALL_DIR "/tiny-r1.gguf",
-#endif
-    NULL};
-  for (int i = 0; paths[i]; i++)
-    if (access(paths[i], R_OK) == 0) return paths[i];
-  return NULL;
 }
 
 static dseek_model *load(const args *a, int vocab_only)
@@ -508,6 +494,30 @@ static int cmd_tokenize(const args *a)
   return st ? 1 : 0;
 }
 
+/* `dseek serve ...` is dseek-server (examples/server) with the same
+ * arguments: a program of its own, so that this tool needs no HTTP or JSON
+ * library. The build tree's copy first (uninstalled builds), then the
+ * installed one, then PATH; exec returns only on failure. */
+static int cmd_serve(int argc, char **argv)
+{
+  static const char *const paths[] = {
+#ifdef DSEEK_SERVER_BUILD_PATH
+    DSEEK_SERVER_BUILD_PATH,
+#endif
+#ifdef DSEEK_SERVER_INSTALL_PATH
+    DSEEK_SERVER_INSTALL_PATH,
+#endif
+    NULL};
+  argv[1] = (char *)"dseek-server";
+  for (int i = 0; paths[i]; i++)
+    if (access(paths[i], X_OK) == 0) execv(paths[i], argv + 1);
+  execvp("dseek-server", argv + 1);
+  (void)argc;
+  fprintf(stderr, "dseek: serve: dseek-server was not built (it needs libmicrohttpd-dev and libjansson-dev; "
+                  "meson option -Dserver=enabled)\n");
+  return 1;
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2) { usage(stderr); return 2; }
@@ -515,8 +525,9 @@ int main(int argc, char **argv)
   const char *cmd = argv[1];
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) { usage(stdout); return 0; }
   if (!strcmp(cmd, "--version")) { printf("dseek %s\n", dseek_version()); return 0; }
+  if (!strcmp(cmd, "serve")) return cmd_serve(argc, argv);
   if (parse(argc, argv, 2, &a)) return 2;
-  if ((!strcmp(cmd, "run") || !strcmp(cmd, "chat")) && !a.model && (a.model = default_model())) {
+  if ((!strcmp(cmd, "run") || !strcmp(cmd, "chat")) && !a.model && (a.model = tiny_r1_default_path())) {
     fprintf(stderr, "dseek: no -m given: using tiny-r1, the built-in demo model (%s)\n", a.model);
     a.chat_template = 1;   /* tiny-r1 only knows chat turns */
   }

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 
 fuzz_seconds=${DSEEK_FUZZ_SECONDS:-30}
 fuzz_jobs=${DSEEK_FUZZ_JOBS:-2}
-targets=(gguf safetensors config tokenizer_json tokenize chat state gguf_split)
+targets=(gguf safetensors config tokenizer_json tokenize chat state gguf_split server_request)   # server_request: dseek serve, built when tests/run installed its libraries
 summary=()
 failed=0
 t_start=$SECONDS

@@ -1,0 +1,30 @@
+/*
+ * response.h — the JSON bodies the server sends, in OpenAI's shapes
+ * (chat.completion, chat.completion.chunk, text_completion, error, model
+ * list). Every function returns a malloc'ed string (NULL when out of memory).
+ */
+#ifndef DSEEK_SERVER_RESPONSE_H
+#define DSEEK_SERVER_RESPONSE_H
+
+#include "server.h"
+
+/* {"error": {"message", "type", "param", "code"}} */
+char *response_error(const char *message, const char *type, const char *param, const char *code);
+
+/* OpenAI's finish_reason for a dseek_stop_reason: "stop" or "length". */
+const char *response_finish_reason(int stop_reason);
+
+/* The whole reply of a finished job (chat.completion or text_completion). */
+char *response_completion(const server *srv, const job *j);
+
+/* Stream chunks: a delta (kind: DSEEK_PIECE_*; 0 with text NULL: the opening
+ * chunk carrying the role), the finishing chunk of choice `index`, and the
+ * usage chunk (no choices). */
+char *response_chunk_delta(const server *srv, const job *j, int64_t index, int kind, const char *text, size_t len);
+char *response_chunk_finish(const server *srv, const job *j, int64_t index, const char *finish_reason);
+char *response_chunk_usage(const server *srv, const job *j);
+
+char *response_models(const server *srv);
+char *response_health(const server *srv);
+
+#endif
