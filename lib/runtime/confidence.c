@@ -10,30 +10,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One pass over the logits: the largest, the k largest finite values (kept
- * sorted, descending, in top[]) and sum exp(l - max) rescaled as the maximum
- * grows. Then log P(j) = l_j - lse with lse = max + log(sum), and
+/* Two passes over the logits: the k largest finite values (kept sorted,
+ * descending, in top[]; top[0] is the maximum), then sum exp(l - max) in
+ * float with four accumulators (glibc's expf; a double exp per logit cost
+ * several times more). log P(j) = l_j - lse with lse = max + log(sum), and
  * C = -(1/k) sum_j log P(j) = lse - mean of the top-k logits. */
 void ds_token_confidence(const float *logits, int64_t n_vocab, int32_t chosen, int top_k, float *logprob,
                          float *confidence)
 {
   float top[DS_CONF_MAX_TOP_K];
   int k = DS_MAX(1, DS_MIN(top_k, DS_CONF_MAX_TOP_K)), n_top = 0;
-  float mx = -INFINITY;
-  double sum = 0;
   for (int64_t i = 0; i < n_vocab; i++) {
     float l = logits[i];
-    if (!(l > -INFINITY)) continue;   /* masked (or NaN) */
-    if (l > mx) { sum = sum * exp((double)mx - l) + 1; mx = l; }
-    else sum += exp((double)l - mx);
-    if (n_top < k || l > top[n_top - 1]) {
-      int j = n_top < k ? n_top++ : k - 1;
-      while (j > 0 && top[j - 1] < l) { top[j] = top[j - 1]; j--; }
-      top[j] = l;
-    }
+    if (!(l > -INFINITY) || (n_top == k && l <= top[k - 1])) continue;   /* masked, NaN or not in the top */
+    int j = n_top < k ? n_top++ : k - 1;
+    while (j > 0 && top[j - 1] < l) { top[j] = top[j - 1]; j--; }
+    top[j] = l;
   }
   if (n_top == 0) { *logprob = -INFINITY; *confidence = 0; return; }
-  double lse = mx + log(sum), mean_top = 0;
+  const float mx = top[0];
+  float acc[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n_vocab; i += 4)
+    for (int j = 0; j < 4; j++) acc[j] += expf(logits[i + j] - mx);   /* -inf (masked) gives 0 */
+  for (; i < n_vocab; i++) acc[0] += expf(logits[i] - mx);
+  double lse = mx + log((double)acc[0] + acc[1] + acc[2] + acc[3]), mean_top = 0;
   for (int j = 0; j < n_top; j++) mean_top += top[j];
   mean_top /= n_top;
   *logprob = chosen >= 0 && chosen < n_vocab ? (float)(logits[chosen] - lse) : -INFINITY;
