@@ -4,7 +4,8 @@
  *   dseek run -m MODEL -p PROMPT [--chat] [-n N] [--temp T] [--top-p P] [--top-k K]
  *             [--min-p P] [--seed S] [-t THREADS] [--ctx N] [--hide-thinking]
  *             [--think-budget N] [--think-min N] [--grammar FILE | --json-schema FILE]
- *             [--mtp]
+ *             [--mtp] [--samples N [--confidence MODE] [--conf-window W] [--conf-warmup N]
+ *             [--consensus TAU] [--keep-top ETA]]
  *   dseek chat -m MODEL [same options]      interactive multi-turn chat
  *             (run and chat without -m use tiny-r1, examples/tiny-r1)
  *             [--kv-type T] [--context-shift [--keep N]]
@@ -22,6 +23,7 @@
  */
 #include <dseek.h>
 
+#include "cli_samples.h"
 #include "info_tensors.h"
 #include "tiny-r1/default_path.h"
 
@@ -45,6 +47,7 @@ typedef struct args {
   const char *kv_name;                      /* --kv-type (NULL: the library's default, F16) */
   int context_shift;                        /* --context-shift, keeping --keep N tokens */
   int64_t n_keep, layers;                   /* --keep, info --layers */
+  cli_samples samples;                      /* --samples N and the --confidence options */
 } args;
 
 static void usage(FILE *f)
@@ -74,7 +77,16 @@ static void usage(FILE *f)
           "  --mtp             speculative decoding with the model's MTP layer (deepseek2 models with one)\n"
           "  --kv-type T       KV cache element type: f16 (default), f32, bf16, q8_0\n"
           "  --context-shift   when the context is full, drop half of it (after --keep N tokens) and go on\n"
-          "  --layers N        info: counts extrapolated to N layers (deepseek2 config.json)\n");
+          "  --layers N        info: counts extrapolated to N layers (deepseek2 config.json)\n"
+          "  --samples N       run: N chains over the prompt's shared cache, then a vote of their answers\n"
+          "  --confidence M    the vote (DeepConf): majority (default), weighted (by the lowest group\n"
+          "                    confidence), low / high (stop chains below the 90th / 10th percentile\n"
+          "                    of the warm-up chains), adaptive (start chains in waves until the\n"
+          "                    weighted vote's leader holds --consensus), low+adaptive, high+adaptive\n"
+          "  --conf-window W   tokens per confidence group (default 2048)\n"
+          "  --conf-warmup N   warm-up chains (default 16)\n"
+          "  --consensus TAU   share that settles the adaptive vote (default 0.95)\n"
+          "  --keep-top ETA    only the most confident fraction ETA of the chains votes (default 1)\n");
 }
 
 static int parse(int argc, char **argv, int first, args *a)
@@ -102,6 +114,12 @@ static int parse(int argc, char **argv, int first, args *a)
     else if (!strcmp(s, "--context-shift")) a->context_shift = 1;
     else if (!strcmp(s, "--keep")) { VALUE(); a->n_keep = atoll(v); }
     else if (!strcmp(s, "--layers")) { VALUE(); a->layers = atoll(v); }
+    else if (!strcmp(s, "--samples")) { VALUE(); a->samples.n = atoll(v); }
+    else if (!strcmp(s, "--confidence")) { VALUE(); a->samples.mode = v; }
+    else if (!strcmp(s, "--conf-window")) { VALUE(); a->samples.window = atoll(v); }
+    else if (!strcmp(s, "--conf-warmup")) { VALUE(); a->samples.warmup = atoll(v); }
+    else if (!strcmp(s, "--consensus")) { VALUE(); a->samples.consensus = atof(v); }
+    else if (!strcmp(s, "--keep-top")) { VALUE(); a->samples.keep_top = atof(v); }
     else if (!strcmp(s, "--chat")) a->chat_template = 1;
     else if (!strcmp(s, "--hide-thinking")) a->hide_thinking = 1;
     else if (!strcmp(s, "--no-special")) a->no_special = 1;
@@ -268,7 +286,14 @@ static int cmd_run(const args *a)
     const char *roles[] = {"user"}, *contents[] = {a->prompt};
     prompt = a->chat_template ? render(m, roles, contents, 1) : strdup(a->prompt);
   }
-  if (prompt) {
+  if (prompt && a->samples.n > 0) {
+    cli_samples s = a->samples;
+    s.max_tokens = a->n_predict;
+    s.hide_thinking = a->hide_thinking;
+    s.sampler = make_sampler(a);
+    rc = cli_run_samples(c, prompt, &s);
+    dseek_sampler_free(s.sampler);
+  } else if (prompt) {
     stream_state ss = {isatty(1), a->hide_thinking, 0};
     dseek_generate_result r;
     rc = generate(a, c, prompt, &ss, &r);
@@ -277,6 +302,10 @@ static int cmd_run(const args *a)
               (long long)r.n_prompt_tokens, r.prompt_seconds, (long long)r.n_generated_tokens,
               (long long)r.n_reasoning_tokens, r.generate_seconds,
               r.generate_seconds > 0 ? r.n_generated_tokens / r.generate_seconds : 0.0);
+    if (!rc && r.n_scored_tokens > 0)
+      fprintf(stderr, "[confidence: mean %.3f, lowest group %.3f, bottom-10%% group %.3f, tail %.3f; "
+              "log-probability %.2f]\n", r.mean_confidence, r.lowest_group_confidence,
+              r.bottom10_group_confidence, r.tail_confidence, r.sum_logprob);
     if (!rc && a->use_mtp)
       fprintf(stderr, "[MTP: %lld of %lld drafts accepted]\n", (long long)r.n_draft_accepted,
               (long long)r.n_draft_tokens);
@@ -521,7 +550,8 @@ static int cmd_serve(int argc, char **argv)
 int main(int argc, char **argv)
 {
   if (argc < 2) { usage(stderr); return 2; }
-  args a = {.n_predict = 1024, .temp = 0.6, .top_p = 0.95, .think_budget = -1};
+  args a = {.n_predict = 1024, .temp = 0.6, .top_p = 0.95, .think_budget = -1,
+            .samples = {.window = 2048, .warmup = 16, .consensus = 0.95, .keep_top = 1}};
   const char *cmd = argv[1];
   if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) { usage(stdout); return 0; }
   if (!strcmp(cmd, "--version")) { printf("dseek %s\n", dseek_version()); return 0; }

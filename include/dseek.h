@@ -695,8 +695,88 @@ typedef enum dseek_stop_reason {
   DSEEK_STOP_MAX_TOKENS = 2,    /**< max_tokens were generated */
   DSEEK_STOP_STRING = 3,        /**< a stop string appeared (it is not delivered) */
   DSEEK_STOP_CALLBACK = 4,      /**< the stream callback returned non-zero */
-  DSEEK_STOP_CONTEXT_FULL = 5   /**< the context has no room for another token */
+  DSEEK_STOP_CONTEXT_FULL = 5,  /**< the context has no room for another token */
+  DSEEK_STOP_LOW_CONFIDENCE = 6,/**< parallel: the chain's group confidence fell below the warm-up
+                                     threshold (dseek_confidence_options.early_stop); it does not vote */
+  DSEEK_STOP_SETTLED = 7        /**< parallel: the vote was settled (dseek_confidence_options.consensus)
+                                     while the chain ran; it does not vote */
 } dseek_stop_reason;
+
+/** Extract the final answer from one sample's answer text (and reasoning).
+ *  Write it to answer (capacity bytes, NUL-terminated) and return its length,
+ *  or return -1 if the sample has no answer. */
+typedef int64_t (*dseek_extract_fn)(const char *content, const char *reasoning, char *answer, size_t capacity,
+                                    void *user_data);
+
+/* Confidence (appended in 0.1): after "Deep Think with Confidence" (DeepConf;
+ * Fu, Wang, Tian, Zhao, 2025, arXiv 2508.15260). Every generated token gets
+ *   logprob     log P(chosen token)
+ *   confidence  C_i = -(1/k) sum_{j=1..k} log P_i(j) over the k most probable
+ *               tokens (DeepConf eq. 2; high = a peaked distribution)
+ * with P_i = softmax of the logits handed to the sampler (the model's
+ * distribution after a grammar's mask, before the sampler's temperature and
+ * truncation stages). A trace's group confidence C_G is the mean C_i over a
+ * sliding window of `window` tokens (eq. 4). */
+
+/** Trace-level confidence measures (DeepConf section 3.1). */
+typedef enum dseek_confidence_measure {
+  DSEEK_CONFIDENCE_LOWEST_GROUP = 0,  /**< the least C_G over the trace's windows (eq. 6; default) */
+  DSEEK_CONFIDENCE_MEAN = 1,          /**< the mean C_i of the trace (eq. 3) */
+  DSEEK_CONFIDENCE_BOTTOM_10 = 2,     /**< the mean of the lowest 10% of the C_G (eq. 5) */
+  DSEEK_CONFIDENCE_TAIL = 3           /**< the mean C_i of the last `tail` tokens */
+} dseek_confidence_measure;
+
+/** One generated token as dseek_generate_options.on_token reports it. */
+typedef struct dseek_token_info {
+  size_t struct_size;           /**< sizeof(dseek_token_info) of the library */
+  int64_t sample;               /**< the chain (dseek_generate_parallel), 0 for dseek_generate */
+  int64_t index;                /**< the token's index in the chain's output, from 0 */
+  int32_t token;
+  float logprob;                /**< log P(token) */
+  float confidence;             /**< C_i */
+  float group_confidence;       /**< C_G of the last `window` tokens; NaN before `window` tokens */
+} dseek_token_info;
+
+/** Per-token callback: return non-zero to stop generation (dseek_generate:
+ *  DSEEK_STOP_CALLBACK; parallel: that chain stops with DSEEK_STOP_CALLBACK). */
+typedef int (*dseek_token_fn)(const dseek_token_info *info, void *user_data);
+
+/** Options of the confidence signals and of confidence-guided parallel
+ *  generation (DeepConf's offline and online algorithms). */
+typedef struct dseek_confidence_options {
+  size_t struct_size;           /**< sizeof(dseek_confidence_options) */
+  int32_t top_k;                /**< k of the token confidence, 1..64 (default 20) */
+  int64_t window;               /**< tokens in a group (default 2048, the paper's); a trace shorter
+                                     than the window has one group, its mean */
+  int64_t tail;                 /**< tokens of the tail confidence (default 2048) */
+  /* Voting (dseek_samples_vote_confidence). */
+  int measure;                  /**< a dseek_confidence_measure scoring a trace (default LOWEST_GROUP) */
+  int weighted;                 /**< 1 (default): an answer's weight is the sum of its chains' scores
+                                     (eq. 7); 0: one vote per chain (plain majority) */
+  double keep_top;              /**< eta: only the highest-scoring fraction of the chains with an
+                                     answer vote (eq. 8; default 1: all; the paper's 0.1 and 0.9) */
+  /* Online early stop (dseek_generate_parallel). */
+  int early_stop;               /**< 1: the first n_warmup chains run to the end and set the threshold
+                                     s = the stop_percentile-th percentile of their lowest group
+                                     confidences; every later chain stops
+                                     (DSEEK_STOP_LOW_CONFIDENCE) at the first full window with
+                                     C_G < s. 0 (default): off */
+  int64_t n_warmup;             /**< warm-up chains (default 16, the paper's; clamped to n_samples) */
+  double stop_percentile;       /**< 0..100 (default 90: DeepConf-low, keeping the top 10%; 10:
+                                     DeepConf-high, the top 90%) */
+  /* Adaptive count (dseek_generate_parallel). */
+  double consensus;             /**< tau in (0, 1]: once at least n_warmup chains have finished, no
+                                     chain starts and the running ones stop (DSEEK_STOP_SETTLED) as
+                                     soon as the leading answer of the weighted vote (measure,
+                                     weighted, keep_top) holds this share of the weight (the
+                                     paper's 0.95); 0 (default): off, all n_samples chains run */
+  int64_t width;                /**< chains decoded at once (default 0: n_samples, or n_warmup with a
+                                     consensus, so chains start in waves); a finished or
+                                     stopped chain's cache rows go to the next chain to start, so
+                                     the context needs prompt + width x max_tokens tokens */
+  dseek_extract_fn extract;     /**< answers for the adaptive vote (NULL: as dseek_samples_vote) */
+  void *extract_user_data;
+} dseek_confidence_options;
 
 /** Reasoning handling. */
 typedef enum dseek_reasoning_mode {
@@ -766,6 +846,12 @@ typedef struct dseek_generate_options {
                                      in dseek_generate_parallel (INVALID_ARG). */
   int64_t n_keep;               /**< tokens kept at the start by a shift (default 0; clamped to the
                                      prompt's length) */
+  /* Confidence (appended in 0.1; see dseek_confidence_options). */
+  const struct dseek_confidence_options *confidence; /**< NULL: defaults (token statistics only) */
+  dseek_token_fn on_token;      /**< optional: called for every sampled token with its logprob and
+                                     confidence (not for injected tokens, nor with a draft or use_mtp:
+                                     INVALID_ARG) */
+  void *on_token_user_data;
 } dseek_generate_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */
@@ -785,7 +871,17 @@ typedef struct dseek_generate_result {
   int64_t n_forced_tokens;      /**< tokens injected by the thinking budget or budget forcing */
   int64_t n_draft_tokens;       /**< speculative decoding: tokens the draft proposed ... */
   int64_t n_draft_accepted;     /**< ... and how many the model accepted */
+  /* Confidence of the sampled tokens (appended in 0.1; 0 with a draft or use_mtp, or no token). */
+  double mean_confidence;       /**< mean C_i */
+  double lowest_group_confidence;   /**< least C_G over full windows (the mean if shorter) */
+  double bottom10_group_confidence; /**< mean of the lowest 10% of the C_G */
+  double tail_confidence;       /**< mean C_i of the last `tail` tokens */
+  double sum_logprob;           /**< sum of the chosen tokens' log-probabilities */
+  int64_t n_scored_tokens;      /**< tokens the statistics cover (sampled, not injected) */
 } dseek_generate_result;
+
+/** Fill *opts with defaults (see dseek_model_options_init). */
+DSEEK_API dseek_status dseek_confidence_options_init(dseek_confidence_options *opts, size_t struct_size);
 
 /** Generate a reply to `prompt` (text given to the model as is: render a
  *  conversation with dseek_chat_render() first). The context keeps the tokens
@@ -815,9 +911,17 @@ typedef struct dseek_samples dseek_samples;
  *  with a sampler of that seed. opts: max_tokens, stop strings, reasoning
  *  mode, add_special and parse_special apply; streaming, the thinking budget
  *  and a draft model are not available here (DSEEK_ERR_INVALID_ARG if set). The context
- *  must hold the prompt plus n_samples x max_tokens tokens; a sample that
- *  finds no room stops with DSEEK_STOP_CONTEXT_FULL. On success *out holds the
- *  samples (free with dseek_samples_free). */
+ *  must hold the prompt plus width x max_tokens tokens (width: at most
+ *  opts->confidence->width chains run at once, default all n_samples); each
+ *  running chain has an equal share of the room after the prompt and a chain
+ *  that fills it stops with DSEEK_STOP_CONTEXT_FULL.
+ *  Confidence (opts->confidence, DeepConf's online algorithm): early_stop
+ *  stops weak chains against a threshold the warm-up chains set, consensus
+ *  starts no more chains once the weighted vote is settled; both are
+ *  deterministic for fixed seeds and the same for any thread count. The
+ *  samples handle then holds the chains that started (dseek_samples_count
+ *  may be below n_samples); each chain's result gives its tokens and stop
+ *  reason. On success *out holds the samples (free with dseek_samples_free). */
 DSEEK_API dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int64_t n_samples,
                                                const uint64_t *seeds, const dseek_generate_options *opts,
                                                dseek_samples **out);
@@ -832,19 +936,34 @@ DSEEK_API const char *dseek_samples_reasoning(const dseek_samples *samples, int6
 /** Counts of sample i (prompt tokens, stop reason, ...), as for dseek_generate. */
 DSEEK_API dseek_status dseek_samples_result(const dseek_samples *samples, int64_t i, dseek_generate_result *result);
 
-/** Extract the final answer from one sample's answer text (and reasoning).
- *  Write it to answer (capacity bytes, NUL-terminated) and return its length,
- *  or return -1 if the sample has no answer. */
-typedef int64_t (*dseek_extract_fn)(const char *content, const char *reasoning, char *answer, size_t capacity,
-                                    void *user_data);
 
 /** Self-consistency: extract every sample's answer (extract NULL: the content
  *  of the last \boxed{...}, else the last non-empty line of the content,
  *  trimmed) and return the most frequent one with its vote count (ties: the
- *  answer that appeared first). *answer is owned by samples; NULL with 0 votes
- *  when no sample has an answer. */
+ *  answer that appeared first; samples stopped by DSEEK_STOP_LOW_CONFIDENCE
+ *  or DSEEK_STOP_SETTLED do not vote). *answer is owned by samples; NULL with
+ *  0 votes when no sample has an answer. */
 DSEEK_API dseek_status dseek_samples_vote(dseek_samples *samples, dseek_extract_fn extract, void *user_data,
                                           const char **answer, int64_t *votes);
+
+/** Confidence-weighted self-consistency (DeepConf eq. 7-8): as
+ *  dseek_samples_vote, but the chains that kept an answer are scored by
+ *  opts->measure, only the top opts->keep_top fraction of them vote, and an
+ *  answer weighs the sum of its chains' scores (opts->weighted; else their
+ *  count). Chains stopped for low confidence or a settled vote never vote.
+ *  *share (may be NULL) receives the winner's share of the voting weight,
+ *  *weight (may be NULL) its weight. opts NULL: defaults. */
+DSEEK_API dseek_status dseek_samples_vote_confidence(dseek_samples *samples, dseek_extract_fn extract,
+                                                     void *user_data, const dseek_confidence_options *opts,
+                                                     const char **answer, double *weight, double *share);
+
+/** Sample i's per-token log-probabilities and confidences C_i (owned by
+ *  samples; *n tokens, the sampled ones). */
+DSEEK_API dseek_status dseek_samples_tokens(const dseek_samples *samples, int64_t i, const float **logprobs,
+                                            const float **confidences, int64_t *n);
+
+/** The early-stop threshold the warm-up chains set (NaN without early_stop). */
+DSEEK_API double dseek_samples_stop_threshold(const dseek_samples *samples);
 
 /** The answer extracted from sample i by the last dseek_samples_vote call
  *  (NULL if it had none or no vote ran). */

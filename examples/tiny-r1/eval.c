@@ -44,6 +44,9 @@ typedef struct options {
   int64_t budgets[MAX_LIST], sc[MAX_LIST];
   int n_budgets, n_sc, n_threads;
   double temp, top_p, expect, tolerance;
+  const char *conf_modes;        /* --conf: comma-separated modes of eval_conf (NULL: none) */
+  int64_t conf_n, conf_window, conf_warmup;
+  double consensus;
   uint64_t seed;
 } options;
 
@@ -182,32 +185,52 @@ static int eval_budget(dseek_context *c, char **prompts, const problem *p, int64
   return 0;
 }
 
-/* Self-consistency accuracy with n_samples votes per problem. */
-static int eval_sc(dseek_context *c, char **prompts, const problem *p, int64_t n, int64_t n_samples,
-                   const options *o, double *acc, double *mean_think)
+/* The voting runs' sampler: top-p then temperature (NULL after an error). */
+static dseek_sampler *make_sampler(const options *o)
 {
   dseek_sampler *s = NULL;
   if (dseek_sampler_create(o->seed, &s) || dseek_sampler_add_top_p(s, (float)o->top_p) ||
       dseek_sampler_add_temperature(s, (float)o->temp)) {
     fprintf(stderr, "tiny-r1-eval: %s\n", dseek_last_error());
     dseek_sampler_free(s);
-    return -1;
+    return NULL;
   }
-  int64_t correct = 0, think = 0;
+  return s;
+}
+
+/* n_samples chains for problem i, chain k seeded with seed + 64 i + k (the
+ * same seeds for every voting method). */
+static int run_samples(dseek_context *c, const char *prompt, int64_t i, int64_t n_samples, const options *o,
+                       dseek_sampler *s, const dseek_confidence_options *cf, dseek_samples **out)
+{
   uint64_t seeds[64];
+  for (int64_t k = 0; k < n_samples; k++) seeds[k] = o->seed + (uint64_t)(i * 64 + k);
+  dseek_generate_options go;
+  dseek_generate_options_init(&go, sizeof go);
+  go.max_tokens = 320;
+  go.add_special = 0;
+  go.sampler = s;
+  go.confidence = cf;
+  *out = NULL;
+  if (!dseek_generate_parallel(c, prompt, n_samples, seeds, &go, out)) return 0;
+  fprintf(stderr, "tiny-r1-eval: %s\n", dseek_last_error());
+  return -1;
+}
+
+/* Self-consistency accuracy with n_samples votes per problem. */
+static int eval_sc(dseek_context *c, char **prompts, const problem *p, int64_t n, int64_t n_samples,
+                   const options *o, double *acc, double *mean_think, double *tokens)
+{
+  dseek_sampler *s = make_sampler(o);
+  if (!s) return -1;
+  int64_t correct = 0, think = 0, spent = 0;
   for (int64_t i = 0; i < n; i++) {
-    for (int64_t k = 0; k < n_samples; k++) seeds[k] = o->seed + (uint64_t)(i * 64 + k);
-    dseek_generate_options go;
-    dseek_generate_options_init(&go, sizeof go);
-    go.max_tokens = 320;
-    go.add_special = 0;
-    go.sampler = s;
     dseek_samples *out = NULL;
     const char *answer = NULL;
     int64_t votes = 0;
-    if (dseek_generate_parallel(c, prompts[i], n_samples, seeds, &go, &out) ||
+    if (run_samples(c, prompts[i], i, n_samples, o, s, NULL, &out) ||
         dseek_samples_vote(out, NULL, NULL, &answer, &votes)) {
-      fprintf(stderr, "tiny-r1-eval: %s\n", dseek_last_error());
+      if (out) fprintf(stderr, "tiny-r1-eval: %s\n", dseek_last_error());
       dseek_samples_free(out);
       dseek_sampler_free(s);
       return -1;
@@ -215,13 +238,68 @@ static int eval_sc(dseek_context *c, char **prompts, const problem *p, int64_t n
     correct += answer && !strcmp(answer, p[i].answer);
     for (int64_t k = 0; k < n_samples; k++) {
       dseek_generate_result r = {.struct_size = sizeof r};
-      if (!dseek_samples_result(out, k, &r)) think += r.n_reasoning_tokens;
+      if (!dseek_samples_result(out, k, &r)) { think += r.n_reasoning_tokens; spent += r.n_generated_tokens; }
     }
     dseek_samples_free(out);
   }
   dseek_sampler_free(s);
   *acc = 100.0 * (double)correct / (double)n;
   *mean_think = (double)think / (double)(n * n_samples);
+  *tokens = (double)spent / (double)n;
+  return 0;
+}
+
+/* Confidence-guided voting (DeepConf, arXiv 2508.15260) at n chains per
+ * problem, same seeds as eval_sc. mode: "offline" (all n chains run; the
+ * votes majority, confidence-weighted, weighted top-90% and top-10% are
+ * counted from the same chains), "low" / "high" (online early stop with the
+ * 90th / 10th warm-up percentile), "adaptive" (consensus), or
+ * "low+adaptive", "high+adaptive". acc[4]: accuracy of the four votes (only
+ * acc[1], the weighted vote, for the online modes); *tokens: generated
+ * tokens per problem, all chains together. */
+static int eval_conf(dseek_context *c, char **prompts, const problem *p, int64_t n, int64_t n_samples,
+                     const char *mode, const options *o, double acc[4], double *tokens)
+{
+  dseek_sampler *s = make_sampler(o);
+  if (!s) return -1;
+  dseek_confidence_options cf;
+  dseek_confidence_options_init(&cf, sizeof cf);
+  cf.window = o->conf_window;
+  cf.n_warmup = o->conf_warmup;
+  if (strstr(mode, "low")) { cf.early_stop = 1; cf.stop_percentile = 90; }
+  if (strstr(mode, "high")) { cf.early_stop = 1; cf.stop_percentile = 10; }
+  if (strstr(mode, "adaptive")) cf.consensus = o->consensus;
+  const double keep[4] = {1, 1, 0.9, 0.1};
+  const int weighted[4] = {0, 1, 1, 1};
+  int64_t correct[4] = {0, 0, 0, 0}, spent = 0;
+  for (int64_t i = 0; i < n; i++) {
+    dseek_samples *out = NULL;
+    if (run_samples(c, prompts[i], i, n_samples, o, s, &cf, &out)) {
+      dseek_sampler_free(s);
+      return -1;
+    }
+    for (int v = 0; v < 4; v++) {
+      dseek_confidence_options vo = cf;
+      vo.keep_top = keep[v];
+      vo.weighted = weighted[v];
+      const char *answer = NULL;
+      if (dseek_samples_vote_confidence(out, NULL, NULL, &vo, &answer, NULL, NULL)) {
+        fprintf(stderr, "tiny-r1-eval: %s\n", dseek_last_error());
+        dseek_samples_free(out);
+        dseek_sampler_free(s);
+        return -1;
+      }
+      correct[v] += answer && !strcmp(answer, p[i].answer);
+    }
+    for (int64_t k = 0; k < dseek_samples_count(out); k++) {
+      dseek_generate_result r = {.struct_size = sizeof r};
+      if (!dseek_samples_result(out, k, &r)) spent += r.n_generated_tokens;
+    }
+    dseek_samples_free(out);
+  }
+  dseek_sampler_free(s);
+  for (int v = 0; v < 4; v++) acc[v] = 100.0 * (double)correct[v] / (double)n;
+  *tokens = (double)spent / (double)n;
   return 0;
 }
 
@@ -234,13 +312,16 @@ static void usage(FILE *f)
           "  --budgets LIST  thinking budgets, greedy (default 0,8,16,32,64,-1; -1 unlimited)\n"
           "  --sc LIST       self-consistency sample counts (default 1,4,16; empty: none)\n"
           "  --limit N       first N problems (default all); --sc-limit N for voting (default 100)\n"
+          "  --conf MODES    confidence-guided voting (DeepConf) at --conf-n chains (default 16):\n"
+          "                  offline,low,high,adaptive,low+adaptive,high+adaptive; --conf-window W\n"
+          "                  (default 16), --conf-warmup N (default 4), --consensus TAU (default 0.95)\n"
           "  --expect PCT    fail unless the last budget's accuracy is PCT +- tolerance (default 4)\n");
 }
 
 int main(int argc, char **argv)
 {
   options o = {.limit = -1, .sc_limit = 100, .temp = 0.6, .top_p = 0.95, .tolerance = 4, .expect = -1,
-               .n_threads = 1, .seed = 1};
+               .n_threads = 1, .seed = 1, .conf_n = 16, .conf_window = 16, .conf_warmup = 4, .consensus = 0.95};
   o.n_budgets = parse_list("0,8,16,32,64,-1", o.budgets);
   o.n_sc = parse_list("1,4,16", o.sc);
   for (int i = 1; i < argc; i++) {
@@ -261,6 +342,11 @@ int main(int argc, char **argv)
     else if (!strcmp(s, "-t")) o.n_threads = atoi(v);
     else if (!strcmp(s, "--expect")) o.expect = atof(v);
     else if (!strcmp(s, "--tolerance")) o.tolerance = atof(v);
+    else if (!strcmp(s, "--conf")) o.conf_modes = v;
+    else if (!strcmp(s, "--conf-n")) o.conf_n = atoll(v);
+    else if (!strcmp(s, "--conf-window")) o.conf_window = atoll(v);
+    else if (!strcmp(s, "--conf-warmup")) o.conf_warmup = atoll(v);
+    else if (!strcmp(s, "--consensus")) o.consensus = atof(v);
     else { usage(stderr); return 2; }
   }
   if (o.n_budgets < 0 || o.n_sc < 0) { fprintf(stderr, "tiny-r1-eval: bad list\n"); return 2; }
@@ -277,6 +363,8 @@ int main(int argc, char **argv)
   if (dseek_model_load(o.model, NULL, &m)) { fprintf(stderr, "tiny-r1-eval: %s\n", dseek_last_error()); return 1; }
   int64_t max_sc = 1;
   for (int k = 0; k < o.n_sc; k++) max_sc = o.sc[k] > max_sc ? o.sc[k] : max_sc;
+  if (o.conf_n < 1 || o.conf_n > 64) { fprintf(stderr, "tiny-r1-eval: --conf-n is 1..64\n"); return 2; }
+  if (o.conf_modes && o.conf_n > max_sc) max_sc = o.conf_n;
   dseek_context_options co;
   dseek_context_options_init(&co, sizeof co);
   co.n_ctx = 128 + max_sc * 320;
@@ -291,7 +379,7 @@ int main(int argc, char **argv)
     }
   FILE *csv = o.csv ? fopen(o.csv, "w") : NULL;
   if (o.csv && !csv) { perror(o.csv); return 1; }
-  if (csv) fprintf(csv, "kind,value,accuracy,mean_thinking_tokens,problems\n");
+  if (csv) fprintf(csv, "kind,value,accuracy,mean_thinking_tokens,problems,tokens_per_problem\n");
 
   int status = 0;
   double acc = 0, think = 0;
@@ -304,7 +392,7 @@ int main(int argc, char **argv)
     else snprintf(label, sizeof label, "%lld", (long long)o.budgets[k]);
     printf("  %-40s %6.1f%%   %8.1f\n", label, acc, think);
     fflush(stdout);
-    if (csv) fprintf(csv, "budget,%lld,%.2f,%.2f,%lld\n", (long long)o.budgets[k], acc, think, (long long)n);
+    if (csv) fprintf(csv, "budget,%lld,%.2f,%.2f,%lld,\n", (long long)o.budgets[k], acc, think, (long long)n);
   }
   if (o.expect >= 0 && o.n_budgets) {
     int ok = acc >= o.expect - o.tolerance && acc <= o.expect + o.tolerance;
@@ -316,12 +404,33 @@ int main(int argc, char **argv)
     printf("\nself-consistency (temp %.2f, top-p %.2f, %lld problems)  accuracy   mean thinking tokens\n",
            o.temp, o.top_p, (long long)ns);
   for (int k = 0; k < o.n_sc; k++) {
-    if (eval_sc(c, prompts, p, ns, o.sc[k], &o, &acc, &think)) return 1;
+    double tokens = 0;
+    if (eval_sc(c, prompts, p, ns, o.sc[k], &o, &acc, &think, &tokens)) return 1;
     char label[32];
     snprintf(label, sizeof label, "n = %lld", (long long)o.sc[k]);
-    printf("  %-40s %6.1f%%   %8.1f\n", label, acc, think);
+    printf("  %-40s %6.1f%%   %8.1f   (%.0f tokens per problem)\n", label, acc, think, tokens);
     fflush(stdout);
-    if (csv) fprintf(csv, "sc,%lld,%.2f,%.2f,%lld\n", (long long)o.sc[k], acc, think, (long long)ns);
+    if (csv) fprintf(csv, "sc,%lld,%.2f,%.2f,%lld,%.1f\n", (long long)o.sc[k], acc, think, (long long)ns, tokens);
+  }
+  if (o.conf_modes)
+    printf("\nconfidence-guided votes at n = %lld (window %lld, warm-up %lld, consensus %.2f, %lld problems)\n"
+           "  mode / vote                                accuracy   tokens per problem\n",
+           (long long)o.conf_n, (long long)o.conf_window, (long long)o.conf_warmup, o.consensus, (long long)ns);
+  for (const char *ms = o.conf_modes; ms && *ms;) {
+    char mode[32];
+    size_t len = strcspn(ms, ",");
+    snprintf(mode, sizeof mode, "%.*s", (int)(len < sizeof mode ? len : sizeof mode - 1), ms);
+    ms += len + (ms[len] == ',');
+    double a[4], tokens = 0;
+    if (eval_conf(c, prompts, p, ns, o.conf_n, mode, &o, a, &tokens)) return 1;
+    static const char *const votes[4] = {"majority", "weighted", "weighted top-90%", "weighted top-10%"};
+    for (int v = strcmp(mode, "offline") ? 1 : 0; v < (strcmp(mode, "offline") ? 2 : 4); v++) {
+      char label[64];
+      snprintf(label, sizeof label, "%s, %s", mode, votes[v]);
+      printf("  %-40s %6.1f%%   %8.1f\n", label, a[v], tokens);
+      if (csv) fprintf(csv, "conf,%s/%s,%.2f,,%lld,%.1f\n", mode, votes[v], a[v], (long long)ns, tokens);
+    }
+    fflush(stdout);
   }
   if (csv) fclose(csv);
   for (int64_t i = 0; i < n; i++) { free(prompts[i]); free(p[i].question); }

@@ -5,6 +5,7 @@
  * lib/models/README.md §4.
  */
 #include "grammar/grammar.h"
+#include "runtime/confidence.h"
 #include "runtime/context.h"
 #include "runtime/generate.h"
 #include "runtime/output.h"
@@ -78,6 +79,8 @@ typedef struct run {
   bool use_mtp;
   bool shift;                /* context_shift, keeping the first n_keep tokens */
   int64_t n_keep;
+  bool stopped_by_token_fn;  /* on_token asked to stop */
+  ds_trace trace;            /* the sampled tokens' confidences (runtime/confidence.h) */
 } run;
 
 static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u->out, u->ctx->model->vocab, tok); }
@@ -122,6 +125,21 @@ static dseek_status inject(run *u, const char *text)
   return st;
 }
 
+/* Token confidence of a sampled token (DeepConf eq. 2) into the trace, and
+ * the host's on_token callback. */
+static dseek_status score_token(run *u, const dseek_generate_options *o, const dseek_confidence_options *conf,
+                                const float *logits, int64_t n_vocab, int32_t tok)
+{
+  float logprob, c;
+  ds_token_confidence(logits, n_vocab, tok, conf->top_k, &logprob, &c);
+  dseek_status st = ds_trace_push(&u->trace, logprob, c);
+  if (st || !o->on_token) return st;
+  dseek_token_info info = {.struct_size = sizeof info, .index = u->r.n_generated_tokens, .token = tok,
+                           .logprob = logprob, .confidence = c, .group_confidence = (float)ds_trace_group(&u->trace)};
+  u->stopped_by_token_fn = o->on_token(&info, o->on_token_user_data) != 0;
+  return DSEEK_OK;
+}
+
 /* Does token t's text close the reasoning? */
 static bool closes_reasoning(const struct ds_vocab *v, int32_t t)
 {
@@ -137,11 +155,12 @@ static bool closes_reasoning(const struct ds_vocab *v, int32_t t)
  * token that completes the trigger but continues with text the grammar
  * refuses is banned for this step and the choice repeats. */
 static dseek_status sample_constrained(ds_constraint *con, dseek_sampler *sampler, const float *logits,
-                                       int64_t n_vocab, int32_t *tok)
+                                       int64_t n_vocab, int32_t *tok, const float **seen)
 {
   for (int tries = 0;; tries++) {
     const float *l = logits;
     dseek_status st = con ? ds_constraint_apply(con, logits, n_vocab, &l) : DSEEK_OK;
+    *seen = l;
     if (!st && sampler) st = dseek_sampler_sample(sampler, l, n_vocab, tok);
     else if (!st) *tok = ds_argmax(l, n_vocab);
     if (st || !con) return st;
@@ -172,6 +191,11 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
                     "reasoning mode, max_thinking_tokens >= -1 and min_thinking_tokens >= 0", fn);
   if (o.use_mtp && o.draft)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: use_mtp and a draft context exclude each other", fn);
+  if (o.on_token && (o.draft || o.use_mtp))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: on_token does not work with a draft model or use_mtp", fn);
+  dseek_confidence_options conf;
+  dseek_status cst = ds_confidence_options_read(o.confidence, fn, &conf);
+  if (cst) return cst;
   if (o.n_keep < 0 || (o.context_shift && (o.draft || o.use_mtp)))
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_keep >= 0; context_shift works without a draft model "
                     "and without use_mtp", fn);
@@ -210,6 +234,7 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   u.r.n_prompt_tokens = n_prompt;
   u.shift = o.context_shift != 0;
   u.n_keep = DS_MIN(o.n_keep, n_prompt);
+  ds_trace_init(&u.trace, conf.window);
   atomic_store(&ctx->cancel, 0);
 
   /* Prompt cache: keep the longest common prefix with what the context holds
@@ -219,6 +244,7 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     if ((st = ds_mtp_spec_init(&u.mtp, ctx, o.sampler))) {
       ds_free(ids);
       ds_output_free(&u.out);
+      ds_trace_free(&u.trace);
       return st;
     }
     u.use_mtp = true;
@@ -256,6 +282,7 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
       continue;
     }
     int32_t tok;
+    const float *seen = NULL;   /* the logits the sampler saw (plain decoding only) */
     bool in_cache = false;   /* speculation: the target already evaluated tok */
     if (u.use_mtp) {
       st = ds_mtp_spec_next(&u.mtp, ctx, o.sampler, o.max_tokens - u.r.n_generated_tokens, &tok);
@@ -264,7 +291,7 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
       in_cache = true;   /* evaluated by the next round (or the discard) */
     } else if (u.speculate) {
       if ((st = ds_spec_next(&u.spec, ctx, o.sampler, o.max_tokens - u.r.n_generated_tokens, &tok, &in_cache))) break;
-    } else if ((st = sample_constrained(con, o.sampler, dseek_logits(ctx, -1), n_vocab, &tok))) {
+    } else if ((st = sample_constrained(con, o.sampler, dseek_logits(ctx, -1), n_vocab, &tok, &seen))) {
       break;
     }
     bool eog = ds_vocab_is_eog(m->vocab, tok);
@@ -283,10 +310,12 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
       u.r.stop_reason = DSEEK_STOP_EOS;
       break;
     }
+    if (seen && (st = score_token(&u, &o, &conf, seen, n_vocab, tok))) break;
     u.r.n_generated_tokens++;
     if (thinking) u.r.n_reasoning_tokens++;
     st = emit_token(&u, tok);
     if (st) break;
+    if (u.stopped_by_token_fn) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
     if (u.out.stopped_by_callback) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
     if (u.out.hit) { u.r.stop_reason = DSEEK_STOP_STRING; break; }
     if (in_cache) continue;
@@ -311,6 +340,8 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   }
   if (!st) st = ds_output_finish(&u.out);
   if (!st && u.out.stopped_by_callback) u.r.stop_reason = DSEEK_STOP_CALLBACK;
+  if (!st) st = ds_trace_stats(&u.trace, conf.tail, &u.r);
+  ds_trace_free(&u.trace);
   u.r.generate_seconds = ds_seconds() - t1;
   ds_output_free(&u.out);
   ds_constraint_free(con);

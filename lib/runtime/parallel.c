@@ -1,35 +1,26 @@
 /*
- * parallel.c — n samples of one prompt decoded together, and self-consistency
- * voting over their answers.
+ * parallel.c — n samples of one prompt decoded together, optionally guided by
+ * their confidence (DeepConf, arXiv 2508.15260, Algorithm 2: warm-up chains
+ * set a threshold, later chains stop when their group confidence falls below
+ * it, and no more chains start once the weighted vote is settled).
  *
  * Cache layout: the prompt occupies slots [0, P) shared by all samples (seq
- * -1); at step t the still-running samples' tokens take the next free slots,
- * each owned by its sample, at position P + t. ds_op_attn_seq makes a sample
- * see only the prompt and its own slots, in order, so each sample's logits are
- * bit-identical to a single run with the same seed. One graph run per step
- * evaluates every running sample: the weights are read once for all of them.
+ * -1). At most `width` chains run at once; running chain number L of the
+ * lanes owns the rows [P + L*R, P + (L+1)*R) (R = the room after the prompt
+ * over width, at most max_tokens) and writes its t-th token at P + L*R + t,
+ * position P + t; starting, it takes ownership of all R rows. ds_op_attn_seq
+ * makes a chain see only the prompt and its own slots, in order, so each chain's logits are bit-identical to a single
+ * run with the same seed. A finished or stopped chain leaves its lane to
+ * the next chain to start; its old rows stay owned by its sequence id, which
+ * no running chain has, so nobody sees them. One graph run per step
+ * evaluates every running chain: the weights are read once for all of them.
  */
 #include "runtime/context.h"
 #include "runtime/generate.h"
-#include "runtime/output.h"
-#include "text/answer.h"
+#include "runtime/samples.h"
 
+#include <math.h>
 #include <string.h>
-
-typedef struct sample {
-  dseek_sampler *sampler;
-  ds_output out;
-  ds_buf reasoning, content, answer;
-  bool has_answer;
-  bool done;
-  int32_t next;                  /* token to evaluate at the next step */
-  dseek_generate_result r;
-} sample;
-
-struct dseek_samples {
-  int64_t n;
-  sample *s;
-};
 
 static int collect(dseek_piece_kind kind, const char *text, size_t len, void *user)
 {
@@ -38,55 +29,138 @@ static int collect(dseek_piece_kind kind, const char *text, size_t len, void *us
   return 0;
 }
 
-void dseek_samples_free(dseek_samples *ss)
+/* Everything the step loop carries around. */
+typedef struct run {
+  dseek_context *ctx;
+  dseek_samples *ss;
+  const dseek_generate_options *o;
+  dseek_confidence_options conf;
+  const uint64_t *seeds;
+  int64_t n_samples, n_prompt, n_warmup, n_warm_done, region;
+  int64_t *lane_owner;           /* chain in each lane, -1: free */
+  int64_t width;
+  bool open, settled;
+} run;
+
+static const char fn[] = "dseek_generate_parallel";
+
+static dseek_status start_chain(run *u, int64_t lane)
 {
-  if (!ss) return;
-  for (int64_t i = 0; i < ss->n; i++) {
-    sample *sm = &ss->s[i];
-    dseek_sampler_free(sm->sampler);
-    ds_output_free(&sm->out);
-    ds_buf_free(&sm->reasoning);
-    ds_buf_free(&sm->content);
-    ds_buf_free(&sm->answer);
+  dseek_samples *ss = u->ss;
+  int64_t i = ss->n++;
+  sample *sm = &ss->s[i];
+  ds_output_init(&sm->out, u->o->stop, u->o->n_stop, u->open, u->o->reasoning == DSEEK_REASONING_OFF, collect, sm);
+  ds_trace_init(&sm->trace, u->conf.window);
+  sm->r.n_prompt_tokens = u->n_prompt;
+  sm->lane = lane;
+  sm->row = -1;
+  sm->warmup = i < u->n_warmup;
+  u->lane_owner[lane] = i;
+  /* The lane's rows are the chain's from now on: rows it has not written yet
+   * hold stale keys (shared -1 or an earlier chain's) that nobody may see. */
+  for (int64_t r = 0; r < u->region; r++) u->ctx->slot_seq[u->n_prompt + lane * u->region + r] = (int32_t)i;
+  if (u->o->sampler) return dseek_sampler_clone(u->o->sampler, u->seeds ? u->seeds[i] : (uint64_t)i, &sm->sampler);
+  return DSEEK_OK;
+}
+
+/* May another chain start? Not once settled; with early stop, chains after
+ * the warm-up wait for the threshold. */
+static bool may_start(const run *u)
+{
+  return u->ss->n < u->n_samples && !u->settled &&
+         (!u->conf.early_stop || u->ss->n < u->n_warmup || !isnan(u->ss->threshold));
+}
+
+/* Chain sm ends: its output is flushed, its statistics computed, its lane
+ * freed; the last warm-up chain sets the threshold (DeepConf eq. 9:
+ * s = percentile_{100-eta} of the warm-up chains' lowest group confidences);
+ * with a consensus, the vote over the finished chains may settle. */
+static dseek_status finish(run *u, sample *sm, int reason)
+{
+  sm->r.stop_reason = reason;
+  sm->done = true;
+  u->lane_owner[sm->lane] = -1;
+  dseek_status st = ds_output_finish(&sm->out);
+  if (!st && (sm->reasoning.failed || sm->content.failed)) st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
+  if (!st) st = ds_trace_stats(&sm->trace, u->conf.tail, &sm->r);
+  if (st) return st;
+  dseek_samples *ss = u->ss;
+  if (sm->warmup && ++u->n_warm_done == u->n_warmup && u->conf.early_stop) {
+    double low[1024];
+    for (int64_t k = 0; k < u->n_warmup; k++) low[k] = ss->s[k].r.lowest_group_confidence;
+    ss->threshold = ds_percentile(low, u->n_warmup, u->conf.stop_percentile);
+    if (isnan(ss->threshold)) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   }
-  ds_free(ss->s);
-  ds_free(ss);
+  if (u->conf.consensus <= 0 || u->settled) return DSEEK_OK;
+  if ((st = ds_sample_extract(sm, u->conf.extract, u->conf.extract_user_data))) return st;
+  int64_t n_finished = 0;
+  for (int64_t k = 0; k < ss->n; k++) n_finished += ds_sample_votes(&ss->s[k]);
+  if (n_finished < u->n_warmup) return DSEEK_OK;
+  int64_t best;
+  double weight, share;
+  if ((st = ds_samples_weighted_vote(ss, &u->conf, &best, &weight, &share))) return st;
+  u->settled = best >= 0 && share >= u->conf.consensus;
+  return DSEEK_OK;
 }
 
-int64_t dseek_samples_count(const dseek_samples *ss) { return ss ? ss->n : -1; }
-
-static const char *text_of(const dseek_samples *ss, int64_t i, bool reasoning, size_t *length)
+/* Sample chain sm's next token from its logits row; queue it for the next
+ * evaluation (ids/pos/slots/seq at *n_batch) unless the chain ends. */
+static dseek_status step_chain(run *u, sample *sm, const float *logits, int32_t *ids, int32_t *pos, int32_t *slots,
+                               int32_t *seq, int64_t *n_batch)
 {
-  if (!ss || i < 0 || i >= ss->n) return NULL;
-  const ds_buf *b = reasoning ? &ss->s[i].reasoning : &ss->s[i].content;
-  if (length) *length = b->len;
-  return b->data ? b->data : "";
+  const dseek_generate_options *o = u->o;
+  const struct ds_vocab *v = u->ctx->model->vocab;
+  const int64_t n_vocab = u->ctx->model->hp.n_vocab;
+  if (sm->r.n_generated_tokens >= o->max_tokens) return finish(u, sm, DSEEK_STOP_MAX_TOKENS);
+  int32_t tok;
+  dseek_status st = DSEEK_OK;
+  if (sm->sampler) { if ((st = dseek_sampler_sample(sm->sampler, logits, n_vocab, &tok))) return st; }
+  else tok = ds_argmax(logits, n_vocab);
+  if (ds_vocab_is_eog(v, tok)) return finish(u, sm, DSEEK_STOP_EOS);
+  float logprob, conf;
+  ds_token_confidence(logits, n_vocab, tok, u->conf.top_k, &logprob, &conf);
+  if ((st = ds_trace_push(&sm->trace, logprob, conf))) return st;
+  const int64_t index = sm->r.n_generated_tokens;
+  bool thinking = ds_output_thinking(&sm->out);
+  sm->r.n_generated_tokens++;
+  if (thinking) sm->r.n_reasoning_tokens++;
+  if ((st = ds_output_token(&sm->out, v, tok))) return st;
+  const double group = ds_trace_group(&sm->trace);
+  if (o->on_token) {
+    dseek_token_info info = {.struct_size = sizeof info, .sample = sm - u->ss->s, .index = index, .token = tok,
+                             .logprob = logprob, .confidence = conf, .group_confidence = (float)group};
+    if (o->on_token(&info, o->on_token_user_data)) return finish(u, sm, DSEEK_STOP_CALLBACK);
+  }
+  if (sm->out.hit) return finish(u, sm, DSEEK_STOP_STRING);
+  if (u->conf.early_stop && !sm->warmup && group < u->ss->threshold) return finish(u, sm, DSEEK_STOP_LOW_CONFIDENCE);
+  if (sm->r.n_generated_tokens >= o->max_tokens) return finish(u, sm, DSEEK_STOP_MAX_TOKENS);
+  if (index >= u->region) return finish(u, sm, DSEEK_STOP_CONTEXT_FULL);
+  ids[*n_batch] = tok;
+  pos[*n_batch] = (int32_t)(u->n_prompt + index);
+  slots[*n_batch] = (int32_t)(u->n_prompt + sm->lane * u->region + index);
+  seq[*n_batch] = (int32_t)(sm - u->ss->s);
+  sm->row = (*n_batch)++;
+  return DSEEK_OK;
 }
 
-const char *dseek_samples_content(const dseek_samples *ss, int64_t i, size_t *length)
+static dseek_status check_options(const dseek_generate_options *o)
 {
-  return text_of(ss, i, false, length);
-}
-
-const char *dseek_samples_reasoning(const dseek_samples *ss, int64_t i, size_t *length)
-{
-  return text_of(ss, i, true, length);
-}
-
-dseek_status dseek_samples_result(const dseek_samples *ss, int64_t i, dseek_generate_result *r)
-{
-  if (!ss || i < 0 || i >= ss->n || !r || r->struct_size < sizeof(size_t))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_samples_result: bad arguments");
-  dseek_generate_result full = ss->s[i].r;
-  full.struct_size = r->struct_size;
-  memcpy(r, &full, DS_MIN(r->struct_size, sizeof full));
+  if (o->stream || o->max_thinking_tokens >= 0 || o->min_thinking_tokens > 0 || o->draft || o->use_mtp)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: streaming, thinking budgets and speculative decoding are not "
+                    "available for parallel samples; read the results from the samples handle", fn);
+  if (o->context_shift)   /* samples own their own cache slots after the shared prompt */
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: context_shift is not available for parallel samples", fn);
+  if (o->grammar || o->json_schema || o->trigger)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: grammar, json_schema and trigger are not available for parallel "
+                    "samples; give the sampler a grammar stage (dseek_sampler_add_grammar) instead", fn);
+  if (o->max_tokens < 0 || o->n_stop < 0 || (o->n_stop > 0 && !o->stop) || o->reasoning < 0 || o->reasoning > 2)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: bad max_tokens, stop strings or reasoning mode", fn);
   return DSEEK_OK;
 }
 
 dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int64_t n_samples,
                                      const uint64_t *seeds, const dseek_generate_options *opts, dseek_samples **out)
 {
-  static const char fn[] = "dseek_generate_parallel";
   if (!ctx || !prompt || !out || n_samples < 1 || n_samples > 1024)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need ctx, prompt, out and 1 <= n_samples <= 1024", fn);
   dseek_generate_options o;
@@ -96,46 +170,42 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
       return ds_error(DSEEK_ERR_INVALID_ARG, "%s: options struct_size %zu is not valid", fn, opts->struct_size);
     memcpy(&o, opts, DS_MIN(opts->struct_size, sizeof o));
   }
-  if (o.stream || o.max_thinking_tokens >= 0 || o.min_thinking_tokens > 0 || o.draft)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: streaming, thinking budgets and speculative decoding are not "
-                    "available for parallel samples; read the results from the samples handle", fn);
-  if (o.context_shift)   /* samples own their own cache slots after the shared prompt */
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: context_shift is not available for parallel samples", fn);
-  if (o.grammar || o.json_schema || o.trigger)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: grammar, json_schema and trigger are not available for parallel "
-                    "samples; give the sampler a grammar stage (dseek_sampler_add_grammar) instead", fn);
-  if (o.max_tokens < 0 || o.n_stop < 0 || (o.n_stop > 0 && !o.stop) || o.reasoning < 0 || o.reasoning > 2)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: bad max_tokens, stop strings or reasoning mode", fn);
+  run u = {.ctx = ctx, .o = &o, .seeds = seeds, .n_samples = n_samples};
+  dseek_status st = check_options(&o);
+  if (!st) st = ds_confidence_options_read(o.confidence, fn, &u.conf);
+  if (st) return st;
   const struct dseek_model *m = ctx->model;
   if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no tokenizer (ids-only model)", fn);
 
   /* The prompt, through the cache like dseek_generate. */
   size_t plen = strlen(prompt);
   int64_t n_prompt = 0;
-  dseek_status st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, NULL, 0, &n_prompt);
+  st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, NULL, 0, &n_prompt);
   if (st && st != DSEEK_ERR_BUFFER_TOO_SMALL) return st;
   st = DSEEK_OK;
   if (n_prompt < 1) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the prompt is empty", fn);
   if (n_prompt > ctx->n_ctx)
     return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: the prompt has %lld tokens but the context holds %lld", fn,
                     (long long)n_prompt, (long long)ctx->n_ctx);
-  dseek_samples *ss = ds_calloc(1, sizeof *ss);
-  int32_t *ids = ds_malloc((size_t)DS_MAX(n_prompt, 4 * n_samples) * sizeof *ids);
-  if (!ss || !ids || !(ss->s = ds_calloc((size_t)n_samples, sizeof *ss->s))) {
+  u.n_warmup = DS_MIN(u.conf.n_warmup, n_samples);
+  /* Adaptive count: by default waves of n_warmup chains, so that a settled vote saves chains. */
+  u.width = DS_MIN(u.conf.width ? u.conf.width : u.conf.consensus > 0 ? u.n_warmup : n_samples, n_samples);
+  u.n_prompt = n_prompt;
+  u.region = DS_MIN(o.max_tokens, (ctx->n_ctx - n_prompt) / u.width);
+  u.open = o.reasoning == DSEEK_REASONING_OPEN || (o.reasoning == DSEEK_REASONING_AUTO && ds_prompt_opens_think(prompt));
+  dseek_samples *ss = u.ss = ds_calloc(1, sizeof *ss);
+  int32_t *ids = ds_malloc((size_t)DS_MAX(n_prompt, 4 * u.width) * sizeof *ids);
+  u.lane_owner = ds_malloc((size_t)u.width * sizeof *u.lane_owner);
+  if (!ss || !ids || !u.lane_owner || !(ss->s = ds_calloc((size_t)n_samples, sizeof *ss->s))) {
     ds_free(ss);
     ds_free(ids);
+    ds_free(u.lane_owner);
     return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   }
-  ss->n = n_samples;
-  bool open = o.reasoning == DSEEK_REASONING_OPEN ||
-              (o.reasoning == DSEEK_REASONING_AUTO && ds_prompt_opens_think(prompt));
-  for (int64_t i = 0; i < n_samples && !st; i++) {
-    sample *sm = &ss->s[i];
-    ds_output_init(&sm->out, o.stop, o.n_stop, open, o.reasoning == DSEEK_REASONING_OFF, collect, sm);
-    sm->r.n_prompt_tokens = n_prompt;
-    if (o.sampler) st = dseek_sampler_clone(o.sampler, seeds ? seeds[i] : (uint64_t)i, &sm->sampler);
-  }
-  if (!st) st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, ids, n_prompt, &n_prompt);
+  ss->cap = n_samples;
+  ss->threshold = NAN;
+  for (int64_t l = 0; l < u.width; l++) u.lane_owner[l] = -1;
+  st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, ids, n_prompt, &n_prompt);
   int64_t keep = 0;
   if (!st) {
     while (keep < ctx->n_past && keep < n_prompt && ctx->tokens[keep] == ids[keep]) keep++;
@@ -151,37 +221,25 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
   if (!st && !prompt_logits) st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   if (!st) memcpy(prompt_logits, dseek_logits(ctx, -1), (size_t)n_vocab * sizeof(float));
 
-  /* Step loop: sample every running sample from its logits row, then evaluate
-   * all the new tokens in one batch. */
-  int32_t *pos = ids + n_samples, *slots = ids + 2 * n_samples, *seq = ids + 3 * n_samples;
-  int64_t *row_of = ds_malloc((size_t)n_samples * sizeof *row_of);
-  if (!st && !row_of) st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
-  int64_t next_slot = n_prompt;
-  for (int64_t step = 0; !st; step++) {
+  /* Step loop: fill free lanes with new chains, sample every running chain
+   * from its logits row (a new one from the prompt's), then evaluate all the
+   * new tokens in one batch. */
+  int32_t *pos = ids + u.width, *slots = ids + 2 * u.width, *seq = ids + 3 * u.width;
+  while (!st) {
+    for (int64_t l = 0; l < u.width && !st; l++)
+      if (u.lane_owner[l] < 0 && may_start(&u)) st = start_chain(&u, l);
     int64_t n_batch = 0;
-    for (int64_t i = 0; i < n_samples && !st; i++) {
-      sample *sm = &ss->s[i];
-      if (sm->done) continue;
-      if (sm->r.n_generated_tokens >= o.max_tokens) { sm->r.stop_reason = DSEEK_STOP_MAX_TOKENS; sm->done = true; continue; }
-      const float *logits = step == 0 ? prompt_logits : dseek_logits(ctx, row_of[i]);
-      int32_t tok;
-      if (sm->sampler) { if ((st = dseek_sampler_sample(sm->sampler, logits, n_vocab, &tok))) break; }
-      else tok = ds_argmax(logits, n_vocab);
-      if (ds_vocab_is_eog(m->vocab, tok)) { sm->r.stop_reason = DSEEK_STOP_EOS; sm->done = true; continue; }
-      bool thinking = ds_output_thinking(&sm->out);
-      sm->r.n_generated_tokens++;
-      if (thinking) sm->r.n_reasoning_tokens++;
-      if ((st = ds_output_token(&sm->out, m->vocab, tok))) break;
-      if (sm->out.hit) { sm->r.stop_reason = DSEEK_STOP_STRING; sm->done = true; continue; }
-      if (sm->r.n_generated_tokens >= o.max_tokens) { sm->r.stop_reason = DSEEK_STOP_MAX_TOKENS; sm->done = true; continue; }
-      if (next_slot >= ctx->n_ctx) { sm->r.stop_reason = DSEEK_STOP_CONTEXT_FULL; sm->done = true; continue; }
-      ids[n_batch] = tok;
-      pos[n_batch] = (int32_t)(n_prompt + step);
-      slots[n_batch] = (int32_t)next_slot++;
-      seq[n_batch] = (int32_t)i;
-      row_of[i] = n_batch++;
+    for (int64_t l = 0; l < u.width && !st; l++) {
+      if (u.lane_owner[l] < 0) continue;
+      sample *sm = &ss->s[u.lane_owner[l]];
+      const float *logits = sm->row < 0 ? prompt_logits : dseek_logits(ctx, sm->row);
+      st = step_chain(&u, sm, logits, ids, pos, slots, seq, &n_batch);
     }
-    if (st || n_batch == 0) break;
+    if (!st && u.settled)   /* the vote is settled: the chains still running stop */
+      for (int64_t l = 0; l < u.width && !st; l++)
+        if (u.lane_owner[l] >= 0) st = finish(&u, &ss->s[u.lane_owner[l]], DSEEK_STOP_SETTLED);
+    if (st || (n_batch == 0 && !may_start(&u))) break;
+    if (n_batch == 0 || u.settled) continue;
     if (atomic_load(&ctx->cancel)) { st = ds_error(DSEEK_ERR_CANCELLED, "%s: cancelled", fn); break; }
     /* One running sample: its row is the batch's last, so the single-row graph
      * (the one plain decoding uses, kept built across calls) gives it; asking
@@ -190,10 +248,8 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
     st = ds_context_eval(ctx, ids, pos, slots, seq, n_batch, n_batch > 1);
   }
   double t2 = ds_seconds();
-  for (int64_t i = 0; i < n_samples && !st; i++) {
+  for (int64_t i = 0; i < ss->n && !st; i++) {
     sample *sm = &ss->s[i];
-    st = ds_output_finish(&sm->out);
-    if (sm->reasoning.failed || sm->content.failed) st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
     sm->r.n_cached_tokens = keep;
     sm->r.prompt_seconds = t1 - t0;
     sm->r.generate_seconds = t2 - t1;
@@ -201,47 +257,10 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
   /* The samples' slots are released: the cache keeps the prompt only. */
   for (int64_t s = n_prompt; s < ctx->n_ctx; s++) ctx->slot_seq[s] = -1;
   ctx->n_past = DS_MIN(ctx->n_past, n_prompt);
-  ds_free(row_of);
+  ds_free(u.lane_owner);
   ds_free(prompt_logits);
   ds_free(ids);
   if (st) { dseek_samples_free(ss); return st; }
   *out = ss;
   return DSEEK_OK;
-}
-
-/* ---- voting ------------------------------------------------------------------ */
-
-dseek_status dseek_samples_vote(dseek_samples *ss, dseek_extract_fn extract, void *user, const char **answer,
-                                int64_t *votes)
-{
-  if (!ss || !answer || !votes) return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_samples_vote: bad arguments");
-  if (!extract) extract = ds_extract_answer;
-  char buf[4096];
-  for (int64_t i = 0; i < ss->n; i++) {
-    sample *sm = &ss->s[i];
-    sm->answer.len = 0;
-    sm->has_answer = false;
-    int64_t n = extract(dseek_samples_content(ss, i, NULL), dseek_samples_reasoning(ss, i, NULL), buf, sizeof buf, user);
-    if (n < 0) continue;
-    if (n >= (int64_t)sizeof buf) n = sizeof buf - 1;
-    if (!ds_buf_append(&sm->answer, buf, (size_t)n) && n > 0)
-      return ds_error(DSEEK_ERR_NO_MEMORY, "dseek_samples_vote: out of memory");
-    if (!sm->answer.data) ds_buf_append(&sm->answer, "", 0);
-    sm->has_answer = sm->answer.data != NULL;
-  }
-  *answer = NULL;
-  *votes = 0;
-  for (int64_t i = 0; i < ss->n; i++) {
-    if (!ss->s[i].has_answer) continue;
-    int64_t count = 0;
-    for (int64_t j = 0; j < ss->n; j++)
-      if (ss->s[j].has_answer && strcmp(ss->s[i].answer.data, ss->s[j].answer.data) == 0) count++;
-    if (count > *votes) { *votes = count; *answer = ss->s[i].answer.data; }
-  }
-  return DSEEK_OK;
-}
-
-const char *dseek_samples_answer(const dseek_samples *ss, int64_t i)
-{
-  return ss && i >= 0 && i < ss->n && ss->s[i].has_answer ? ss->s[i].answer.data : NULL;
 }

@@ -124,3 +124,36 @@ def test_mtp_speculation_keeps_greedy_output(model, heldout):
             accepted += spec.n_draft_accepted
     print(f"MTP drafts accepted: {accepted} of {drafted}")
     assert drafted > 0 and accepted / drafted > 0.8
+
+
+def test_confidence_in_results_and_parallel_options(model, heldout):
+    """Per-token confidence (DeepConf, arXiv 2508.15260) reaches Python: the
+    trace statistics agree with the per-token lists; generate_parallel's
+    early_stop stops chains below the warm-up threshold, consensus starts
+    fewer chains, and both are the same for 1 and 2 threads."""
+    prompt = train.prompt_text(heldout[3][0])
+    with dseek.Context(model, n_ctx=4096, n_threads=1) as ctx:
+        g = ctx.generate(prompt, max_tokens=300, temperature=0)
+        assert g.n_scored_tokens == g.n_generated_tokens == len(g.confidences) == len(g.logprobs) > 10
+        assert g.mean_confidence == pytest.approx(float(np.mean(g.confidences)), rel=1e-5)
+        assert g.sum_logprob == pytest.approx(float(np.sum(g.logprobs)), rel=1e-4, abs=1e-4)
+        assert all(lp <= 0 for lp in g.logprobs)
+
+        hot = dict(max_tokens=300, temperature=1.5, top_p=1.0, early_stop=100, warmup=2, confidence_window=8,
+                   seeds=[1000 + i for i in range(8)])   # a case where hot chains wander below the warm-up
+        s = ctx.generate_parallel(train.prompt_text("What is 47 * 36?"), 8, **hot)
+        assert s.stop_threshold == pytest.approx(max(s[0].lowest_group_confidence, s[1].lowest_group_confidence))
+        stopped = [x for x in s if x.stop_reason == "low_confidence"]
+        assert stopped, [x.stop_reason for x in s]
+        for x in stopped:   # the last full window is below the threshold
+            assert np.mean(x.confidences[-8:]) < s.stop_threshold
+        assert s.tokens_spent == sum(x.n_generated_tokens for x in s)
+        answer, weight, share = s.vote_confidence()
+        assert 0 < share <= 1 and weight > 0
+
+        a = ctx.generate_parallel(prompt, 16, max_tokens=300, temperature=0, consensus=0.95, warmup=3)
+        assert len(a) == 3 and a.vote_confidence()[2] == 1.0
+    with dseek.Context(model, n_ctx=4096, n_threads=2) as ctx2:
+        s2 = ctx2.generate_parallel(train.prompt_text("What is 47 * 36?"), 8, **hot)
+        assert [(x.content, x.reasoning, x.stop_reason, x.confidences) for x in s2] == \
+            [(x.content, x.reasoning, x.stop_reason, x.confidences) for x in s]

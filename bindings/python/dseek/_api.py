@@ -70,6 +70,41 @@ class ContextOptions(Structure):
     ]
 
 
+class TokenInfo(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("sample", c_int64),
+        ("index", c_int64),
+        ("token", c_int32),
+        ("logprob", c_float),
+        ("confidence", c_float),
+        ("group_confidence", c_float),
+    ]
+
+
+token_fn = CFUNCTYPE(c_int, POINTER(TokenInfo), c_void_p)
+extract_fn = CFUNCTYPE(c_int64, c_char_p, c_char_p, c_void_p, c_size_t, c_void_p)
+
+
+class ConfidenceOptions(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("top_k", c_int32),
+        ("window", c_int64),
+        ("tail", c_int64),
+        ("measure", c_int),
+        ("weighted", c_int),
+        ("keep_top", c_double),
+        ("early_stop", c_int),
+        ("n_warmup", c_int64),
+        ("stop_percentile", c_double),
+        ("consensus", c_double),
+        ("width", c_int64),
+        ("extract", extract_fn),
+        ("extract_user_data", c_void_p),
+    ]
+
+
 class GenerateOptions(Structure):
     _fields_ = [
         ("struct_size", c_size_t),
@@ -95,6 +130,9 @@ class GenerateOptions(Structure):
         ("trigger", c_char_p),
         ("context_shift", c_int),
         ("n_keep", c_int64),
+        ("confidence", c_void_p),        # POINTER(ConfidenceOptions)
+        ("on_token", token_fn),
+        ("on_token_user_data", c_void_p),
     ]
 
 
@@ -111,6 +149,12 @@ class GenerateResult(Structure):
         ("n_forced_tokens", c_int64),
         ("n_draft_tokens", c_int64),
         ("n_draft_accepted", c_int64),
+        ("mean_confidence", c_double),
+        ("lowest_group_confidence", c_double),
+        ("bottom10_group_confidence", c_double),
+        ("tail_confidence", c_double),
+        ("sum_logprob", c_double),
+        ("n_scored_tokens", c_int64),
     ]
 
 
@@ -198,6 +242,12 @@ _proto("dseek_samples_reasoning", c_void_p, _p, c_int64, POINTER(c_size_t))
 _proto("dseek_samples_result", _status, _p, c_int64, POINTER(GenerateResult))
 _proto("dseek_samples_vote", _status, _p, c_void_p, c_void_p, POINTER(c_char_p), POINTER(c_int64))
 _proto("dseek_samples_answer", c_char_p, _p, c_int64)
+_proto("dseek_confidence_options_init", _status, POINTER(ConfidenceOptions), c_size_t)
+_proto("dseek_samples_vote_confidence", _status, _p, c_void_p, c_void_p, POINTER(ConfidenceOptions),
+       POINTER(c_char_p), POINTER(c_double), POINTER(c_double))
+_proto("dseek_samples_tokens", _status, _p, c_int64, POINTER(POINTER(c_float)), POINTER(POINTER(c_float)),
+       POINTER(c_int64))
+_proto("dseek_samples_stop_threshold", c_double, _p)
 
 del _name
 

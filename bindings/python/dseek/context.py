@@ -22,7 +22,7 @@ from ._arrays import float_rows, int32_input
 from .errors import InvalidArgumentError, check, error_for, raise_closed
 from .generation import Generation, Request, Stream, generate_collect
 from .model import Model, Text, encode_c_string
-from .parallel import Samples, generate_parallel
+from .parallel import Samples, confidence_options, generate_parallel
 from .sampler import Sampler
 
 lib = _api.lib
@@ -268,12 +268,28 @@ class Context:
                           max_tokens: int = 512, temperature: float = 0.6, top_p: float = 0.95, top_k: int = 0,
                           min_p: float = 0.0, stop: Union[None, str, Sequence[str]] = None, chat: bool = False, *,
                           sampler: Optional[Sampler] = None, reasoning: Union[str, int] = "auto",
-                          add_special: Optional[bool] = None, parse_special: bool = True) -> Samples:
+                          add_special: Optional[bool] = None, parse_special: bool = True,
+                          early_stop: Union[None, bool, str, float] = None, consensus: Optional[float] = None,
+                          confidence_window: int = 2048, warmup: int = 16, width: Optional[int] = None,
+                          keep_top: float = 1.0, measure: str = "lowest_group") -> Samples:
         """n_samples independent replies to one prompt, decoded together (the
         prompt is evaluated once). Sample i is sampled with seeds[i] (default
         i) and is exactly what generate() gives with that seed. The context
-        must hold the prompt plus n_samples x max_tokens tokens. Returns
-        Samples: a list of Generation with vote() for self-consistency."""
+        must hold the prompt plus width x max_tokens tokens (width: chains
+        run at once, default n_samples). Returns Samples: a list of
+        Generation with vote() for self-consistency and vote_confidence().
+
+        Confidence (DeepConf, arXiv 2508.15260): early_stop "low" (or True)
+        / "high" / a percentile: the first `warmup` chains run to the end and
+        set a threshold at that percentile of their lowest group confidence
+        (mean token confidence over confidence_window tokens); later chains
+        stop ("low_confidence") at the first window below it. consensus
+        (e.g. 0.95): chains start in waves of `warmup` (unless width is
+        given) and stop ("settled") once the confidence-weighted vote's
+        leader holds that share; then len(samples) may be below n_samples.
+        keep_top / measure set the weighted vote of vote_confidence()."""
+        confidence = confidence_options(early_stop=early_stop, consensus=consensus, window=confidence_window,
+                                        warmup=warmup, width=width, keep_top=keep_top, measure=measure)
         request = self._request(prompt, chat, add_special, sampler, dict(
             temperature=temperature, top_p=top_p, top_k=top_k, min_p=min_p, seed=0), dict(
             max_tokens=max_tokens, stop=stop, reasoning=reasoning, parse_special=parse_special,
@@ -281,7 +297,7 @@ class Context:
             draft=None, n_draft=None))
         try:
             with self._use() as h:
-                return generate_parallel(h, request, n_samples, seeds)
+                return generate_parallel(h, request, n_samples, seeds, confidence)
         finally:
             request.close()
 

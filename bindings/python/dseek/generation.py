@@ -27,7 +27,8 @@ from .model import encode_c_string
 lib = _api.lib
 
 KIND_NAMES = {_api.PIECE_REASONING: "reasoning", _api.PIECE_CONTENT: "content"}
-STOP_REASONS = {0: "none", 1: "eos", 2: "max_tokens", 3: "stop_string", 4: "callback", 5: "context_full"}
+STOP_REASONS = {0: "none", 1: "eos", 2: "max_tokens", 3: "stop_string", 4: "callback", 5: "context_full",
+                6: "low_confidence", 7: "settled"}
 REASONING_MODES = {"auto": 0, "off": 1, "open": 2}
 
 Piece = Tuple[str, str]
@@ -44,7 +45,12 @@ class Generation(str):
     * counts ``n_prompt_tokens``, ``n_generated_tokens`` (reasoning and answer),
       ``n_reasoning_tokens``, ``n_cached_tokens`` (prompt tokens reused from
       the cache), ``n_forced_tokens``, ``n_draft_tokens``, ``n_draft_accepted``,
-    * timings ``prompt_seconds``, ``generate_seconds`` and ``tokens_per_second``.
+    * timings ``prompt_seconds``, ``generate_seconds`` and ``tokens_per_second``,
+    * confidence of the sampled tokens (DeepConf, arXiv 2508.15260):
+      ``mean_confidence``, ``lowest_group_confidence``,
+      ``bottom10_group_confidence``, ``tail_confidence``, ``sum_logprob`` over
+      ``n_scored_tokens`` tokens, and per token ``logprobs`` and
+      ``confidences`` (lists of float; empty with speculative decoding).
     """
 
     reasoning: str
@@ -71,6 +77,12 @@ class Generation(str):
             setattr(self, name, int(getattr(result, name)))
         self.prompt_seconds = float(result.prompt_seconds)
         self.generate_seconds = float(result.generate_seconds)
+        for name in ("mean_confidence", "lowest_group_confidence", "bottom10_group_confidence",
+                     "tail_confidence", "sum_logprob"):
+            setattr(self, name, float(getattr(result, name)))
+        self.n_scored_tokens = int(result.n_scored_tokens)
+        self.logprobs: List[float] = []
+        self.confidences: List[float] = []
         return self
 
     def __reduce__(self) -> Tuple[Any, ...]:  # copy and pickle: the attributes travel with the text
@@ -142,6 +154,9 @@ class Request:
         o.grammar, o.json_schema, o.trigger = self._constraint
         o.constrain_after_reasoning = 1 if constrain_after_reasoning else 0
         self.options = o
+        # per-token (logprob, confidence) of the sampled tokens, filled by run() (not with speculation)
+        self.logprobs: List[float] = []
+        self.confidences: List[float] = []
 
     def run(self, on_piece: Callable[[int, bytes], bool]) -> Tuple[int, _api.GenerateResult, Optional[BaseException]]:
         """Call dseek_generate; on_piece(kind, utf8) returns True to stop.
@@ -155,12 +170,21 @@ class Request:
                 raised.append(e)
                 return 1
 
+        def on_token(info: Any, _user: Optional[int]) -> int:
+            self.logprobs.append(float(info.contents.logprob))
+            self.confidences.append(float(info.contents.confidence))
+            return 0
+
         c_callback = _api.stream_fn(callback)  # referenced until the call returns
+        c_on_token = _api.token_fn(on_token)
         self.options.stream = c_callback
+        if not self.options.draft and not self.options.use_mtp:
+            self.options.on_token = c_on_token
         result = _api.GenerateResult()
         result.struct_size = ctypes.sizeof(result)
         status = lib.dseek_generate(self.ctx_handle, self.prompt, byref(self.options), byref(result))
         self.options.stream = _api.stream_fn()
+        self.options.on_token = _api.token_fn()
         return status, result, (raised[0] if raised else None)
 
     def close(self) -> None:
@@ -188,7 +212,9 @@ def generate_collect(request: Request) -> Generation:
     if raised is not None:
         raise raised
     check(status)
-    return Generation(_text(pieces[_api.PIECE_CONTENT]), _text(pieces[_api.PIECE_REASONING]), result)
+    g = Generation(_text(pieces[_api.PIECE_CONTENT]), _text(pieces[_api.PIECE_REASONING]), result)
+    g.logprobs, g.confidences = request.logprobs, request.confidences
+    return g
 
 
 class Stream:
@@ -207,6 +233,7 @@ class Stream:
         self._thread: Optional[threading.Thread] = None
         self._done = False
         self._pieces: Dict[int, List[bytes]] = {_api.PIECE_REASONING: [], _api.PIECE_CONTENT: []}
+        self._tokens = (request.logprobs, request.confidences)
         self.result: Optional[Generation] = None
 
     def __iter__(self) -> Iterator[Piece]:
@@ -232,6 +259,8 @@ class Stream:
             raise error
         self.result = Generation(_text(self._pieces[_api.PIECE_CONTENT]),
                                  _text(self._pieces[_api.PIECE_REASONING]), result)
+        if self._tokens is not None:
+            self.result.logprobs, self.result.confidences = self._tokens
         raise StopIteration
 
     def _finish(self) -> None:
