@@ -68,7 +68,7 @@ variant removed_and_appended  fail '/^  int64_t n_forced_tokens; /d; s/^} dseek_
 # Additions that keep every existing caller working.
 variant added_function        pass 's/^DSEEK_API dseek_status dseek_cancel(dseek_context \*ctx);/&\nDSEEK_API int dseek_abi_test_added(int x);/'
 variant appended_field        pass 's/^} dseek_generate_options;/  int appended_at_the_end;\n&/'
-variant appended_enumerator   pass 's/^  DSEEK_STOP_CONTEXT_FULL = 5 /  DSEEK_STOP_CONTEXT_FULL = 5,\n  DSEEK_STOP_ADDED = 6 /'
+variant appended_enumerator   pass 's/^  DSEEK_STOP_SETTLED = 7 /  DSEEK_STOP_SETTLED = 7,\n  DSEEK_STOP_ADDED = 8 /'
 
 # The library side: a declared function the library does not export fails.
 if [ -n "$lib" ]; then

@@ -163,11 +163,16 @@ int main(void) {
   F(dseek_generate_options, use_mtp) F(dseek_generate_options, grammar)
   F(dseek_generate_options, json_schema) F(dseek_generate_options, constrain_after_reasoning)
   F(dseek_generate_options, trigger) F(dseek_generate_options, context_shift) F(dseek_generate_options, n_keep)
+  F(dseek_generate_options, confidence) F(dseek_generate_options, on_token)
+  F(dseek_generate_options, on_token_user_data)
   S(dseek_generate_result) F(dseek_generate_result, stop_reason) F(dseek_generate_result, n_prompt_tokens)
   F(dseek_generate_result, n_generated_tokens) F(dseek_generate_result, n_reasoning_tokens)
   F(dseek_generate_result, prompt_seconds) F(dseek_generate_result, generate_seconds)
   F(dseek_generate_result, n_cached_tokens) F(dseek_generate_result, n_forced_tokens)
   F(dseek_generate_result, n_draft_tokens) F(dseek_generate_result, n_draft_accepted)
+  F(dseek_generate_result, mean_confidence) F(dseek_generate_result, lowest_group_confidence)
+  F(dseek_generate_result, bottom10_group_confidence) F(dseek_generate_result, tail_confidence)
+  F(dseek_generate_result, sum_logprob) F(dseek_generate_result, n_scored_tokens)
   return 0;
 }
 """
