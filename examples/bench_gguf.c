@@ -151,6 +151,22 @@ static inline float uniform(float scale)
   return scale * ((float)r * (2.0f / 16777216.0f) - 1.0f);
 }
 
+/* IQ2_XXS rows (dseek has no IQ quantizer): random grid indices, signs and
+ * 4-bit block scales under an f16 d that gives the values about the
+ * magnitude of uniform(scale) (a value is d (2s + 1) / 8 * grid, grid 8..43,
+ * mean about 42 d): the bytes and the work per value of a real file, random
+ * values as every bench tensor has. */
+static void iq2_xxs_random_rows(float scale, int64_t nr, int64_t ne0, unsigned char *q)
+{
+  const uint16_t d = ds_f32_to_f16(scale / 84.0f);
+  for (int64_t b = 0; b < nr * ne0 / 256; b++) {
+    unsigned char *p = q + b * 66;
+    for (int i = 2; i < 66; i++) p[i] = (unsigned char)(uniform(1.0f) * 127.0f + 128.0f);
+    p[0] = (unsigned char)d;
+    p[1] = (unsigned char)(d >> 8);
+  }
+}
+
 /* Generate and write one tensor, 64 rows at a time (3-D: ne1 ne2 rows). */
 static int write_data(FILE *f, int *err, const bg_tensor *t)
 {
@@ -169,7 +185,10 @@ static int write_data(FILE *f, int *err, const bg_tensor *t)
     int64_t nr = rows - r0 < chunk ? rows - r0 : chunk;
     for (int64_t i = 0; i < nr * t->ne[0]; i++) v[i] = t->scale == 0 ? 1.0f : uniform(t->scale);
     if (t->type == DSEEK_TYPE_F32) put(f, err, v, (size_t)(nr * t->ne[0]) * 4);
-    else {
+    else if (t->type == DSEEK_TYPE_IQ2_XXS) {
+      iq2_xxs_random_rows(t->scale, nr, t->ne[0], q);
+      put(f, err, q, (size_t)(row * (uint64_t)nr));
+    } else {
       for (int64_t r = 0; r < nr; r++) tr->from_float(v + r * t->ne[0], q + r * row, t->ne[0]);
       put(f, err, q, (size_t)(row * (uint64_t)nr));
     }

@@ -108,7 +108,7 @@ static void write_keys(bg_kvs *kv, const ds2_shape *s, int wtype, int n_mtp)
 }
 
 /* One block "blk.il.": MLA, then the dense FFN (il < n_dense) or the MoE. */
-static void block(bg_list *l, const ds2_shape *s, int w, int il)
+static void block(bg_list *l, const ds2_shape *s, int w, int we, int il)
 {
   const int F32 = DSEEK_TYPE_F32;
   const int64_t d = s->d, H = s->n_head, C = s->kv_lora, qdim = H * (s->nope + s->rope);
@@ -136,9 +136,10 @@ static void block(bg_list *l, const ds2_shape *s, int w, int il)
   const int64_t E = s->n_exp, fe = s->ff_exp, sh = s->ff_exp * s->n_shared;
   bg_add(l, F32, d, E, 1, bg_scale(d), "blk.%d.ffn_gate_inp.weight", il);
   if (s->gating == 2) bg_add(l, F32, E, 1, 1, 0.01f, "blk.%d.exp_probs_b.bias", il);
-  bg_add(l, w, d, fe, E, bg_scale(d), "blk.%d.ffn_gate_exps.weight", il);
-  bg_add(l, w, d, fe, E, bg_scale(d), "blk.%d.ffn_up_exps.weight", il);
-  bg_add(l, w, fe, d, E, bg_scale(fe), "blk.%d.ffn_down_exps.weight", il);
+  bg_add(l, we, d, fe, E, bg_scale(d), "blk.%d.ffn_gate_exps.weight", il);
+  bg_add(l, we, d, fe, E, bg_scale(d), "blk.%d.ffn_up_exps.weight", il);
+  /* a 256-value type needs rows of whole super-blocks (v2-lite's 1408: down keeps w) */
+  bg_add(l, fe % 256 ? w : we, fe, d, E, bg_scale(fe), "blk.%d.ffn_down_exps.weight", il);
   if (sh) {
     bg_add(l, w, d, sh, 1, bg_scale(d), "blk.%d.ffn_gate_shexp.weight", il);
     bg_add(l, w, d, sh, 1, bg_scale(d), "blk.%d.ffn_up_shexp.weight", il);
@@ -166,7 +167,7 @@ int make_deepseek2(const char *path, const char *preset, const bench_opts *o)
             (long long)s.n_used, (long long)s.group_used, (long long)s.n_group);
     return 2;
   }
-  const int w = o->wtype, n_mtp = o->mtp ? 1 : 0;
+  const int w = o->wtype, we = o->exps_type ? o->exps_type : w, n_mtp = o->mtp ? 1 : 0;
   if (w != DSEEK_TYPE_Q8_0 && w != DSEEK_TYPE_Q4_0) {
     fprintf(stderr, "%s: type must be q8_0 or q4_0\n", preset);
     return 2;
@@ -177,13 +178,13 @@ int make_deepseek2(const char *path, const char *preset, const bench_opts *o)
 
   bg_list l = {0};
   bg_add(&l, w, s.d, s.vocab, 1, 1.0f, "token_embd.weight");
-  for (int il = 0; il < (int)s.n_layer; il++) block(&l, &s, w, il);
+  for (int il = 0; il < (int)s.n_layer; il++) block(&l, &s, w, we, il);
   bg_add(&l, DSEEK_TYPE_F32, s.d, 1, 1, 0, "output_norm.weight");
   bg_add(&l, w, s.d, s.vocab, 1, bg_scale(s.d), "output.weight");
   for (int il = (int)s.n_layer; il < (int)s.n_layer + n_mtp; il++) {
     /* MTP: a full block plus the nextn tensors; the embedding and output
      * head are the main model's (the optional per-layer copies are left out) */
-    block(&l, &s, w, il);
+    block(&l, &s, w, we, il);
     bg_add(&l, w, 2 * s.d, s.d, 1, bg_scale(2 * s.d), "blk.%d.nextn.eh_proj.weight", il);
     bg_add(&l, DSEEK_TYPE_F32, s.d, 1, 1, 0, "blk.%d.nextn.enorm.weight", il);
     bg_add(&l, DSEEK_TYPE_F32, s.d, 1, 1, 0, "blk.%d.nextn.hnorm.weight", il);

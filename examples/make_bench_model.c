@@ -101,8 +101,8 @@ static int usage(const char *argv0)
 {
   fprintf(stderr,
           "usage: %s OUT.gguf q8_0|q4_0|q4_k_m [--arch qwen2-1.5b|v2-lite|v3-small] [--layers N] [--seed S]\n"
-          "       [--vocab N] [--embd N] [--experts N] [--mtp]   (q4_k_m: qwen2-1.5b only; --embd, --experts, --mtp:\n"
-          "       deepseek2 presets only)\n",
+          "       [--vocab N] [--embd N] [--experts N] [--mtp] [--experts-iq2_xxs]   (q4_k_m: qwen2-1.5b only;\n"
+          "       --embd, --experts, --mtp, --experts-iq2_xxs: deepseek2 presets only)\n",
           argv0);
   return 2;
 }
@@ -120,6 +120,7 @@ int main(int argc, char **argv)
   for (int i = 3; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--mtp")) o.mtp = 1;
+    else if (!strcmp(a, "--experts-iq2_xxs")) o.exps_type = DSEEK_TYPE_IQ2_XXS;
     else if (!v) return usage(argv[0]);
     else if (!strcmp(a, "--arch")) arch = argv[++i];
     else if (!strcmp(a, "--layers")) o.n_layer = atoi(argv[++i]);
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
   bool qwen = !strcmp(arch, "qwen2-1.5b");
   if (o.wtype == -1 || (!qwen && o.wtype == Q4_K_M) || o.n_layer < 0 || o.n_layer > 1000 ||
       (o.vocab && (o.vocab < 300 || o.vocab > 1 << 22)) || (o.embd && (qwen || o.embd < 256 || o.embd % 256)) ||
-      o.experts < 0 || o.experts > 1024 || (qwen && (o.mtp || o.experts)))
+      o.experts < 0 || o.experts > 1024 || (qwen && (o.mtp || o.experts || o.exps_type)))
     return usage(argv[0]);
   bg_seed(seed);
   if (qwen) return make_qwen2(argv[1], &o);

@@ -14,6 +14,7 @@ typedef struct bench_opts {
   int64_t embd;
   int64_t experts;
   int mtp;          /* deepseek2: add one MTP (nextn) layer */
+  int exps_type;    /* deepseek2: type of the routed experts (0: wtype), e.g. IQ2_XXS */
 } bench_opts;
 
 /* The deepseek2 presets "v2-lite" and "v3-small"; 2 on an unknown name. */

@@ -22,9 +22,12 @@
  *   reference (DS_CPU_REFERENCE): unit = (used expert e, row n); the row is
  *     decoded once and dotted with every input routed to e, in f32 in order.
  *   dots (levels without the GEMM tile, types other than Q8_0/Q4_0, small
- *     batches): the same units with the level's dots (vec.h): a Q8_0/Q4_0
- *     row in place against the inputs quantized once to QA rows, other types
- *     the decoded row with the level's f32 dot.
+ *     batches): the same units with the level's dots (vec.h): a row of a
+ *     type with an integer dot at this level (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K,
+ *     the IQ types) in place against the inputs quantized once to QA rows,
+ *     other types (F32/F16/BF16, Q2_K, Q3_K, FP8; IQ on NEON) the decoded
+ *     row with the level's f32 dot. The fused op's gate and up may differ
+ *     in type: each takes its own dot.
  *   tile (Q8_0/Q4_0 at levels with gemm_r16, batches of T >= 16 tokens and
  *     k T >= 3 E pairs: prompts): unit = (used expert e, 16-row tile). When a
  *     thread reaches an expert it gathers the expert's inputs as QA u8 rows,
@@ -91,26 +94,56 @@ static const float *expert_scale(const ds_tensor *scale, const ds_tensor *table,
   return (const float *)((const char *)scale->data + e * (int64_t)scale->nb[2]);
 }
 
-/* Q8_0/Q4_0 experts without a scale grid: the types dotted against QA rows. */
-static bool qa_weight_type(int t) { return t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0; }
-
-static bool qa_type(const ds_tensor *node)
+/* A weight type some level dots against QA rows: Q8_0, Q4_0, the K-quants
+ * with integer dots, the IQ types. */
+static bool qa_capable(int t)
 {
-  const ds_tensor *scale = node->op == DS_OP_MUL_MAT_ID ? node->src[3] : NULL;   /* fused: src[3] is up */
-  return !scale && qa_weight_type(node->src[0]->type);
+  return t != DSEEK_TYPE_F32 && t != DSEEK_TYPE_F16 && t != DSEEK_TYPE_BF16 && ds_vec_dot_of(&ds_vec_scalar, t);
+}
+
+/* The level's integer dot for a weight (NULL: decoded to f32 rows). */
+static ds_vec_dot_fn qa_dot(const ds_vec_kernels *vk, const ds_tensor *w)
+{
+  return vk && qa_capable(w->type) ? ds_vec_dot_of(vk, w->type) : NULL;
+}
+
+/* Experts without a scale grid of which one weight (gate or up when fused,
+ * each may have its own type) is dotted against QA rows at level vk (NULL:
+ * at some level, for the scratch size). */
+static bool qa_type(const ds_tensor *node, const ds_vec_kernels *vk)
+{
+  const bool fused = node->op != DS_OP_MUL_MAT_ID;
+  if (!fused && node->src[3]) return false;   /* FP8 scale grid; fused: src[3] is up */
+  for (int i = 0; i < (fused ? 2 : 1); i++) {
+    const ds_tensor *w = node->src[i ? 3 : 0];
+    if (qa_capable(w->type) && (!vk || ds_vec_dot_of(vk, w->type))) return true;
+  }
+  return false;
+}
+
+/* The tile packs Q8_0/Q4_0 rows only (both weights when fused). */
+static bool tile_types(const ds_tensor *node)
+{
+  const bool fused = node->op != DS_OP_MUL_MAT_ID;
+  for (int i = 0; i < (fused ? 2 : 1); i++) {
+    const int t = node->src[i ? 3 : 0]->type;
+    if (t != DSEEK_TYPE_Q8_0 && t != DSEEK_TYPE_Q4_0) return false;
+  }
+  return true;
 }
 
 void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf, size_t size)
 {
   if (!vk) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
-  else if (qa_weight_type(type))
+  else if (qa_capable(type) && ds_vec_dot_of(vk, type))
     snprintf(buf, size, "%s: int8 dot on int8 activations%s", vk->name,
-             vk->gemm_r16 && vk->pack_r16 ? ", 16-row tile for prompts" : "");
+             (type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0) && vk->gemm_r16 && vk->pack_r16
+               ? ", 16-row tile for prompts" : "");
   else snprintf(buf, size, "%s: rows decoded to f32, f32 dot", vk->name);
 }
 
 /* Byte offsets in a thread's scratch: two decoded rows [K] f32, start [E + 1]
- * and pairs [k T] int32; then (Q8_0/Q4_0 experts) either (dots) QA rows of
+ * and pairs [k T] int32; then (experts dotted against QA rows) either (dots) QA rows of
  * the X1 T input columns or (tile) QA rows of the T tokens when X1 == 1, up
  * to T gathered inputs of one expert + 15 rows of AMX padding, a packed tile
  * and a 16 x 16 kernel output. */
@@ -125,7 +158,7 @@ static void moe_layout_of(const ds_tensor *node, moe_layout *l)
   l->start = (size_t)(2 * K) * sizeof(float);
   l->pairs = l->start + (size_t)(w->ne[2] + 1) * sizeof(int32_t);
   l->qa = (l->pairs + (size_t)kT * sizeof(int32_t) + 63) & ~(size_t)63;
-  const size_t qa_bytes = qa_type(node) ? ds_qa_row_bytes(K) : 0, T = (size_t)x->ne[2];
+  const size_t qa_bytes = qa_type(node, NULL) ? ds_qa_row_bytes(K) : 0, T = (size_t)x->ne[2];
   l->gathered = l->qa + (x->ne[1] == 1 ? T : 0) * qa_bytes;
   l->pack = l->gathered + (T + 15) * qa_bytes;
   l->tile_out = l->pack + (qa_bytes ? (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES : 0);
@@ -175,7 +208,7 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n)
 {
   const ds_tensor *w = c->w[which];
   const char *wrow = expert_matrix(w, c->table, e) + n * (int64_t)w->nb[1];
-  const ds_vec_dot_fn qdot = !c->qa ? NULL : w->type == DSEEK_TYPE_Q8_0 ? c->vk->dot_q8_0 : c->vk->dot_q4_0;
+  const ds_vec_dot_fn qdot = c->qa ? qa_dot(c->vk, w) : NULL;
   if (qdot) {
     for (int32_t i = c->start[e]; i < c->start[e + 1]; i++) {
       float v;
@@ -348,13 +381,13 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
       .row = {(float *)s, (float *)s + dst->src[0]->ne[0]},
   };
   const int n_w = fused ? 2 : 1;
-  if (c.vk && qa_type(dst)) {
+  if (c.vk && qa_type(dst, c.vk)) {
     c.qa_bytes = ds_qa_row_bytes(c.K);
     c.qa = s + l.qa;
     c.gathered = s + l.gathered;
     c.pack = s + l.pack;
     c.tile_out = (float *)(s + l.tile_out);
-    if (c.vk->gemm_r16 && c.vk->pack_r16 && T >= DS_MOE_TILE_MIN_TOKENS && k * T >= DS_MOE_TILE_MIN_PAIRS * E) {
+    if (tile_types(dst) && c.vk->gemm_r16 && c.vk->pack_r16 && T >= DS_MOE_TILE_MIN_TOKENS && k * T >= DS_MOE_TILE_MIN_PAIRS * E) {
       run_tiles(p, &c, E, n_w);
       return;
     }

@@ -17,7 +17,7 @@
  * 128-row block.
  *
  * Kernels (every other level, vec.h): for Q8_0, Q4_0 and (at levels with
- * their integer dots) Q4_K, Q5_K, Q6_K weights each thread first quantizes
+ * their integer dots) Q4_K, Q5_K, Q6_K and the IQ weights each thread first quantizes
  * all activation columns once to QA rows in its scratch (the only change to
  * the result: activations rounded to int8 per 32-block, about 0.3% of a dot's
  * magnitude); F32/F16/BF16 weights use x directly; other types (other
@@ -124,13 +124,13 @@ static ds_vec_dot_fn direct_dot(const ds_vec_kernels *vk, const ds_tensor *dst)
   return dst->src[2] ? NULL : ds_vec_dot_of(vk, dst->src[0]->type);
 }
 
-/* Activations quantized to QA rows: Q8_0/Q4_0 always, K-quants where the
- * level has their integer dot. vk NULL: whether it may happen at some level
+/* Activations quantized to QA rows: Q8_0/Q4_0 always, K-quants and IQ types
+ * where the level has their integer dot. vk NULL: whether it may happen at some level
  * (scratch sizing). */
 static bool type_uses_qa(int t, const ds_vec_kernels *vk)
 {
   if (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0) return true;
-  return is_k_quant(t) && (!vk || ds_vec_dot_of(vk, t));
+  return (is_k_quant(t) || ds_vec_iq_index(t) >= 0) && (!vk || ds_vec_dot_of(vk, t));
 }
 
 static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)

@@ -27,6 +27,7 @@
 #ifndef DS_KERNELS_VEC_H
 #define DS_KERNELS_VEC_H
 
+#include "dseek.h"
 #include "kernels/cpu.h"
 
 #include <stdbool.h>
@@ -138,10 +139,32 @@ typedef struct ds_vec_kernels {
   bool (*pack_k_r16)(int type, const void *w, size_t row_bytes, int nrows, int64_t K, void *dst, float *mins);
   bool (*pack_q6_k_r16)(const void *w, size_t row_bytes, int nrows, int64_t K, void *dst);
   ds_vec_gemm_fn gemm_q6_k_r16;
+  /* w: IQ rows (quants_iq.h; K a multiple of the type's block), x: QA rows,
+   * in the order of ds_vec_iq_index; NULL: rows are decoded to f32 */
+  ds_vec_dot_fn dot_iq[9];
 } ds_vec_kernels;
 
-/* The table's dot for a weight type (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, F32, F16,
- * BF16), or NULL: another type, or a K-quant this level decodes to f32. */
+/* Index of an IQ type in ds_vec_kernels.dot_iq (IQ2_XXS, IQ2_XS, IQ2_S,
+ * IQ3_XXS, IQ3_S, IQ1_S, IQ1_M, IQ4_NL, IQ4_XS), or -1 for another type. */
+static inline int ds_vec_iq_index(int type)
+{
+  switch (type) {
+  case DSEEK_TYPE_IQ2_XXS: return 0;
+  case DSEEK_TYPE_IQ2_XS: return 1;
+  case DSEEK_TYPE_IQ2_S: return 2;
+  case DSEEK_TYPE_IQ3_XXS: return 3;
+  case DSEEK_TYPE_IQ3_S: return 4;
+  case DSEEK_TYPE_IQ1_S: return 5;
+  case DSEEK_TYPE_IQ1_M: return 6;
+  case DSEEK_TYPE_IQ4_NL: return 7;
+  case DSEEK_TYPE_IQ4_XS: return 8;
+  default: return -1;
+  }
+}
+
+/* The table's dot for a weight type (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, the IQ
+ * types, F32, F16, BF16), or NULL: another type, or one this level decodes
+ * to f32. */
 ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type);
 
 /* The table for a level (>= DS_CPU_SCALAR); a level this build lacks gives

@@ -17,6 +17,7 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include "kernels/quants.h"
 #include "kernels/vec.h"
+#include "kernels/vec_iq_x86.h"
 #include "dseek.h"
 
 #include <immintrin.h>
@@ -712,6 +713,7 @@ const ds_vec_kernels ds_vec_avx512 = {
   .gemm_r16 = gemm_r16,
   .pack_r16 = pack_r16,
   .axpy_f32 = axpy_f32,
+  .dot_iq = DS_IQ_DOTS_X86,
   .gemm_min_term = gemm_min_term,
   .pack_k_r16 = pack_k_r16,
   .pack_q6_k_r16 = pack_q6_k_r16,

@@ -5,6 +5,7 @@
  * lookup for every level.
  */
 #include "kernels/quants.h"
+#include "kernels/quants_iq.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
 
@@ -149,6 +150,49 @@ static void dot_q6_k(int64_t K, const void *w, const void *x, size_t x_stride, i
   }
 }
 
+/* ---- IQ types (quants_iq.h): per 32-block the values v and multipliers m,
+ * isum = m0 sum_{i<16} v q + m1 sum_{i>=16} v q (exact), then
+ * sum += isum (f d_b) in block order. Each block is unpacked once for all
+ * columns. */
+static void dot_iq(const ds_iq_format *fm, int64_t K, const void *w, const void *x, size_t x_stride, int ncols,
+                   float *out)
+{
+  float sum[DS_VEC_COLS] = {0};
+  for (int64_t sb = 0; sb < K / fm->values; sb++) {
+    const uint8_t *b = (const uint8_t *)w + sb * fm->bytes;
+    for (int j = 0; j < fm->values / 32; j++) {
+      int8_t v[32];
+      int32_t m[2];
+      const float f = fm->unpack(b, j, v, m);
+      const int64_t blk = sb * (fm->values / 32) + j;
+      for (int c = 0; c < ncols; c++) {
+        const void *xr = (const char *)x + (size_t)c * x_stride;
+        const int8_t *q = (const int8_t *)xr + blk * 32;
+        int32_t lo = 0, hi = 0;
+        for (int i = 0; i < 16; i++) lo += v[i] * q[i], hi += v[i + 16] * q[i + 16];
+        sum[c] += (float)(m[0] * lo + m[1] * hi) * (f * ds_qa_d(xr, K)[blk]);
+      }
+    }
+  }
+  for (int c = 0; c < ncols; c++) out[c] = sum[c];
+}
+
+#define IQ_DOT(name, TYPE)                                                                   \
+  static void name(int64_t K, const void *w, const void *x, size_t xs, int nc, float *out) \
+  {                                                                                          \
+    dot_iq(ds_iq_format_get(DSEEK_TYPE_##TYPE), K, w, x, xs, nc, out);                       \
+  }
+IQ_DOT(dot_iq2_xxs, IQ2_XXS)
+IQ_DOT(dot_iq2_xs, IQ2_XS)
+IQ_DOT(dot_iq2_s, IQ2_S)
+IQ_DOT(dot_iq3_xxs, IQ3_XXS)
+IQ_DOT(dot_iq3_s, IQ3_S)
+IQ_DOT(dot_iq1_s, IQ1_S)
+IQ_DOT(dot_iq1_m, IQ1_M)
+IQ_DOT(dot_iq4_nl, IQ4_NL)
+IQ_DOT(dot_iq4_xs, IQ4_XS)
+#undef IQ_DOT
+
 /* The f32-activation dots: the reference's sum in index order. */
 static void dot_f32(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
 {
@@ -222,6 +266,8 @@ const ds_vec_kernels ds_vec_scalar = {
   .dot_q4_k = dot_q4_k,
   .dot_q5_k = dot_q5_k,
   .dot_q6_k = dot_q6_k,
+  .dot_iq = {dot_iq2_xxs, dot_iq2_xs, dot_iq2_s, dot_iq3_xxs, dot_iq3_s, dot_iq1_s, dot_iq1_m, dot_iq4_nl,
+             dot_iq4_xs},
   .gemm_r16 = gemm_r16,
   .pack_r16 = ds_gemm_pack_r16,
   .axpy_f32 = axpy_f32,
@@ -238,7 +284,10 @@ ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type)
   case DSEEK_TYPE_F32: return vk->dot_f32;
   case DSEEK_TYPE_F16: return vk->dot_f16;
   case DSEEK_TYPE_BF16: return vk->dot_bf16;
-  default: return NULL;
+  default: {
+    const int i = ds_vec_iq_index(type);
+    return i >= 0 ? vk->dot_iq[i] : NULL;
+  }
   }
 }
 

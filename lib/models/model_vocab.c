@@ -33,7 +33,8 @@ dseek_status ds_model_attach_vocab_gguf(struct dseek_model *m);
 
 dseek_status ds_model_attach_vocab_gguf(struct dseek_model *m)
 {
-  /* A GGUF without tokenizer.ggml.* is a weights-only file. */
+  /* A GGUF without tokenizer.ggml.* is a weights-only file; one whose
+   * tokenizer dseek does not support still runs on token ids (no vocab). */
   if (ds_gguf_find_key(m->gguf, "tokenizer.ggml.model") < 0) return DSEEK_OK;
   dseek_status st = ds_vocab_load_gguf(m->gguf, m->path, &m->vocab);
   if (st) return keep_unsupported(m, st);

@@ -34,7 +34,7 @@ static const struct { const char *name; int type; int n_dims; int64_t ne[4]; siz
   {"token_embd.weight", DSEEK_TYPE_F32, 2, {3, 5}, 3 * 5 * 4},
   {"blk.0.attn_q.weight", DSEEK_TYPE_Q8_0, 2, {64, 3}, 2 * 3 * 34},
   {"blk.0.ffn_up.weight", DSEEK_TYPE_Q4_K, 3, {256, 2, 2}, 4 * 144},
-  {"blk.0.iq", 16 /* IQ2_XXS: readable, computed with by nobody */, 1, {256}, 66},
+  {"blk.0.iq", 16 /* IQ2_XXS: a quantized type the writer copies as bytes */, 1, {256}, 66},
   {"output_norm.weight", DSEEK_TYPE_BF16, 4, {2, 1, 3, 1}, 6 * 2},
   {"t.i8", DSEEK_TYPE_I8, 1, {1}, 1},
 };

@@ -5,6 +5,7 @@
  * the weighted sum; hand-checked routing cases; error paths. */
 #include "harness.h"
 #include "kernels/cpu.h"
+#include "kernels/vec.h"
 #include "util.h"
 
 #include <math.h>
@@ -82,12 +83,30 @@ static void test_fp8_mul_mat_get_rows(void)
   free(q);
 }
 
+/* Random IQ rows (kinds 3, 4: IQ2_XXS, IQ1_M) with finite f16 scales d in
+ * [1/64, 1/32): IQ2_XXS keeps d in its first two bytes, IQ1_M in the top
+ * nibbles of bytes 49, 51, 53, 55 of each 56-byte super-block. */
+static void make_iq(int type, size_t bytes, uint8_t *w)
+{
+  const size_t bb = type == DSEEK_TYPE_IQ1_M ? 56 : 66;
+  for (size_t i = 0; i < bytes; i++) w[i] = (uint8_t)rng_u32();
+  for (size_t b = 0; b < bytes / bb; b++) {
+    const uint16_t h = (uint16_t)(0x2400 | (rng_u32() & 0x3FF));   /* 2^-6 .. 2^-5 */
+    uint8_t *p = w + b * bb;
+    if (type == DSEEK_TYPE_IQ1_M)
+      for (int k = 0; k < 4; k++) p[49 + 2 * k] = (uint8_t)((p[49 + 2 * k] & 0x0F) | ((h >> 4 * k) & 0xF) << 4);
+    else
+      p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
+  }
+}
+
 /* mul_mat_id: E experts [K, N] (f32 stacked, Q8_0 stacked, FP8 scattered via
- * a table) against out[:, j, t] = W_e x[:, j % X1, t]. */
+ * a table, IQ2_XXS, IQ1_M and Q4_K stacked) against out[:, j, t] = W_e
+ * x[:, j % X1, t]. */
 static void mul_mat_id_case(int kind, int64_t X1)
 {
-  const bool qa = kind == 1 && ds_cpu_level_get() != DS_CPU_REFERENCE;   /* Q8_0 against QA rows */
-  const int64_t K = 160, N = 7, E = 5, k = 3, T = 6;
+  const bool qa = kind != 0 && kind != 2 && ds_cpu_level_get() != DS_CPU_REFERENCE;   /* against QA rows */
+  const int64_t K = kind >= 3 ? 256 : 160, N = 7, E = 5, k = 3, T = 6;
   float *vals = malloc((size_t)(K * N * E) * sizeof *vals);   /* exact expected weights */
   void *data = NULL;
   uint8_t *fp8[5] = {0};
@@ -99,8 +118,16 @@ static void mul_mat_id_case(int kind, int64_t X1)
     fill(f, K * N * E);
     memcpy(vals, f, (size_t)(K * N * E) * sizeof *f);
     data = f;
-  } else if (kind == 1) {
-    type = DSEEK_TYPE_Q8_0;
+  } else if (kind == 3 || kind == 4) {
+    type = kind == 3 ? DSEEK_TYPE_IQ2_XXS : DSEEK_TYPE_IQ1_M;
+    uint64_t row;
+    ds_row_size(type, K, &row);
+    uint8_t *w = malloc((size_t)row * (size_t)(N * E));
+    make_iq(type, (size_t)row * (size_t)(N * E), w);
+    ds_type_traits_get(type)->to_float(w, vals, K * N * E);   /* checked against llama.cpp in tests/quant */
+    data = w;
+  } else if (kind == 1 || kind == 5) {
+    type = kind == 1 ? DSEEK_TYPE_Q8_0 : DSEEK_TYPE_Q4_K;
     const ds_type_traits *tr = ds_type_traits_get(type);
     uint64_t row;
     ds_row_size(type, K, &row);
@@ -169,6 +196,33 @@ static void mul_mat_id_case(int kind, int64_t X1)
       }
   CHECK_MSG(bad == 0, "mul_mat_id kind %d X1 %lld level %d: %d wrong", kind, (long long)X1,
             (int)ds_cpu_level_get(), bad);
+  /* the IQ and K-quant experts take the level's integer dot (not rows
+   * decoded to f32): the op's values are that dot's bits */
+  if (qa && kind >= 3) {
+    const ds_vec_kernels *vk = ds_vec_get(ds_cpu_level_get());
+    const ds_vec_dot_fn dot = ds_vec_dot_of(vk, type);
+    uint64_t row;
+    ds_row_size(type, K, &row);
+    void *qx = aligned_alloc(64, ds_qa_row_bytes(K));
+    float *xc = malloc((size_t)K * sizeof *xc);
+    int differ = 0;
+    CHECK_MSG(dot != NULL, "%s has no %s dot", vk->name, ds_type_traits_get(type)->name);
+    for (int64_t t = 0; dot && t < T; t++)
+      for (int64_t j = 0; j < k; j++) {
+        for (int64_t i = 0; i < K; i++) xc[i] = at(x, i, j % X1, t, 0);
+        vk->quantize_qa(xc, K, qx);
+        for (int64_t n = 0; n < N; n++) {
+          float v;
+          dot(K, (const char *)data + (size_t)((id[t * k + j] * N + n) * (int64_t)row), qx, 0, 1, &v);
+          const float got = at(y, n, j, t, 0);
+          differ += memcmp(&v, &got, sizeof v) != 0;
+        }
+      }
+    CHECK_MSG(differ == 0, "mul_mat_id %s at %s: %d values not the integer dot's", ds_type_traits_get(type)->name,
+              vk->name, differ);
+    free(qx);
+    free(xc);
+  }
   /* an id out of range fails compute */
   id[1] = (int32_t)E;
   CHECK(compute_threads(g, 2) == DSEEK_ERR_INVALID_ARG);
@@ -186,7 +240,7 @@ static void test_mul_mat_id(void)
   const ds_cpu_level best = ds_cpu_level_get();
   for (int l = DS_CPU_REFERENCE; l <= (int)best; l++) {
     ds_cpu_level_set((ds_cpu_level)l);
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 6; kind++) {
       mul_mat_id_case(kind, 1);
       mul_mat_id_case(kind, 3);
     }

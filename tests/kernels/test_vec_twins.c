@@ -38,7 +38,10 @@ static void half_offsets(int type, int *a, int *b)
   case DSEEK_TYPE_Q4_K:
   case DSEEK_TYPE_Q5_K: *a = 0, *b = 2; break;
   case DSEEK_TYPE_Q6_K: *a = 208; break;
-  default: break;
+  case DSEEK_TYPE_IQ1_M: break;   /* its d is spread over 4 nibbles: make_qrow */
+  default:
+    if (ds_vec_iq_index(type) >= 0) *a = 0;   /* the other IQ types: f16 d first */
+    break;
   }
 }
 
@@ -63,6 +66,9 @@ static void make_qrow(int type, int64_t K, int kind, uint8_t *w, size_t rb)
       uint16_t h = kind == W_RANDOM ? ds_f32_to_f16(0.01f + 0.04f * (float)(rng_u32() % 1000) / 1000.0f)
                                     : ds_f32_to_f16(i ? 1.0f / 32 : 1.0f / 64);
       if (at >= 0) p[at] = (uint8_t)h, p[at + 1] = (uint8_t)(h >> 8);
+      /* IQ1_M: nibble k of d is the top nibble of scale byte 49 + 2k */
+      for (int k = 0; type == DSEEK_TYPE_IQ1_M && i == 0 && k < 4; k++)
+        p[49 + 2 * k] = (uint8_t)((p[49 + 2 * k] & 0x0F) | ((h >> 4 * k) & 0xF) << 4);
     }
   }
 }
@@ -166,6 +172,25 @@ static void test_quantized_dots(void)
   const int mixed[4] = {X_RANDOM, X_MAX, X_MIN, X_ALTERNATE}, random[4] = {X_RANDOM, X_RANDOM, X_RANDOM, X_RANDOM};
   for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
     for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) {
+      qdot_case(types[t], Ks[k], W_RANDOM, random);
+      qdot_case(types[t], Ks[k], W_RANDOM, mixed);
+      qdot_case(types[t], Ks[k], W_ONES, mixed);
+      qdot_case(types[t], Ks[k], W_ZEROS, mixed);
+      qdot_case(types[t], Ks[k], W_MIN, mixed);
+    }
+}
+
+/* The IQ types' integer dots (quants_iq.h): odd numbers of super-blocks, and
+ * for IQ4_NL (32-value blocks) K = 160 too. */
+static void test_iq_dots(void)
+{
+  const int types[] = {DSEEK_TYPE_IQ2_XXS, DSEEK_TYPE_IQ2_XS, DSEEK_TYPE_IQ2_S,  DSEEK_TYPE_IQ3_XXS, DSEEK_TYPE_IQ3_S,
+                       DSEEK_TYPE_IQ1_S,   DSEEK_TYPE_IQ1_M,  DSEEK_TYPE_IQ4_NL, DSEEK_TYPE_IQ4_XS};
+  const int64_t Ks[] = {256, 2816, 11008, 160};
+  const int mixed[4] = {X_RANDOM, X_MAX, X_MIN, X_ALTERNATE}, random[4] = {X_RANDOM, X_RANDOM, X_RANDOM, X_RANDOM};
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
+    for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) {
+      if (Ks[k] % ds_type_traits_get(types[t])->block_size) continue;
       qdot_case(types[t], Ks[k], W_RANDOM, random);
       qdot_case(types[t], Ks[k], W_RANDOM, mixed);
       qdot_case(types[t], Ks[k], W_ONES, mixed);
@@ -518,6 +543,7 @@ static void test_fp8_rows(void)
 int main(void)
 {
   RUN(test_quantized_dots);
+  RUN(test_iq_dots);
   RUN(test_gemm_tiles);
   RUN(test_gemm_amx_extremes);
   RUN(test_float_dots);

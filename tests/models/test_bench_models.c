@@ -213,6 +213,40 @@ static void test_v3_small(void)
               DSEEK_TYPE_Q4_0, "deepseek2");
 }
 
+/* --experts-iq2_xxs: the routed experts in IQ2_XXS (the UD-IQ2_XXS bench
+ * file), the rest Q4_0; the file loads and a decode gives finite logits. */
+static void test_v3_small_iq2_xxs(void)
+{
+  dseek_model *m = generate("v3small_iq2", "q4_0 --arch v3-small --layers 4 --vocab 1024 --embd 256 --experts 16 --experts-iq2_xxs");
+  if (!m) return;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/v3small_iq2.gguf", out_dir);
+  dseek_gguf *g = NULL;
+  CHECK(dseek_gguf_open(path, 0, &g) == DSEEK_OK);
+  static const char *const exps[] = {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps", "ffn_gate_shexp"};
+  for (int i = 0; g && i < 4; i++) {
+    char t[128];
+    snprintf(t, sizeof t, "blk.%d.%s.weight", (int)v3_small.n_dense, exps[i]);
+    dseek_tensor_info ti = {.struct_size = sizeof ti};
+    CHECK(dseek_gguf_tensor_info(g, dseek_gguf_find_tensor(g, t), &ti) == DSEEK_OK);
+    CHECK_MSG(ti.type == (i < 3 ? DSEEK_TYPE_IQ2_XXS : DSEEK_TYPE_Q4_0), "%s: type %d", t, ti.type);
+  }
+  dseek_gguf_close(g);
+  dseek_context_options o;
+  dseek_context_options_init(&o, sizeof o);
+  o.n_ctx = 16;
+  o.n_threads = 2;
+  dseek_context *c = NULL;
+  const int32_t tok[4] = {5, 17, 300, 2};
+  CHECK(dseek_context_create(m, &o, &c) == DSEEK_OK && dseek_decode(c, tok, 4, 0) == DSEEK_OK);
+  const float *lg = c ? dseek_logits(c, -1) : NULL;
+  int finite = 0;
+  for (int i = 0; lg && i < 1024; i++) finite += isfinite(lg[i]) != 0;
+  CHECK_EQ_INT(finite, 1024);
+  dseek_context_free(c);
+  dseek_model_free(m);
+}
+
 static void test_qwen2(void)
 {
   /* dense: embedding, output, per layer q/k/v/o with q/k/v biases, SwiGLU */
@@ -253,6 +287,7 @@ int main(int argc, char **argv)
   RUN(test_full_size_figures);
   RUN(test_v2_lite);
   RUN(test_v3_small);
+  RUN(test_v3_small_iq2_xxs);
   RUN(test_qwen2);
   RUN(test_refused);
   char path[1024];

@@ -39,7 +39,7 @@ static void test_traits_table(void)
     const ds_type_traits *t = ds_type_traits_get(plain[i]);
     CHECK(t && !t->is_quantized && t->block_size == 1);
   }
-  CHECK(ds_type_traits_get(16) == NULL);   /* IQ2_XXS: geometry known, not computable */
+  CHECK(ds_type_traits_get(34) == NULL);   /* TQ1_0: geometry known, not computable */
   CHECK(ds_type_traits_get(999) == NULL);
 }
 
