@@ -586,7 +586,7 @@ static void test_type_kernel(void)
     const struct { int type, experts; const char *kind; } cases[] = {
       {DSEEK_TYPE_Q8_0, 0, "int8 dot on int8 activations"}, {DSEEK_TYPE_Q4_0, 1, "int8 dot on int8 activations"},
       {DSEEK_TYPE_F16, 0, "F16 dot on f32 activations"},     {DSEEK_TYPE_Q2_K, 0, "rows decoded to f32, f32 dot"},
-      {DSEEK_TYPE_Q4_K, 1, "rows decoded to f32, f32 dot"},
+      {DSEEK_TYPE_Q4_K, 1, vk->dot_q4_k ? "int8 dot on int8 activations" : "rows decoded to f32, f32 dot"},
       {DSEEK_TYPE_Q6_K, 0, vk->dot_q6_k ? "int8 dot on int8 activations" : "rows decoded to f32, f32 dot"},
     };
     for (size_t i = 0; i < DS_ARRAY_LEN(cases); i++) {
