@@ -206,7 +206,12 @@ static void mul_mat_id_case(int kind, int64_t X1)
     void *qx = aligned_alloc(64, ds_qa_row_bytes(K));
     float *xc = malloc((size_t)K * sizeof *xc);
     int differ = 0;
-    CHECK_MSG(dot != NULL, "%s has no %s dot", vk->name, ds_type_traits_get(type)->name);
+#ifdef DS_VEC_NEON
+    const bool may_lack = ds_vec_iq_index(type) >= 0;   /* no IQ dots at the NEON levels yet */
+#else
+    const bool may_lack = false;
+#endif
+    CHECK_MSG(dot != NULL || may_lack, "%s has no %s dot", vk->name, ds_type_traits_get(type)->name);
     for (int64_t t = 0; dot && t < T; t++)
       for (int64_t j = 0; j < k; j++) {
         for (int64_t i = 0; i < K; i++) xc[i] = at(x, i, j % X1, t, 0);

@@ -7,6 +7,8 @@ usage: test_llama_dequant.py DUMP_TOOL DATA_DIR
 """
 import hashlib
 import json
+import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,8 @@ IQ_TYPES = {"IQ4_NL", "IQ4_XS", "IQ3_XXS", "IQ3_S", "IQ2_XXS", "IQ2_XS", "IQ2_S"
 
 
 def decoded(tool, path):
-    out = subprocess.run([tool, str(path)], check=True, stdout=subprocess.PIPE).stdout
+    wrapper = shlex.split(os.environ.get("MESON_EXE_WRAPPER", ""))   # cross builds: the emulator
+    out = subprocess.run([*wrapper, tool, str(path)], check=True, stdout=subprocess.PIPE).stdout
     pos, tensors = 0, {}
     while True:
         nl = out.index(b"\n", pos)
