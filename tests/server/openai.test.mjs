@@ -111,11 +111,15 @@ test('response_format json_schema: the answer is JSON of that schema, after the 
     model: 'tiny-r1', messages: question, seed: 1,
     response_format: { type: 'json_schema', json_schema: { name: 'answer', schema, strict: true } },
   });
+  assert.equal(r.choices[0].finish_reason, 'stop', 'the answer closed before the token limit');
   const v = JSON.parse(r.choices[0].message.content);
   assert.deepEqual(Object.keys(v), ['answer']);
   assert.ok(Number.isInteger(v.answer));
   assert.ok(r.choices[0].message.reasoning_content.length > 0, 'the reasoning is not constrained');
-  const o = await client.chat.completions.create({ model: 'tiny-r1', messages: question, response_format: { type: 'json_object' } });
+  // A seed, as above: json_object allows any object, and an unseeded sample
+  // may open a string the tiny model never closes before max_tokens.
+  const o = await client.chat.completions.create({ model: 'tiny-r1', messages: question, seed: 3, response_format: { type: 'json_object' } });
+  assert.equal(o.choices[0].finish_reason, 'stop', 'the object closed before the token limit');
   const parsed = JSON.parse(o.choices[0].message.content);
   assert.equal(typeof parsed, 'object');
   assert.ok(parsed !== null && !Array.isArray(parsed));
@@ -138,12 +142,12 @@ test('n: 3 choices decoded together, usage sums them', async () => {
 
 test('thinking control: a zero budget answers without reasoning', async () => {
   for (const extra of [{ thinking_token_budget: 0 }, { thinking_budget: 0 }, { reasoning_effort: 'none' }]) {
-    const r = await client.chat.completions.create({ model: 'tiny-r1', messages: question, ...extra });
+    const r = await client.chat.completions.create({ model: 'tiny-r1', messages: question, seed: 4, ...extra });
     assert.equal(r.usage.completion_tokens_details.reasoning_tokens, 0, JSON.stringify(extra));
     assert.ok(!r.choices[0].message.reasoning_content);
     assert.match(r.choices[0].message.content, /\\boxed\{/);
   }
-  const low = await client.chat.completions.create({ model: 'tiny-r1', messages: question, thinking_token_budget: 3 });
+  const low = await client.chat.completions.create({ model: 'tiny-r1', messages: question, seed: 4, thinking_token_budget: 3 });
   assert.ok(low.usage.completion_tokens_details.reasoning_tokens >= 3);
 });
 
