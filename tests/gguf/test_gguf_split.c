@@ -434,8 +434,10 @@ int main(int argc, char **argv)
 {
   if (argc < 2) { fprintf(stderr, "usage: test_gguf_split QUANTS_DIR [TINY_DIR]\n"); return 2; }
   if (!mkdtemp(tmpdir)) { fprintf(stderr, "mkdtemp failed\n"); return 1; }
-  if (argc > 2) {
-    test_split_logits(argv[2]);
+  if (argc > 2) {                      /* gguf_split_logits: TINY_DIR given, empty without Python */
+    const char *tiny = ds_test_tiny_dir(argc - 1, argv + 1);
+    if (!tiny) { rmdir(tmpdir); return 77; }
+    test_split_logits(tiny);
   } else {
     test_llama_cpp_split(argv[1]);
     test_written_splits(argv[1]);

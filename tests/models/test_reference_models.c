@@ -182,7 +182,7 @@ done:
 static bool activations_rounded(const char *name)
 {
   const char *level = getenv("DSEEK_CPU");
-  return (strstr(name, "q8_0") || strstr(name, "q4_0") || strstr(name, "q4_k") || strstr(name, "q5_k") ||
+  return (strstr(name, "q8_0") || strstr(name, "q4_0") || strstr(name, "q4_k") || strstr(name, "q5_k") || strstr(name, "ud_mix") ||
           strstr(name, "q6_k")) && !(level && !strcmp(level, "reference"));
 }
 
