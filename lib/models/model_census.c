@@ -103,7 +103,7 @@ static void take_census(const struct dseek_model *m, census *c)
     }
     const ds_dense_layer *L = &m->layers[il];
     const ds_weight *ws[] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv,
-                             &L->ffn_norm, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+                             &L->q_norm, &L->k_norm, &L->ffn_norm, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
     for (size_t i = 0; i < DS_ARRAY_LEN(ws); i++) add(c, ws[i], false);
   }
   for (int64_t i = 0; m->ds2_nextn && i < m->ds2.n_nextn; i++) {
