@@ -11,6 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* mkdir for tests on every OS (the library itself needs none). */
+#if defined(_WIN32)
+#include "compat_windows.h"
+#define ds_test_mkdir(path) _mkdir(path)
+#else
+#include <sys/stat.h>
+#define ds_test_mkdir(path) mkdir(path, 0700)
+#endif
+
 /* GCC 12 for AArch64 crashes (internal compiler error in the loop vectorizer)
  * on the tests' max-|difference| reductions; tests do not need vector loops. */
 #if defined(__aarch64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
