@@ -11,6 +11,7 @@
  *   platform_clock.c   a monotonic clock
  *   platform_cpu.c     CPU features (cpuid on x86; hwcaps / sysctl / the
  *                      processor-feature query on ARM)
+ *   platform_math.c    a fused multiply-add where the C runtime has none
  *   platform_locale.c  number parsing in the "C" locale
  *
  * The OS branches: Windows (_WIN32: Win32 API, UTF-8 paths converted to UTF-16
@@ -23,6 +24,7 @@
 
 #include "core/ds.h"
 
+#include <math.h>
 #include <stdio.h>
 #if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
 #include <immintrin.h>   /* _mm_pause */
@@ -130,6 +132,17 @@ unsigned ds_cpu_features(void);
 /* Ask the OS to let this process use the AMX tile registers (Linux:
  * arch_prctl ARCH_REQ_XCOMP_PERM); true when granted. Elsewhere false. */
 bool ds_cpu_request_amx(void);
+
+/* ---- numbers (platform_math.c, platform_locale.c) ------------------------- */
+
+/* fma(x, y, z) for floats with one rounding on every platform: the C
+ * library's fmaf, except on MinGW-w64, whose fmaf is not fused. */
+float ds_fmaf_soft(float x, float y, float z);
+#if defined(__MINGW32__)
+#define ds_fmaf ds_fmaf_soft
+#else
+#define ds_fmaf fmaf
+#endif
 
 /* ---- numbers (platform_locale.c) ------------------------------------------ */
 

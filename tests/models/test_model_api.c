@@ -558,8 +558,6 @@ int main(int argc, char **argv)
   RUN(test_context);
   RUN(test_generate);
   RUN(test_thinking_and_cache);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-  if (system(cmd) != 0) return 1;
+  if (ds_test_rmtree(tmp) != 0) return 1;
   return DS_TEST_RESULT();
 }
