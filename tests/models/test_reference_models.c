@@ -15,7 +15,7 @@
  */
 #include "dseek.h"
 #include "harness.h"
-#include "kernels/cpu.h"
+#include "levels.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -256,16 +256,7 @@ int main(int argc, char **argv)
 {
   if (!ds_test_tiny_dir(argc, argv)) return 77;
   const char *prefix = argc > 2 ? argv[2] : "";
-  /* The levels that run and the ones this host lacks, named (a level above
-   * the CPU would silently run as the CPU's best). */
-  const ds_cpu_level top = ds_cpu_detected();
-  fprintf(stderr, "levels run:");
-  for (int l = DS_CPU_REFERENCE; l <= (int)top; l++) fprintf(stderr, " %s", ds_cpu_level_name((ds_cpu_level)l));
-  fprintf(stderr, "; not on this host:");
-  int lacking = 0;
-  for (int l = (int)top + 1; l <= DS_CPU_AVX512; l++, lacking++)
-    fprintf(stderr, " %s", ds_cpu_level_name((ds_cpu_level)l));
-  fprintf(stderr, "%s\n", lacking ? "" : " none");
+  const ds_cpu_level top = ds_test_levels();
   char path[1024], line[512];
   snprintf(path, sizeof path, "%s/manifest.txt", argv[1]);
   FILE *f = fopen(path, "r");
