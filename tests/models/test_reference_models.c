@@ -212,8 +212,9 @@ static void check_rule(const char *name, const char *level, const char *what, co
  * reference as the int8 path is elsewhere. */
 static bool activations_rounded(const char *name)
 {
+  /* ud_mix: IQ, Q4_K and Q8_0 tensors among F16/BF16 ones (unsloth-style) */
   return strstr(name, "q8_0") || strstr(name, "q4_0") || strstr(name, "q4_k") || strstr(name, "q5_k") ||
-         strstr(name, "q6_k");
+         strstr(name, "q6_k") || strstr(name, "ud_mix");
 }
 
 /* One variant at every CPU level the host has, from the reference level up. */
