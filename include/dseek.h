@@ -794,6 +794,11 @@ typedef struct dseek_token_info {
   float logprob;                /**< log P(token) */
   float confidence;             /**< C_i */
   float group_confidence;       /**< C_G of the last `window` tokens; NaN before `window` tokens */
+  /* Alternatives (appended in 0.1; dseek_generate_options.top_logprobs). */
+  int32_t n_top;                /**< entries in top_tokens / top_logprobs (0 unless asked for) */
+  const int32_t *top_tokens;    /**< the n_top most probable tokens, most probable first (valid during
+                                     the callback only) */
+  const float *top_logprobs;    /**< their log P, same distribution as logprob (non-increasing) */
 } dseek_token_info;
 
 /** Per-token callback: return non-zero to stop generation (dseek_generate:
@@ -911,6 +916,10 @@ typedef struct dseek_generate_options {
                                      confidence (not for injected tokens, nor with a draft or use_mtp:
                                      INVALID_ARG) */
   void *on_token_user_data;
+  /* Alternatives (appended in 0.1). */
+  int32_t top_logprobs;         /**< 0..20: on_token also gets the this many most probable tokens and
+                                     their logprobs (default 0; dseek_generate only, the parallel
+                                     path reports none) */
 } dseek_generate_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */

@@ -195,11 +195,11 @@ dseek_status ds_chat_render(const ds_chat_template *tmpl, const char *bos_text,
   for (int64_t i = 0; i < n; i++)
     if (!roles[i] || !contents[i])
       return ds_error(DSEEK_ERR_INVALID_ARG, "chat render: message %lld has a NULL role or content", (long long)i);
-  ds_chat_msg one[16], *msgs = n <= 16 ? one : ds_malloc((size_t)n * sizeof *msgs);
+  ds_chat_msg *msgs = ds_calloc(n > 0 ? (size_t)n : 1, sizeof *msgs);
   if (!msgs) return ds_error(DSEEK_ERR_NO_MEMORY, "chat render: out of memory");
   for (int64_t i = 0; i < n; i++) msgs[i] = (ds_chat_msg){roles[i], contents[i], NULL, 0};
   dseek_status st = ds_chat_render_msgs(tmpl, bos_text, msgs, n, add_generation_prompt, out);
-  if (msgs != one) ds_free(msgs);
+  ds_free(msgs);
   return st;
 }
 
