@@ -62,8 +62,6 @@ typedef struct piece_sink {
   json_t *pending;   /* stream: logprob entries of tokens whose text is not sent yet */
 } piece_sink;
 
-#define CALLS_BEGIN "<\xEF\xBD\x9Ctool\xE2\x96\x81" "calls\xE2\x96\x81" "begin\xEF\xBD\x9C>"
-
 /* Content bytes that can be streamed: with tools, not the tool-call block
  * nor a tail that may be the start of its opening marker. */
 static size_t sendable(const job *j, const strbuf *content)

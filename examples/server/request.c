@@ -171,6 +171,10 @@ static int add_tools_prompt(request *req, request_error *err)
   free(text);
   req->owned[n] = joined;   /* owned has room for n_messages + 1 */
   req->msgs[last].content = joined;
+  for (int64_t i = 0; i < n; i++) {   /* roles and contents as the messages now are */
+    req->roles[i] = req->msgs[i].role;
+    req->contents[i] = req->msgs[i].content ? req->msgs[i].content : "";
+  }
   return 0;
 }
 
