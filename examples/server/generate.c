@@ -98,6 +98,10 @@ static int on_piece(dseek_piece_kind kind, const char *text, size_t len, void *u
   if (j->req->stream) {
     if (kind == DSEEK_PIECE_REASONING) {
       emit(j, response_chunk_delta(sink->srv, j, 0, kind, text, len, NULL));
+    } else if (j->req->tool_choice == TOOL_CHOICE_NONE) {   /* every piece as it comes */
+      emit(j, response_chunk_delta(sink->srv, j, 0, kind, text, len, sink->pending));
+      c->streamed = c->content.len;
+      if (sink->pending) json_array_clear(sink->pending);
     } else {
       send_content(sink, 0);
     }
