@@ -180,7 +180,6 @@ static int add_tools_prompt(request *req, request_error *err)
 
 static int parse_logprobs(request *req, json_t *root, request_error *err)
 {
-  json_t *lp = field(root, "logprobs");
   if (req->kind == REQUEST_COMPLETION) {
     /* /v1/completions: logprobs is the number of alternatives (0..5) */
     int64_t k = -1;
@@ -194,7 +193,6 @@ static int parse_logprobs(request *req, json_t *root, request_error *err)
   if (r < 0) return -1;
   if (r && !req->logprobs)
     return fail(err, 400, "top_logprobs", "invalid_value", "'top_logprobs' needs 'logprobs': true");
-  (void)lp;
   return 0;
 }
 
