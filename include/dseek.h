@@ -474,6 +474,56 @@ DSEEK_API dseek_status dseek_chat_render(const dseek_model *model, const char *c
                                          int add_generation_prompt,
                                          char *text, size_t capacity, size_t *length);
 
+/* Tool calling (appended in 0.1). DeepSeek's R1 and V3 templates write an
+ * assistant's calls as one block
+ *   <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\nARGUMENTS\n```<｜tool▁call▁end｜>
+ *   [\n<｜tool▁call▁begin｜>...<｜tool▁call▁end｜>]...<｜tool▁calls▁end｜>
+ * and tool outputs in a <｜tool▁outputs▁begin｜> block. The templates render
+ * no tool definitions: a host describes its tools in a system message. */
+
+/** One call of an assistant message (OpenAI's tool_calls[i]). */
+typedef struct dseek_tool_call {
+  size_t struct_size;           /**< sizeof(dseek_tool_call) */
+  const char *type;             /**< NULL: "function" */
+  const char *name;             /**< the function's name */
+  const char *arguments;        /**< its arguments as JSON text */
+} dseek_tool_call;
+
+/** A message of dseek_chat_render_messages(). */
+typedef struct dseek_chat_message {
+  size_t struct_size;           /**< sizeof(dseek_chat_message) */
+  const char *role;             /**< "system", "user", "assistant" or "tool" */
+  const char *content;          /**< NULL only for an assistant message that calls tools (the
+                                     templates render the calls only when content is none) */
+  const dseek_tool_call *const *tool_calls;
+  int64_t n_tool_calls;
+} dseek_chat_message;
+
+/** Non-zero if the model's template renders tool calls and its vocabulary
+ *  has the block's tokens as single tokens. */
+DSEEK_API int dseek_model_has_tool_calls(const dseek_model *model);
+
+/** dseek_chat_render() with tool calls: byte-for-byte as the Jinja template
+ *  (including its flags that are never reset: only a conversation's first
+ *  call opens with "<｜Assistant｜><｜tool▁calls▁begin｜>"). Errors as
+ *  dseek_chat_render, and DSEEK_ERR_UNSUPPORTED for tool calls with a
+ *  template that has none. */
+DSEEK_API dseek_status dseek_chat_render_messages(const dseek_model *model,
+                                                  const dseek_chat_message *const *messages, int64_t n_messages,
+                                                  int add_generation_prompt, char *text, size_t capacity,
+                                                  size_t *length);
+
+/** Find the tool calls in a generated answer (text after the reasoning).
+ *  *content_length: the bytes before the block (len when there is none).
+ *  Call i fills spans[4i..4i+3]: the name's byte offset and length, the
+ *  arguments' offset and length (the text between "```json\n" and "\n```",
+ *  not validated as JSON). A missing <｜tool▁calls▁end｜> at the end is
+ *  accepted. *n_calls is always the count. Errors: DSEEK_ERR_INVALID_ARG,
+ *  DSEEK_ERR_FORMAT (a broken block; the message gives the byte offset),
+ *  DSEEK_ERR_BUFFER_TOO_SMALL (more than capacity calls). */
+DSEEK_API dseek_status dseek_parse_tool_calls(const char *text, size_t len, size_t *content_length,
+                                              int64_t *spans, int64_t capacity, int64_t *n_calls);
+
 /* ------------------------------------------------------------------------ */
 /* Contexts: KV cache, evaluation, logits                                    */
 /* ------------------------------------------------------------------------ */
@@ -749,6 +799,11 @@ typedef struct dseek_token_info {
   float logprob;                /**< log P(token) */
   float confidence;             /**< C_i */
   float group_confidence;       /**< C_G of the last `window` tokens; NaN before `window` tokens */
+  /* Alternatives (appended in 0.1; dseek_generate_options.top_logprobs). */
+  int32_t n_top;                /**< entries in top_tokens / top_logprobs (0 unless asked for) */
+  const int32_t *top_tokens;    /**< the n_top most probable tokens, most probable first (valid during
+                                     the callback only) */
+  const float *top_logprobs;    /**< their log P, same distribution as logprob (non-increasing) */
 } dseek_token_info;
 
 /** Per-token callback: return non-zero to stop generation (dseek_generate:
@@ -866,6 +921,10 @@ typedef struct dseek_generate_options {
                                      confidence (not for injected tokens, nor with a draft or use_mtp:
                                      INVALID_ARG) */
   void *on_token_user_data;
+  /* Alternatives (appended in 0.1). */
+  int32_t top_logprobs;         /**< 0..20: on_token also gets the this many most probable tokens and
+                                     their logprobs (default 0; dseek_generate only, the parallel
+                                     path reports none) */
 } dseek_generate_options;
 
 /** Fill *opts with defaults (see dseek_model_options_init). */

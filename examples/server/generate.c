@@ -5,6 +5,7 @@
  * the reply collected per choice and, for a stream, SSE chunks as it grows.
  */
 #include "response.h"
+#include "tools.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,17 +59,67 @@ static void emit(job *j, char *json)
 typedef struct piece_sink {
   server *srv;
   job *j;
+  json_t *pending;   /* stream: logprob entries of tokens whose text is not sent yet */
 } piece_sink;
+
+/* Content bytes that can be streamed: with tools, not the tool-call block
+ * nor a tail that may be the start of its opening marker. */
+static size_t sendable(const job *j, const strbuf *content)
+{
+  if (j->req->tool_choice == TOOL_CHOICE_NONE) return content->len;
+  size_t m = strlen(CALLS_BEGIN);
+  for (size_t i = 0; i < content->len; i++) {
+    size_t k = content->len - i < m ? content->len - i : m;
+    if (memcmp(content->data + i, CALLS_BEGIN, k) == 0) return i;
+  }
+  return content->len;
+}
+
+/* Send the content not sent yet that may be sent, with the pending logprobs. */
+static void send_content(piece_sink *sink, int final)
+{
+  job *j = sink->j;
+  choice *c = &j->choices[0];
+  size_t upto = final && !c->tool_calls ? c->content.len : sendable(j, &c->content);
+  if (upto > c->streamed) {
+    emit(j, response_chunk_delta(sink->srv, j, 0, DSEEK_PIECE_CONTENT, c->content.data + c->streamed,
+                                 upto - c->streamed, sink->pending));
+    c->streamed = upto;
+    if (sink->pending) json_array_clear(sink->pending);
+  }
+}
 
 static int on_piece(dseek_piece_kind kind, const char *text, size_t len, void *user)
 {
   piece_sink *sink = user;
-  server *srv = sink->srv;
   job *j = sink->j;
   choice *c = &j->choices[0];
   strbuf_append(kind == DSEEK_PIECE_REASONING ? &c->reasoning : &c->content, text, len);
-  if (j->req->stream) emit(j, response_chunk_delta(srv, j, 0, kind, text, len));
+  if (j->req->stream) {
+    if (kind == DSEEK_PIECE_REASONING) {
+      emit(j, response_chunk_delta(sink->srv, j, 0, kind, text, len, NULL));
+    } else if (j->req->tool_choice == TOOL_CHOICE_NONE) {   /* every piece as it comes */
+      emit(j, response_chunk_delta(sink->srv, j, 0, kind, text, len, sink->pending));
+      c->streamed = c->content.len;
+      if (sink->pending) json_array_clear(sink->pending);
+    } else {
+      send_content(sink, 0);
+    }
+  }
   return atomic_load(&j->cancelled);
+}
+
+/* logprobs: one OpenAI entry per sampled token. */
+static int on_token(const dseek_token_info *info, void *user)
+{
+  piece_sink *sink = user;
+  job *j = sink->j;
+  json_t *entry = response_logprob_entry(sink->srv, info);
+  if (!entry) return 0;
+  json_array_append(j->choices[0].logprobs, entry);
+  if (sink->pending) json_array_append(sink->pending, entry);
+  json_decref(entry);
+  return 0;
 }
 
 static dseek_status run_parallel(dseek_context *ctx, job *j, const dseek_generate_options *opts)
@@ -98,9 +149,9 @@ static void emit_parallel(server *srv, job *j)
 {
   for (int64_t i = 0; i < j->req->n; i++) {
     const choice *c = &j->choices[i];
-    if (i > 0) emit(j, response_chunk_delta(srv, j, i, 0, NULL, 0));
-    if (c->reasoning.len) emit(j, response_chunk_delta(srv, j, i, DSEEK_PIECE_REASONING, c->reasoning.data, c->reasoning.len));
-    if (c->content.len) emit(j, response_chunk_delta(srv, j, i, DSEEK_PIECE_CONTENT, c->content.data, c->content.len));
+    if (i > 0) emit(j, response_chunk_delta(srv, j, i, 0, NULL, 0, NULL));
+    if (c->reasoning.len) emit(j, response_chunk_delta(srv, j, i, DSEEK_PIECE_REASONING, c->reasoning.data, c->reasoning.len, NULL));
+    if (c->content.len) emit(j, response_chunk_delta(srv, j, i, DSEEK_PIECE_CONTENT, c->content.data, c->content.len, NULL));
   }
 }
 
@@ -120,14 +171,22 @@ void generate_job(server *srv, dseek_context *ctx, job *j)
     snprintf(j->error, sizeof j->error, "sampler: %s", dseek_last_error());
     return;
   }
-  if (req->stream && req->kind == REQUEST_CHAT) emit(j, response_chunk_delta(srv, j, 0, 0, NULL, 0));
+  if (req->stream && req->kind == REQUEST_CHAT) emit(j, response_chunk_delta(srv, j, 0, 0, NULL, 0, NULL));
+  piece_sink sink = {srv, j, NULL};
   if (req->n > 1) {
     j->status = run_parallel(ctx, j, &go);
     if (j->status == DSEEK_OK && req->stream) emit_parallel(srv, j);
   } else {
-    piece_sink sink = {srv, j};
     go.stream = on_piece;
     go.stream_user_data = &sink;
+    if (req->logprobs) {
+      j->choices[0].logprobs = json_array();
+      if (req->stream) sink.pending = json_array();
+      go.on_token = on_token;
+      go.on_token_user_data = &sink;
+      go.top_logprobs = (int32_t)req->top_logprobs;
+    }
+    if (j->tool_grammar) go.grammar = j->tool_grammar;
     go.max_thinking_tokens = req->thinking_budget;
     if (req->format == FORMAT_JSON_OBJECT) go.grammar = json_object_gbnf;
     if (req->format == FORMAT_JSON_SCHEMA) go.json_schema = req->schema_text;
@@ -136,7 +195,19 @@ void generate_job(server *srv, dseek_context *ctx, job *j)
   }
   dseek_sampler_free(go.sampler);
   if (j->status != DSEEK_OK) snprintf(j->error, sizeof j->error, "%s", dseek_last_error());
-  if (!req->stream) return;
+  /* The answer's tool-call block becomes tool_calls; content keeps what precedes it. */
+  for (int64_t i = 0; j->status == DSEEK_OK && req->tool_choice != TOOL_CHOICE_NONE && i < req->n; i++) {
+    choice *c = &j->choices[i];
+    size_t before;
+    c->tool_calls = tools_from_answer(c->content.data ? c->content.data : "", c->content.len, j->id, &before);
+    if (c->tool_calls) c->content.len = before;
+  }
+  if (!req->stream) {
+    json_decref(sink.pending);
+    return;
+  }
+  if (req->n == 1 && j->status == DSEEK_OK) send_content(&sink, 1);
+  json_decref(sink.pending);
   if (j->status != DSEEK_OK && j->status != DSEEK_ERR_CANCELLED) {
     emit(j, response_error(j->error, "server_error", NULL, dseek_status_string(j->status)));
     return;
@@ -144,8 +215,11 @@ void generate_job(server *srv, dseek_context *ctx, job *j)
   /* Ended by the client, the timeout or shutdown: the stream still closes
    * properly, the choice cut short ("length"). */
   int cut = atomic_load(&j->cancelled) || j->status == DSEEK_ERR_CANCELLED;
-  for (int64_t i = 0; i < req->n; i++)
-    emit(j, response_chunk_finish(srv, j, i, cut ? "length" : response_finish_reason(j->choices[i].result.stop_reason)));
+  for (int64_t i = 0; i < req->n; i++) {
+    const choice *c = &j->choices[i];
+    if (c->tool_calls) emit(j, response_chunk_tool_calls(srv, j, i, c->tool_calls));
+    emit(j, response_chunk_finish(srv, j, i, cut ? "length" : response_choice_finish(c)));
+  }
   if (req->include_usage) emit(j, response_chunk_usage(srv, j));
   pthread_mutex_lock(&j->mu);
   strbuf_append(&j->events, "data: [DONE]\n\n", 14);

@@ -13,6 +13,7 @@
 #include "http.h"
 
 #include "response.h"
+#include "tools.h"
 
 #include <microhttpd.h>
 #include <netdb.h>
@@ -168,9 +169,19 @@ static int prepare(server *srv, job *j, request_error *err)
   size_t len = 0;
   dseek_status st;
   if (req->kind == REQUEST_CHAT) {
-    st = dseek_chat_render(srv->model, req->roles, req->contents, req->n_messages, 1, NULL, 0, &len);
+    int calls = 0;
+    for (int64_t i = 0; i < req->n_messages; i++) calls |= req->msgs[i].n_tool_calls > 0;
+    if ((calls || req->tool_choice != TOOL_CHOICE_NONE) && !dseek_model_has_tool_calls(srv->model)) {
+      err->param = calls ? "messages" : "tools";
+      err->code = "unsupported_value";
+      snprintf(err->message, sizeof err->message,
+               "%s: this model's chat template or vocabulary has no tool-call tokens (<｜tool▁calls▁begin｜>...), "
+               "so it cannot call tools", calls ? "messages[].tool_calls" : "tools");
+      return -1;
+    }
+    st = dseek_chat_render_messages(srv->model, req->msg_ptrs, req->n_messages, 1, NULL, 0, &len);
     if (st == DSEEK_ERR_BUFFER_TOO_SMALL && (j->prompt = malloc(len + 1)))
-      st = dseek_chat_render(srv->model, req->roles, req->contents, req->n_messages, 1, j->prompt, len + 1, &len);
+      st = dseek_chat_render_messages(srv->model, req->msg_ptrs, req->n_messages, 1, j->prompt, len + 1, &len);
     if (st) {
       err->param = "messages";
       snprintf(err->message, sizeof err->message, "messages: %s", dseek_last_error());
@@ -201,6 +212,7 @@ static int prepare(server *srv, job *j, request_error *err)
     return -1;
   }
   j->max_tokens = req->max_tokens > 0 ? req->max_tokens : (room < srv->cfg.max_tokens ? room : srv->cfg.max_tokens);
+  if (req->tool_choice >= TOOL_CHOICE_REQUIRED && !(j->tool_grammar = tools_grammar(req, err))) return -1;
   if (req->format == FORMAT_JSON_SCHEMA) {
     st = dseek_json_schema_to_grammar(req->schema_text, NULL, 0, &len);
     if (st != DSEEK_OK && st != DSEEK_ERR_BUFFER_TOO_SMALL) {

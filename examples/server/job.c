@@ -58,10 +58,13 @@ void job_release(job *j)
   for (int64_t i = 0; i < j->req->n; i++) {
     strbuf_free(&j->choices[i].content);
     strbuf_free(&j->choices[i].reasoning);
+    json_decref(j->choices[i].logprobs);
+    json_decref(j->choices[i].tool_calls);
   }
   free(j->choices);
   strbuf_free(&j->events);
   free(j->prompt);
+  free(j->tool_grammar);
   free(j->tokens);
   request_free(j->req);
   free(j->req);

@@ -10,6 +10,7 @@
  * servers do (clients send `user`, `metadata`, ...). JSON null means absent.
  */
 #include "request.h"
+#include "tools.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -112,10 +113,16 @@ static int parse_messages(request *req, json_t *root, request_error *err)
   if (!json_is_array(msgs) || json_array_size(msgs) == 0)
     return fail(err, 400, "messages", "invalid_value", "'messages' must be a non-empty array");
   size_t n = json_array_size(msgs);
-  req->roles = calloc(n, sizeof *req->roles);
-  req->contents = calloc(n, sizeof *req->contents);
-  req->owned = calloc(n, sizeof *req->owned);
-  if (!req->roles || !req->contents || !req->owned) return fail(err, 500, NULL, "no_memory", "out of memory");
+  /* one more message: a system prompt describing the tools (add_tools_prompt) */
+  req->roles = calloc(n + 1, sizeof *req->roles);
+  req->contents = calloc(n + 1, sizeof *req->contents);
+  req->owned = calloc(n + 2, sizeof *req->owned);
+  req->msgs = calloc(n + 1, sizeof *req->msgs);
+  req->msg_ptrs = calloc(n + 1, sizeof *req->msg_ptrs);
+  req->calls = calloc(n + 2, sizeof *req->calls);
+  req->call_ptrs = calloc(n + 2, sizeof *req->call_ptrs);
+  if (!req->roles || !req->contents || !req->owned || !req->msgs || !req->msg_ptrs || !req->calls || !req->call_ptrs)
+    return fail(err, 500, NULL, "no_memory", "out of memory");
   req->n_messages = (int64_t)n;
   for (size_t i = 0; i < n; i++) {
     json_t *m = json_array_get(msgs, i);
@@ -127,12 +134,65 @@ static int parse_messages(request *req, json_t *root, request_error *err)
     if (strcmp(r, "system") && strcmp(r, "user") && strcmp(r, "assistant") && strcmp(r, "tool"))
       return fail(err, 400, "messages", "invalid_value",
                   "messages[%zu].role '%.40s' is not one of system, developer, user, assistant, tool", i, r);
-    if (field(m, "tool_calls"))
-      return fail(err, 400, "messages", "unsupported_value",
-                  "messages[%zu].tool_calls: this server does not support tool calling", i);
     req->roles[i] = r;
     if (message_content(req, m, (int64_t)i, &req->contents[i], err)) return -1;
+    req->msgs[i] = (dseek_chat_message){sizeof(dseek_chat_message), r, req->contents[i], NULL, 0};
+    req->msg_ptrs[i] = &req->msgs[i];
+    if (tools_parse_message_calls(req, m, (int64_t)i, err)) return -1;
   }
+  return 0;
+}
+
+/* The tools' description at the end of the last system message (R1's
+ * template keeps only the last one), or as a first system message. */
+static int add_tools_prompt(request *req, request_error *err)
+{
+  int none;
+  char *text = tools_system_text(req, &none);
+  if (none) return 0;
+  if (!text) return fail(err, 500, NULL, "no_memory", "out of memory");
+  int64_t n = req->n_messages, last = -1;
+  for (int64_t i = 0; i < n; i++)
+    if (!strcmp(req->msgs[i].role, "system")) last = i;
+  if (last < 0) {
+    memmove(req->msgs + 1, req->msgs, (size_t)n * sizeof *req->msgs);
+    for (int64_t i = 0; i <= n; i++) req->msg_ptrs[i] = &req->msgs[i];
+    req->msgs[0] = (dseek_chat_message){sizeof(dseek_chat_message), "system", "", NULL, 0};
+    req->n_messages = ++n;
+    last = 0;
+  }
+  const char *old = req->msgs[last].content;
+  size_t a = strlen(old), b = strlen(text);
+  char *joined = malloc(a + b + 1);
+  if (!joined) { free(text); return fail(err, 500, NULL, "no_memory", "out of memory"); }
+  memcpy(joined, old, a);
+  const char *t = a ? text : text + 2;   /* no blank lines before a lone tools section */
+  memcpy(joined + a, t, strlen(t) + 1);
+  free(text);
+  req->owned[n] = joined;   /* owned has room for n_messages + 1 */
+  req->msgs[last].content = joined;
+  for (int64_t i = 0; i < n; i++) {   /* roles and contents as the messages now are */
+    req->roles[i] = req->msgs[i].role;
+    req->contents[i] = req->msgs[i].content ? req->msgs[i].content : "";
+  }
+  return 0;
+}
+
+static int parse_logprobs(request *req, json_t *root, request_error *err)
+{
+  if (req->kind == REQUEST_COMPLETION) {
+    /* /v1/completions: logprobs is the number of alternatives (0..5) */
+    int64_t k = -1;
+    if (get_int(root, "logprobs", 0, 5, &k, err) < 0) return -1;
+    req->logprobs = k >= 0;
+    req->top_logprobs = k > 0 ? k : 0;
+    return 0;
+  }
+  if (get_bool(root, "logprobs", &req->logprobs, err) < 0) return -1;
+  int r = get_int(root, "top_logprobs", 0, 20, &req->top_logprobs, err);
+  if (r < 0) return -1;
+  if (r && !req->logprobs)
+    return fail(err, 400, "top_logprobs", "invalid_value", "'top_logprobs' needs 'logprobs': true");
   return 0;
 }
 
@@ -208,20 +268,9 @@ static int parse_thinking(request *req, json_t *root, request_error *err)
 /* Fields that need what this server cannot do: refused, naming them. */
 static int refuse_unsupported(json_t *root, request_error *err)
 {
-  json_t *tools = field(root, "tools");
-  if (tools && (!json_is_array(tools) || json_array_size(tools) > 0))
-    return fail(err, 400, "tools", "unsupported_parameter",
-                "'tools': this server does not support tool calling (dseek's chat templates render tool "
-                "outputs but not tool definitions)");
-  json_t *choice = field(root, "tool_choice");
-  if (choice && !(json_is_string(choice) && !strcmp(json_string_value(choice), "none")))
-    return fail(err, 400, "tool_choice", "unsupported_parameter", "'tool_choice': this server does not support tool calling");
-  int lp = 0;
-  if (get_bool(root, "logprobs", &lp, err) < 0) return -1;
   json_t *echo = field(root, "echo");
-  if (lp || field(root, "top_logprobs") || (echo && !json_is_false(echo)) || (json_is_integer(echo) && json_integer_value(echo)))
-    return fail(err, 400, lp || field(root, "top_logprobs") ? "logprobs" : "echo", "unsupported_parameter",
-                "'%s' is not supported by this server", lp || field(root, "top_logprobs") ? "logprobs" : "echo");
+  if ((echo && !json_is_false(echo)) || (json_is_integer(echo) && json_integer_value(echo)))
+    return fail(err, 400, "echo", "unsupported_parameter", "'echo' is not supported by this server");
   return 0;
 }
 
@@ -231,8 +280,9 @@ static int parse_fields(request *req, json_t *root, const request_limits *limits
   if (model && !json_is_string(model)) return fail(err, 400, "model", "invalid_type", "'model' must be a string");
   if (refuse_unsupported(root, err)) return -1;
   if (req->kind == REQUEST_CHAT) {
-    if (parse_messages(req, root, err)) return -1;
+    if (parse_messages(req, root, err) || tools_parse(req, root, err) || add_tools_prompt(req, err)) return -1;
   } else {
+    if (field(root, "tools")) return fail(err, 400, "tools", "unsupported_parameter", "'tools' is a chat completions field");
     json_t *p = field(root, "prompt");
     if (json_is_array(p) && json_array_size(p) == 1) p = json_array_get(p, 0);
     if (!p) return fail(err, 400, "prompt", "missing_required_parameter", "'prompt' is required");
@@ -259,7 +309,13 @@ static int parse_fields(request *req, json_t *root, const request_limits *limits
     if (!json_is_object(so)) return fail(err, 400, "stream_options", "invalid_type", "'stream_options' must be an object");
     if (get_bool(so, "include_usage", &req->include_usage, err) < 0) { err->param = "stream_options"; return -1; }
   }
-  if (parse_stop(req, root, err) || parse_format(req, root, err) || parse_thinking(req, root, err)) return -1;
+  if (parse_stop(req, root, err) || parse_format(req, root, err) || parse_thinking(req, root, err) ||
+      parse_logprobs(req, root, err))
+    return -1;
+  if (req->tool_choice >= TOOL_CHOICE_REQUIRED && req->format != FORMAT_TEXT)
+    return fail(err, 400, "tool_choice", "unsupported_value", "a forced tool call and response_format exclude each other");
+  if (req->n > 1 && (req->tool_choice >= TOOL_CHOICE_REQUIRED || req->logprobs))
+    return fail(err, 400, "n", "unsupported_value", "'n' > 1: not together with a forced tool call or logprobs");
   if (req->n > 1 && (req->format != FORMAT_TEXT || req->thinking_budget >= 0))
     return fail(err, 400, "n", "unsupported_value",
                 "'n' > 1 samples in one batch: not together with response_format or a thinking budget");
@@ -294,7 +350,16 @@ int request_parse(const char *body, size_t len, request_kind kind, const request
 void request_free(request *req)
 {
   if (req->owned)
-    for (int64_t i = 0; i < req->n_messages; i++) free(req->owned[i]);
+    for (int64_t i = 0; i <= req->n_messages; i++) free(req->owned[i]);
+  if (req->calls)
+    for (int64_t i = 0; i <= req->n_messages; i++) {
+      free(req->calls[i]);
+      free(req->call_ptrs[i]);
+    }
+  free(req->calls);
+  free(req->call_ptrs);
+  free(req->msgs);
+  free(req->msg_ptrs);
   free(req->owned);
   free(req->roles);
   free(req->contents);

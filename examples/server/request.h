@@ -6,6 +6,7 @@
 #ifndef DSEEK_SERVER_REQUEST_H
 #define DSEEK_SERVER_REQUEST_H
 
+#include <dseek.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,13 @@ typedef struct request_limits {
   int64_t max_tokens;       /* a larger max_tokens is refused */
 } request_limits;
 
+typedef enum tool_choice_kind {
+  TOOL_CHOICE_NONE = 0,     /* no tools, or "none": no call, the tools are not described */
+  TOOL_CHOICE_AUTO = 1,     /* the model may call (the answer is parsed for a block) */
+  TOOL_CHOICE_REQUIRED = 2, /* one call is forced by a grammar */
+  TOOL_CHOICE_NAMED = 3     /* a call of tool_name is forced */
+} tool_choice_kind;
+
 typedef struct request {
   request_kind kind;
   json_t *root;                   /* the parsed body; the strings below point into it */
@@ -33,6 +41,13 @@ typedef struct request {
   int64_t n_messages;
   const char **roles, **contents; /* contents: texts joined from parts (owned, freed with the request) */
   char **owned;                   /* the joined contents to free */
+  dseek_chat_message *msgs;       /* the messages with their tool calls (tools.c) */
+  const dseek_chat_message **msg_ptrs;
+  dseek_tool_call **calls;        /* per message: its calls (owned) */
+  const dseek_tool_call ***call_ptrs;
+  json_t *tools;                  /* the `tools` array (borrowed from root; NULL: none) */
+  int tool_choice;                /* a tool_choice_kind */
+  const char *tool_name;          /* TOOL_CHOICE_NAMED */
   /* completion */
   const char *prompt;
   /* both */
@@ -47,6 +62,8 @@ typedef struct request {
   int stream, include_usage;
   request_format format;
   char *schema_text;              /* FORMAT_JSON_SCHEMA: the schema as JSON text (owned) */
+  int logprobs;                   /* chat: logprobs true; completion: logprobs set */
+  int64_t top_logprobs;           /* 0..20 alternatives per token */
   int64_t thinking_budget;        /* -1: unlimited (reasoning_effort / thinking_token_budget) */
 } request;
 

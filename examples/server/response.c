@@ -44,6 +44,75 @@ static json_t *usage(const job *j)
                    (json_int_t)reasoning);
 }
 
+const char *response_choice_finish(const choice *c)
+{
+  return c->tool_calls ? "tool_calls" : response_finish_reason(c->result.stop_reason);
+}
+
+/* A token's text as a JSON string: its bytes when they are UTF-8, else with
+ * U+FFFD for the token (a piece may end inside a character; `bytes` has them). */
+static json_t *piece_string(const char *p, size_t n)
+{
+  json_t *s = json_stringn(p, n);
+  return s ? s : json_string("\xEF\xBF\xBD");
+}
+
+static json_t *piece_bytes(const char *p, size_t n)
+{
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append_new(a, json_integer((unsigned char)p[i]));
+  return a;
+}
+
+/* {"token", "logprob", "bytes"} of one token. */
+static json_t *token_logprob(const server *srv, int32_t token, float logprob)
+{
+  const char *p = "";
+  size_t n = 0;
+  if (dseek_token_piece(srv->model, token, &p, &n)) n = 0;
+  if (!(logprob > -9999.0f)) logprob = -9999.0f;   /* JSON has no -inf (OpenAI's floor for "impossible") */
+  return json_pack("{s:o, s:f, s:o}", "token", piece_string(p, n), "logprob", (double)logprob, "bytes",
+                   piece_bytes(p, n));
+}
+
+json_t *response_logprob_entry(const server *srv, const dseek_token_info *info)
+{
+  json_t *e = token_logprob(srv, info->token, info->logprob);
+  json_t *top = json_array();
+  for (int32_t k = 0; k < info->n_top; k++)
+    json_array_append_new(top, token_logprob(srv, info->top_tokens[k], info->top_logprobs[k]));
+  json_object_set_new(e, "top_logprobs", top);
+  return e;
+}
+
+/* /v1/completions' older logprobs shape: tokens, token_logprobs,
+ * top_logprobs (one {token: logprob} object per token), text_offset. */
+static json_t *completion_logprobs(const json_t *entries)
+{
+  json_t *tokens = json_array(), *lps = json_array(), *tops = json_array(), *offs = json_array();
+  size_t i, off = 0;
+  json_t *e;
+  json_array_foreach(entries, i, e) {
+    json_t *tok = json_object_get(e, "token");
+    json_array_append(tokens, tok);
+    json_array_append(lps, json_object_get(e, "logprob"));
+    json_array_append_new(offs, json_integer((json_int_t)off));
+    off += json_array_size(json_object_get(e, "bytes"));
+    json_t *obj = json_object(), *alt;
+    size_t k;
+    json_array_foreach(json_object_get(e, "top_logprobs"), k, alt)
+      json_object_set(obj, json_string_value(json_object_get(alt, "token")), json_object_get(alt, "logprob"));
+    json_array_append_new(tops, obj);
+  }
+  return json_pack("{s:o, s:o, s:o, s:o}", "tokens", tokens, "token_logprobs", lps, "top_logprobs", tops,
+                   "text_offset", offs);
+}
+
+static json_t *chat_logprobs(const json_t *entries)
+{
+  return entries ? json_pack("{s:O, s:[]}", "content", entries, "refusal") : json_null();
+}
+
 static json_t *envelope(const server *srv, const job *j, const char *object)
 {
   return json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", j->id, "object", object, "created", (json_int_t)j->created,
@@ -62,15 +131,20 @@ char *response_completion(const server *srv, const job *j)
   json_t *choices = json_array();
   for (int64_t i = 0; i < j->req->n; i++) {
     const choice *c = &j->choices[i];
-    const char *finish = response_finish_reason(c->result.stop_reason);
+    const char *finish = response_choice_finish(c);
     json_t *one;
     if (chat) {
-      json_t *msg = json_pack("{s:s, s:s%, s:o}", "role", "assistant", "content", c->content.data ? c->content.data : "",
-                              c->content.len, "reasoning_content", text_or_null(&c->reasoning));
-      one = json_pack("{s:I, s:o, s:n, s:s}", "index", (json_int_t)i, "message", msg, "logprobs", "finish_reason", finish);
+      json_t *content = c->tool_calls && !c->content.len ? json_null()
+                                                          : json_stringn(c->content.data ? c->content.data : "", c->content.len);
+      json_t *msg = json_pack("{s:s, s:o, s:o}", "role", "assistant", "content", content ? content : json_string(""),
+                              "reasoning_content", text_or_null(&c->reasoning));
+      if (c->tool_calls) json_object_set(msg, "tool_calls", c->tool_calls);
+      one = json_pack("{s:I, s:o, s:o, s:s}", "index", (json_int_t)i, "message", msg, "logprobs",
+                      chat_logprobs(c->logprobs), "finish_reason", finish);
     } else {
-      one = json_pack("{s:s%, s:I, s:n, s:s}", "text", c->content.data ? c->content.data : "", c->content.len,
-                      "index", (json_int_t)i, "logprobs", "finish_reason", finish);
+      one = json_pack("{s:s%, s:I, s:o, s:s}", "text", c->content.data ? c->content.data : "", c->content.len,
+                      "index", (json_int_t)i, "logprobs", c->logprobs ? completion_logprobs(c->logprobs) : json_null(),
+                      "finish_reason", finish);
     }
     json_array_append_new(choices, one);
   }
@@ -88,18 +162,37 @@ static char *chunk(const server *srv, const job *j, json_t *choice_obj)
   return dump(root);
 }
 
-char *response_chunk_delta(const server *srv, const job *j, int64_t index, int kind, const char *text, size_t len)
+char *response_chunk_delta(const server *srv, const job *j, int64_t index, int kind, const char *text, size_t len,
+                           const json_t *logprobs)
 {
   json_t *c;
+  int has_lp = logprobs && json_array_size(logprobs) > 0;
   if (j->req->kind != REQUEST_CHAT) {
-    c = json_pack("{s:s%, s:I, s:n, s:n}", "text", text ? text : "", text ? len : 0, "index", (json_int_t)index,
-                  "logprobs", "finish_reason");
+    c = json_pack("{s:s%, s:I, s:o, s:n}", "text", text ? text : "", text ? len : 0, "index", (json_int_t)index,
+                  "logprobs", has_lp ? completion_logprobs(logprobs) : json_null(), "finish_reason");
   } else {
     json_t *delta = kind == 0 ? json_pack("{s:s, s:s}", "role", "assistant", "content", "")
                               : json_pack("{s:s%}", kind == DSEEK_PIECE_REASONING ? "reasoning_content" : "content",
                                           text, len);
-    c = json_pack("{s:I, s:o, s:n, s:n}", "index", (json_int_t)index, "delta", delta, "logprobs", "finish_reason");
+    c = json_pack("{s:I, s:o, s:o, s:n}", "index", (json_int_t)index, "delta", delta, "logprobs",
+                  has_lp ? chat_logprobs(logprobs) : json_null(), "finish_reason");
   }
+  return chunk(srv, j, c);
+}
+
+/* OpenAI streams a call as delta.tool_calls[] entries with their index; the
+ * first carries id, type and the name. Each call is sent whole, in one entry. */
+char *response_chunk_tool_calls(const server *srv, const job *j, int64_t index, const json_t *calls)
+{
+  json_t *list = json_array(), *call;
+  size_t k;
+  json_array_foreach(calls, k, call) {
+    json_t *one = json_deep_copy(call);
+    json_object_set_new(one, "index", json_integer((json_int_t)k));
+    json_array_append_new(list, one);
+  }
+  json_t *c = json_pack("{s:I, s:{s:o}, s:n, s:n}", "index", (json_int_t)index, "delta", "tool_calls", list,
+                        "logprobs", "finish_reason");
   return chunk(srv, j, c);
 }
 

@@ -41,6 +41,9 @@ void strbuf_free(strbuf *b);
 /* One sample's outcome. */
 typedef struct choice {
   strbuf content, reasoning;
+  json_t *logprobs;              /* logprobs: the content tokens' entries (OpenAI's logprobs.content) */
+  json_t *tool_calls;            /* the answer's calls (tools.c), NULL: none */
+  size_t streamed;               /* stream: content bytes sent (the rest may open a tool-call block) */
   dseek_generate_result result;
 } choice;
 
@@ -53,6 +56,7 @@ typedef struct job {
   char *prompt;                  /* rendered text given to dseek_generate */
   int32_t *tokens;               /* its tokens, for routing to the slot with the longest prefix */
   int64_t n_tokens, max_tokens, n_ctx;
+  char *tool_grammar;            /* tool_choice required / named: the forced call's GBNF */
   char id[40];
   int64_t created;
   /* output, under mu */

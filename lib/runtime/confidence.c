@@ -15,6 +15,17 @@
  * float with four accumulators (glibc's expf; a double exp per logit cost
  * several times more). log P(j) = l_j - lse with lse = max + log(sum), and
  * C = -(1/k) sum_j log P(j) = lse - mean of the top-k logits. */
+/* log sum_i exp(logits_i), with mx the largest logit */
+static double log_sum_exp(const float *logits, int64_t n_vocab, float mx)
+{
+  float acc[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n_vocab; i += 4)
+    for (int j = 0; j < 4; j++) acc[j] += expf(logits[i + j] - mx);   /* -inf (masked) gives 0 */
+  for (; i < n_vocab; i++) acc[0] += expf(logits[i] - mx);
+  return mx + log((double)acc[0] + acc[1] + acc[2] + acc[3]);
+}
+
 void ds_token_confidence(const float *logits, int64_t n_vocab, int32_t chosen, int top_k, float *logprob,
                          float *confidence)
 {
@@ -28,17 +39,32 @@ void ds_token_confidence(const float *logits, int64_t n_vocab, int32_t chosen, i
     top[j] = l;
   }
   if (n_top == 0) { *logprob = -INFINITY; *confidence = 0; return; }
-  const float mx = top[0];
-  float acc[4] = {0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 4 <= n_vocab; i += 4)
-    for (int j = 0; j < 4; j++) acc[j] += expf(logits[i + j] - mx);   /* -inf (masked) gives 0 */
-  for (; i < n_vocab; i++) acc[0] += expf(logits[i] - mx);
-  double lse = mx + log((double)acc[0] + acc[1] + acc[2] + acc[3]), mean_top = 0;
+  double lse = log_sum_exp(logits, n_vocab, top[0]), mean_top = 0;
   for (int j = 0; j < n_top; j++) mean_top += top[j];
   mean_top /= n_top;
   *logprob = chosen >= 0 && chosen < n_vocab ? (float)(logits[chosen] - lse) : -INFINITY;
   *confidence = (float)(lse - mean_top);
+}
+
+int ds_token_top_logprobs(const float *logits, int64_t n_vocab, int n, int32_t *ids, float *logprobs)
+{
+  int k = DS_MAX(0, DS_MIN(n, DS_TOP_LOGPROBS_MAX)), n_top = 0;
+  if (k == 0) return 0;
+  float top[DS_TOP_LOGPROBS_MAX];
+  for (int64_t i = 0; i < n_vocab; i++) {   /* insertion into the sorted top k */
+    float l = logits[i];
+    if (!(l > -INFINITY) || (n_top == k && l <= top[k - 1])) continue;
+    int j = n_top < k ? n_top++ : k - 1;
+    while (j > 0 && top[j - 1] < l) { top[j] = top[j - 1]; ids[j] = ids[j - 1]; j--; }
+    top[j] = l;
+    ids[j] = (int32_t)i;
+  }
+  if (n_top == 0) return 0;
+  /* log P(t) = logit_t - logsumexp(logits), summed as ds_token_confidence does
+   * so that the chosen token's logprob equals its entry here */
+  double lse = log_sum_exp(logits, n_vocab, top[0]);
+  for (int j = 0; j < n_top; j++) logprobs[j] = (float)(top[j] - lse);
+  return n_top;
 }
 
 void ds_trace_init(ds_trace *t, int64_t window)

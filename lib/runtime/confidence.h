@@ -16,6 +16,12 @@ enum { DS_CONF_MAX_TOP_K = 64 };
  * over the k most probable tokens of P_i = softmax(logits) (only finite
  * logits count, so a grammar's masked tokens are not among them), and the
  * log-probability of the chosen token. High C_i: a peaked distribution. */
+/* The n most probable tokens of softmax(logits) (n <= DS_TOP_LOGPROBS_MAX),
+ * most probable first, with their log-probabilities; returns how many there
+ * are (fewer when fewer tokens are unmasked). */
+#define DS_TOP_LOGPROBS_MAX 20
+int ds_token_top_logprobs(const float *logits, int64_t n_vocab, int n, int32_t *ids, float *logprobs);
+
 void ds_token_confidence(const float *logits, int64_t n_vocab, int32_t chosen, int top_k, float *logprob,
                          float *confidence);
 

@@ -126,8 +126,12 @@ static dseek_status score_token(run *u, const dseek_generate_options *o, const d
   ds_token_confidence(logits, n_vocab, tok, conf->top_k, &logprob, &c);
   dseek_status st = ds_trace_push(&u->trace, logprob, c);
   if (st || !o->on_token) return st;
+  int32_t top_ids[DS_TOP_LOGPROBS_MAX];
+  float top_lp[DS_TOP_LOGPROBS_MAX];
+  int n_top = ds_token_top_logprobs(logits, n_vocab, o->top_logprobs, top_ids, top_lp);
   dseek_token_info info = {.struct_size = sizeof info, .index = u->r.n_generated_tokens, .token = tok,
-                           .logprob = logprob, .confidence = c, .group_confidence = (float)ds_trace_group(&u->trace)};
+                           .logprob = logprob, .confidence = c, .group_confidence = (float)ds_trace_group(&u->trace),
+                           .n_top = n_top, .top_tokens = top_ids, .top_logprobs = top_lp};
   u->stopped_by_token_fn = o->on_token(&info, o->on_token_user_data) != 0;
   return DSEEK_OK;
 }
@@ -183,6 +187,8 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
                     "reasoning mode, max_thinking_tokens >= -1 and min_thinking_tokens >= 0", fn);
   if (o.use_mtp && o.draft)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: use_mtp and a draft context exclude each other", fn);
+  if (o.top_logprobs < 0 || o.top_logprobs > 20)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: top_logprobs must be 0..20", fn);
   if (o.on_token && (o.draft || o.use_mtp))
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: on_token does not work with a draft model or use_mtp", fn);
   dseek_confidence_options conf;

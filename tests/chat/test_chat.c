@@ -5,8 +5,8 @@
 
 #define BOS "<\xEF\xBD\x9C" "begin\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
 
-static const ds_chat_template r1 = {DS_CHAT_DEEPSEEK_R1, true};
-static const ds_chat_template v3 = {DS_CHAT_DEEPSEEK_V3, false};
+static const ds_chat_template r1 = {DS_CHAT_DEEPSEEK_R1, true, true};
+static const ds_chat_template v3 = {DS_CHAT_DEEPSEEK_V3, false, true};
 
 static void expect(const ds_chat_template *t, const char *const *roles, const char *const *contents,
                    int n, bool gen, const char *want)
@@ -106,8 +106,57 @@ static void test_detect_and_errors(void)
   ds_buf_free(&b);
 }
 
+/* The parser reads back what the templates write (the rendering itself is
+ * checked against Jinja2 in test_chat_tools.py). */
+static void check_span(const char *text, const int64_t *span, const char *name, const char *args)
+{
+  CHECK_EQ_INT(span[1], (int64_t)strlen(name));
+  CHECK(memcmp(text + span[0], name, strlen(name)) == 0);
+  CHECK_EQ_INT(span[3], (int64_t)strlen(args));
+  CHECK(memcmp(text + span[2], args, strlen(args)) == 0);
+}
+
+static void test_parse_tool_calls(void)
+{
+  ds_chat_call calls[2] = {{NULL, "get_weather", "{\"city\": \"Paris\"}"}, {"function", "now", "{}"}};
+  ds_chat_msg msgs[2] = {{"user", "hi", NULL, 0}, {"assistant", NULL, calls, 2}};
+  ds_buf b = {0};
+  CHECK_EQ_INT(ds_chat_render_msgs(&v3, "", msgs, 2, false, &b), DSEEK_OK);
+  /* The model's answer is what follows <｜Assistant｜>; put text before it. */
+  const char *a = strstr(b.data, "<｜Assistant｜>") + strlen("<｜Assistant｜>");
+  char text[512];
+  snprintf(text, sizeof text, "Let me look.%s", a);
+  size_t content = 0;
+  int64_t spans[8], n = -1;
+  CHECK_EQ_INT(ds_chat_parse_tool_calls(text, strlen(text), &content, spans, 2, &n), DSEEK_OK);
+  CHECK_EQ_INT(n, 2);
+  CHECK_EQ_INT((int64_t)content, (int64_t)strlen("Let me look."));
+  check_span(text, spans, "get_weather", "{\"city\": \"Paris\"}");
+  check_span(text, spans + 4, "now", "{}");
+  /* Too small a buffer: the count is still given. */
+  CHECK_EQ_INT(ds_chat_parse_tool_calls(text, strlen(text), &content, spans, 1, &n), DSEEK_ERR_BUFFER_TOO_SMALL);
+  CHECK_EQ_INT(n, 2);
+  /* Stopped at EOS before <｜tool▁calls▁end｜>: the closed calls count. */
+  char *end = strstr(text, "<｜tool▁calls▁end｜>");
+  CHECK(end != NULL);
+  CHECK_EQ_INT(ds_chat_parse_tool_calls(text, (size_t)(end - text), &content, spans, 2, &n), DSEEK_OK);
+  CHECK_EQ_INT(n, 2);
+  /* No block: all content. A block cut inside the arguments: FORMAT. */
+  CHECK_EQ_INT(ds_chat_parse_tool_calls("plain", 5, &content, NULL, 0, &n), DSEEK_OK);
+  CHECK_EQ_INT(n, 0);
+  CHECK_EQ_INT((int64_t)content, 5);
+  const char *cut = strstr(text, "Paris");
+  CHECK_EQ_INT(ds_chat_parse_tool_calls(text, (size_t)(cut - text), &content, spans, 2, &n), DSEEK_ERR_FORMAT);
+  CHECK_EQ_INT(ds_chat_parse_tool_calls(NULL, 3, &content, spans, 2, &n), DSEEK_ERR_INVALID_ARG);
+  /* An assistant message with neither content nor calls is refused. */
+  ds_chat_msg bad = {"assistant", NULL, NULL, 0};
+  CHECK_EQ_INT(ds_chat_render_msgs(&v3, "", &bad, 1, false, &b), DSEEK_ERR_INVALID_ARG);
+  ds_buf_free(&b);
+}
+
 int main(void)
 {
+  RUN(test_parse_tool_calls);
   RUN(test_single_and_system);
   RUN(test_history_with_think);
   RUN(test_no_generation_prompt);

@@ -8,6 +8,7 @@
  * within their limits, a json_schema that is itself valid JSON. */
 #include "fuzz.h"
 #include "request.h"
+#include "tools.h"
 
 #include <string.h>
 
@@ -30,6 +31,11 @@ static void check(const request *req, request_kind kind)
       FUZZ_ASSERT(r && (!strcmp(r, "system") || !strcmp(r, "user") || !strcmp(r, "assistant") || !strcmp(r, "tool")),
                   "role %lld", (long long)i);
       FUZZ_ASSERT(req->contents[i], "content %lld", (long long)i);
+      const dseek_chat_message *m = req->msg_ptrs[i];
+      FUZZ_ASSERT(m && m->role == req->roles[i] && (m->content || (!strcmp(r, "assistant") && m->n_tool_calls > 0)),
+                  "message %lld", (long long)i);
+      for (int64_t k = 0; k < m->n_tool_calls; k++)
+        FUZZ_ASSERT(m->tool_calls[k]->name && m->tool_calls[k]->arguments, "call %lld.%lld", (long long)i, (long long)k);
     }
   } else {
     FUZZ_ASSERT(req->prompt, "prompt");
@@ -39,6 +45,15 @@ static void check(const request *req, request_kind kind)
     json_t *schema = json_loads(req->schema_text, 0, &e);
     FUZZ_ASSERT(json_is_object(schema), "schema text does not parse back");
     json_decref(schema);
+  }
+  FUZZ_ASSERT(req->top_logprobs >= 0 && req->top_logprobs <= 20, "top_logprobs");
+  FUZZ_ASSERT(req->tool_choice == TOOL_CHOICE_NONE || req->tools, "tool_choice without tools");
+  FUZZ_ASSERT(req->tool_choice != TOOL_CHOICE_NAMED || req->tool_name, "named tool_choice without a name");
+  if (req->tool_choice >= TOOL_CHOICE_REQUIRED) {   /* the forced call's grammar (tools.c) */
+    request_error gerr;
+    char *g = tools_grammar(req, &gerr);
+    FUZZ_ASSERT(g || gerr.status == 400, "tools_grammar failed without a 400");
+    free(g);
   }
   if (req->n > 1) FUZZ_ASSERT(req->format == FORMAT_TEXT && req->thinking_budget == -1, "n > 1 combination");
 }

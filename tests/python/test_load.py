@@ -164,7 +164,7 @@ int main(void) {
   F(dseek_generate_options, json_schema) F(dseek_generate_options, constrain_after_reasoning)
   F(dseek_generate_options, trigger) F(dseek_generate_options, context_shift) F(dseek_generate_options, n_keep)
   F(dseek_generate_options, confidence) F(dseek_generate_options, on_token)
-  F(dseek_generate_options, on_token_user_data)
+  F(dseek_generate_options, on_token_user_data) F(dseek_generate_options, top_logprobs)
   S(dseek_generate_result) F(dseek_generate_result, stop_reason) F(dseek_generate_result, n_prompt_tokens)
   F(dseek_generate_result, n_generated_tokens) F(dseek_generate_result, n_reasoning_tokens)
   F(dseek_generate_result, prompt_seconds) F(dseek_generate_result, generate_seconds)

@@ -133,8 +133,48 @@ static void test_options(void)
   CHECK_EQ_INT(dseek_confidence_options_init(NULL, sizeof o), DSEEK_ERR_INVALID_ARG);
 }
 
+/* Top alternatives against a double-precision softmax and a plain selection
+ * of the largest logits; masked (-inf) logits never appear. */
+static void test_top_logprobs(void)
+{
+  enum { V = 1000 };
+  static float logits[V];
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < V; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    logits[i] = (float)((double)(x >> 11) / 9007199254740992.0 * 12.0 - 6.0);
+  }
+  logits[5] = -INFINITY;
+  logits[6] = 50.0f;   /* far the largest: its logprob is about 0 */
+  double mx = 50.0, sum = 0;
+  for (int i = 0; i < V; i++) sum += exp((double)logits[i] - mx);
+  double lse = mx + log(sum);
+  int32_t ids[DS_TOP_LOGPROBS_MAX];
+  float lps[DS_TOP_LOGPROBS_MAX];
+  CHECK_EQ_INT(ds_token_top_logprobs(logits, V, 20, ids, lps), 20);
+  bool used[V] = {false};
+  for (int k = 0; k < 20; k++) {
+    int best = -1;   /* the k-th largest by selection */
+    for (int i = 0; i < V; i++)
+      if (!used[i] && logits[i] > -INFINITY && (best < 0 || logits[i] > logits[best])) best = i;
+    used[best] = true;
+    CHECK_EQ_INT(ids[k], best);
+    CHECK_NEAR(lps[k], logits[best] - lse, 1e-4);
+    CHECK(lps[k] <= 0);
+  }
+  float lp, conf;
+  ds_token_confidence(logits, V, ids[3], 20, &lp, &conf);
+  CHECK(lp == lps[3]);   /* the chosen token's logprob is its entry, exactly */
+  CHECK_EQ_INT(ds_token_top_logprobs(logits, V, 0, ids, lps), 0);
+  float masked[3] = {-INFINITY, 1.0f, -INFINITY};
+  CHECK_EQ_INT(ds_token_top_logprobs(masked, 3, 5, ids, lps), 1);
+  CHECK_EQ_INT(ids[0], 1);
+  CHECK_NEAR(lps[0], 0.0, 1e-6);
+}
+
 int main(void)
 {
+  RUN(test_top_logprobs);
   RUN(test_token_confidence);
   RUN(test_trace_statistics);
   RUN(test_percentile);

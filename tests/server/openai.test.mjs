@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { startServer, waitIdle } from './server.mjs';
 
 const SLOTS = 2;
-let server, client, npmDir;
+let server, client, npmDir, toolServer, toolClient;
 const question = [{ role: 'user', content: 'What is 12+7?' }];
 
 before(async () => {
@@ -32,6 +32,7 @@ before(async () => {
 
 after(async () => {
   if (server) await server.stop();
+  if (toolServer) await toolServer.stop();
   if (npmDir) rmSync(npmDir, { recursive: true, force: true });
 });
 
@@ -178,7 +179,8 @@ test('errors have OpenAI\'s shape and status, naming the field', async () => {
     [{ max_tokens: 0 }, 400, 'max_tokens'],
     [{ n: 99 }, 400, 'n'],
     [{ tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object' } } }] }, 400, 'tools'],
-    [{ logprobs: true }, 400, 'logprobs'],
+    [{ top_logprobs: 3 }, 400, 'top_logprobs'],
+    [{ logprobs: true, top_logprobs: 21 }, 400, 'top_logprobs'],
     [{ response_format: { type: 'xml' } }, 400, 'response_format'],
     [{ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', format: 'email' } } } }, 400, 'response_format'],
     [{ messages: [] }, 400, 'messages'],
@@ -197,4 +199,150 @@ test('errors have OpenAI\'s shape and status, naming the field', async () => {
   await assert.rejects(client.chat.completions.create({ model: 'tiny-r1', messages: [{ role: 'user', content: long }] }),
     (e) => e.status === 400 && (e.error?.code ?? e.code) === 'context_length_exceeded');
   await waitIdle(server.base, SLOTS);
+});
+
+// ---- logprobs -------------------------------------------------------------
+
+test('logprobs: chosen token = top-1 at temperature 0, alternatives sorted, plain and streamed', async () => {
+  const body = { model: 'tiny-r1', messages: question, seed: 3, temperature: 0, max_tokens: 24, logprobs: true,
+    top_logprobs: 5, reasoning_effort: 'none' };
+  const r = await client.chat.completions.create(body);
+  const entries = r.choices[0].logprobs.content;
+  assert.ok(entries.length > 0 && entries.length <= r.usage.completion_tokens);
+  for (const e of entries) {
+    assert.ok(e.logprob <= 0, JSON.stringify(e));
+    assert.equal(e.top_logprobs.length, 5);
+    assert.deepEqual(e.top_logprobs[0].bytes, e.bytes);            // greedy: the chosen token is the most probable
+    assert.equal(e.top_logprobs[0].logprob, e.logprob);
+    for (let k = 1; k < 5; k++) assert.ok(e.top_logprobs[k].logprob <= e.top_logprobs[k - 1].logprob);
+  }
+  const stream = await client.chat.completions.create({ ...body, stream: true });
+  const streamed = [];
+  for await (const chunk of stream)
+    for (const ch of chunk.choices) if (ch.logprobs?.content) streamed.push(...ch.logprobs.content);
+  assert.deepEqual(streamed.map((e) => e.logprob), entries.slice(0, streamed.length).map((e) => e.logprob));
+  assert.ok(streamed.length > 0);
+  const none = await client.chat.completions.create({ ...body, top_logprobs: 0 });
+  assert.ok(none.choices[0].logprobs.content.every((e) => e.top_logprobs.length === 0));
+  const t = await client.completions.create({ model: 'tiny-r1', prompt: 'What is', max_tokens: 4, temperature: 0, logprobs: 2 });
+  const lp = t.choices[0].logprobs;
+  assert.equal(lp.tokens.length, 4);
+  assert.equal(lp.token_logprobs.length, 4);
+  assert.ok(lp.token_logprobs.every((x) => x <= 0));
+  assert.ok(lp.top_logprobs.every((o) => Object.keys(o).length >= 1 && Object.keys(o).length <= 2));
+});
+
+// ---- tool calling (a tiny random model with DeepSeek-R1's template and tool-call tokens) ----
+
+const weather = {
+  type: 'function',
+  function: {
+    name: 'get_weather', description: 'Current weather of a city',
+    parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 12 }, days: { type: 'integer', minimum: 1, maximum: 7 } },
+      required: ['city', 'days'], additionalProperties: false },
+  },
+};
+const clock = { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { enum: ['UTC', 'CET'] } }, required: ['zone'] } } };
+const ask = [{ role: 'user', content: 'Weather in Paris for 3 days?' }];
+
+// The schema checks of `weather` and `clock`, written from the schemas above.
+function checkArgs(name, args) {
+  const a = JSON.parse(args);
+  if (name === 'get_weather') {
+    assert.deepEqual(Object.keys(a), ['city', 'days']);
+    assert.equal(typeof a.city, 'string');
+    assert.ok([...a.city].length <= 12);
+    assert.ok(Number.isInteger(a.days) && a.days >= 1 && a.days <= 7);
+  } else {
+    assert.equal(name, 'get_time');
+    assert.ok(['UTC', 'CET'].includes(a.zone));
+  }
+  return a;
+}
+
+// DeepSeek-R1's Jinja chat template rendered by Jinja2 (the reference of test_chat_tools.py).
+function jinjaRender(messages) {
+  const script = `
+import json, sys
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+cfg = json.load(open(sys.argv[1], encoding="utf-8"))
+t = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(cfg["chat_template"])
+bos = cfg["bos_token"]["content"] if isinstance(cfg["bos_token"], dict) else cfg["bos_token"]
+sys.stdout.write(t.render(messages=json.loads(sys.stdin.read()), add_generation_prompt=True, bos_token=bos))`;
+  const cfg = new URL('../data/tokenizers/deepseek_r1/tokenizer_config.json', import.meta.url).pathname;
+  return execFileSync('/usr/bin/python3', ['-c', script, cfg], { input: JSON.stringify(messages) }).toString();
+}
+
+async function toolApi() {
+  if (!toolServer) {
+    const model = process.env.DSEEK_TOOL_MODEL;
+    assert.ok(model, 'DSEEK_TOOL_MODEL (tests/server/make_tool_model.py) is not set');
+    toolServer = await startServer(['-m', model, '--slots', '1', '--ctx', '2048']);
+    toolClient = new client.constructor({ baseURL: toolServer.base + '/v1', apiKey: 'none', maxRetries: 0 });
+  }
+  return toolClient;
+}
+
+test('tools: a model without tool-call tokens gets a 400 saying so', async () => {
+  await assert.rejects(client.chat.completions.create({ model: 'tiny-r1', messages: question, tools: [weather] }), (e) => {
+    assert.equal(e.status, 400);
+    assert.equal(e.error?.param ?? e.param, 'tools');
+    assert.match(e.error?.message ?? e.message, /no tool-call tokens/);
+    return true;
+  });
+});
+
+test('tools: required and named calls follow the schema; the round trip answers', async () => {
+  const api = await toolApi();
+  const base = { model: 'tiny', messages: ask, seed: 11, temperature: 0.8, max_tokens: 900, reasoning_effort: 'none' };
+  for (const tool_choice of ['required', { type: 'function', function: { name: 'get_weather' } }]) {
+    const r = await api.chat.completions.create({ ...base, tools: [weather, clock], tool_choice });
+    const c = r.choices[0];
+    assert.equal(c.finish_reason, 'tool_calls', JSON.stringify(c));
+    assert.equal(c.message.tool_calls.length, 1);
+    const call = c.message.tool_calls[0];
+    assert.match(call.id, /^call_/);
+    assert.equal(call.type, 'function');
+    if (typeof tool_choice === 'object') assert.equal(call.function.name, 'get_weather');
+    checkArgs(call.function.name, call.function.arguments);
+  }
+  // the same forced call streamed: delta.tool_calls with index, id, type, name, arguments
+  const stream = await api.chat.completions.create({ ...base, tools: [weather], tool_choice: 'required', stream: true });
+  let sCall = null, finish = null, content = '';
+  for await (const chunk of stream)
+    for (const ch of chunk.choices) {
+      for (const d of ch.delta.tool_calls ?? []) { assert.equal(d.index, 0); sCall = d; }
+      content += ch.delta.content ?? '';
+      if (ch.finish_reason) finish = ch.finish_reason;
+    }
+  assert.equal(finish, 'tool_calls');
+  assert.equal(content, '');
+  assert.match(sCall.id, /^call_/);
+  const args = checkArgs(sCall.function.name, sCall.function.arguments);
+
+  // follow-up: the assistant's call and the tool's output go back; tool_choice none
+  const assistant = { role: 'assistant', content: null, tool_calls: [{ id: sCall.id, type: 'function', function: { name: sCall.function.name, arguments: sCall.function.arguments } }] };
+  const toolMsg = { role: 'tool', tool_call_id: sCall.id, content: JSON.stringify({ city: args.city, sky: 'sunny' }) };
+  const messages = [...ask, assistant, toolMsg];
+  const r2 = await api.chat.completions.create({ ...base, max_tokens: 16, messages, tools: [weather], tool_choice: 'none' });
+  const c2 = r2.choices[0];
+  assert.ok(['stop', 'length'].includes(c2.finish_reason));
+  assert.equal(c2.message.tool_calls, undefined);
+  assert.equal(typeof c2.message.content, 'string');
+  // prompt_tokens = the tokens of DeepSeek's own template over the same messages
+  const reference = jinjaRender(messages);
+  const raw = await api.completions.create({ model: 'tiny', prompt: reference, max_tokens: 1 });
+  assert.equal(r2.usage.prompt_tokens, raw.usage.prompt_tokens);
+  await waitIdle(toolServer.base, 1);
+});
+
+test('tools: tool_choice none never calls, auto parses a block if one comes', async () => {
+  const api = await toolApi();
+  const r = await api.chat.completions.create({ model: 'tiny', messages: ask, tools: [weather], tool_choice: 'none', seed: 5, max_tokens: 32, reasoning_effort: 'none' });
+  assert.notEqual(r.choices[0].finish_reason, 'tool_calls');
+  assert.equal(r.choices[0].message.tool_calls, undefined);
+  const a = await api.chat.completions.create({ model: 'tiny', messages: ask, tools: [weather], seed: 5, max_tokens: 32, reasoning_effort: 'none' });
+  const c = a.choices[0];
+  if (c.message.tool_calls) assert.equal(c.finish_reason, 'tool_calls');
+  else assert.notEqual(c.finish_reason, 'tool_calls');
 });

@@ -79,6 +79,9 @@ class TokenInfo(Structure):
         ("logprob", c_float),
         ("confidence", c_float),
         ("group_confidence", c_float),
+        ("n_top", c_int32),
+        ("top_tokens", c_void_p),        # const int32_t *
+        ("top_logprobs", c_void_p),      # const float *
     ]
 
 
@@ -133,6 +136,7 @@ class GenerateOptions(Structure):
         ("confidence", c_void_p),        # POINTER(ConfidenceOptions)
         ("on_token", token_fn),
         ("on_token_user_data", c_void_p),
+        ("top_logprobs", c_int32),
     ]
 
 

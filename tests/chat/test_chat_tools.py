@@ -1,0 +1,101 @@
+"""dseek's native chat rendering (lib/text/chat.c) of tool calls, tool
+outputs and ordinary turns against DeepSeek's own Jinja chat templates
+(chat_template in tests/data/tokenizers/deepseek_{r1,v3}/tokenizer_config.json)
+rendered by Jinja2 (Debian's python3-jinja2) the way Hugging Face
+transformers' apply_chat_template does: a sandboxed environment with
+trim_blocks and lstrip_blocks, messages as dicts, bos_token.
+
+    python3 test_chat_tools.py DUMP_CHAT TOKENIZER_DATA_DIR
+
+DUMP_CHAT (tests/chat/dump_chat.c) renders a conversation with dseek."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+def call(name, args, type_="function"):
+    return {"type": type_, "function": {"name": name, "arguments": json.dumps(args)}}
+
+
+WEATHER = call("get_weather", {"city": "Paris", "unit": "celsius"})
+TIME = call("get_time", {"zone": "Europe/Paris"})
+SYSTEM = {"role": "system", "content": "You are a helpful assistant.\n\n## Tools\n### get_weather"}
+ASK = {"role": "user", "content": "What is the weather in Paris, and the time?"}
+
+CASES = {
+    "one call, no output yet": ([SYSTEM, ASK, {"role": "assistant", "content": None, "tool_calls": [WEATHER]}], True),
+    "two calls then outputs then answer": ([
+        SYSTEM, ASK,
+        {"role": "assistant", "content": None, "tool_calls": [WEATHER, TIME]},
+        {"role": "tool", "content": "{\"temp\": 18}"},
+        {"role": "tool", "content": "{\"time\": \"10:00\"}"},
+        {"role": "assistant", "content": "It is 18 C at 10:00."},
+        {"role": "user", "content": "Thanks!"},
+    ], True),
+    "output ends the prompt": ([ASK, {"role": "assistant", "content": None, "tool_calls": [WEATHER]},
+                                {"role": "tool", "content": "sunny"}], True),
+    "calls in two turns": ([
+        ASK, {"role": "assistant", "content": None, "tool_calls": [WEATHER]},
+        {"role": "tool", "content": "sunny"},
+        {"role": "assistant", "content": "<think>done</think>Sunny."},
+        {"role": "user", "content": "And the time?"},
+        {"role": "assistant", "content": None, "tool_calls": [TIME]},
+        {"role": "tool", "content": "10:00"},
+    ], False),
+    "plain chat with two systems": ([SYSTEM, {"role": "system", "content": "Be brief."}, ASK,
+                                     {"role": "assistant", "content": "<think>hm</think>\n\nOK"},
+                                     {"role": "user", "content": "Go on"}], True),
+    "unicode arguments": ([{"role": "user", "content": "東京?"},
+                           {"role": "assistant", "content": None,
+                            "tool_calls": [{"type": "function", "function": {
+                                "name": "search", "arguments": "{\"q\": \"東京 \\\"tower\\\"\\n\"}"}}]}], True),
+}
+
+
+def token_text(t):
+    return t["content"] if isinstance(t, dict) else (t or "")
+
+
+def encode(messages, gen):
+    fields = ["1" if gen else "0"]
+    for m in messages:
+        calls = m.get("tool_calls") or []
+        fields += [m["role"], "0" if m["content"] is None else "1", m["content"] or "", str(len(calls))]
+        for c in calls:
+            fields += [c["type"], c["function"]["name"], c["function"]["arguments"]]
+    return b"".join(f.encode() + b"\0" for f in fields)
+
+
+def main():
+    dump, data = sys.argv[1], sys.argv[2]
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    failed = checked = 0
+    for model in ("deepseek_r1", "deepseek_v3"):
+        with open(os.path.join(data, model, "tokenizer_config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        bos = token_text(config.get("bos_token"))
+        template = env.from_string(config["chat_template"])
+        with tempfile.NamedTemporaryFile("w", suffix=".jinja", encoding="utf-8", delete=False) as tf:
+            tf.write(config["chat_template"])
+        try:
+            for name, (messages, gen) in CASES.items():
+                want = template.render(messages=messages, add_generation_prompt=gen, bos_token=bos)
+                got = subprocess.run([dump, tf.name, bos], input=encode(messages, gen),
+                                     capture_output=True, check=False)
+                checked += 1
+                if got.returncode != 0 or got.stdout.decode() != want:
+                    failed += 1
+                    print(f"FAIL {model} / {name}: rc {got.returncode} {got.stderr.decode()}\n"
+                          f"  jinja: {want!r}\n  dseek: {got.stdout.decode()!r}")
+        finally:
+            os.unlink(tf.name)
+    print(f"{checked - failed}/{checked} conversations render as DeepSeek's Jinja templates do")
+    sys.exit(1 if failed else 0)
+
+
+main()
