@@ -216,11 +216,14 @@ def write_int8_expected(directory, weights, config, prompt, tokens, iq):
         int8_activations.flip = (shape, i, x)
         _, alt_prefill, _, alt_decode = int8_trace(weights, cfg, prompt, tokens)
         int8_activations.flip = None
-        k = len(seen) - 1
+        if np.array_equal(alt_prefill, prefill) and np.array_equal(alt_decode, decode):
+            continue   # a tie only in the rows of the own greedy run, which the C test does not compare
+        k = sum(1 for line in lines if line.startswith(f"{key}_tie "))
         alt_prefill.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_prefill_logits.f32"))
         alt_decode.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_decode_logits.f32"))
+        at = ",".join(map(str, np.unravel_index(i, shape)))
         lines.append(f"{key}_tie {key}_tie{k}_prefill_logits.f32 {key}_tie{k}_decode_logits.f32 "
-                     f"{dist:.3g} {'x'.join(map(str, shape))} {i}")
+                     f"{dist:.3g} [{at}] of {'x'.join(map(str, shape))}")
     return lines
 
 
