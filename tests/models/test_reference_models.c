@@ -302,7 +302,7 @@ static void check_rule(const char *name, const char *level, const expected *e, c
  * to f32 and meets the expectation with IQ products in float. Left between
  * dseek and the int8 expectation: f32 rounding, and where that moves an x / d
  * within int8_activations.TIE of a half-integer to its other side, one q off
- * by one, which moves these tiny models' logits by up to 0.13: the reference
+ * by one, which moves these tiny models' logits far beyond 1e-4: the reference
  * writes one alternative per such near tie (that value rounded the other
  * way), and a run may meet one alternative instead (check_rule; printed).
  * Seen here: ds2-v3-gguf-q8_0 at avx512 (attn_v_b's input, head 1, token 9,

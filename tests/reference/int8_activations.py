@@ -18,9 +18,10 @@ x~ from the formula, the sum in float64. What a C implementation adds on top
 is f32 arithmetic: d_b and 1 / d_b in f32, the block sums scaled and added in
 f32, and an activation x that already differs from the float64 one by f32
 rounding. The last can move x_j / d_b across a half-integer and change one
-q_j by one step: the product then moves by d_b |W_rj| (at most max|x| / 127
-per flip), a discrete event of small probability per value (about the
-relative error of x times 2 * 127, i.e. ~1e-4 for x off by 4e-7).
+q_j by one step: the product then moves by d_b |W_rj|, a discrete event of
+small probability per value (see TIE below; an exact half, which
+round-half-even settles here, is such a near tie too, since the C
+implementation's f32 x * (1 / d_b) need not be exactly half).
 
 Which products round (the weight types with int8 kernels: Q8_0, Q4_0, the
 K-quants and the IQ types; a type decoded to f32 first, such as Q5_0, keeps
@@ -49,14 +50,17 @@ IQ_TYPES = {16, 17, 18, 19, 20, 21, 22, 23, 29}
 
 # Near ties: a C implementation's f32 activation can land on the other side
 # of a rounding boundary where the exact x / d lies within TIE of a
-# half-integer (x off by ~2e-7 relative, |x / d| <= 127). One such flip moves
-# the tiny models' logits by up to 0.1, far beyond the 1e-4 rule, so the
-# expectation comes with alternatives, one per near tie, each with that one
-# q rounded the other way (make_tiny.write_int8_expected). Module state, set
-# by the caller: ties collects (distance, shape, index, x value) of every
-# rounded value within TIE; flip = (shape, index, x value) rounds that value
-# the other way wherever it is rounded (products sharing an input share it).
-TIE = 5e-5
+# half-integer: |x / d| <= 127, so an x (or max |x|) off by 8e-7 relative,
+# a few f32 roundings through the layers, moves x / d by up to 1e-4. A value
+# lies that close with chance 2 TIE (x / d's fraction is about uniform): a
+# few values per tiny-model run. One such flip moves the logits far beyond
+# the 1e-4 rule, so the expectation comes with alternatives, one per near
+# tie, each with that one q rounded the other way
+# (make_tiny.write_int8_expected). Module state, set by the caller: ties
+# collects (distance, shape, index, x value) of every rounded value within
+# TIE; flip = (shape, index, x value) rounds that value the other way
+# wherever it is rounded (products sharing an input share it).
+TIE = 1e-4
 ties = None
 flip = None
 
