@@ -70,6 +70,7 @@ import math
 
 import torch
 
+import int8_activations
 import models
 
 # === hyperparameters ============================================================
@@ -105,6 +106,7 @@ def hparams(config):
         "norm_topk_prob": bool(config.get("norm_topk_prob", False)),
         "routed_scale": float(config.get("routed_scaling_factor", 1.0)),
         "yarn": scaling if scaling.get("type", scaling.get("rope_type")) == "yarn" else None,
+        "int8_activations": set(config.get("int8_activations", ())),
     }
     return hp
 
@@ -205,13 +207,19 @@ def mla_naive(q_nope, q_pe, c_kv, k_pe, w_uk, w_uv, scale, q_pos, k_pos):
     return p @ v
 
 
-def mla_absorbed(q_nope, q_pe, c_kv, k_pe, w_uk, w_uv, scale, q_pos, k_pos):
+def mla_absorbed(q_nope, q_pe, c_kv, k_pe, w_uk, w_uv, scale, q_pos, k_pos, int8_k=False, int8_v=False):
     """Same result with W_UK folded into the query and W_UV applied after the
-    weighted sum of latents: attention runs over c_kv and k_pe only."""
+    weighted sum of latents: attention runs over c_kv and k_pe only.
+    int8_k / int8_v: a GGUF's split attn_k_b / attn_v_b of an int8-activation
+    type (int8_activations.py) sees q_nope / o_latent rounded per 32 values."""
+    if int8_k:
+        q_nope = int8_activations.round_rows(q_nope)
     qa = torch.einsum("hdc,htd->htc", w_uk, q_nope)              # [H, T, C]
     scores = (qa @ c_kv.T + q_pe @ k_pe.T) * scale
     p = models.softmax(causal_mask(scores, q_pos, k_pos))
     o_latent = p @ c_kv                                          # [H, T, C]
+    if int8_v:
+        o_latent = int8_activations.round_rows(o_latent)
     return torch.einsum("hvc,htc->htv", w_uv, o_latent)
 
 
@@ -239,8 +247,12 @@ def mla(W, p, xn, hp, rope, positions, cache, layer):
         k_pos = list(range(positions[-1] + 1 - c_kv.shape[0], positions[-1] + 1))
     kv_b = W(a + "kv_b_proj.weight").view(H, nope + dv, C)
     w_uk, w_uv = kv_b[:, :nope], kv_b[:, nope:]
-    form = mla_absorbed if hp["mla_form"] == "absorbed" else mla_naive
-    o = form(q_nope, q_pe, c_kv, k_pe, w_uk, w_uv, scale, positions, k_pos)
+    int8_k, int8_v = (a + "k_b" in hp["int8_activations"]), (a + "v_b" in hp["int8_activations"])
+    if int8_k or int8_v:   # the rounded vectors are those of the absorbed form
+        o = mla_absorbed(q_nope, q_pe, c_kv, k_pe, w_uk, w_uv, scale, positions, k_pos, int8_k, int8_v)
+    else:
+        form = mla_absorbed if hp["mla_form"] == "absorbed" else mla_naive
+        o = form(q_nope, q_pe, c_kv, k_pe, w_uk, w_uv, scale, positions, k_pos)
     return models.linear(o.transpose(0, 1).reshape(T, H * dv), W(a + "o_proj.weight"))
 
 
@@ -312,13 +324,13 @@ def moe(W, p, hn, hp, trace=None):
 
 # === the model =========================================================================
 
-def make_W(weights, dtype):
+def make_W(weights, dtype, config):
     def W(name, optional=False):
         if name not in weights:
             if optional:
                 return None
             raise KeyError(f"missing tensor {name}")
-        return torch.as_tensor(weights[name]).to(dtype)
+        return models.mark_int8(torch.as_tensor(weights[name]).to(dtype), name, config)
     return W
 
 
@@ -351,7 +363,7 @@ def forward(weights, config, tokens, start_pos=0, cache=None, dtype=torch.float3
     hp = hparams(config)
     if cache is not None and start_pos != cache.n_past:
         raise ValueError(f"start_pos {start_pos} != cache length {cache.n_past}")
-    W = make_W(weights, dtype)
+    W = make_W(weights, dtype, config)
     tokens = list(tokens)
     positions = list(range(start_pos, start_pos + len(tokens)))
     rope = rope_for(hp, positions, dtype)
@@ -407,7 +419,7 @@ def mtp_forward(weights, config, hidden, next_tokens, start_pos=0, cache=None,
     hp = hparams(config)
     if cache is not None and start_pos != cache.n_past:
         raise ValueError(f"start_pos {start_pos} != MTP cache length {cache.n_past}")
-    W = make_W(weights, dtype)
+    W = make_W(weights, dtype, config)
     L = hp["n_layer"] + layer
     p = f"model.layers.{L}."
     next_tokens = list(next_tokens)

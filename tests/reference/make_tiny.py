@@ -34,6 +34,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import convert  # noqa: E402
+import gguf_read  # noqa: E402
+import int8_activations  # noqa: E402
 import models  # noqa: E402
 import quants  # noqa: E402
 import safetensors_write  # noqa: E402
@@ -162,13 +164,74 @@ def write_hf(directory, weights, config, dtype, shards, with_tokenizer, chat_tem
             json.dump(TOKENIZER.tokenizer_config(chat_template), f, ensure_ascii=False, indent=1)
 
 
+def margins_of(prefill, decode):
+    """top-1 minus top-2 logit of each row that chose a greedy token."""
+    choosing = np.concatenate([prefill[-1:], decode[:-1]])
+    top2 = np.sort(choosing.astype(np.float64), axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
+def int8_trace(weights, cfg, prompt, tokens):
+    """(own greedy tokens, prefill logits, margins, decode logits after feeding
+    tokens) under the int8 scheme (cfg carries the rounded weights)."""
+    own, prefill, decode = models.greedy_trace(weights, cfg, prompt, N_GEN, torch.float64)
+    margins = margins_of(prefill.numpy(), decode.numpy())
+    if own != tokens:   # the rows after the float reference's tokens
+        cache = models.new_cache(cfg)
+        models.forward(weights, cfg, prompt, 0, cache, torch.float64)
+        decode = torch.stack([models.forward(weights, cfg, [t], len(prompt) + j, cache, torch.float64)[0]
+                              for j, t in enumerate(tokens)])
+    return own, prefill.numpy(), margins, decode.numpy()
+
+
+def write_int8_expected(directory, weights, config, prompt, tokens, iq):
+    """The expectation with int8 activations (int8_activations.py) for a GGUF
+    with int8-activation weights, or nothing for one without: prefill logits,
+    decode logits after feeding the float reference's greedy tokens (the rows
+    the C test produces), this expectation's own greedy tokens and margins,
+    and one alternative per near tie (int8_activations.TIE: that value
+    rounded the other way). Files <key>_prefill_logits.f32,
+    <key>_decode_logits.f32 and <key>_tie<k>_{prefill,decode}_logits.f32, key
+    "int8" (iq: IQ weights rounded too) or "int8_noiq"; returns the
+    expected.txt lines."""
+    names = int8_activations.rounded_weights(os.path.join(directory, "model.gguf"), iq)
+    if not names:
+        return []
+    cfg = dict(config, int8_activations=names)
+    int8_activations.ties = []
+    own, prefill, margins, decode = int8_trace(weights, cfg, prompt, tokens)
+    near = sorted(set(int8_activations.ties))
+    int8_activations.ties = None
+    key = "int8" if iq else "int8_noiq"
+    prefill.astype("<f4").tofile(os.path.join(directory, f"{key}_prefill_logits.f32"))
+    decode.astype("<f4").tofile(os.path.join(directory, f"{key}_decode_logits.f32"))
+    lines = [f"{key}_logits {key}_prefill_logits.f32 {key}_decode_logits.f32",
+             f"{key}_greedy " + " ".join(map(str, own)),
+             f"{key}_greedy_margin " + " ".join(f"{m:.6g}" for m in margins)]
+    seen = set()
+    for dist, shape, i, x in near:
+        if (shape, i, x) in seen:   # the same value rounded for two products
+            continue
+        seen.add((shape, i, x))
+        int8_activations.flip = (shape, i, x)
+        _, alt_prefill, _, alt_decode = int8_trace(weights, cfg, prompt, tokens)
+        int8_activations.flip = None
+        if np.array_equal(alt_prefill, prefill) and np.array_equal(alt_decode, decode):
+            continue   # a tie only in the rows of the own greedy run, which the C test does not compare
+        k = sum(1 for line in lines if line.startswith(f"{key}_tie "))
+        alt_prefill.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_prefill_logits.f32"))
+        alt_decode.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_decode_logits.f32"))
+        at = ",".join(map(str, np.unravel_index(i, shape)))
+        lines.append(f"{key}_tie {key}_tie{k}_prefill_logits.f32 {key}_tie{k}_decode_logits.f32 "
+                     f"{dist:.3g} [{at}] of {'x'.join(map(str, shape))}")
+    return lines
+
+
 def write_expected(directory, weights, config, prompt, header):
     tokens, prefill, decode = models.greedy_trace(weights, config, prompt, N_GEN, torch.float64)
     prefill = prefill.numpy().astype(np.float32)
     decode = decode.numpy().astype(np.float32)
-    choosing = np.concatenate([prefill[-1:], decode[:-1]])
-    top2 = np.sort(choosing.astype(np.float64), axis=1)[:, -2:]
-    margins = top2[:, 1] - top2[:, 0]
+    margins = margins_of(prefill, decode)
 
     prefill.astype("<f4").tofile(os.path.join(directory, "prefill_logits.f32"))
     decode.astype("<f4").tofile(os.path.join(directory, "decode_logits.f32"))
@@ -187,6 +250,11 @@ def write_expected(directory, weights, config, prompt, header):
         f"decode_logits decode_logits.f32 {decode.shape[0]} {decode.shape[1]}",
         f"logit_absmax {float(np.abs(prefill).max()):.6g}",
     ]
+    if header["format"] == "gguf":
+        lines += write_int8_expected(directory, weights, config, prompt, tokens, True)
+        stored = gguf_read.GGUFFile(os.path.join(directory, "model.gguf")).tensors.values()
+        if any(t["type"] in int8_activations.IQ_TYPES for t in stored):
+            lines += write_int8_expected(directory, weights, config, prompt, tokens, False)
     with open(os.path.join(directory, "expected.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return tokens, prefill

@@ -38,6 +38,8 @@ import math
 
 import torch
 
+import int8_activations
+
 
 # === building blocks ===========================================================
 
@@ -47,9 +49,22 @@ def rms_norm(x, weight, eps):
 
 
 def linear(x, w, b=None):
-    """y = x W^T + b with W stored [out, in] (HF layout)."""
+    """y = x W^T + b with W stored [out, in] (HF layout). A weight marked
+    int8_activations (int8_activations.py, by mark_int8) sees each row of x
+    rounded to int8 per block of 32 values first."""
+    if getattr(w, "int8_activations", False):
+        x = int8_activations.round_rows(x)
     y = x @ w.T
     return y if b is None else y + b
+
+
+def mark_int8(w, name, config):
+    """w, marked for linear() when config["int8_activations"] (a set of weight
+    names, int8_activations.rounded_weights) holds name; returns w. Only
+    linear() reads the mark: an embedding lookup of a marked weight is exact."""
+    if name in config.get("int8_activations", ()):
+        w.int8_activations = True
+    return w
 
 
 def silu(x):
@@ -271,7 +286,7 @@ def forward(weights, config, tokens, start_pos=0, kv_cache=None, dtype=torch.flo
             if optional:
                 return None
             raise KeyError(f"missing tensor {name}")
-        return torch.as_tensor(weights[name]).to(dtype)
+        return mark_int8(torch.as_tensor(weights[name]).to(dtype), name, config)
 
     tokens = list(tokens)
     positions = list(range(start_pos, start_pos + len(tokens)))

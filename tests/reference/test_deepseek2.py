@@ -604,7 +604,7 @@ def test_mtp_by_hand_cache_and_gguf_round_trip(tmp_path):
     u = torch.cat([e, rms(hid[:-1], t("hnorm.weight"))], dim=-1) @ t("eh_proj.weight").T
     hp = deepseek2.hparams(cfg)
     rope = deepseek2.rope_for(hp, list(range(n - 1)), F64)
-    W = deepseek2.make_W(w, F64)
+    W = deepseek2.make_W(w, F64, {})
     u = deepseek2.block(W, L, u, hp, rope, list(range(n - 1)), None)
     want = rms(u, t("shared_head.norm.weight")) @ t("shared_head.head.weight").T
     assert torch.allclose(got, want, atol=1e-10)
