@@ -31,6 +31,7 @@ static dseek_status read_all(int fd, const char *path, uint64_t size, ds_file *o
   }
   out->data = buf;
   out->size = size;
+  out->resident = true;
   out->mapped = false;
   return DSEEK_OK;
 }
@@ -77,6 +78,9 @@ dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t tog
       out->data = p;
       out->size = size;
       out->mapped = true;
+#ifdef MAP_POPULATE
+      out->resident = (flags & MAP_POPULATE) != 0;
+#endif
     } else {
       status = read_all(fd, path, size, out);
     }
@@ -85,6 +89,16 @@ dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t tog
   }
   close(fd);
   return status;
+}
+
+dseek_status ds_file_make_writable(ds_file *f, const void *p, size_t n)
+{
+  if (!f->mapped || n == 0) return DSEEK_OK;   /* read into our own memory: writable already */
+  const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t a = (uintptr_t)p & ~(uintptr_t)(page - 1), e = ((uintptr_t)p + n + page - 1) & ~(uintptr_t)(page - 1);
+  if (mprotect((void *)a, e - a, PROT_READ | PROT_WRITE) != 0)
+    return ds_error(DSEEK_ERR_IO, "cannot make a mapped range writable: %s", strerror(errno));
+  return DSEEK_OK;
 }
 
 void ds_file_close(ds_file *f)
