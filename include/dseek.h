@@ -53,10 +53,15 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32) && defined(DSEEK_BUILDING_LIBRARY)
+/* Windows: functions are exported from dseek.dll while it is built and
+ * imported from it by users; users of the static library define DSEEK_STATIC.
+ * Elsewhere: default visibility (the library hides everything else). */
+#if defined(_WIN32) && defined(DSEEK_STATIC)
+#  define DSEEK_API
+#elif defined(_WIN32) && defined(DSEEK_BUILDING_LIBRARY)
 #  define DSEEK_API __declspec(dllexport)
 #elif defined(_WIN32)
-#  define DSEEK_API
+#  define DSEEK_API __declspec(dllimport)
 #elif defined(__GNUC__)
 #  define DSEEK_API __attribute__((visibility("default")))
 #else

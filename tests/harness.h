@@ -11,6 +11,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* mkdir for tests on every OS (the library itself needs none). */
+#if defined(_WIN32)
+#include "compat_windows.h"
+#define ds_test_mkdir(path) _mkdir(path)
+#else
+#include <sys/stat.h>
+#define ds_test_mkdir(path) mkdir(path, 0700)
+#endif
+
+/* Remove directory dir and everything in it (test cleanup) with the shell:
+ * rm -rf, or cmd's rmdir on Windows (under Wine too: "/tmp/x" is \tmp\x on
+ * the current drive). Returns system()'s status, 0 on success. */
+static inline int ds_test_rmtree(const char *dir)
+{
+  char cmd[1100];
+#if defined(_WIN32)
+  char win[1024];
+  snprintf(win, sizeof win, "%s", dir);
+  for (char *c = win; *c; c++)
+    if (*c == '/') *c = '\\';
+  snprintf(cmd, sizeof cmd, "rmdir /s /q \"%s\"", win);
+#else
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+#endif
+  return system(cmd);
+}
+
 /* GCC 12 for AArch64 crashes (internal compiler error in the loop vectorizer)
  * on the tests' max-|difference| reductions; tests do not need vector loops. */
 #if defined(__aarch64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13

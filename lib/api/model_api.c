@@ -2,7 +2,7 @@
 #include "models/model.h"
 
 #include <string.h>
-#include <sys/stat.h>
+#include "core/platform.h"
 
 dseek_status dseek_model_options_init(dseek_model_options *o, size_t size)
 {
@@ -26,8 +26,8 @@ dseek_status dseek_model_load(const char *path, const dseek_model_options *opts,
   }
   if (strlen(path) >= sizeof(((dseek_model *)0)->path))
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: path too long", fn);
-  struct stat st;
-  if (stat(path, &st) != 0) return ds_error(DSEEK_ERR_IO, "%s: cannot open: no such file or directory", path);
+  ds_path_kind kind = ds_path_kind_of(path);
+  if (kind == DS_PATH_NONE) return ds_error(DSEEK_ERR_IO, "%s: cannot open: no such file or directory", path);
 
   dseek_model *m = ds_calloc(1, sizeof *m);
   if (!m) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
@@ -36,7 +36,7 @@ dseek_status dseek_model_load(const char *path, const dseek_model_options *opts,
     ds_model_free(m);
     return ds_error(DSEEK_ERR_CANCELLED, "%s: load cancelled", path);
   }
-  dseek_status s = S_ISDIR(st.st_mode) ? ds_model_load_hf(m, !o.no_mmap, o.vocab_only != 0)
+  dseek_status s = kind == DS_PATH_DIR ? ds_model_load_hf(m, !o.no_mmap, o.vocab_only != 0)
                                        : ds_model_load_gguf(m, !o.no_mmap, o.vocab_only != 0);
   if (!s && !o.vocab_only) s = ds_model_prepare(m);
   if (!s && o.progress && o.progress(1.0f, o.progress_user_data))

@@ -12,7 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)   /* C99 formats (%zu, %lld): __USE_MINGW_ANSI_STDIO, meson.build */
+#  define DS_PRINTF(fmt_idx, arg_idx) __attribute__((format(gnu_printf, fmt_idx, arg_idx)))
+#elif defined(__GNUC__)
 #  define DS_PRINTF(fmt_idx, arg_idx) __attribute__((format(printf, fmt_idx, arg_idx)))
 #else
 #  define DS_PRINTF(fmt_idx, arg_idx)

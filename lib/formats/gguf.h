@@ -26,7 +26,7 @@
 #define DS_FORMATS_GGUF_H
 
 #include "core/ds.h"
-#include "core/file.h"
+#include "core/platform.h"
 
 #define DS_GGUF_MAX_DIMS 4
 #define DS_GGUF_MAX_NAME 64          /* tensor names are < 64 bytes, as in ggml */

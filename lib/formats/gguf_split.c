@@ -16,14 +16,12 @@
  * equal to the tensors found, and every tensor name in exactly one shard.
  * Each shard's parse has already checked that its tensors lie inside it.
  * The shards are mapped as one set: whether pages are mapped at once
- * (core/file.c) is judged by the sum of their sizes.
+ * (core/platform_file.c) is judged by the sum of their sizes.
  */
 #include "formats/gguf.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define SUFFIX_LEN 20   /* "-NNNNN-of-MMMMM.gguf" */
 
@@ -134,11 +132,12 @@ dseek_status ds_gguf_open_split(const char *path, bool allow_mmap, ds_gguf **out
   uint64_t together = 0;
   for (int k = 0; k < count && !st; k++) {
     snprintf(name, plen + SUFFIX_LEN + 1, "%.*s-%05d-of-%05d.gguf", (int)plen, path, k + 1, count);
-    struct stat sb;
-    if (stat(name, &sb) != 0)
+    uint64_t size = 0;
+    const char *why = NULL;
+    if (!ds_path_size(name, &size, &why))
       st = ds_error(DSEEK_ERR_IO, "%s: shard %d of %d of the split model is missing: %s: %s", path, k + 1, count,
-                    name, strerror(errno));
-    else together += (uint64_t)sb.st_size;
+                    name, why);
+    else together += size;
   }
   int64_t total = 0;
   for (int k = 0; k < count && !st; k++) {

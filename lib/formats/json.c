@@ -11,12 +11,9 @@
  */
 #include "formats/json.h"
 
-#include "core/file.h"
+#include "core/platform.h"
 
-#include <errno.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,10 +236,6 @@ static dseek_status parse_string(parser *P, const char **out, size_t *out_len)
 
 /* ---- numbers -------------------------------------------------------------------- */
 
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-static void make_c_locale(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
-
 /* strtod of the literal [s, s+n) in the "C" locale, whatever the host set. */
 static double strtod_c(const char *s, size_t n, bool *range_error)
 {
@@ -251,12 +244,7 @@ static double strtod_c(const char *s, size_t n, bool *range_error)
   if (!buf) { *range_error = false; return NAN; }
   memcpy(buf, s, n);
   buf[n] = '\0';
-  pthread_once(&c_locale_once, make_c_locale);
-  locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
-  errno = 0;
-  double d = strtod(buf, NULL);
-  *range_error = errno == ERANGE && isinf(d);
-  if (c_locale) uselocale(old);
+  double d = ds_strtod_c(buf, range_error);
   if (buf != small) ds_free(buf);
   return d;
 }

@@ -2,7 +2,6 @@
 #include "formats/safetensors.h"
 #include "formats/json.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,9 +219,25 @@ dseek_status ds_st_open_file(const char *path, bool allow_mmap, ds_st_set **out)
 
 static bool file_exists(const char *path)
 {
-  FILE *f = fopen(path, "rb");
+  FILE *f = ds_fopen(path, "rb");
   if (f) fclose(f);
   return f != NULL;
+}
+
+/* The *.safetensors names of a directory: how many, and the last one seen. */
+typedef struct st_found {
+  char name[1024];
+  int n;
+} st_found;
+
+static void note_safetensors(const char *name, void *user)
+{
+  st_found *f = user;
+  size_t n = strlen(name);
+  if (n > 12 && strcmp(name + n - 12, ".safetensors") == 0) {
+    f->n++;
+    snprintf(f->name, sizeof f->name, "%s", name);
+  }
 }
 
 /* Sharded: open every distinct file named in weight_map, then check that each
@@ -281,21 +296,11 @@ dseek_status ds_st_open_dir(const char *dir, bool allow_mmap, ds_st_set **out)
   snprintf(path, sizeof path, "%s/model.safetensors", dir);
   if (file_exists(path)) return ds_st_open_file(path, allow_mmap, out);
   /* Otherwise the single *.safetensors file of the directory. */
-  DIR *d = opendir(dir);
-  if (!d) return ds_error(DSEEK_ERR_IO, "%s: cannot open directory", dir);
-  char found[1024] = "";
-  int n_found = 0;
-  for (struct dirent *e; (e = readdir(d));) {
-    size_t n = strlen(e->d_name);
-    if (n > 12 && strcmp(e->d_name + n - 12, ".safetensors") == 0) {
-      n_found++;
-      snprintf(found, sizeof found, "%s", e->d_name);
-    }
-  }
-  closedir(d);
-  if (n_found != 1)
-    return ds_error(DSEEK_ERR_FORMAT, "%s: %s", dir, n_found ? "several .safetensors files but no model.safetensors.index.json"
+  st_found found = {"", 0};
+  if (!ds_dir_each(dir, note_safetensors, &found)) return ds_error(DSEEK_ERR_IO, "%s: cannot open directory", dir);
+  if (found.n != 1)
+    return ds_error(DSEEK_ERR_FORMAT, "%s: %s", dir, found.n ? "several .safetensors files but no model.safetensors.index.json"
                                                             : "no .safetensors file");
-  snprintf(path, sizeof path, "%s/%s", dir, found);
+  snprintf(path, sizeof path, "%s/%s", dir, found.name);
   return ds_st_open_file(path, allow_mmap, out);
 }

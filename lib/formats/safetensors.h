@@ -17,7 +17,7 @@
 #define DS_FORMATS_SAFETENSORS_H
 
 #include "core/ds.h"
-#include "core/file.h"
+#include "core/platform.h"
 
 #define DS_ST_MAX_DIMS 4
 #define DS_ST_TYPE_UNSUPPORTED (-1)   /* a dtype dseek does not compute with (e.g. U8, BOOL) */

@@ -1,8 +1,7 @@
 /* threadpool.c — persistent workers, job hand-off and the node barrier. */
 #include "graph/threadpool.h"
+#include "core/platform.h"
 
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 
 /* Spin this many polls before sleeping: long enough to cover a small graph
@@ -16,10 +15,9 @@ typedef struct ds_worker {
 
 struct ds_threadpool {
   int n;                       /* threads including the caller */
-  pthread_t *threads;          /* n - 1 workers */
+  ds_thread **threads;         /* n - 1 workers */
   ds_worker *workers;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;           /* any generation counter advanced */
+  ds_monitor *mon;             /* woken when any generation counter advanced */
   void (*job)(void *, int, int);
   void *arg;
   atomic_uint job_gen;         /* bumped to post a job (or to stop) */
@@ -27,15 +25,6 @@ struct ds_threadpool {
   atomic_int bar_count;        /* threads arrived at the current barrier */
   atomic_uint bar_gen;         /* bumped by the last thread to arrive */
 };
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
 
 /* Wait until *gen != seen: spin, then sleep. Writers bump gen under mu and
  * broadcast, so a sleeper cannot miss the change. */
@@ -46,21 +35,20 @@ static void wait_change(struct ds_threadpool *pool, atomic_uint *gen, unsigned s
     /* After a short spin, yield: when there are more runnable threads than
      * cores (two contexts, a busy host), the thread we wait for may be queued
      * behind us on this core, and spinning would only delay it. */
-    if (i < DS_SPIN_POLLS / 8) cpu_relax();
-    else sched_yield();
+    if (i < DS_SPIN_POLLS / 8) ds_cpu_relax();
+    else ds_thread_yield();
   }
-  pthread_mutex_lock(&pool->mu);
-  while (atomic_load_explicit(gen, memory_order_acquire) == seen)
-    pthread_cond_wait(&pool->cv, &pool->mu);
-  pthread_mutex_unlock(&pool->mu);
+  ds_monitor_lock(pool->mon);
+  while (atomic_load_explicit(gen, memory_order_acquire) == seen) ds_monitor_wait(pool->mon);
+  ds_monitor_unlock(pool->mon);
 }
 
 static void bump(struct ds_threadpool *pool, atomic_uint *gen)
 {
-  pthread_mutex_lock(&pool->mu);
+  ds_monitor_lock(pool->mon);
   atomic_fetch_add_explicit(gen, 1, memory_order_acq_rel);
-  pthread_cond_broadcast(&pool->cv);
-  pthread_mutex_unlock(&pool->mu);
+  ds_monitor_wake_all(pool->mon);
+  ds_monitor_unlock(pool->mon);
 }
 
 void ds_threadpool_barrier(ds_threadpool *pool)
@@ -80,7 +68,7 @@ void ds_threadpool_barrier(ds_threadpool *pool)
   wait_change(pool, &pool->bar_gen, gen);
 }
 
-static void *worker_main(void *p)
+static void worker_main(void *p)
 {
   ds_worker *w = p;
   struct ds_threadpool *pool = w->pool;
@@ -92,7 +80,6 @@ static void *worker_main(void *p)
     pool->job(pool->arg, w->ith, pool->n);
     ds_threadpool_barrier(pool);
   }
-  return NULL;
 }
 
 ds_threadpool *ds_threadpool_create(int n_threads)
@@ -112,19 +99,19 @@ ds_threadpool *ds_threadpool_create(int n_threads)
 
   pool->threads = ds_calloc((size_t)n_threads - 1, sizeof *pool->threads);
   pool->workers = ds_calloc((size_t)n_threads - 1, sizeof *pool->workers);
-  if (!pool->threads || !pool->workers) {
+  pool->mon = pool->threads && pool->workers ? ds_monitor_create() : NULL;
+  if (!pool->mon) {
     ds_free(pool->threads);
     ds_free(pool->workers);
     ds_free(pool);
     goto no_memory;
   }
-  pthread_mutex_init(&pool->mu, NULL);
-  pthread_cond_init(&pool->cv, NULL);
   for (int i = 0; i < n_threads - 1; i++) {
     pool->workers[i].pool = pool;
     pool->workers[i].ith = i + 1;
-    int rc = pthread_create(&pool->threads[i], NULL, worker_main, &pool->workers[i]);
-    if (rc != 0) {
+    int rc = 0;
+    pool->threads[i] = ds_thread_start(worker_main, &pool->workers[i], &rc);
+    if (!pool->threads[i]) {
       pool->n = i + 1;   /* stop and join only the threads that exist */
       ds_threadpool_free(pool);
       ds_error(DSEEK_ERR_NO_MEMORY, "threadpool: cannot create thread %d of %d (error %d)",
@@ -145,9 +132,8 @@ void ds_threadpool_free(ds_threadpool *pool)
   if (pool->threads) {
     atomic_store(&pool->stop, true);
     bump(pool, &pool->job_gen);
-    for (int i = 0; i < pool->n - 1; i++) pthread_join(pool->threads[i], NULL);
-    pthread_cond_destroy(&pool->cv);
-    pthread_mutex_destroy(&pool->mu);
+    for (int i = 0; i < pool->n - 1; i++) ds_thread_join(pool->threads[i]);
+    ds_monitor_free(pool->mon);
   }
   ds_free(pool->threads);
   ds_free(pool->workers);

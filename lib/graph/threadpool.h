@@ -1,7 +1,7 @@
 /*
  * threadpool.h — persistent worker threads for graph compute.
  *
- * A pool of n threads is created once: n - 1 pthreads plus the caller of
+ * A pool of n threads is created once: n - 1 threads (platform.h) plus the caller of
  * ds_threadpool_run(), which works as thread 0. run() hands one job to every
  * thread and returns when all of them finished it; inside the job the threads
  * meet at ds_threadpool_barrier() between graph nodes. Waiting (for a job or

@@ -1,81 +1,38 @@
 /*
- * cpu.c — CPU feature detection for kernel dispatch (cpu.h).
- *
- * x86-64: cpuid leaf 1 gives FMA (ecx 12), OSXSAVE (ecx 27), AVX (ecx 28) and
- * F16C (ecx 29); leaf 7 subleaf 0 gives AVX2 (ebx 5), AVX512F (ebx 16), BW
- * (ebx 30), VL (ebx 31) and VNNI (ecx 11). The OS must also save the registers:
- * xgetbv(0) bits 1-2 (SSE, AVX state) for AVX2 and bits 5-7 (opmask, ZMM) too
- * for AVX-512. AArch64: NEON always, the dot product from the hwcaps (below).
- * Elsewhere only the portable levels exist.
+ * cpu.c — CPU feature detection for kernel dispatch (cpu.h): the feature
+ * bits of the platform layer (core/platform_cpu.c: cpuid and xgetbv on x86,
+ * hwcaps / sysctl / the processor-feature query on AArch64) as levels.
  */
 #include "kernels/cpu.h"
+#include "core/platform.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-
-static unsigned long long xgetbv0(void)
-{
-  unsigned eax, edx;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (unsigned long long)edx << 32 | eax;
-}
-
 static ds_cpu_level detect(void)
 {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return DS_CPU_SCALAR;
-  bool fma = c >> 12 & 1, osxsave = c >> 27 & 1, avx = c >> 28 & 1, f16c = c >> 29 & 1;
-  if (!osxsave || !avx) return DS_CPU_SCALAR;
-  unsigned long long xcr0 = xgetbv0();
-  if ((xcr0 & 0x6) != 0x6) return DS_CPU_SCALAR;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return DS_CPU_SCALAR;
-  bool avx2 = b >> 5 & 1, f = b >> 16 & 1, bw = b >> 30 & 1, vl = b >> 31 & 1, vnni = c >> 11 & 1;
-  if (!(avx2 && fma && f16c)) return DS_CPU_SCALAR;
-  if (f && bw && vl && vnni && (xcr0 & 0xE6) == 0xE6) return DS_CPU_AVX512;
-  return DS_CPU_AVX2;
-}
-
-#if defined(__linux__)
-#include <sys/syscall.h>
-#include <unistd.h>
+  unsigned f = ds_cpu_features();
+#if defined(__aarch64__) && defined(__ARM_NEON)
+  if (f & DS_CPUF_NEON_DOTPROD) return DS_CPU_NEON_DOTPROD;
+  if (f & DS_CPUF_NEON) return DS_CPU_NEON;
+#elif defined(__x86_64__) && defined(__GNUC__)   /* the x86 kernels are built with GCC or Clang */
+  if (f & DS_CPUF_AVX512) return DS_CPU_AVX512;
+  if (f & DS_CPUF_AVX2) return DS_CPU_AVX2;
 #endif
+  (void)f;
+  return DS_CPU_SCALAR;
+}
 
 static bool detect_amx(void)
 {
-  unsigned a, b, c, d;
-  if (detect() < DS_CPU_AVX512 || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  if (!(d >> 24 & 1) || !(d >> 25 & 1) || (xgetbv0() & 0x60000) != 0x60000) return false;
-#if defined(__linux__) && defined(SYS_arch_prctl)
-  /* ARCH_REQ_XCOMP_PERM (0x1023) for XFEATURE_XTILEDATA (18): without it
-   * the first tile instruction faults */
-  return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  return (ds_cpu_features() & DS_CPUF_AMX) && ds_cpu_request_amx();
 #else
   return false;
 #endif
 }
-#elif defined(__aarch64__) && defined(__ARM_NEON)
-#if defined(__linux__)
-#include <sys/auxv.h>
-#endif
-/* Advanced SIMD is mandatory in AArch64; the dot product (sdot, ARMv8.2) is
- * hwcap bit 20 (HWCAP_ASIMDDP) on Linux. */
-static ds_cpu_level detect(void)
-{
-#if defined(__linux__)
-  if (getauxval(AT_HWCAP) & (1UL << 20)) return DS_CPU_NEON_DOTPROD;
-#endif
-  return DS_CPU_NEON;
-}
-static bool detect_amx(void) { return false; }
-#else
-static ds_cpu_level detect(void) { return DS_CPU_SCALAR; }
-static bool detect_amx(void) { return false; }
-#endif
 
 /* -1: not yet known. Racing first calls compute the same value. */
 static atomic_int detected = -1, level = -1;

@@ -12,9 +12,10 @@
  * Advanced SIMD, vec_neon.c) and DS_CPU_NEON_DOTPROD (= DS_CPU_AVX512's: NEON
  * with the ARMv8.2 int8 dot product); x86 levels are not there. The default
  * is the best the CPU supports (x86: cpuid, and xgetbv for the OS saving the
- * wide registers; AArch64: NEON always, dotprod where Linux's hwcaps report
- * it). The environment variable DSEEK_CPU = reference | scalar | avx2 |
- * avx512 | neon | dotprod caps it (a level above what the CPU has is capped
+ * wide registers; AArch64: NEON always, dotprod where the OS reports it:
+ * Linux hwcaps, macOS sysctl, Windows IsProcessorFeaturePresent; see
+ * core/platform_cpu.c). The environment variable DSEEK_CPU = reference |
+ * scalar | avx2 | avx512 | neon | dotprod caps it (a level above what the CPU has is capped
  * to the CPU).
  */
 #ifndef DS_KERNELS_CPU_H

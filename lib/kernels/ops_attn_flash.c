@@ -31,6 +31,7 @@
  * Units go to threads round-robin (later query blocks see more slots). Scratch
  * per thread: see ds_kernel_attn_flash_scratch_floats.
  */
+#include "core/platform.h"   /* ds_fmaf */
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
 #include "kernels/ops_attn.h"
@@ -95,7 +96,7 @@ static void pv_scalar(int64_t Dv, float *o, const float *const *v, const float *
 {
   for (int64_t d = 0; d < Dv; d++) {
     float acc = o[d];
-    for (int j = 0; j < n; j++) acc = fmaf(e[j], v[j][d], acc);
+    for (int j = 0; j < n; j++) acc = ds_fmaf(e[j], v[j][d], acc);
     o[d] = acc;
   }
 }

@@ -285,7 +285,7 @@ static void tile_unit(const moe_mm *c, int which, bool amx, int64_t e, int64_t n
     const char *xc = c->gathered + (size_t)m * c->qa_bytes;
     const bool amx16 = amx && count - m >= DS_MOE_AMX_MIN_COLS;
     const int nc = (int)DS_MIN(amx16 ? 16 : DS_GEMM_COLS, count - m);
-#ifdef DS_VEC_X86
+#ifdef DS_VEC_AMX
     if (amx16)   /* same bits as 8-column VNNI calls */
       ds_amx_gemm_r16x16(c->K, c->pack, xc, c->qa_bytes, c->tile_out, DS_GEMM_ROWS);
     else
@@ -306,7 +306,7 @@ static void tile_unit(const moe_mm *c, int which, bool amx, int64_t e, int64_t n
 static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int n_w)
 {
   bool amx = false;
-#ifdef DS_VEC_X86
+#ifdef DS_VEC_AMX
   amx = c->vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
 #endif
   const int64_t T = c->dst->ne[2];

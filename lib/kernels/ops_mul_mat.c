@@ -239,7 +239,7 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
     vk->gemm_min_term ? vk->gemm_min_term : ds_gemm_min_term;
   const size_t nb = (size_t)(K / DS_QA_BLOCK);
   (void)p;
-#ifdef DS_VEC_X86
+#ifdef DS_VEC_AMX
   const bool amx = vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
 #endif
   for (int64_t nt = n0; nt < n1; nt += DS_GEMM_ROWS) {
@@ -262,7 +262,7 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
       int nc = (int)DS_MIN(DS_GEMM_COLS, M - m);
       float *o = direct ? (float *)ds_tensor_ptr(dst, nt, m, b2, b3) : tile_out;
       const size_t os = direct ? dst->nb[1] / sizeof(float) : DS_GEMM_ROWS;
-#ifdef DS_VEC_X86
+#ifdef DS_VEC_AMX
       if (amx && M - m >= 16) {   /* same bits as two 8-column VNNI calls */
         nc = 16;
         (q6 ? ds_amx_gemm_q6_k_r16x16 : ds_amx_gemm_r16x16)(K, pack, xc, xstride, o, os);

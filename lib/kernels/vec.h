@@ -193,6 +193,11 @@ extern const ds_vec_kernels ds_vec_scalar;
 #define DS_VEC_X86 1
 extern const ds_vec_kernels ds_vec_avx2;
 extern const ds_vec_kernels ds_vec_avx512;
+#if !defined(_WIN32)
+/* AMX (vec_amx.c) is not built for Windows: GCC's tile-load intrinsics cast
+ * the row stride to long, 32 bits there, which is no valid index register,
+ * and the OS grant of the tile state is only requested on Linux. */
+#define DS_VEC_AMX 1
 /* The GEMM tile on AMX for exactly 16 columns, out[m * out_stride + r]: the
  * same bits as ds_vec_avx512.gemm_r16. Only after ds_cpu_amx(). */
 void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t x_stride, float *out,
@@ -200,6 +205,7 @@ void ds_amx_gemm_r16x16(int64_t K, const void *wpack, const void *x, size_t x_st
 /* The Q6_K tile on AMX, 16 columns: the same bits as ds_vec_avx512.gemm_q6_k_r16. */
 void ds_amx_gemm_q6_k_r16x16(int64_t K, const void *wpack, const void *x, size_t x_stride, float *out,
                              size_t out_stride);
+#endif
 #endif
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define DS_VEC_NEON 1

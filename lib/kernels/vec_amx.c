@@ -13,7 +13,7 @@
  * give the same bits and a column's result does not depend on which of the
  * two computed it.
  */
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(_WIN32)   /* DS_VEC_AMX, vec.h */
 #include "kernels/vec.h"
 
 #include <immintrin.h>

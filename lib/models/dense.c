@@ -1,12 +1,14 @@
 /*
  * dense.c — the forward pass of the dense decoder-only transformers: Llama-3
- * (R1-Distill-Llama) and Qwen2.5 (R1-Distill-Qwen), lib/models/README.md §2-3.
+ * (R1-Distill-Llama), Qwen2.5 (R1-Distill-Qwen), lib/models/README.md §2-3, and
+ * Qwen3 (R1-0528-Qwen3; HF transformers' modeling_qwen3, llama.cpp's qwen3 graph).
  *
  *   x   = Emb[ids]
  *   per layer:
  *     h   = RMSNorm(x) * w_attn_norm
  *     q,k,v = Wq h (+bq), Wk h (+bk), Wv h (+bv)          (biases: qwen2 only)
- *     q,k = RoPE(q, pos), RoPE(k, pos)                   (neox: qwen2 / HF llama; normal: GGUF llama)
+ *     q,k = RMSNorm(q_h) * w_q_norm, RMSNorm(k_h) * w_k_norm   (qwen3 only: per head h, over Dh)
+ *     q,k = RoPE(q, pos), RoPE(k, pos)                   (neox: qwen2/qwen3 / HF llama; normal: GGUF llama)
  *     cache[slot] = k, v;  a = softmax(q.K^T / sqrt(Dh) + causal) V   (GQA; slots of
  *                          other sequences are masked: parallel samples share a prompt)
  *     x   = x + Wo a
@@ -77,8 +79,14 @@ dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cac
     ds_tensor *k = linear(g, h, &L->wk, &L->bk, "attn_k");
     ds_tensor *v = linear(g, h, &L->wv, &L->bv, "attn_v");
     int64_t ne_q[3] = {Dh, H, T}, ne_kv[3] = {Dh, Hkv, T};
-    q = ds_op_rope(g, ds_op_reshape(g, q, 3, ne_q), out->pos, freqs, &rp);
-    k = ds_op_rope(g, ds_op_reshape(g, k, 3, ne_kv), out->pos, freqs, &rp);
+    q = ds_op_reshape(g, q, 3, ne_q);
+    k = ds_op_reshape(g, k, 3, ne_kv);
+    if (L->q_norm.data) {   /* qwen3: each head's q and k RMS-normalised over Dh, one weight for all heads */
+      q = norm(g, q, &L->q_norm, hp->norm_eps, "attn_q_norm");
+      k = norm(g, k, &L->k_norm, hp->norm_eps, "attn_k_norm");
+    }
+    q = ds_op_rope(g, q, out->pos, freqs, &rp);
+    k = ds_op_rope(g, k, out->pos, freqs, &rp);
     v = ds_op_reshape(g, v, 3, ne_kv);
     ds_tensor *kc = ds_tensor_external(g, kv->type, 3, ne_cache, kv->k[il], "k_cache");
     ds_tensor *vc = ds_tensor_external(g, kv->type, 3, ne_cache, kv->v[il], "v_cache");

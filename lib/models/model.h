@@ -21,7 +21,29 @@ typedef enum ds_arch {
   DS_ARCH_LLAMA,       /* Llama-3.x: R1-Distill-Llama */
   DS_ARCH_QWEN2,       /* Qwen2.5: R1-Distill-Qwen; q/k/v biases */
   DS_ARCH_DEEPSEEK2,   /* DeepSeek-V2/V3/R1: MLA + DeepSeekMoE (lib/models/README.md §1) */
+  DS_ARCH_QWEN3,       /* Qwen3: R1-0528-Qwen3; per-head RMSNorm of q and k, no biases */
 } ds_arch;
+
+/* What distinguishes one architecture from another, in one place: the
+ * loaders and the error messages read this table (model.c), the forward
+ * passes follow the weights it made them load. */
+typedef struct ds_arch_desc {
+  ds_arch arch;
+  const char *gguf_name;       /* general.architecture, the {arch}. key prefix */
+  const char *hf_types[2];     /* config.json model_type values (NULL: unused slot) */
+  bool qkv_bias;               /* attn_{q,k,v}.bias required (qwen2) */
+  bool qk_norm;                /* attn_{q,k}_norm [head_dim] required (qwen3) */
+  int gguf_rope_mode;          /* DS_ROPE_NEOX, or DS_ROPE_NORMAL where the converter permuted q/k (llama) */
+} ds_arch_desc;
+
+/* The descriptor of a GGUF general.architecture / an HF model_type / an arch;
+ * NULL if unknown. */
+const ds_arch_desc *ds_arch_by_gguf_name(const char *name);
+const ds_arch_desc *ds_arch_by_hf_type(const char *type);
+const ds_arch_desc *ds_arch_get(ds_arch arch);
+/* The supported names, comma-separated, into buf: GGUF architectures, or
+ * HF model_types. */
+void ds_arch_supported_list(bool hf, char *buf, size_t size);
 
 /* A weight: shape and type plus a pointer into the model's memory. data is
  * NULL for an absent optional weight. */
@@ -38,6 +60,7 @@ typedef struct ds_dense_layer {
   ds_weight attn_norm;                 /* [d] f32 */
   ds_weight wq, wk, wv, wo;            /* [d, H*Dh], [d, Hkv*Dh] x2, [H*Dh, d] */
   ds_weight bq, bk, bv;                /* qwen2 biases (f32), else absent */
+  ds_weight q_norm, k_norm;            /* qwen3 per-head RMSNorm weights [Dh] f32, else absent */
   ds_weight ffn_norm;                  /* [d] f32 */
   ds_weight ffn_gate, ffn_up, ffn_down;/* [d, F] x2, [F, d] */
 } ds_dense_layer;

@@ -34,13 +34,13 @@
  */
 #include "dseek.h"
 #include "formats/json.h"
+#include "core/platform.h"
 #include "kernels/fp8.h"
 #include "kernels/types.h"
 #include "models/deepseek2_load.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 enum { N_TYPES = 128 };
 
@@ -103,7 +103,7 @@ static void take_census(const struct dseek_model *m, census *c)
     }
     const ds_dense_layer *L = &m->layers[il];
     const ds_weight *ws[] = {&L->attn_norm, &L->wq, &L->wk, &L->wv, &L->wo, &L->bq, &L->bk, &L->bv,
-                             &L->ffn_norm, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+                             &L->q_norm, &L->k_norm, &L->ffn_norm, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
     for (size_t i = 0; i < DS_ARRAY_LEN(ws); i++) add(c, ws[i], false);
   }
   for (int64_t i = 0; m->ds2_nextn && i < m->ds2.n_nextn; i++) {
@@ -188,8 +188,7 @@ dseek_status dseek_config_param_counts(const char *config_json, int64_t n_layer,
   /* a directory holding config.json, or the file; the loaders' messages name <dir>/config.json */
   struct dseek_model *m = ds_calloc(1, sizeof *m);
   if (!m) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
-  struct stat sb;
-  bool dir = stat(config_json, &sb) == 0 && S_ISDIR(sb.st_mode);
+  bool dir = ds_path_kind_of(config_json) == DS_PATH_DIR;
   char file[1024];
   snprintf(m->path, sizeof m->path, "%s", config_json);
   if (dir) {

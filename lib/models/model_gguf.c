@@ -1,15 +1,16 @@
 /*
- * model_gguf.c — load qwen2 / llama models from GGUF as llama.cpp writes them.
+ * model_gguf.c — load qwen2 / qwen3 / llama models from GGUF as llama.cpp writes them.
  *
  * Keys ({arch}.*): context_length, embedding_length, block_count,
  * feed_forward_length, attention.head_count, attention.head_count_kv,
  * attention.layer_norm_rms_epsilon, attention.key_length, rope.freq_base,
  * rope.dimension_count. Tensors: token_embd, output_norm, output (absent:
  * tied to token_embd), rope_freqs (llama3 factors), blk.N.{attn_norm,
- * attn_q, attn_k, attn_v, attn_output, attn_{q,k,v}.bias (qwen2), ffn_norm,
+ * attn_q, attn_k, attn_v, attn_output, attn_{q,k,v}.bias (qwen2),
+ * attn_{q,k}_norm (qwen3, [key_length]), ffn_norm,
  * ffn_gate, ffn_up, ffn_down}.weight.
  *
- * Rope: qwen2 rotates halves (neox). llama.cpp's converter permutes llama's
+ * Rope: qwen2 and qwen3 rotate halves (neox). llama.cpp's converter permutes llama's
  * q/k rows so that GGUF llama rotates adjacent pairs (normal) — lib/models/README.md §3.
  */
 #include "models/model.h"
@@ -70,11 +71,16 @@ static dseek_status read_hparams(struct dseek_model *m)
   GET_INT(n_head, "attention.head_count", 1, 1 << 14, true);
   hp->n_head_kv = hp->n_head;
   GET_INT(n_head_kv, "attention.head_count_kv", 1, 1 << 14, false);
-  if (hp->n_embd % hp->n_head != 0)
-    return ds_error(DSEEK_ERR_FORMAT, "%s: embedding_length %lld is not a multiple of head_count %lld",
-                    m->path, (long long)hp->n_embd, (long long)hp->n_head);
-  hp->head_dim = hp->n_embd / hp->n_head;
+  /* key_length: the head dimension, which may differ from d / H (Qwen3-0.6B:
+   * 1024 / 16 heads of 128); absent, d must divide into the heads. */
+  hp->head_dim = 0;
   GET_INT(head_dim, "attention.key_length", 1, 1 << 16, false);
+  if (hp->head_dim == 0) {
+    if (hp->n_embd % hp->n_head != 0)
+      return ds_error(DSEEK_ERR_FORMAT, "%s: embedding_length %lld is not a multiple of head_count %lld "
+                      "and attention.key_length is absent", m->path, (long long)hp->n_embd, (long long)hp->n_head);
+    hp->head_dim = hp->n_embd / hp->n_head;
+  }
   hp->n_rot = hp->head_dim;
   GET_INT(n_rot, "rope.dimension_count", 2, hp->head_dim, false);
 #undef GET_INT
@@ -91,7 +97,7 @@ static dseek_status read_hparams(struct dseek_model *m)
   if ((st = ds_gguf_get_f32(g, key, &hp->rope_theta, false))) return st;
   if (!(hp->norm_eps > 0) || !(hp->rope_theta > 0))
     return ds_error(DSEEK_ERR_FORMAT, "%s: layer_norm_rms_epsilon and rope.freq_base must be positive", m->path);
-  hp->rope_mode = m->arch == DS_ARCH_QWEN2 ? DS_ROPE_NEOX : DS_ROPE_NORMAL;
+  hp->rope_mode = ds_arch_get(m->arch)->gguf_rope_mode;
   return DSEEK_OK;
 }
 
@@ -115,7 +121,8 @@ dseek_status ds_model_load_gguf_weights(struct dseek_model *m)
 
   m->layers = ds_calloc((size_t)hp->n_layer, sizeof *m->layers);
   if (!m->layers) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", m->path);
-  bool bias_required = m->arch == DS_ARCH_QWEN2;
+  const ds_arch_desc *desc = ds_arch_get(m->arch);
+  const int64_t Dh = hp->head_dim;
   for (int il = 0; il < (int)hp->n_layer; il++) {
     ds_dense_layer *L = &m->layers[il];
     if ((st = fetch(m, &L->attn_norm, true, true, 1, d, 1, "blk.%d.attn_norm.weight", il)) ||
@@ -123,9 +130,11 @@ dseek_status ds_model_load_gguf_weights(struct dseek_model *m)
         (st = fetch(m, &L->wk, true, false, 2, d, kv, "blk.%d.attn_k.weight", il)) ||
         (st = fetch(m, &L->wv, true, false, 2, d, kv, "blk.%d.attn_v.weight", il)) ||
         (st = fetch(m, &L->wo, true, false, 2, q, d, "blk.%d.attn_output.weight", il)) ||
-        (st = fetch(m, &L->bq, bias_required, true, 1, q, 1, "blk.%d.attn_q.bias", il)) ||
-        (st = fetch(m, &L->bk, bias_required, true, 1, kv, 1, "blk.%d.attn_k.bias", il)) ||
-        (st = fetch(m, &L->bv, bias_required, true, 1, kv, 1, "blk.%d.attn_v.bias", il)) ||
+        (st = fetch(m, &L->bq, desc->qkv_bias, true, 1, q, 1, "blk.%d.attn_q.bias", il)) ||
+        (st = fetch(m, &L->bk, desc->qkv_bias, true, 1, kv, 1, "blk.%d.attn_k.bias", il)) ||
+        (st = fetch(m, &L->bv, desc->qkv_bias, true, 1, kv, 1, "blk.%d.attn_v.bias", il)) ||
+        (st = fetch(m, &L->q_norm, desc->qk_norm, true, 1, Dh, 1, "blk.%d.attn_q_norm.weight", il)) ||
+        (st = fetch(m, &L->k_norm, desc->qk_norm, true, 1, Dh, 1, "blk.%d.attn_k_norm.weight", il)) ||
         (st = fetch(m, &L->ffn_norm, true, true, 1, d, 1, "blk.%d.ffn_norm.weight", il)) ||
         (st = fetch(m, &L->ffn_gate, true, false, 2, d, hp->n_ff, "blk.%d.ffn_gate.weight", il)) ||
         (st = fetch(m, &L->ffn_up, true, false, 2, d, hp->n_ff, "blk.%d.ffn_up.weight", il)) ||
@@ -143,12 +152,14 @@ dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool voc
   if ((st = ds_gguf_get_str(m->gguf, "general.architecture", &arch, NULL, !vocab_only))) return st;
   if (arch) snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);
   if (!vocab_only) {
-    if (strcmp(m->arch_name, "qwen2") == 0) m->arch = DS_ARCH_QWEN2;
-    else if (strcmp(m->arch_name, "llama") == 0) m->arch = DS_ARCH_LLAMA;
-    else if (strcmp(m->arch_name, "deepseek2") == 0) m->arch = DS_ARCH_DEEPSEEK2;
-    else
-      return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: qwen2, llama, "
-                      "deepseek2)", m->path, m->arch_name);
+    const ds_arch_desc *desc = ds_arch_by_gguf_name(m->arch_name);
+    if (!desc) {
+      char list[128];
+      ds_arch_supported_list(false, list, sizeof list);
+      return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: architecture '%s' is not supported (supported: %s)", m->path,
+                      m->arch_name, list);
+    }
+    m->arch = desc->arch;
     st = m->arch == DS_ARCH_DEEPSEEK2 ? ds_model_load_deepseek2_gguf(m) : ds_model_load_gguf_weights(m);
     if (st) return st;
   }

@@ -1,5 +1,5 @@
 /*
- * model_hf.c — load qwen2 / llama models from a Hugging Face checkpoint
+ * model_hf.c — load qwen2 / qwen3 / llama models from a Hugging Face checkpoint
  * directory: config.json, *.safetensors (single or sharded), and when present
  * tokenizer.json + tokenizer_config.json.
  *
@@ -7,7 +7,8 @@
  * intermediate_size, num_attention_heads, num_key_value_heads, head_dim,
  * rms_norm_eps, rope_theta, max_position_embeddings, tie_word_embeddings,
  * rope_scaling {rope_type|type: "llama3", factor, low_freq_factor,
- * high_freq_factor, original_max_position_embeddings}.
+ * high_freq_factor, original_max_position_embeddings}. qwen3 (modeling_qwen3)
+ * adds self_attn.{q,k}_norm.weight [head_dim] per layer and has no biases.
  *
  * HF stores q/k in the order that rotates halves, so both architectures use
  * neox rope here (lib/models/README.md §3: GGUF llama was permuted to rotate pairs).
@@ -128,12 +129,15 @@ static dseek_status read_config(struct dseek_model *m, const ds_json_value *cfg)
     return st;
   hp->n_head_kv = hp->n_head;
   if ((st = cfg_int(m, cfg, "num_key_value_heads", 1, 1 << 14, false, &hp->n_head_kv))) return st;
-  if (hp->n_embd % hp->n_head || hp->n_head % hp->n_head_kv)
+  /* head_dim may differ from hidden_size / heads (Qwen3-0.6B: 1024 / 16
+   * heads of 128); without it the hidden size must divide into the heads. */
+  hp->head_dim = 0;
+  if ((st = cfg_int(m, cfg, "head_dim", 2, 1 << 16, false, &hp->head_dim))) return st;
+  if ((hp->head_dim == 0 && hp->n_embd % hp->n_head) || hp->n_head % hp->n_head_kv)
     return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: hidden_size %lld, num_attention_heads %lld and "
                     "num_key_value_heads %lld do not divide", m->path, (long long)hp->n_embd,
                     (long long)hp->n_head, (long long)hp->n_head_kv);
-  hp->head_dim = hp->n_embd / hp->n_head;
-  if ((st = cfg_int(m, cfg, "head_dim", 2, 1 << 16, false, &hp->head_dim))) return st;
+  if (hp->head_dim == 0) hp->head_dim = hp->n_embd / hp->n_head;
   if (hp->head_dim % 2) return ds_error(DSEEK_ERR_FORMAT, "%s/config.json: head_dim is odd", m->path);
   hp->n_rot = hp->head_dim;
   hp->n_ctx_train = 4096;
@@ -172,7 +176,8 @@ static dseek_status load_weights(struct dseek_model *m, bool tied)
   if (!m->output.data) m->output = m->tok_embd;
   m->layers = ds_calloc((size_t)hp->n_layer, sizeof *m->layers);
   if (!m->layers) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", m->path);
-  bool bias = m->arch == DS_ARCH_QWEN2;
+  const ds_arch_desc *desc = ds_arch_get(m->arch);
+  const int64_t Dh = hp->head_dim;
   for (int il = 0; il < (int)hp->n_layer; il++) {
     ds_dense_layer *L = &m->layers[il];
     if ((st = fetch(m, &L->attn_norm, true, true, 1, d, 1, "model.layers.%d.input_layernorm.weight", il)) ||
@@ -180,9 +185,11 @@ static dseek_status load_weights(struct dseek_model *m, bool tied)
         (st = fetch(m, &L->wk, true, false, 2, d, kv, "model.layers.%d.self_attn.k_proj.weight", il)) ||
         (st = fetch(m, &L->wv, true, false, 2, d, kv, "model.layers.%d.self_attn.v_proj.weight", il)) ||
         (st = fetch(m, &L->wo, true, false, 2, q, d, "model.layers.%d.self_attn.o_proj.weight", il)) ||
-        (st = fetch(m, &L->bq, bias, true, 1, q, 1, "model.layers.%d.self_attn.q_proj.bias", il)) ||
-        (st = fetch(m, &L->bk, bias, true, 1, kv, 1, "model.layers.%d.self_attn.k_proj.bias", il)) ||
-        (st = fetch(m, &L->bv, bias, true, 1, kv, 1, "model.layers.%d.self_attn.v_proj.bias", il)) ||
+        (st = fetch(m, &L->bq, desc->qkv_bias, true, 1, q, 1, "model.layers.%d.self_attn.q_proj.bias", il)) ||
+        (st = fetch(m, &L->bk, desc->qkv_bias, true, 1, kv, 1, "model.layers.%d.self_attn.k_proj.bias", il)) ||
+        (st = fetch(m, &L->bv, desc->qkv_bias, true, 1, kv, 1, "model.layers.%d.self_attn.v_proj.bias", il)) ||
+        (st = fetch(m, &L->q_norm, desc->qk_norm, true, 1, Dh, 1, "model.layers.%d.self_attn.q_norm.weight", il)) ||
+        (st = fetch(m, &L->k_norm, desc->qk_norm, true, 1, Dh, 1, "model.layers.%d.self_attn.k_norm.weight", il)) ||
         (st = fetch(m, &L->ffn_norm, true, true, 1, d, 1, "model.layers.%d.post_attention_layernorm.weight", il)) ||
         (st = fetch(m, &L->ffn_gate, true, false, 2, d, hp->n_ff, "model.layers.%d.mlp.gate_proj.weight", il)) ||
         (st = fetch(m, &L->ffn_up, true, false, 2, d, hp->n_ff, "model.layers.%d.mlp.up_proj.weight", il)) ||
@@ -209,15 +216,15 @@ dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab
     return ds_error(DSEEK_ERR_FORMAT, "%s: \"model_type\" missing or not a string", path);
   }
   snprintf(m->arch_name, sizeof m->arch_name, "%s", type);
-  if (strcmp(type, "qwen2") == 0) m->arch = DS_ARCH_QWEN2;
-  else if (strcmp(type, "llama") == 0) m->arch = DS_ARCH_LLAMA;
-  else if (strcmp(type, "deepseek_v2") == 0 || strcmp(type, "deepseek_v3") == 0) m->arch = DS_ARCH_DEEPSEEK2;
-  else {
-    st = ds_error(DSEEK_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (supported: qwen2, llama, "
-                  "deepseek_v2, deepseek_v3)", path, type);
+  const ds_arch_desc *desc = ds_arch_by_hf_type(type);
+  if (!desc) {
+    char list[128];
+    ds_arch_supported_list(true, list, sizeof list);
+    st = ds_error(DSEEK_ERR_UNSUPPORTED, "%s: model_type '%s' is not supported (supported: %s)", path, type, list);
     ds_json_free(cfg_doc);
     return st;
   }
+  m->arch = desc->arch;
   bool tied = false;
   const ds_json_value *tie = ds_json_get(cfg, "tie_word_embeddings");
   if (tie && !ds_json_bool(tie, &tied)) {

@@ -1,11 +1,11 @@
 /* model_vocab.c — attach a tokenizer and a chat template to a model. */
 #include "models/model.h"
+#include "core/platform.h"
 #include "formats/gguf.h"
 #include "text/vocab.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* Recognise the vocabulary's chat template; an unknown or missing template is
  * not an error (hosts may pass raw prompts), only dseek_chat_render fails. */
@@ -47,9 +47,8 @@ dseek_status ds_model_load_hf_vocab(struct dseek_model *m, bool required);
 dseek_status ds_model_load_hf_vocab(struct dseek_model *m, bool required)
 {
   char path[1100];
-  struct stat st_buf;
   snprintf(path, sizeof path, "%s/tokenizer.json", m->path);
-  if (stat(path, &st_buf) != 0) {
+  if (ds_path_kind_of(path) == DS_PATH_NONE) {
     if (required) return ds_error(DSEEK_ERR_IO, "%s: no tokenizer.json in the directory", m->path);
     return DSEEK_OK;   /* ids in, logits out */
   }

@@ -18,7 +18,7 @@
  *              and planning never touch the cache's memory.
  */
 #include "runtime/context.h"
-#include "core/sysinfo.h"
+#include "core/platform.h"
 #include "kernels/types.h"
 
 #include <string.h>

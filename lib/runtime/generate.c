@@ -14,7 +14,6 @@
 #include "runtime/speculative_mtp.h"
 
 #include <string.h>
-#include <time.h>
 
 dseek_status dseek_generate_options_init(dseek_generate_options *o, size_t size)
 {
@@ -33,13 +32,6 @@ dseek_status dseek_generate_options_init(dseek_generate_options *o, size_t size)
   memcpy(o, &d, DS_MIN(size, sizeof d));
   o->struct_size = size;
   return DSEEK_OK;
-}
-
-double ds_seconds(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* Does the prompt (ignoring trailing whitespace) end by opening <think>? */

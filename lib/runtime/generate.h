@@ -2,9 +2,8 @@
 #ifndef DS_RUNTIME_GENERATE_H
 #define DS_RUNTIME_GENERATE_H
 
-#include "core/ds.h"
+#include "core/platform.h"   /* ds_seconds, the monotonic clock */
 
-double ds_seconds(void);                         /* monotonic clock */
 bool ds_prompt_opens_think(const char *prompt);  /* ends in "<think>" (+ whitespace) */
 int32_t ds_argmax(const float *x, int64_t n);    /* first maximum */
 

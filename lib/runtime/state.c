@@ -17,7 +17,7 @@
  * head contiguously, so the first n_past slots of a layer are one contiguous
  * block. Version 1 (one row size for K and V) is refused.
  */
-#include "core/file.h"
+#include "core/platform.h"
 #include "kernels/types.h"
 #include "runtime/context.h"
 #include "runtime/mtp.h"
@@ -47,7 +47,7 @@ dseek_status dseek_context_save(const dseek_context *ctx, const char *path)
 {
   static const char fn[] = "dseek_context_save";
   if (!ctx || !path) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: ctx and path must not be NULL", fn);
-  FILE *f = fopen(path, "wb");
+  FILE *f = ds_fopen(path, "wb");
   if (!f) return ds_error(DSEEK_ERR_IO, "%s: cannot create %s", fn, path);
   wr w = {f, 1469598103934665603ull, true};
   uint32_t v32[2] = {STATE_VERSION, 0};

@@ -18,12 +18,12 @@
  */
 #include "text/vocab_impl.h"
 
+#include "core/platform.h"
 #include "formats/json.h"
 #include "text/pretok.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 typedef struct hf_paths {
   char tok[4096], cfg[4096];
@@ -31,10 +31,10 @@ typedef struct hf_paths {
 
 static dseek_status resolve_paths(const char *in, hf_paths *p)
 {
-  struct stat sb;
-  if (stat(in, &sb) != 0) return ds_error(DSEEK_ERR_IO, "%s: no such file or directory", in);
+  ds_path_kind kind = ds_path_kind_of(in);
+  if (kind == DS_PATH_NONE) return ds_error(DSEEK_ERR_IO, "%s: no such file or directory", in);
   int n;
-  if (S_ISDIR(sb.st_mode)) {
+  if (kind == DS_PATH_DIR) {
     n = snprintf(p->tok, sizeof p->tok, "%s/tokenizer.json", in);
     snprintf(p->cfg, sizeof p->cfg, "%s/tokenizer_config.json", in);
   } else {
@@ -252,8 +252,7 @@ static dseek_status read_config(const hf_paths *p, const ds_json_value *root, ds
     v->bos = ds_vocab_find(v, s, strlen(s));
     v->add_bos = v->bos >= 0;
   }
-  struct stat sb;
-  if (stat(p->cfg, &sb) != 0) return DSEEK_OK;
+  if (ds_path_kind_of(p->cfg) == DS_PATH_NONE) return DSEEK_OK;
   ds_json *cfg;
   dseek_status st = ds_json_parse_file(p->cfg, &cfg);
   if (st) return st;

@@ -453,8 +453,6 @@ int main(void)
   RUN(test_truncation);
   RUN(test_random_corruption);
   RUN(test_built_corpus);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0) return 1;
+  if (ds_test_rmtree(tmpdir) != 0) return 1;
   return DS_TEST_RESULT();
 }

@@ -301,6 +301,7 @@ static void test_written_splits(const char *quants)
   write_split(src, "othermodel", 3, &f);
   shard_path(path, sizeof path, "mixed", 1, 3);
   shard_path(other, sizeof other, "othermodel", 1, 3);
+  remove(path);   /* Windows' rename does not replace an existing file */
   CHECK(rename(other, path) == 0);
   expect_error("mixed", 3, 0, DSEEK_ERR_FORMAT, "the shards are not from the same model");
   remove_split("mixed", 3);
@@ -434,8 +435,10 @@ int main(int argc, char **argv)
 {
   if (argc < 2) { fprintf(stderr, "usage: test_gguf_split QUANTS_DIR [TINY_DIR]\n"); return 2; }
   if (!mkdtemp(tmpdir)) { fprintf(stderr, "mkdtemp failed\n"); return 1; }
-  if (argc > 2) {
-    test_split_logits(argv[2]);
+  if (argc > 2) {                      /* gguf_split_logits: TINY_DIR given, empty without Python */
+    const char *tiny = ds_test_tiny_dir(argc - 1, argv + 1);
+    if (!tiny) { rmdir(tmpdir); return 77; }
+    test_split_logits(tiny);
   } else {
     test_llama_cpp_split(argv[1]);
     test_written_splits(argv[1]);

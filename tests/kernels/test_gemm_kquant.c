@@ -105,7 +105,7 @@ static void test_packers(void)
 /* The Q6_K tile: AMX over 16 columns == the AVX-512 kernel over 2 x 8. */
 static void test_q6_amx(void)
 {
-#ifdef DS_VEC_X86
+#ifdef DS_VEC_AMX
   if (ds_cpu_detected() < DS_CPU_AVX512 || !ds_cpu_amx()) {
     fprintf(stderr, "  no AMX here: skipped\n");
     return;

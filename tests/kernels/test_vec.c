@@ -325,7 +325,7 @@ static void test_gemm_tile(void)
  * VNNI kernel in two calls of 8, on full and zero-padded tiles. */
 static void test_gemm_amx(void)
 {
-#ifdef DS_VEC_X86
+#ifdef DS_VEC_AMX
   if (!ds_cpu_amx()) {
     fprintf(stderr, "  no AMX here: skipped\n");
     return;

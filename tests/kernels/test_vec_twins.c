@@ -317,7 +317,7 @@ static void test_gemm_tiles(void)
  * activations. */
 static void test_gemm_amx_extremes(void)
 {
-#ifdef DS_VEC_X86
+#ifdef DS_VEC_AMX
   if (!ds_cpu_amx()) {
     fprintf(stderr, "  no AMX here: skipped\n");
     return;

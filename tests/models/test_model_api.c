@@ -51,7 +51,7 @@ static const char *copy_hf(const char *variant, const char *name)
 {
   static char dir[256];
   snprintf(dir, sizeof dir, "%s/%s", tmp, name);
-  mkdir(dir, 0700);
+  ds_test_mkdir(dir);
   const char *files[] = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"};
   for (size_t i = 0; i < 4; i++) {
     size_t n;
@@ -558,8 +558,6 @@ int main(int argc, char **argv)
   RUN(test_context);
   RUN(test_generate);
   RUN(test_thinking_and_cache);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-  if (system(cmd) != 0) return 1;
+  if (ds_test_rmtree(tmp) != 0) return 1;
   return DS_TEST_RESULT();
 }

@@ -123,7 +123,7 @@ static void test_v3_scale(void)
 {
   char dir[64];
   snprintf(dir, sizeof dir, "/tmp/dseek-v3cfg-%d", (int)getpid());
-  CHECK(mkdir(dir, 0700) == 0);
+  CHECK(ds_test_mkdir(dir) == 0);
   write_v3_config(dir, 61);
   dseek_param_counts full = {.struct_size = sizeof full}, few = {.struct_size = sizeof few};
   CHECK_MSG(dseek_config_param_counts(dir, 0, &full) == DSEEK_OK, "%s", dseek_last_error());

@@ -5,8 +5,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static char dir[256];
 
@@ -31,11 +29,11 @@ static void write_st(const char *name, const char *header, size_t data_len)
   free(buf);
 }
 
+/* Empty the test directory (removed and made again: portable to Windows). */
 static void clear_dir(void)
 {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -f %s/*", dir);
-  CHECK(system(cmd) == 0);
+  CHECK(ds_test_rmtree(dir) == 0);
+  CHECK(ds_test_mkdir(dir) == 0);
 }
 
 static void test_single(void)
@@ -166,7 +164,6 @@ int main(void)
   RUN(test_single);
   RUN(test_sharded);
   RUN(test_malformed);
-  clear_dir();
-  rmdir(dir);
+  CHECK(ds_test_rmtree(dir) == 0);
   return DS_TEST_RESULT();
 }

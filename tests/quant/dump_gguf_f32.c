@@ -11,6 +11,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#endif
 
 int main(int argc, char **argv)
 {
@@ -18,6 +22,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: dump_gguf_f32 FILE.gguf\n");
     return 2;
   }
+#ifdef _WIN32
+  _setmode(_fileno(stdout), _O_BINARY);   /* the floats are bytes: no "\n" -> "\r\n" */
+#endif
   ds_gguf *g;
   if (ds_gguf_open(argv[1], true, &g) != DSEEK_OK) {
     fprintf(stderr, "dump_gguf_f32: %s\n", dseek_last_error());

@@ -6,6 +6,7 @@ Names (gguf-py TENSOR_NAMES / tensor_mapping):
     model.embed_tokens                      token_embd
     model.layers.N.input_layernorm          blk.N.attn_norm
     model.layers.N.self_attn.{q,k,v}_proj   blk.N.attn_{q,k,v}      (.weight and .bias)
+    model.layers.N.self_attn.{q,k}_norm     blk.N.attn_{q,k}_norm   (qwen3)
     model.layers.N.self_attn.o_proj         blk.N.attn_output
     model.layers.N.post_attention_layernorm blk.N.ffn_norm
     model.layers.N.mlp.{gate,up,down}_proj  blk.N.ffn_{gate,up,down}
@@ -56,6 +57,8 @@ LAYER_NAMES = [  # (HF suffix after model.layers.N., GGUF suffix after blk.N.)
     ("self_attn.k_proj.bias", "attn_k.bias"),
     ("self_attn.v_proj.weight", "attn_v.weight"),
     ("self_attn.v_proj.bias", "attn_v.bias"),
+    ("self_attn.q_norm.weight", "attn_q_norm.weight"),
+    ("self_attn.k_norm.weight", "attn_k_norm.weight"),
     ("self_attn.o_proj.weight", "attn_output.weight"),
     ("post_attention_layernorm.weight", "ffn_norm.weight"),
     ("mlp.gate_proj.weight", "ffn_gate.weight"),
@@ -147,6 +150,10 @@ def write_gguf(path, weights, config, file_type, tokenizer=None, chat_template=N
     w.add_u32("general.file_type", FILE_TYPE_ID[file_type])
     w.add_u32(f"{arch}.vocab_size", config["vocab_size"])
     w.add_u32(f"{arch}.rope.dimension_count", hp["head_dim"])
+    if config.get("head_dim") is not None:
+        # TextModel.set_gguf_parameters: an explicit head_dim becomes key/value_length
+        w.add_u32(f"{arch}.attention.key_length", config["head_dim"])
+        w.add_u32(f"{arch}.attention.value_length", config["head_dim"])
     w.add_u32("general.quantization_version", 2)
     if tokenizer is not None:
         tokenizer.gguf_metadata(w, arch, chat_template)
@@ -188,7 +195,7 @@ def load_gguf(path):
         "vocab_size": weights["model.embed_tokens.weight"].shape[0],
         "rope_layout": "gguf",
     }
-    dim = md.get(f"{arch}.rope.dimension_count")
+    dim = md.get(f"{arch}.attention.key_length", md.get(f"{arch}.rope.dimension_count"))
     if dim is not None and dim != config["hidden_size"] // config["num_attention_heads"]:
         config["head_dim"] = dim
     return weights, config

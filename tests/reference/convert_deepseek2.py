@@ -95,7 +95,26 @@ GLOBAL_NAMES = [("model.embed_tokens.weight", "token_embd.weight"),
 
 EXPERT_GATING_FUNC = {"softmax": 1, "sigmoid": 2}   # LLAMA_EXPERT_GATING_FUNC_TYPE_*
 FILE_TYPE_ID = {quants.GGML_TYPE_F32: 0, quants.GGML_TYPE_F16: 1, quants.GGML_TYPE_Q8_0: 7,
-                quants.GGML_TYPE_Q4_K: 15, quants.GGML_TYPE_BF16: 32}  # llama_ftype (Q4_K_M = 15)
+                quants.GGML_TYPE_Q4_K: 15, quants.GGML_TYPE_BF16: 32,
+                quants.FILE_TYPE_UD_MIX: 19}  # llama_ftype (Q4_K_M = 15, IQ2_XXS = 19)
+
+
+def ud_mix_type(gguf_name, row):
+    """A per-tensor mix as unsloth's dynamic R1 quants have: routed experts in
+    IQ1_S / IQ2_XXS (gate and up of a different type in layer 1, both IQ2_XXS
+    in layer 2: the fused op), 256-wide attention and shared-expert matrices
+    in Q4_K, 32-multiples in Q8_0 except layer 2's expert down in BF16, the
+    rest (rows of 48, 16) in F16. Expert down rows are 32 wide here, too
+    narrow for a 256-value IQ/K block."""
+    if gguf_name == "blk.2.ffn_down_exps.weight":
+        return quants.GGML_TYPE_BF16
+    if gguf_name.endswith("ffn_gate_exps.weight"):
+        return quants.GGML_TYPE_IQ1_S if gguf_name.startswith("blk.1.") else quants.GGML_TYPE_IQ2_XXS
+    if gguf_name.endswith(("ffn_up_exps.weight", "ffn_gate.weight", "ffn_up.weight")):
+        return quants.GGML_TYPE_IQ2_XXS
+    if row % quants.QK_K == 0 and not gguf_name.startswith("output"):
+        return quants.GGML_TYPE_Q4_K
+    return quants.GGML_TYPE_Q8_0 if row % 32 == 0 else quants.GGML_TYPE_F16
 
 
 def tensor_type(gguf_name, shape, file_type):
@@ -104,6 +123,8 @@ def tensor_type(gguf_name, shape, file_type):
             or gguf_name.endswith("ffn_gate_inp.weight")):
         return quants.GGML_TYPE_F32
     row = shape[-1]
+    if file_type == quants.FILE_TYPE_UD_MIX:
+        return ud_mix_type(gguf_name, row)
     t = file_type
     if t == quants.GGML_TYPE_Q4_K and row % quants.QK_K:
         t = quants.GGML_TYPE_Q5_0

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Generate tiny random qwen2 and llama models in every file form dseek loads,
+"""Generate tiny random qwen2, qwen3 and llama models in every file form dseek loads,
 each with the reference's expected outputs next to it.
 
-    /usr/bin/python3 make_tiny.py OUT_DIR [--manifest FILE] [--arch qwen2,llama,deepseek2]
+    /usr/bin/python3 make_tiny.py OUT_DIR [--manifest FILE] [--arch qwen2,qwen3,llama,deepseek2]
 
 OUT_DIR/<variant>/ holds either model.gguf or an HF directory (config.json,
 model.safetensors or shards + index, tokenizer.json unless noted), plus:
@@ -41,7 +41,7 @@ import tiny_tokenizer  # noqa: E402
 
 N_PROMPT = 12
 N_GEN = 8
-SEED = {"qwen2": 1234, "llama": 5678}
+SEED = {"qwen2": 1234, "llama": 5678, "qwen3": 9012}
 
 TOKENIZER = tiny_tokenizer.TinyTokenizer()
 
@@ -67,6 +67,11 @@ ARCH_CONFIG = {
     "qwen2": {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"],
               "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "use_sliding_window": False,
               "sliding_window": 512, "max_window_layers": 2},
+    # qwen3 (Qwen3ForCausalLM): head_dim 32 with 4 heads, so H * head_dim = 128
+    # differs from hidden_size 64 as in Qwen3-0.6B (16 x 128 over 1024); no biases
+    "qwen3": {"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"], "head_dim": 32,
+              "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "attention_bias": False,
+              "use_sliding_window": False, "sliding_window": None, "max_window_layers": 2},
     # llama3 scaling with a small original context (64) so that all three
     # regions of the formula occur for head_dim 16 and matter within 20 tokens
     "llama": {"model_type": "llama", "architectures": ["LlamaForCausalLM"],
@@ -92,7 +97,7 @@ def random_weights(config, seed):
     rng = np.random.default_rng(seed)
     d, ff, V = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
     H, Hkv = config["num_attention_heads"], config["num_key_value_heads"]
-    hd = d // H
+    hd = config.get("head_dim") or d // H
 
     def normal(shape, std):
         return (rng.standard_normal(shape) * std).astype(np.float32)
@@ -108,6 +113,9 @@ def random_weights(config, seed):
             w[p + "self_attn.q_proj.bias"] = normal((H * hd,), 0.1)
             w[p + "self_attn.k_proj.bias"] = normal((Hkv * hd,), 0.1)
             w[p + "self_attn.v_proj.bias"] = normal((Hkv * hd,), 0.1)
+        if config["model_type"] == "qwen3":
+            w[p + "self_attn.q_norm.weight"] = 1 + normal((hd,), 0.1)
+            w[p + "self_attn.k_norm.weight"] = 1 + normal((hd,), 0.1)
         w[p + "self_attn.o_proj.weight"] = normal((d, H * hd), 0.1)
         w[p + "post_attention_layernorm.weight"] = 1 + normal((d,), 0.1)
         w[p + "mlp.gate_proj.weight"] = normal((ff, d), 0.15)
@@ -236,7 +244,7 @@ def generate(out_dir, archs, chat_template):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")
-    ap.add_argument("--arch", default="qwen2,llama,deepseek2")
+    ap.add_argument("--arch", default="qwen2,qwen3,llama,deepseek2")
     ap.add_argument("--manifest", help="also copy manifest.txt here (a build-system stamp)")
     ap.add_argument("--no-chat-template", action="store_true")
     args = ap.parse_args()

@@ -4,6 +4,13 @@ modeling_qwen2.py / modeling_llama.py conventions, as lib/models/README.md §2-3
 records them, never from dseek's C code.
 
     qwen2  (Qwen2.5, R1-Distill-Qwen):  biases on q, k, v; GQA; RoPE over halves
+    qwen3  (Qwen3, R1-0528-Qwen3-8B):   no biases; each head's q and k RMS-normalised
+                                        over head_dim (one weight [head_dim] shared by
+                                        the heads, eps = rms_norm_eps) before RoPE
+                                        over halves; head_dim from the config, which
+                                        may differ from hidden_size / heads
+                                        (HF transformers modeling_qwen3: Qwen3Attention
+                                        q_norm / k_norm = Qwen3RMSNorm(head_dim))
     llama  (Llama-3.1, R1-Distill-Llama): no biases; GQA; RoPE with llama3 scaling
 
 Both are pre-norm decoders:
@@ -203,8 +210,9 @@ def rope_setup(weights, config, hp):
 
 # === layers ========================================================================
 
-def gqa_layer(W, i, x, hp, rope, positions, kv_cache):
-    """One qwen2 / llama decoder layer on x: [T, d]."""
+def gqa_layer(W, i, x, hp, rope, positions, kv_cache, qk_norm=False):
+    """One qwen2 / qwen3 / llama decoder layer on x: [T, d]; qk_norm: qwen3's
+    per-head RMSNorm of q and k before RoPE."""
     p = f"model.layers.{i}."
     T, H, Hkv, hd = x.shape[0], hp["n_head"], hp["n_head_kv"], hp["head_dim"]
     rotate, cos, sin = rope
@@ -217,6 +225,10 @@ def gqa_layer(W, i, x, hp, rope, positions, kv_cache):
     q = q.view(T, H, hd).transpose(0, 1)
     k = k.view(T, Hkv, hd).transpose(0, 1)
     v = v.view(T, Hkv, hd).transpose(0, 1)
+    if qk_norm:
+        # qwen3: q_h = RMSNorm(q_h) * w_q_norm for every head h (over its hd values)
+        q = rms_norm(q, W(p + "self_attn.q_norm.weight"), hp["eps"])
+        k = rms_norm(k, W(p + "self_attn.k_norm.weight"), hp["eps"])
     q, k = rotate(q, cos, sin), rotate(k, cos, sin)
 
     k_positions = positions
@@ -232,7 +244,11 @@ def gqa_layer(W, i, x, hp, rope, positions, kv_cache):
                       W(p + "mlp.down_proj.weight"))
 
 
-LAYERS = {"qwen2": gqa_layer, "llama": gqa_layer}
+def qwen3_layer(W, i, x, hp, rope, positions, kv_cache):
+    return gqa_layer(W, i, x, hp, rope, positions, kv_cache, qk_norm=True)
+
+
+LAYERS = {"qwen2": gqa_layer, "qwen3": qwen3_layer, "llama": gqa_layer}
 
 
 # === the model =======================================================================

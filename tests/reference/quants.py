@@ -41,11 +41,16 @@ GGML_TYPE_Q5_0 = 6
 GGML_TYPE_Q8_0 = 8
 GGML_TYPE_Q4_K = 12
 GGML_TYPE_BF16 = 30
+GGML_TYPE_IQ2_XXS = 16   # quants_iq.py
+GGML_TYPE_IQ1_S = 19
+# not a ggml type: the per-tensor mix of unsloth-style "UD" files (convert_deepseek2.tensor_type)
+FILE_TYPE_UD_MIX = 1000
 
 GGML_TYPE_NAMES = {
     GGML_TYPE_F32: "f32", GGML_TYPE_F16: "f16", GGML_TYPE_Q4_0: "q4_0",
     GGML_TYPE_Q8_0: "q8_0", GGML_TYPE_BF16: "bf16", GGML_TYPE_Q5_0: "q5_0",
-    GGML_TYPE_Q4_K: "q4_k",
+    GGML_TYPE_Q4_K: "q4_k", GGML_TYPE_IQ2_XXS: "iq2_xxs", GGML_TYPE_IQ1_S: "iq1_s",
+    FILE_TYPE_UD_MIX: "ud_mix",
 }
 GGML_TYPE_BY_NAME = {v: k for k, v in GGML_TYPE_NAMES.items()}
 
@@ -54,6 +59,7 @@ GGML_BLOCK = {
     GGML_TYPE_F32: (1, 4), GGML_TYPE_F16: (1, 2), GGML_TYPE_BF16: (1, 2),
     GGML_TYPE_Q8_0: (QK8_0, Q8_0_BLOCK_BYTES), GGML_TYPE_Q4_0: (QK4_0, Q4_0_BLOCK_BYTES),
     GGML_TYPE_Q5_0: (QK5_0, Q5_0_BLOCK_BYTES), GGML_TYPE_Q4_K: (QK_K, Q4_K_BLOCK_BYTES),
+    GGML_TYPE_IQ2_XXS: (QK_K, 66), GGML_TYPE_IQ1_S: (QK_K, 50),
 }
 
 
@@ -214,6 +220,9 @@ def encode(x, ggml_type):
     if ggml_type == GGML_TYPE_Q4_K:
         import quants_k
         return quants_k.quantize_q4_k(x)
+    if ggml_type in (GGML_TYPE_IQ2_XXS, GGML_TYPE_IQ1_S):
+        import quants_iq
+        return (quants_iq.quantize_iq2_xxs if ggml_type == GGML_TYPE_IQ2_XXS else quants_iq.quantize_iq1_s)(x)
     raise ValueError(f"unsupported ggml type {ggml_type}")
 
 
@@ -234,6 +243,10 @@ def decode(data, ggml_type, n_values):
     if ggml_type == GGML_TYPE_Q4_K:
         import quants_k
         return quants_k.dequantize_q4_k(data, n_values)
+    if ggml_type in (GGML_TYPE_IQ2_XXS, GGML_TYPE_IQ1_S):
+        import quants_iq
+        dq = quants_iq.dequantize_iq2_xxs if ggml_type == GGML_TYPE_IQ2_XXS else quants_iq.dequantize_iq1_s
+        return dq(data, n_values)
     raise ValueError(f"unsupported ggml type {ggml_type}")
 
 

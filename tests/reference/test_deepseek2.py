@@ -455,7 +455,7 @@ def expected(d):
 def test_generated_variants_are_consistent(generated):
     lines = [line.split() for line in open(generated / "manifest.txt")]
     names = [fields[0] for fields in lines]
-    assert len(names) == 19 and all(fields[1] == "deepseek2" for fields in lines)
+    assert len(names) == 20 and all(fields[1] == "deepseek2" for fields in lines)
     for name in names:
         d = generated / name
         kv, pre, dec = expected(d)
@@ -474,6 +474,50 @@ def test_generated_variants_are_consistent(generated):
         assert len(margins) == 12 and all(m > 0 for m in margins)
         if grouped:   # the chosen experts lie in topk_group = 2 of the 4 groups
             assert all(len({e // 4 for e in row}) <= 2 for row in experts.tolist())
+
+
+def test_ud_mix_types(generated):
+    """The UD-style variant really mixes types tensor by tensor and layer by layer."""
+    t = {n: quants.GGML_TYPE_NAMES[v["type"]]
+         for n, v in gguf_read.GGUFFile(str(generated / "ds2-v3-gguf-ud_mix" / "model.gguf")).tensors.items()}
+    assert (t["blk.1.ffn_gate_exps.weight"], t["blk.1.ffn_up_exps.weight"]) == ("iq1_s", "iq2_xxs")
+    assert (t["blk.2.ffn_gate_exps.weight"], t["blk.2.ffn_up_exps.weight"]) == ("iq2_xxs", "iq2_xxs")
+    assert (t["blk.1.ffn_down_exps.weight"], t["blk.2.ffn_down_exps.weight"]) == ("q8_0", "bf16")
+    assert t["blk.0.attn_q_a.weight"] == "q4_k" and t["blk.0.attn_q_b.weight"] == "f16"
+    assert t["blk.0.ffn_gate.weight"] == "iq2_xxs" and t["output.weight"] == "q8_0"
+
+
+def test_iq_decoders_on_hand_made_blocks():
+    """One block of each IQ type built by hand from the format: the decoders
+    give the values the layout says (ggml-common.h block_iq2_xxs, block_iq1_s)."""
+    import quants_iq
+    d16 = int(quants.f32_to_f16_bits(np.float32(0.5))).to_bytes(2, "little")
+    # IQ2_XXS: sub-block 0 uses grid entries 0..3, scale s = 3, group 1 signs 0b0000001
+    # (one minus: the parity bit makes the eighth value negative too)
+    w = 3 << 28 | 1 << 7
+    blk = d16 + bytes([0, 1, 2, 3]) + w.to_bytes(4, "little") + bytes(8 * 7)
+    y = quants_iq.dequantize_iq2_xxs(blk, 256)
+    db = 0.5 * (0.5 + 3) * 0.25
+    assert np.allclose(y[0:8], db * quants_iq.IQ2XXS_GRID[0])
+    sgn = np.ones(8); sgn[0] = sgn[7] = -1
+    assert np.allclose(y[8:16], db * quants_iq.IQ2XXS_GRID[1] * sgn)
+    assert np.allclose(y[32:], np.tile(0.5 * 0.5 * 0.25 * quants_iq.IQ2XXS_GRID[0], 28))
+    # IQ1_S: sub-block 0 scale s = 2, negative delta, group 2 index 0x5 | 3 << 8
+    qh0 = 2 << 12 | 1 << 15 | 3 << 6
+    blk = d16 + bytes([0, 0, 5, 0] + [0] * 28) + qh0.to_bytes(2, "little") + bytes(14)
+    y = quants_iq.dequantize_iq1_s(blk, 256)
+    assert np.allclose(y[16:24], 0.5 * 5 * (quants_iq.IQ1S_GRID[5 | 3 << 8] - 0.125))
+    assert np.allclose(y[32:40], 0.5 * 1 * (quants_iq.IQ1S_GRID[0] + 0.125))
+
+
+def test_iq_encoders_round_trip():
+    import quants_iq
+    x = np.random.default_rng(7).standard_normal(1024).astype(np.float32)
+    for enc, dec, size in ((quants_iq.quantize_iq2_xxs, quants_iq.dequantize_iq2_xxs, 66),
+                           (quants_iq.quantize_iq1_s, quants_iq.dequantize_iq1_s, 50)):
+        b = enc(x)
+        assert len(b) == 4 * size
+        assert np.corrcoef(x, dec(b, 1024))[0, 1] > 0.6
 
 
 def test_generated_variants_agree(generated):

@@ -22,7 +22,7 @@ import models  # noqa: E402
 import quants  # noqa: E402
 import safetensors_write as st  # noqa: E402
 
-ARCHS = ["qwen2", "llama"]
+ARCHS = ["qwen2", "qwen3", "llama"]
 REAL_GGUF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "tokenizers",
                          "llamacpp", "ggml-vocab-deepseek-llm.gguf")
 
@@ -47,6 +47,33 @@ def test_cached_decode_matches_full_prefill(arch):
     a = models.forward(w, cfg, toks[:5], 0, cache, torch.float64)
     b = models.forward(w, cfg, toks[5:], 5, cache, torch.float64)
     assert torch.allclose(torch.cat([a, b]), full, atol=1e-10)
+
+
+def test_qwen3_qk_norm_is_per_head():
+    """qwen3 normalises each head of q and k over head_dim before RoPE, so
+    scaling one head's rows of W_q (or a kv head's rows of W_k) leaves the
+    logits unchanged, while without the norm (qwen2's layer on the same
+    weights) the scaling shows."""
+    w, cfg = tiny("qwen3")
+    toks = make_tiny.prompt_tokens("qwen3")
+    base = models.forward(w, cfg, toks, dtype=torch.float64)
+    hd = cfg["head_dim"]
+    scaled = dict(w)
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}.self_attn."
+        scaled[p + "q_proj.weight"] = w[p + "q_proj.weight"].copy()
+        scaled[p + "q_proj.weight"][hd:2 * hd] *= 7.0      # head 1 only
+        scaled[p + "k_proj.weight"] = w[p + "k_proj.weight"] * 5.0
+    # (up to eps = 1e-6 inside the root: scaling up only shrinks its share)
+    assert torch.allclose(models.forward(scaled, cfg, toks, dtype=torch.float64), base, atol=1e-4)
+    layer = models.LAYERS["qwen3"]
+    try:
+        models.LAYERS["qwen3"] = lambda *a: models.gqa_layer(*a, qk_norm=False)
+        plain = models.forward(w, cfg, toks, dtype=torch.float64)
+        plain_scaled = models.forward(scaled, cfg, toks, dtype=torch.float64)
+    finally:
+        models.LAYERS["qwen3"] = layer
+    assert (plain - base).abs().max() > 0.1 and (plain_scaled - plain).abs().max() > 0.1
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -373,7 +400,7 @@ def read_expected(d):
 
 def test_generated_files_are_consistent(generated):
     names = [line.split()[0] for line in open(generated / "manifest.txt")]
-    assert len(names) == 16
+    assert len(names) == 8 * len(ARCHS)
     for name in names:
         d = generated / name
         kv, pre, dec = read_expected(d)
@@ -407,14 +434,18 @@ def test_gguf_tensor_types_and_metadata(generated, arch):
     md = f.metadata
     assert md["general.architecture"] == arch and md[f"{arch}.block_count"] == 2
     assert md[f"{arch}.attention.head_count"] == 4 and md[f"{arch}.attention.head_count_kv"] == 2
-    assert md[f"{arch}.rope.dimension_count"] == 16 and md["general.file_type"] == 7
+    head_dim = 32 if arch == "qwen3" else 16   # qwen3: H * head_dim = 128 is not hidden_size 64
+    assert md[f"{arch}.rope.dimension_count"] == head_dim and md["general.file_type"] == 7
+    assert md.get(f"{arch}.attention.key_length") == (32 if arch == "qwen3" else None)
     assert md["tokenizer.ggml.model"] == "gpt2" and len(md["tokenizer.ggml.tokens"]) == 300
-    assert md["tokenizer.ggml.pre"] == {"qwen2": "qwen2", "llama": "llama-bpe"}[arch]
+    assert md["tokenizer.ggml.pre"] == {"qwen2": "qwen2", "qwen3": "qwen2", "llama": "llama-bpe"}[arch]
     for name, t in f.tensors.items():
         quantized = len(t["ne"]) == 2 and name.endswith(".weight") and "_norm" not in name
         assert t["type"] == (quants.GGML_TYPE_Q8_0 if quantized else quants.GGML_TYPE_F32), name
     assert ("rope_freqs.weight" in f.tensors) == (arch == "llama")
     assert ("blk.0.attn_q.bias" in f.tensors) == (arch == "qwen2")
+    for qk in ("q", "k"):   # qwen3's per-head norms: [head_dim] f32 (llama.cpp's attn_q_norm / attn_k_norm)
+        assert f.tensors.get(f"blk.1.attn_{qk}_norm.weight", {}).get("ne") == ([32] if arch == "qwen3" else None)
     assert f.tensors["token_embd.weight"]["ne"] == [64, 300]
     assert "output.weight" not in gguf_read.GGUFFile(
         generated / f"{arch}-gguf-f32-tied" / "model.gguf").tensors

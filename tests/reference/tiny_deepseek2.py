@@ -298,6 +298,7 @@ def variants():
         ("ds2-v3-gguf-f32", "v3", "gguf", "f32", True, True),
         ("ds2-v3-gguf-q8_0", "v3", "gguf", "q8_0", True, True),
         ("ds2-v3-gguf-q4_k", "v3", "gguf", "q4_k", True, True),
+        ("ds2-v3-gguf-ud_mix", "v3", "gguf", "ud_mix", True, True),
         ("ds2-v3-hf-f32-notok", "v3", "hf", "F32", False, 1),
         ("ds2-v3-hf-bf16-sharded", "v3", "hf", "BF16", True, 2),
         ("ds2-v3-hf-fp8", "v3", "hf", "fp8", True, 2),

@@ -22,7 +22,10 @@ PRE_REGEX = {
     "qwen2": r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
     "llama": r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
 }
-GGUF_PRE = {"qwen2": "qwen2", "llama": "llama-bpe", "deepseek2": "deepseek-v3"}
+PRE_REGEX["qwen3"] = PRE_REGEX["qwen2"]   # Qwen3 keeps Qwen2's tokenizer.json pre-tokenizer
+# qwen3 GGUFs say "qwen2": convert_hf_to_gguf.py's get_vocab_base_pre maps the
+# Qwen3 tokenizer's hash (ref Qwen/Qwen3-Embedding-0.6B) to res = "qwen2".
+GGUF_PRE = {"qwen2": "qwen2", "qwen3": "qwen2", "llama": "llama-bpe", "deepseek2": "deepseek-v3"}
 # DeepSeek-V3 / R1 tokenizer.json (tests/data/tokenizers/deepseek_v3): three
 # Isolated splits (digit runs of up to three, CJK runs, then words/punctuation/
 # spaces) before the byte-level step, an empty normalizer Sequence, "a b" merges.
@@ -107,9 +110,9 @@ class TinyTokenizer:
                   "lstrip": False, "rstrip": False, "normalized": False, "special": special}
                  for i, (content, special) in enumerate(ADDED_TOKENS)]
         bos = ADDED_TOKENS[0][0]
-        merges = [[a, b] for a, b in MERGES] if arch == "qwen2" else [f"{a} {b}" for a, b in MERGES]
+        merges = [[a, b] for a, b in MERGES] if arch in ("qwen2", "qwen3") else [f"{a} {b}" for a, b in MERGES]
         patterns = DEEPSEEK_V3_SPLITS if arch == "deepseek2" else [PRE_REGEX[arch]]
-        normalizer = {"qwen2": {"type": "NFC"},
+        normalizer = {"qwen2": {"type": "NFC"}, "qwen3": {"type": "NFC"},
                       "deepseek2": {"type": "Sequence", "normalizers": []}}.get(arch)
         return {
             "version": "1.0",

@@ -4,7 +4,7 @@
 #ifndef DS_TEST_TOK_CASES_H
 #define DS_TEST_TOK_CASES_H
 
-#include "core/file.h"
+#include "core/platform.h"
 #include "formats/json.h"
 #include "harness.h"
 #include "text/vocab.h"
