@@ -3,7 +3,7 @@
  * fingerprint, then the weights that only mul_mat reads repacked into the
  * layout its kernels read fastest.
  *
- * Repacking: a dense model's (qwen2, llama) Q4_0 projection matrices, and
+ * Repacking: a dense model's (llama, qwen2, qwen3) Q4_0 projection matrices, and
  * its output head unless tied to the embedding (which get_rows reads row by
  * row), are interleaved eight rows at a time (kernels/q4_0_r8.h) where the
  * CPU level has a SIMD R8 kernel, in place: a mapped file's pages become the
@@ -74,7 +74,7 @@ static bool repack_wanted(const struct dseek_model *m)
 {
   const char *e = getenv("DSEEK_REPACK");
   if (e && strcmp(e, "0") == 0) return false;
-  if (m->arch != DS_ARCH_QWEN2 && m->arch != DS_ARCH_LLAMA) return false;
+  if (m->arch == DS_ARCH_DEEPSEEK2 || m->arch == DS_ARCH_UNKNOWN) return false;   /* dense models only */
   if (!m->gguf || !all_resident(m->gguf)) return false;
   const ds_cpu_level level = ds_cpu_level_get();
   return level >= DS_CPU_AVX2 && ds_vec_get(level)->dot_q4_0_r8 != NULL;
