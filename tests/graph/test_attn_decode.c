@@ -10,6 +10,7 @@
  *   - the F16C row conversion and the value-run accumulation against their
  *     scalar twins, bit for bit. */
 #include "harness.h"
+#include "levels.h"
 #include "util.h"
 #include "kernels/cpu.h"
 #include "kernels/ops_attn.h"
@@ -209,6 +210,7 @@ static void test_pv_twin(void)
 
 int main(void)
 {
+  ds_test_levels();
   RUN(test_mla_shapes);
   RUN(test_gqa_shapes);
   RUN(test_f16_twin);

@@ -4,6 +4,7 @@
  * scattered (table) experts, routing (softmax; sigmoid + bias + groups) and
  * the weighted sum; hand-checked routing cases; error paths. */
 #include "harness.h"
+#include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/vec.h"
 #include "util.h"
@@ -416,6 +417,7 @@ static void test_moe_sum(void)
 
 int main(void)
 {
+  ds_test_levels();
   RUN(test_fp8_mul_mat_get_rows);
   RUN(test_mul_mat_id);
   RUN(test_route);

@@ -15,6 +15,7 @@
  *     equal at every level, the reference included, and for F32 experts;
  *   - mul_mat_swiglu (one FFN) against swiglu(mul_mat(G), mul_mat(U)). */
 #include "harness.h"
+#include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
 #include "kernels/vec.h"
@@ -334,6 +335,7 @@ static void test_fused_errors(void)
 
 int main(void)
 {
+  ds_test_levels();
   RUN(test_tile);
   RUN(test_fused);
   RUN(test_dense);

@@ -4,6 +4,7 @@
  * which all three types represent exactly, so the expected values do not
  * depend on the library's converters. */
 #include "harness.h"
+#include "levels.h"
 #include "kernels/cpu.h"
 #include "util.h"
 
@@ -462,6 +463,7 @@ static void test_errors(void)
 
 int main(void)
 {
+  ds_test_levels();
   RUN(test_mul_mat_plain_types);
   RUN(test_mul_mat_block_types);
   RUN(test_mul_mat_broadcast);

@@ -2,6 +2,7 @@
  * computed rotations, and attention over a KV cache (GQA, causal mask,
  * n_kv < n_ctx, f16/bf16 caches, V as a view of K) against a direct loop. */
 #include "harness.h"
+#include "levels.h"
 #include "util.h"
 #include "kernels/cpu.h"
 
@@ -313,6 +314,7 @@ static void test_attn_v_view_of_k(void)
 
 int main(void)
 {
+  ds_test_levels();
   RUN(test_rope_normal_neox_freq_factors);
   RUN(test_rope_neox_is_normal_permuted);
   RUN(test_rope_yarn);

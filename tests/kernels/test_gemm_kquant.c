@@ -15,6 +15,7 @@
 #include "graph/graph.h"
 #include "graph/threadpool.h"
 #include "harness.h"
+#include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
@@ -182,6 +183,7 @@ static void test_batch_invariance(void)
 
 int main(void)
 {
+  ds_test_levels();
   RUN(test_packers);
   RUN(test_q6_amx);
   RUN(test_batch_invariance);

@@ -21,6 +21,7 @@
 #include "graph/graph.h"
 #include "graph/threadpool.h"
 #include "harness.h"
+#include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
@@ -612,6 +613,7 @@ static void test_type_kernel(void)
 
 int main(void)
 {
+  ds_test_levels();
   RUN(test_cpu_levels);
   RUN(test_type_kernel);
   RUN(test_quantize_qa);

@@ -17,6 +17,7 @@
  * double, and from the QA bytes as stored.
  */
 #include "harness.h"
+#include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/fp8.h"
 #include "kernels/types.h"
@@ -546,6 +547,7 @@ static void test_fp8_rows(void)
 
 int main(void)
 {
+  ds_test_levels();
   RUN(test_quantized_dots);
   RUN(test_iq_dots);
   RUN(test_gemm_tiles);

@@ -16,6 +16,7 @@
  */
 #include "dseek.h"
 #include "harness.h"
+#include "levels.h"
 #include "kernels/cpu.h"
 
 #include <stdio.h>
@@ -108,6 +109,7 @@ done:
 
 int main(int argc, char **argv)
 {
+  ds_test_levels();
   if (argc != 2) {
     fprintf(stderr, "usage: test_llama_quants DATA_DIR\n");
     return 1;
