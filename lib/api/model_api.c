@@ -38,6 +38,7 @@ dseek_status dseek_model_load(const char *path, const dseek_model_options *opts,
   }
   dseek_status s = kind == DS_PATH_DIR ? ds_model_load_hf(m, !o.no_mmap, o.vocab_only != 0)
                                        : ds_model_load_gguf(m, !o.no_mmap, o.vocab_only != 0);
+  if (!s && !o.vocab_only) s = ds_model_prepare(m);
   if (!s && o.progress && o.progress(1.0f, o.progress_user_data))
     s = ds_error(DSEEK_ERR_CANCELLED, "%s: load cancelled", path);
   if (s) {

@@ -36,6 +36,7 @@ typedef struct ds_file {
   const uint8_t *data;   /* size bytes (NULL when size == 0) */
   uint64_t size;
   bool mapped;           /* true: unmapped on close; false: ds_free */
+  bool resident;         /* every byte in memory now: read whole, or mapped with every page brought in */
 } ds_file;
 
 /* Map (or, when allow_mmap is false or mapping fails, read) the file at path.
@@ -49,6 +50,12 @@ dseek_status ds_file_open(const char *path, bool allow_mmap, ds_file *out);
  * model): `together` bytes in all, which decides whether the pages are
  * brought in at once; 0 means this file alone. */
 dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t together, ds_file *out);
+
+/* Let the caller rewrite bytes [p, p + n) of a resident file's memory in
+ * place: a private mapping's pages become the process's own copies (the file
+ * is never written). Errors: DSEEK_ERR_IO with the system's reason,
+ * DSEEK_ERR_UNSUPPORTED where the OS's view cannot become writable. */
+dseek_status ds_file_make_writable(ds_file *f, const void *p, size_t n);
 
 /* Release the bytes; safe on a zeroed ds_file. */
 void ds_file_close(ds_file *f);

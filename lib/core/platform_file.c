@@ -48,18 +48,20 @@ static dseek_status read_all(read_fn read_some, void *src, const char *path, uin
   out->data = buf;
   out->size = size;
   out->mapped = false;
+  out->resident = true;
   return DSEEK_OK;
 }
 
 /* The view of a file of size bytes: the mapping `mapped` when there is one,
  * else the bytes read whole (nothing for an empty file). */
-static dseek_status take_view(const uint8_t *mapped, read_fn read_some, void *src, const char *path,
+static dseek_status take_view(const uint8_t *mapped, bool populated, read_fn read_some, void *src, const char *path,
                               uint64_t size, ds_file *out)
 {
   if (!mapped) return size > 0 ? read_all(read_some, src, path, size, out) : DSEEK_OK;
   out->data = mapped;
   out->size = size;
   out->mapped = true;
+  out->resident = populated;
   return DSEEK_OK;
 }
 
@@ -145,7 +147,7 @@ dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t tog
   }
   uint64_t size = (uint64_t)li.QuadPart;
   const uint8_t *p = size > 0 && allow_mmap && size <= SIZE_MAX ? map_view(h, size, together) : NULL;
-  dseek_status status = take_view(p, read_handle, h, path, size, out);
+  dseek_status status = take_view(p, false, read_handle, h, path, size, out);   /* prefetch is only a hint */
   CloseHandle(h);
   return status;
 }
@@ -156,6 +158,13 @@ void ds_file_close(ds_file *f)
   if (f->mapped) UnmapViewOfFile(f->data);
   else ds_free((void *)f->data);
   memset(f, 0, sizeof *f);
+}
+
+dseek_status ds_file_make_writable(ds_file *f, const void *p, size_t n)
+{
+  (void)p;
+  if (!f->mapped || n == 0) return DSEEK_OK;   /* read into our own memory: writable already */
+  return ds_error(DSEEK_ERR_UNSUPPORTED, "a read-only file view cannot be made writable here");
 }
 
 FILE *ds_fopen(const char *path, const char *mode)
@@ -241,12 +250,16 @@ static long long read_fd(void *src, void *buf, size_t want, const char **why)
   }
 }
 
-/* A read-only private mapping of the whole file; NULL when the OS refuses. */
-static const uint8_t *map_view(int fd, uint64_t size, uint64_t together)
+/* A read-only private mapping of the whole file; NULL when the OS refuses.
+ * *populated: every page was brought in (MAP_POPULATE; read-ahead advice is
+ * only a hint). */
+static const uint8_t *map_view(int fd, uint64_t size, uint64_t together, bool *populated)
 {
   int flags = MAP_PRIVATE;
+  *populated = false;
 #ifdef MAP_POPULATE
   if (populate_now(size, together)) flags |= MAP_POPULATE;
+  *populated = (flags & MAP_POPULATE) != 0;
 #endif
   void *p = mmap(NULL, (size_t)size, PROT_READ, flags, fd, 0);
   if (p == MAP_FAILED) return NULL;
@@ -273,8 +286,9 @@ dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t tog
     return ds_error(DSEEK_ERR_IO, "%s: not a regular file", path);
   }
   uint64_t size = (uint64_t)st.st_size;
-  const uint8_t *p = size > 0 && allow_mmap && size <= SIZE_MAX ? map_view(fd, size, together) : NULL;
-  dseek_status status = take_view(p, read_fd, &fd, path, size, out);
+  bool populated = false;
+  const uint8_t *p = size > 0 && allow_mmap && size <= SIZE_MAX ? map_view(fd, size, together, &populated) : NULL;
+  dseek_status status = take_view(p, populated, read_fd, &fd, path, size, out);
   close(fd);
   return status;
 }
@@ -285,6 +299,16 @@ void ds_file_close(ds_file *f)
   if (f->mapped) munmap((void *)f->data, (size_t)f->size);
   else ds_free((void *)f->data);
   memset(f, 0, sizeof *f);
+}
+
+dseek_status ds_file_make_writable(ds_file *f, const void *p, size_t n)
+{
+  if (!f->mapped || n == 0) return DSEEK_OK;   /* read into our own memory: writable already */
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  const uintptr_t a = (uintptr_t)p & ~(page - 1), e = ((uintptr_t)p + n + page - 1) & ~(page - 1);
+  if (mprotect((void *)a, e - a, PROT_READ | PROT_WRITE) != 0)
+    return ds_error(DSEEK_ERR_IO, "cannot make a mapped range writable: %s", strerror(errno));
+  return DSEEK_OK;
 }
 
 FILE *ds_fopen(const char *path, const char *mode) { return fopen(path, mode); }

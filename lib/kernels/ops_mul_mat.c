@@ -45,6 +45,15 @@
  * SIMD packers (pack_k_r16, pack_q6_k_r16) give the plain-C packers' bytes.
  * The tile path splits the rows between threads in whole tiles.
  *
+ * A Q4_0 weight flagged DS_TENSOR_Q4_0_R8 holds its rows interleaved eight
+ * at a time (q4_0_r8.h, repacked at load): batches below DS_GEMM_MIN_COLS
+ * take the R8 kernel, eight rows per call, the threads splitting the groups
+ * (and the few Q4_0 tail rows, which take the plain dot); the tile path
+ * first puts a tile's 16 rows back in the Q4_0 layout; the reference decodes
+ * one row from the groups. So every path gives what it gives on the original
+ * rows, except the R8 kernel's own summation order (vec.h), the same at
+ * every level.
+ *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
  * reference, only close to it (not taken at the reference level).
@@ -52,6 +61,7 @@
 #include "kernels/cpu.h"
 #include "kernels/fp8.h"
 #include "kernels/ops.h"
+#include "kernels/q4_0_r8.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
 
@@ -102,6 +112,9 @@ static void mul_mat_reference(const ds_kernel_params *p, ds_tensor *dst)
       const float *srow = (const float *)scale->data + (n / DS_FP8_BLOCK) * scale_cols;
       ds_fp8_dequant_row(wrow, srow, K, p->scratch);
       row = p->scratch;
+    } else if (w->flags & DS_TENSOR_Q4_0_R8) {
+      ds_q4_0_r8_row_to_float(ds_tensor_ptr(w, 0, 0, b2 / r2, b3 / r3), K, N, n, p->scratch);
+      row = p->scratch;
     } else if (w->type != DSEEK_TYPE_F32) {
       tr->to_float(wrow, p->scratch, K);
       row = p->scratch;
@@ -144,7 +157,8 @@ static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)
 static size_t gemm_scratch_bytes(int64_t K)
 {
   return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_Q6_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float)   /* 16: AMX */
-         + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float);                             /* K-quant mins */
+         + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float)                              /* K-quant mins */
+         + (size_t)(K / DS_QA_BLOCK) * 18 * DS_GEMM_ROWS;                                        /* R8: 16 Q4_0 rows */
 }
 
 /* Q4_K/Q5_K tiles: d_b s_b of every QA row's blocks (ds_qa_ds) after the QA
@@ -197,7 +211,8 @@ void ds_kernel_mul_mat_describe(int type, const ds_vec_kernels *vk, char *buf, s
 {
   if (!vk) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
   else if (type_uses_qa(type, vk))
-    snprintf(buf, size, "%s: int8 dot on int8 activations%s", vk->name,
+    snprintf(buf, size, "%s: int8 dot on int8 activations%s%s", vk->name,
+             type == DSEEK_TYPE_Q4_0 && vk->dot_q4_0_r8 ? " (dense models in memory: 8 interleaved rows per pass)" : "",
              !type_uses_gemm(type, vk) ? ""
              : vk == ds_vec_get(DS_CPU_AVX512) && ds_cpu_amx() ? ", 16-row tile (AMX) for 16+ columns"
                                                               : ", 16-row tile for 16+ columns");
@@ -216,6 +231,8 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
   const int64_t r2 = dst->src[1]->ne[2] / w->ne[2], r3 = dst->src[1]->ne[3] / w->ne[3];
   float *tile_out = (float *)((char *)pack + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_Q6_BLOCK_BYTES);
   float *mins = tile_out + 16 * DS_GEMM_ROWS;
+  uint8_t *rows16 = (uint8_t *)(mins + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS);   /* R8 rows back as Q4_0 */
+  const bool r8 = w->flags & DS_TENSOR_Q4_0_R8;
   const bool q6 = w->type == DSEEK_TYPE_Q6_K, k4 = is_k_quant(w->type) && !q6;
   const ds_vec_gemm_fn kernel = !q6 ? vk->gemm_r16 : vk->gemm_q6_k_r16 ? vk->gemm_q6_k_r16 : ds_gemm_q6_k_r16;
   void (*min_term)(int64_t, const float *, const float *, size_t, int, float *, size_t) =
@@ -232,6 +249,10 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
       (vk->pack_q6_k_r16 ? vk->pack_q6_k_r16 : ds_gemm_pack_q6_k_r16)(wt, w->nb[1], nr, K, pack);
     else if (k4)
       (vk->pack_k_r16 ? vk->pack_k_r16 : ds_gemm_pack_k_r16)(w->type, wt, w->nb[1], nr, K, pack, mins);
+    else if (r8 && vk->pack_q4_0_r8_r16 && nr == DS_GEMM_ROWS && nt + DS_GEMM_ROWS <= w->ne[1] - w->ne[1] % DS_R8_ROWS)
+      vk->pack_q4_0_r8_r16(wt, w->nb[1], K, pack);
+    else if (r8)
+      ds_q4_0_r8_pack_r16(ds_tensor_ptr(w, 0, 0, b2 / r2, b3 / r3), K, w->ne[1], nt, nr, pack, rows16);
     else
       vk->pack_r16(w->type, wt, w->nb[1], nr, K, pack);
     /* a full tile writes the output columns in place (rows are contiguous) */
@@ -252,6 +273,39 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
       for (int c = 0; !direct && c < nc; c++)
         memcpy(ds_tensor_ptr(dst, nt, m + c, b2, b3), tile_out + c * DS_GEMM_ROWS, (size_t)nr * sizeof(float));
       m += nc;
+    }
+  }
+}
+
+/* An R8 weight below the tile's batch size (the QA rows are in the scratch):
+ * units are the eight-row groups and then the Q4_0 tail rows, per batch. */
+static void mul_mat_r8(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_kernels *vk)
+{
+  const ds_tensor *w = dst->src[0], *x = dst->src[1];
+  const int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2], B3 = x->ne[3];
+  const int64_t r2 = B2 / w->ne[2], r3 = B3 / w->ne[3];
+  const int64_t groups = N / DS_R8_ROWS, tail = N % DS_R8_ROWS, per_batch = groups + tail;
+  const size_t qa_bytes = ds_qa_row_bytes(K);
+  const ds_vec_dot_r8_fn r8dot = vk->dot_q4_0_r8 ? vk->dot_q4_0_r8 : ds_vec_scalar.dot_q4_0_r8;
+  int64_t u0, u1;
+  ds_kernel_rows(per_batch * B2 * B3, p->ith, p->nth, &u0, &u1);
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t b = u / per_batch, g = u % per_batch, b2 = b % B2, b3 = b / B2;
+    const char *base = ds_tensor_ptr(w, 0, 0, b2 / r2, b3 / r3);
+    const char *xcols = (const char *)p->scratch + (size_t)(b * M) * qa_bytes;
+    for (int64_t m = 0; m < M; m += DS_VEC_COLS) {
+      const int nc = (int)DS_MIN(DS_VEC_COLS, M - m);
+      float out[DS_VEC_COLS * DS_R8_ROWS];
+      if (g < groups) {
+        r8dot(K, base + (size_t)g * DS_R8_ROWS * w->nb[1], xcols + (size_t)m * qa_bytes, qa_bytes, nc, out);
+        for (int c = 0; c < nc; c++)
+          for (int r = 0; r < DS_R8_ROWS; r++)
+            *(float *)ds_tensor_ptr(dst, g * DS_R8_ROWS + r, m + c, b2, b3) = out[c * DS_R8_ROWS + r];
+      } else {
+        const int64_t n = groups * DS_R8_ROWS + (g - groups);
+        vk->dot_q4_0(K, base + (size_t)n * w->nb[1], xcols + (size_t)m * qa_bytes, qa_bytes, nc, out);
+        for (int c = 0; c < nc; c++) *(float *)ds_tensor_ptr(dst, n, m + c, b2, b3) = out[c];
+      }
     }
   }
 }
@@ -294,6 +348,11 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
                    (const char *)p->scratch + (size_t)(b * M) * qa_bytes, qa_bytes,
                    ds + (size_t)(b * M) * (size_t)(K / DS_QA_BLOCK), pack);
     }
+    return;
+  }
+
+  if (w->flags & DS_TENSOR_Q4_0_R8) {
+    mul_mat_r8(p, dst, vk);
     return;
   }
 

@@ -53,6 +53,19 @@ typedef void (*ds_vec_dot_fn)(int64_t K, const void *w, const void *x, size_t x_
                               float *out);
 
 /*
+ * R8 dot (q4_0_r8.h): one group of eight interleaved Q4_0 rows against ncols
+ * <= DS_VEC_COLS QA rows, out[c * 8 + r]. Per row r and column c the exact
+ * block sums isum_b = sum_j u_j q_j - 8 s_b (u the nibbles) and then one FMA
+ * chain in block order,
+ *   out = fma(isum_{nb-1}, d_r d_{nb-1}, ... fma(isum_0, d_r d_0, 0))
+ * with d_r d_b rounded to f32 first: every level computes exactly this, so
+ * all give the scalar twin's bits, whichever columns share a call. The SIMD
+ * kernels hold the eight rows in eight lanes: each activation load and scale
+ * serves eight rows (the plain dots redo them per row).
+ */
+typedef ds_vec_dot_fn ds_vec_dot_r8_fn;
+
+/*
  * GEMM tile (ops_mul_mat.c: every Q8_0/Q4_0 product at levels that have one). A tile of
  * DS_GEMM_ROWS = 16 weight rows (Q8_0 or Q4_0) is repacked once
  * (ds_gemm_pack_r16, gemm_pack.c) and then reused by every column of the batch.
@@ -142,6 +155,10 @@ typedef struct ds_vec_kernels {
   /* w: IQ rows (quants_iq.h; K a multiple of the type's block), x: QA rows,
    * in the order of ds_vec_iq_index; NULL: rows are decoded to f32 */
   ds_vec_dot_fn dot_iq[9];
+  ds_vec_dot_r8_fn dot_q4_0_r8;   /* R8 Q4_0 groups x QA rows (NULL: the scalar twin) */
+  /* 16 R8 rows (two whole groups, row_bytes apart per row) into the GEMM tile,
+   * the bytes of ds_q4_0_r8_pack_r16 (NULL: that portable packer) */
+  void (*pack_q4_0_r8_r16)(const void *w, size_t row_bytes, int64_t K, void *dst);
 } ds_vec_kernels;
 
 /* Index of an IQ type in ds_vec_kernels.dot_iq (IQ2_XXS, IQ2_XS, IQ2_S,

@@ -18,6 +18,7 @@
 #include "kernels/quants.h"
 #include "kernels/vec.h"
 #include "kernels/vec_iq_x86.h"
+#include "kernels/q4_0_r8_x86.h"
 #include "dseek.h"
 
 #include <immintrin.h>
@@ -172,6 +173,48 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
   }
   if (b < nb) q4_0_step(w, x, xs, xd, xsum, b, nc, false, acc);
   for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
+}
+
+/* Eight R8 rows (q4_0_r8.h) against nc QA columns, the rows in the eight
+ * 32-bit lanes of a 256-bit register: as vec_avx2.c's kernel, with vpdpbusd
+ * (nibbles u8 x activations s8, four products per lane) for maddubs + madd:
+ * the same exact sums, so the same bits. */
+ALWAYS_INLINE void dot_q4_0_r8_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  __m256 acc[DS_VEC_COLS];
+  const float *xd[DS_VEC_COLS];
+  const int32_t *xsum[DS_VEC_COLS];
+  for (int c = 0; c < nc; c++) {
+    acc[c] = _mm256_setzero_ps();
+    xd[c] = ds_qa_d(x + c * xs, K);
+    xsum[c] = ds_qa_s(x + c * xs, K);
+  }
+  const __m256i nib = _mm256_set1_epi8(0x0F);
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, w += 144) {
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
+    __m256i lo[4], hi[4];
+    for (int k = 0; k < 4; k++) {
+      __m256i q = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * k));
+      lo[k] = _mm256_and_si256(q, nib);
+      hi[k] = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+    }
+    for (int c = 0; c < nc; c++) {
+      const char *xb = x + c * xs + b * DS_QA_BLOCK;
+      __m256i isum = _mm256_set1_epi32(-8 * xsum[c][b]);
+      for (int k = 0; k < 4; k++) {
+        int32_t a_lo, a_hi;
+        memcpy(&a_lo, xb + 4 * k, 4);
+        memcpy(&a_hi, xb + 16 + 4 * k, 4);
+        isum = _mm256_dpbusd_epi32(isum, lo[k], _mm256_set1_epi32(a_lo));
+        isum = _mm256_dpbusd_epi32(isum, hi[k], _mm256_set1_epi32(a_hi));
+      }
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(xd[c][b])), acc[c]);
+    }
+  }
+  for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
 }
 
 /* ---- K-quant dots (vec_scalar.c has the math) -------------------------------------- */
@@ -692,6 +735,12 @@ static void axpy_f32(int64_t n, float a, const float *x, float *y)
 
 DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
+DISPATCH_COLS(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
+
+static void pack_q4_0_r8_r16(const void *w, size_t row_bytes, int64_t K, void *dst)
+{
+  ds_q4_0_r8_pack_tile_x86(w, row_bytes, K, dst);
+}
 DISPATCH_COLS(dot_q4_k, dot_q4_k_n, uint8_t)
 DISPATCH_COLS(dot_q5_k, dot_q5_k_n, uint8_t)
 DISPATCH_COLS(dot_q6_k, dot_q6_k_n, uint8_t)
@@ -704,6 +753,8 @@ const ds_vec_kernels ds_vec_avx512 = {
   .quantize_qa = quantize_qa,
   .dot_q8_0 = dot_q8_0,
   .dot_q4_0 = dot_q4_0,
+  .dot_q4_0_r8 = dot_q4_0_r8,
+  .pack_q4_0_r8_r16 = pack_q4_0_r8_r16,
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,

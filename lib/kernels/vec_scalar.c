@@ -76,6 +76,33 @@ static void dot_q4_0(int64_t K, const void *w, const void *x, size_t x_stride, i
   }
 }
 
+/* Eight R8-interleaved Q4_0 rows (q4_0_r8.h) against QA rows: the twin of the
+ * SIMD R8 kernels, one fmaf chain per row and column (vec.h). */
+static void dot_q4_0_r8(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
+{
+  for (int c = 0; c < ncols; c++) {
+    const void *xr = (const char *)x + (size_t)c * x_stride;
+    const int8_t *xq = xr;
+    const float *xd = ds_qa_d(xr, K);
+    const int32_t *xs = ds_qa_s(xr, K);
+    for (int r = 0; r < 8; r++) {
+      const uint8_t *blk = w;
+      float acc = 0.0f;
+      for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, blk += 144) {
+        const int8_t *q = xq + b * DS_QA_BLOCK;
+        int32_t isum = -8 * xs[b];
+        for (int k = 0; k < 4; k++)
+          for (int j = 0; j < 4; j++) {
+            const uint8_t u = blk[16 + 32 * k + 4 * r + j];
+            isum += (u & 0x0F) * q[4 * k + j] + (u >> 4) * q[16 + 4 * k + j];
+          }
+        acc = fmaf((float)isum, ds_get_half(blk + 2 * r) * xd[b], acc);
+      }
+      out[c * 8 + r] = acc;
+    }
+  }
+}
+
 /* ---- K-quants (quants_k.c layouts) against QA rows: per 32-value block j an
  * exact int sum, then f32. Q4_K/Q5_K: w = D_j q - M_j (D_j = d sc_j,
  * M_j = dmin m_j, q >= 0), so
@@ -271,6 +298,7 @@ const ds_vec_kernels ds_vec_scalar = {
   .gemm_r16 = gemm_r16,
   .pack_r16 = ds_gemm_pack_r16,
   .axpy_f32 = axpy_f32,
+  .dot_q4_0_r8 = dot_q4_0_r8,
 };
 
 ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type)

@@ -25,7 +25,9 @@
 static ds_tensor *weight(ds_graph *g, const ds_weight *w, const char *name)
 {
   if (!w->data) return NULL;
-  return ds_tensor_external(g, w->type, w->n_dims, w->ne, w->data, name);
+  ds_tensor *t = ds_tensor_external(g, w->type, w->n_dims, w->ne, w->data, name);
+  if (t) t->flags |= w->layout;
+  return t;
 }
 
 static ds_tensor *norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps, const char *name)

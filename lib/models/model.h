@@ -53,6 +53,7 @@ typedef struct ds_weight {
   int64_t ne[4];
   void *data;
   float *scale;        /* F8_E4M3: weight_scale_inv [ceil(ne1/128), ceil(ne0/128)], else NULL */
+  unsigned layout;     /* graph.h tensor flags of its layout (DS_TENSOR_Q4_0_R8), 0: as in the file */
 } ds_weight;
 
 typedef struct ds_dense_layer {
@@ -151,6 +152,7 @@ struct dseek_model {
   ds_ds2_nextn *ds2_nextn;       /* n_nextn entries; NULL if the file has none */
   uint64_t n_params;
   uint64_t weight_bytes;
+  uint64_t fingerprint;          /* identifies the model for state files (ds_model_prepare) */
 
   struct ds_vocab *vocab;        /* NULL: ids in, logits out only */
   char *vocab_error;             /* why the file's tokenizer is unusable (unsupported kind), or NULL */
@@ -172,6 +174,9 @@ dseek_status ds_model_weight_to_f32(struct dseek_model *m, ds_weight *w, const c
 /* Loaders (model_gguf.c, model_hf.c). m is zeroed except path; on error the
  * caller frees m with ds_model_free. */
 dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool vocab_only);
+/* After a load: the fingerprint, then weights repacked into the layouts the
+ * kernels read fastest where that pays (model_prepare.c). */
+dseek_status ds_model_prepare(struct dseek_model *m);
 dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab_only);
 /* deepseek2 hparams and weights (deepseek2_load_*.c); m->arch already set.
  * HF: the config first (cfg is config.json's root), then, with m->st open,

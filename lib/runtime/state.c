@@ -34,25 +34,6 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
   return h;
 }
 
-/* Identifies a model well enough to refuse another model's state. */
-static uint64_t model_fingerprint(const struct dseek_model *m)
-{
-  uint64_t h = 1469598103934665603ull;
-  h = fnv(h, m->arch_name, strlen(m->arch_name));
-  h = fnv(h, &m->hp, sizeof m->hp);
-  h = fnv(h, &m->weight_bytes, sizeof m->weight_bytes);
-  const ds_weight *ws[2] = {&m->tok_embd, &m->output};
-  for (int k = 0; k < 2; k++) {
-    uint64_t bytes = 0;
-    if (!ws[k]->data || !ds_row_size(ws[k]->type, ws[k]->ne[0], &bytes)) continue;
-    bytes *= (uint64_t)ws[k]->ne[1];
-    size_t n = (size_t)DS_MIN(bytes, (uint64_t)4096);
-    h = fnv(h, ws[k]->data, n);
-    h = fnv(h, (const uint8_t *)ws[k]->data + (bytes - n), n);
-  }
-  return h;
-}
-
 typedef struct wr { FILE *f; uint64_t h; bool ok; } wr;
 
 static void put(wr *w, const void *p, size_t n)
@@ -72,7 +53,7 @@ dseek_status dseek_context_save(const dseek_context *ctx, const char *path)
   uint32_t v32[2] = {STATE_VERSION, 0};
   put(&w, "DSKV", 4);
   put(&w, v32, 4);
-  uint64_t fp = model_fingerprint(ctx->model);
+  uint64_t fp = ctx->model->fingerprint;
   put(&w, &fp, 8);
   uint32_t kv[2] = {(uint32_t)ctx->kv_type, 0};
   put(&w, kv, 8);
@@ -124,7 +105,7 @@ dseek_status dseek_context_load(dseek_context *ctx, const char *path)
   const struct dseek_model *m = ctx->model;
   uint64_t total = 0, kv_bytes = 0;
   if (version != STATE_VERSION) st = ds_error(DSEEK_ERR_FORMAT, "%s: state version %u is not supported", path, version);
-  else if (fp != model_fingerprint(m))
+  else if (fp != m->fingerprint)
     st = ds_error(DSEEK_ERR_FORMAT, "%s: the state was saved with another model (this one is %s)", path, m->path);
   else if ((int)kv_type != ctx->kv_type || n_layer != (uint64_t)ctx->kv.n_layer || k_row != (uint64_t)ctx->kv_k_row ||
            v_row != (uint64_t)ctx->kv_v_row)

@@ -28,13 +28,15 @@ static uint32_t rng_u32(void)
 /* uniform in [-1, 1) */
 static float frand(void) { return (float)rng_u32() / 2147483648.0f - 1.0f; }
 
-/* y = mul_mat(w [K, N], x [K, M]) at `level` with nth threads; returns y (N x M). */
-static inline float *run_mul_mat(int type, const void *w, const float *x, int64_t K, int64_t N, int64_t M,
-                                 ds_cpu_level level, int nth)
+/* y = mul_mat(w [K, N], x [K, M]) at `level` with nth threads, the weight
+ * tensor carrying `flags` (graph.h: its layout); returns y (N x M). */
+static inline float *run_mul_mat_flags(int type, const void *w, const float *x, int64_t K, int64_t N, int64_t M,
+                                       ds_cpu_level level, int nth, unsigned flags)
 {
   CHECK_EQ_INT(ds_cpu_level_set(level), level);
   ds_graph *g = ds_graph_new();
   ds_tensor *wt = ds_tensor_external(g, type, 2, (int64_t[]){K, N}, (void *)w, "w");
+  if (wt) wt->flags |= flags;
   ds_tensor *xt = ds_tensor_input(g, DSEEK_TYPE_F32, 2, (int64_t[]){K, M}, "x");
   ds_tensor *y = ds_op_mul_mat(g, wt, xt);
   ds_tensor_set_output(y);
@@ -51,6 +53,12 @@ static inline float *run_mul_mat(int type, const void *w, const float *x, int64_
   ds_graph_free(g);
   CHECK(out != NULL);
   return out;
+}
+
+static inline float *run_mul_mat(int type, const void *w, const float *x, int64_t K, int64_t N, int64_t M,
+                                 ds_cpu_level level, int nth)
+{
+  return run_mul_mat_flags(type, w, x, K, N, M, level, nth, 0);
 }
 
 #endif
