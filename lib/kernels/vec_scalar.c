@@ -4,6 +4,7 @@
  * integer block sums, summed over blocks in index order. Also the table
  * lookup for every level.
  */
+#include "core/platform.h"   /* ds_fmaf */
 #include "kernels/quants.h"
 #include "kernels/quants_iq.h"
 #include "kernels/types.h"
@@ -96,7 +97,7 @@ static void dot_q4_0_r8(int64_t K, const void *w, const void *x, size_t x_stride
             const uint8_t u = blk[16 + 32 * k + 4 * r + j];
             isum += (u & 0x0F) * q[4 * k + j] + (u >> 4) * q[16 + 4 * k + j];
           }
-        acc = fmaf((float)isum, ds_get_half(blk + 2 * r) * xd[b], acc);
+        acc = ds_fmaf((float)isum, ds_get_half(blk + 2 * r) * xd[b], acc);   /* fused on every C runtime */
       }
       out[c * 8 + r] = acc;
     }

@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <fcntl.h>
+#include <io.h>
+#endif
 
 static char *read_all(FILE *f, size_t *len)
 {
@@ -48,6 +52,10 @@ int main(int argc, char **argv)
   size_t tlen, len, pos = 0;
   char *tmpl_src = read_all(tf, &tlen);
   fclose(tf);
+#ifdef _WIN32
+  _setmode(_fileno(stdin), _O_BINARY);   /* bytes in and out: no "\r\n" translation */
+  _setmode(_fileno(stdout), _O_BINARY);
+#endif
   char *in = read_all(stdin, &len);
   ds_chat_template tmpl;
   if (!tmpl_src || !in || ds_chat_detect(tmpl_src, tlen, &tmpl) != DSEEK_OK) {

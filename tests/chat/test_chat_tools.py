@@ -11,6 +11,7 @@ DUMP_CHAT (tests/chat/dump_chat.c) renders a conversation with dseek."""
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -85,7 +86,8 @@ def main():
         try:
             for name, (messages, gen) in CASES.items():
                 want = template.render(messages=messages, add_generation_prompt=gen, bos_token=bos)
-                got = subprocess.run([dump, tf.name, bos], input=encode(messages, gen),
+                got = subprocess.run([*shlex.split(os.environ.get("MESON_EXE_WRAPPER", "")), dump, tf.name, bos],   # cross builds: the emulator
+                                     input=encode(messages, gen),
                                      capture_output=True, check=False)
                 checked += 1
                 if got.returncode != 0 or got.stdout.decode() != want:
