@@ -2,7 +2,10 @@
  * (lib/text/chat.c) for test_chat_tools.py, which renders the same one with
  * DeepSeek's Jinja template and compares.
  *
- *   dump_chat TEMPLATE_FILE BOS_TEXT < conversation
+ *   dump_chat TEMPLATE_FILE BOS_FILE < conversation
+ *
+ * BOS_FILE holds the BOS token's text (a file, not an argument: Windows
+ * passes arguments through the ANSI code page, which loses its characters).
  *
  * The conversation on stdin is NUL-terminated fields: add_generation_prompt
  * ("0"/"1"), then per message: role, "1" or "0" (content present), content,
@@ -44,7 +47,7 @@ static const char *next(const char *s, size_t len, size_t *pos)
 int main(int argc, char **argv)
 {
   if (argc != 3) {
-    fprintf(stderr, "usage: dump_chat TEMPLATE_FILE BOS_TEXT < conversation\n");
+    fprintf(stderr, "usage: dump_chat TEMPLATE_FILE BOS_FILE < conversation\n");
     return 2;
   }
   FILE *tf = fopen(argv[1], "rb");
@@ -52,6 +55,13 @@ int main(int argc, char **argv)
   size_t tlen, len, pos = 0;
   char *tmpl_src = read_all(tf, &tlen);
   fclose(tf);
+  FILE *bf = fopen(argv[2], "rb");
+  if (!bf) return perror(argv[2]), 2;
+  size_t blen;
+  char *bos = read_all(bf, &blen);
+  fclose(bf);
+  if (!bos || !(bos = realloc(bos, blen + 1))) return 2;
+  bos[blen] = 0;
 #ifdef _WIN32
   _setmode(_fileno(stdin), _O_BINARY);   /* bytes in and out: no "\r\n" translation */
   _setmode(_fileno(stdout), _O_BINARY);
@@ -78,13 +88,14 @@ int main(int argc, char **argv)
     }
   }
   ds_buf out = {0};
-  if (!gen || ds_chat_render_msgs(&tmpl, argv[2], msgs, n, strcmp(gen, "1") == 0, &out) != DSEEK_OK) {
+  if (!gen || ds_chat_render_msgs(&tmpl, bos, msgs, n, strcmp(gen, "1") == 0, &out) != DSEEK_OK) {
     fprintf(stderr, "dump_chat: %s\n", dseek_last_error());
     return 1;
   }
   fwrite(out.data, 1, out.len, stdout);
   ds_buf_free(&out);
   free(tmpl_src);
+  free(bos);
   free(in);
   return 0;
 }

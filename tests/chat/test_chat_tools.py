@@ -83,10 +83,12 @@ def main():
         template = env.from_string(config["chat_template"])
         with tempfile.NamedTemporaryFile("w", suffix=".jinja", encoding="utf-8", delete=False) as tf:
             tf.write(config["chat_template"])
+        with tempfile.NamedTemporaryFile("wb", suffix=".bos", delete=False) as bf:
+            bf.write(bos.encode())   # a file: Windows passes arguments through the ANSI code page
         try:
             for name, (messages, gen) in CASES.items():
                 want = template.render(messages=messages, add_generation_prompt=gen, bos_token=bos)
-                got = subprocess.run([*shlex.split(os.environ.get("MESON_EXE_WRAPPER", "")), dump, tf.name, bos],   # cross builds: the emulator
+                got = subprocess.run([*shlex.split(os.environ.get("MESON_EXE_WRAPPER", "")), dump, tf.name, bf.name],   # cross builds: the emulator
                                      input=encode(messages, gen),
                                      capture_output=True, check=False)
                 checked += 1
@@ -96,6 +98,7 @@ def main():
                           f"  jinja: {want!r}\n  dseek: {got.stdout.decode()!r}")
         finally:
             os.unlink(tf.name)
+            os.unlink(bf.name)
     print(f"{checked - failed}/{checked} conversations render as DeepSeek's Jinja templates do")
     sys.exit(1 if failed else 0)
 
