@@ -178,12 +178,16 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
 /* Eight R8 rows (q4_0_r8.h) against nc QA columns, the rows in the eight
  * 32-bit lanes of a 256-bit register: as vec_avx2.c's kernel, with vpdpbusd
  * (nibbles u8 x activations s8, four products per lane) for maddubs + madd:
- * the same exact sums, so the same bits. */
+ * the same exact sums, so the same bits. Each column keeps two integer sums
+ * (low and high nibbles) and the loops run chunk-major over the columns, so
+ * the vpdpbusd chains are independent and overlap instead of waiting on one
+ * another's latency; integer addition is exact, so the split changes no bit. */
 ALWAYS_INLINE void dot_q4_0_r8_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
 {
   __m256 acc[DS_VEC_COLS];
   const float *xd[DS_VEC_COLS];
   const int32_t *xsum[DS_VEC_COLS];
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm256_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -195,25 +199,33 @@ ALWAYS_INLINE void dot_q4_0_r8_n(int64_t K, const uint8_t *w, const char *x, siz
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
-    __m256i lo[4], hi[4];
-    for (int k = 0; k < 4; k++) {
-      __m256i q = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * k));
-      lo[k] = _mm256_and_si256(q, nib);
-      hi[k] = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
-    }
+    __m256i slo[DS_VEC_COLS], shi[DS_VEC_COLS];
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
-      const char *xb = x + c * xs + b * DS_QA_BLOCK;
-      __m256i isum = _mm256_set1_epi32(-8 * xsum[c][b]);
-      for (int k = 0; k < 4; k++) {
+      slo[c] = _mm256_set1_epi32(-8 * xsum[c][b]);
+      shi[c] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+      const __m256i q = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * k));
+      const __m256i lo = _mm256_and_si256(q, nib), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+#pragma GCC unroll 4
+      for (int c = 0; c < nc; c++) {
+        const char *xb = x + c * xs + b * DS_QA_BLOCK;
         int32_t a_lo, a_hi;
         memcpy(&a_lo, xb + 4 * k, 4);
         memcpy(&a_hi, xb + 16 + 4 * k, 4);
-        isum = _mm256_dpbusd_epi32(isum, lo[k], _mm256_set1_epi32(a_lo));
-        isum = _mm256_dpbusd_epi32(isum, hi[k], _mm256_set1_epi32(a_hi));
+        slo[c] = _mm256_dpbusd_epi32(slo[c], lo, _mm256_set1_epi32(a_lo));
+        shi[c] = _mm256_dpbusd_epi32(shi[c], hi, _mm256_set1_epi32(a_hi));
       }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) {
+      const __m256i isum = _mm256_add_epi32(slo[c], shi[c]);
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(xd[c][b])), acc[c]);
     }
   }
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
 }
 
