@@ -144,7 +144,8 @@ static int parse_messages(request *req, json_t *root, request_error *err)
 }
 
 /* The tools' description at the end of the last system message (R1's
- * template keeps only the last one), or as a first system message. */
+ * template keeps only the last one; V3's and R1-0528's join them all), or as a
+ * first system message. */
 static int add_tools_prompt(request *req, request_error *err)
 {
   int none;

@@ -6,8 +6,8 @@
  *
  *   <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\nARGS\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>
  *
- * DeepSeek's R1 and V3 templates render no tool definitions, so this server
- * describes the tools at the end of the system prompt (tools_system_text).
+ * DeepSeek's R1, V3 and R1-0528 templates render no tool definitions, so this
+ * server describes the tools at the end of the system prompt (tools_system_text).
  */
 #include "tools.h"
 
@@ -117,8 +117,9 @@ int tools_parse_message_calls(request *req, json_t *msg, int64_t i, request_erro
   }
   req->msgs[i].tool_calls = req->call_ptrs[i];
   req->msgs[i].n_tool_calls = (int64_t)n;
-  /* The templates render the calls of a message whose content is none; an
-   * empty content with calls is how many clients send that. */
+  /* R1's and V3's templates render the calls of a message whose content is
+   * none; an empty content with calls is how many clients send that (R1-0528's
+   * writes an empty content and a none one alike). */
   if (req->msgs[i].content && !req->msgs[i].content[0]) req->msgs[i].content = NULL;
   return 0;
 }

@@ -14,26 +14,12 @@
  *
  * (both templates, tests/data/tokenizers/deepseek_{r1,v3}/tokenizer_config.json;
  * they render no `tools` definitions: a host puts those in a system message).
+ * R1-0528's template (chat_r1_0528.c) joins the systems as V3 does and
+ * renders its turns differently.
  */
-#include "text/chat.h"
+#include "text/chat_markers.h"
 
 #include <string.h>
-
-#define USER "<\xEF\xBD\x9CUser\xEF\xBD\x9C>"
-#define ASSISTANT "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"
-#define EOS "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"
-#define OUTPUTS_BEGIN "<\xEF\xBD\x9Ctool\xE2\x96\x81outputs\xE2\x96\x81" "begin\xEF\xBD\x9C>"
-#define OUTPUTS_END "<\xEF\xBD\x9Ctool\xE2\x96\x81outputs\xE2\x96\x81" "end\xEF\xBD\x9C>"
-#define OUTPUT_BEGIN "<\xEF\xBD\x9Ctool\xE2\x96\x81output\xE2\x96\x81" "begin\xEF\xBD\x9C>"
-#define OUTPUT_END "<\xEF\xBD\x9Ctool\xE2\x96\x81output\xE2\x96\x81" "end\xEF\xBD\x9C>"
-
-#define CALLS_BEGIN "<\xEF\xBD\x9Ctool\xE2\x96\x81" "calls\xE2\x96\x81" "begin\xEF\xBD\x9C>"
-#define CALLS_END "<\xEF\xBD\x9Ctool\xE2\x96\x81" "calls\xE2\x96\x81" "end\xEF\xBD\x9C>"
-#define CALL_BEGIN "<\xEF\xBD\x9Ctool\xE2\x96\x81" "call\xE2\x96\x81" "begin\xEF\xBD\x9C>"
-#define CALL_END "<\xEF\xBD\x9Ctool\xE2\x96\x81" "call\xE2\x96\x81" "end\xEF\xBD\x9C>"
-#define TOOL_SEP "<\xEF\xBD\x9Ctool\xE2\x96\x81sep\xEF\xBD\x9C>"
-#define ARGS_OPEN "\n```json\n"
-#define ARGS_CLOSE "\n```"
 
 static bool contains(const char *s, size_t n, const char *needle)
 {
@@ -48,9 +34,15 @@ dseek_status ds_chat_detect(const char *source, size_t len, ds_chat_template *ou
   memset(out, 0, sizeof *out);
   if (!source || !contains(source, len, USER) || !contains(source, len, ASSISTANT))
     return ds_error(DSEEK_ERR_UNSUPPORTED,
-                    "chat template not recognised (dseek renders the DeepSeek R1 and V3 "
+                    "chat template not recognised (dseek renders the DeepSeek R1, R1-0528 and V3 "
                     "families); pass a raw prompt instead");
-  if (contains(source, len, "</think>")) {
+  if (contains(source, len, "</think>") && contains(source, len, "is_last_user") &&
+      contains(source, len, "'" USER "' + content + '" ASSISTANT "'")) {
+    /* R1-0528: the user turn writes the assistant marker itself
+     * ({{'<｜User｜>' + content + '<｜Assistant｜>'}}) and is_last_user keeps
+     * the generation prompt from repeating it. */
+    out->family = DS_CHAT_DEEPSEEK_R1_0528;
+  } else if (contains(source, len, "</think>")) {
     out->family = DS_CHAT_DEEPSEEK_R1;
     /* The generation prompt "<｜Assistant｜><think>\n" appears with the newline
      * escaped inside a Jinja string literal, or literally. */
@@ -63,18 +55,14 @@ dseek_status ds_chat_detect(const char *source, size_t len, ds_chat_template *ou
   return DSEEK_OK;
 }
 
-/* The part of an assistant message after its last "</think>", as R1's
- * template keeps it (content.split('</think>')[-1]). */
-static const char *after_last_think(const char *content)
+const char *ds_chat_after_last_think(const char *content)
 {
   const char *last = content;
   for (const char *p = strstr(content, "</think>"); p; p = strstr(p + 1, "</think>")) last = p + 8;
   return last;
 }
 
-/* One call as both templates write it:
- *   CALL_BEGIN type TOOL_SEP name "\n```json\n" arguments "\n```" CALL_END */
-static void put_call(ds_buf *out, const ds_chat_call *c)
+void ds_chat_put_call(ds_buf *out, const ds_chat_call *c)
 {
   ds_buf_puts(out, CALL_BEGIN);
   ds_buf_puts(out, c->type ? c->type : "function");
@@ -120,7 +108,7 @@ dseek_status ds_chat_render_msgs(const ds_chat_template *tmpl, const char *bos_t
   bool r1 = tmpl->family == DS_CHAT_DEEPSEEK_R1;
 
   ds_buf_puts(out, bos_text);
-  /* System prompt: R1 keeps the last system message, V3 joins them all. */
+  /* System prompt: R1 keeps the last system message, V3 and R1-0528 join them all. */
   bool first_system = true;
   int64_t last_system = -1;
   for (int64_t i = 0; i < n; i++) {
@@ -133,6 +121,11 @@ dseek_status ds_chat_render_msgs(const ds_chat_template *tmpl, const char *bos_t
     }
   }
   if (r1 && last_system >= 0) ds_buf_puts(out, msgs[last_system].content);
+  if (tmpl->family == DS_CHAT_DEEPSEEK_R1_0528) {
+    ds_chat_render_r1_0528(msgs, n, add_generation_prompt, out);
+    if (out->failed) return ds_error(DSEEK_ERR_NO_MEMORY, "chat render: out of memory");
+    return DSEEK_OK;
+  }
 
   /* The templates' namespace flags. is_first and is_output_first are never
    * reset: only the conversation's very first tool call opens with
@@ -151,11 +144,11 @@ dseek_status ds_chat_render_msgs(const ds_chat_template *tmpl, const char *bos_t
       for (int64_t k = 0; k < msgs[i].n_calls; k++) {
         if (!is_first) {
           ds_buf_puts(out, ASSISTANT CALLS_BEGIN);
-          put_call(out, &msgs[i].calls[k]);
+          ds_chat_put_call(out, &msgs[i].calls[k]);
           is_first = true;
         } else {
           ds_buf_puts(out, "\n");
-          put_call(out, &msgs[i].calls[k]);
+          ds_chat_put_call(out, &msgs[i].calls[k]);
           ds_buf_puts(out, CALLS_END EOS);
         }
       }
@@ -166,7 +159,7 @@ dseek_status ds_chat_render_msgs(const ds_chat_template *tmpl, const char *bos_t
         is_tool = false;
       } else {
         ds_buf_puts(out, ASSISTANT);
-        ds_buf_puts(out, r1 ? after_last_think(c) : c);
+        ds_buf_puts(out, r1 ? ds_chat_after_last_think(c) : c);
       }
       ds_buf_puts(out, EOS);
     } else if (strcmp(r, "tool") == 0) {

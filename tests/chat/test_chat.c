@@ -7,6 +7,7 @@
 
 static const ds_chat_template r1 = {DS_CHAT_DEEPSEEK_R1, true, true};
 static const ds_chat_template v3 = {DS_CHAT_DEEPSEEK_V3, false, true};
+static const ds_chat_template r1_0528 = {DS_CHAT_DEEPSEEK_R1_0528, false, true};
 
 static void expect(const ds_chat_template *t, const char *const *roles, const char *const *contents,
                    int n, bool gen, const char *want)
@@ -77,6 +78,41 @@ static void test_multiple_systems_and_tools(void)
          BOS "<｜User｜>q<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>{\"a\":1}<｜tool▁output▁end｜><｜tool▁outputs▁end｜>");
 }
 
+/* R1-0528 (the template DeepSeek-R1-0528-Qwen3-8B publishes): the user turn
+ * opens the assistant turn, so the generation prompt adds nothing after it;
+ * systems are joined; reasoning is dropped from every assistant turn. */
+static void test_r1_0528(void)
+{
+  const char *roles[] = {"system", "system", "user", "assistant", "user"};
+  const char *c[] = {"A", "B", "17 * 23?", "<think>\n340 + 51\n</think>\n\n391", "Thanks"};
+  expect(&r1_0528, roles, c, 5, true,
+         BOS "A\n\nB<｜User｜>17 * 23?<｜Assistant｜>\n\n391<｜end▁of▁sentence｜><｜User｜>Thanks<｜Assistant｜>");
+  expect(&r1_0528, roles, c, 4, true,
+         BOS "A\n\nB<｜User｜>17 * 23?<｜Assistant｜>\n\n391<｜end▁of▁sentence｜><｜Assistant｜>");
+  expect(&r1_0528, roles, c, 4, false, BOS "A\n\nB<｜User｜>17 * 23?<｜Assistant｜>\n\n391<｜end▁of▁sentence｜>");
+
+  /* Calls after the content (its reasoning dropped); outputs closed by the answer. */
+  ds_chat_call calls[2] = {{NULL, "f", "{\"x\": 1}"}, {"function", "g", "{}"}};
+  ds_chat_msg msgs[5] = {{"user", "q", NULL, 0}, {"assistant", "<think>t</think>Let me see.", calls, 2},
+                         {"tool", "1", NULL, 0}, {"tool", "2", NULL, 0}, {"assistant", "done", NULL, 0}};
+  ds_buf b = {0};
+  CHECK_EQ_INT(ds_chat_render_msgs(&r1_0528, BOS, msgs, 5, true, &b), DSEEK_OK);
+  CHECK_STR(b.data, BOS "<｜User｜>q<｜Assistant｜>Let me see.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function"
+                        "<｜tool▁sep｜>f\n```json\n{\"x\": 1}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function"
+                        "<｜tool▁sep｜>g\n```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜><｜end▁of▁sentence｜>"
+                        "<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>1<｜tool▁output▁end｜>\n<｜tool▁output▁begin｜>2"
+                        "<｜tool▁output▁end｜><｜tool▁outputs▁end｜>done<｜end▁of▁sentence｜><｜Assistant｜>");
+  /* Ending in an output: the block closes and no generation prompt follows. */
+  msgs[1].content = NULL;
+  ds_buf_free(&b);
+  b = (ds_buf){0};
+  CHECK_EQ_INT(ds_chat_render_msgs(&r1_0528, "", msgs, 3, true, &b), DSEEK_OK);
+  CHECK(strstr(b.data, "<｜Assistant｜><｜tool▁calls▁begin｜>") != NULL);
+  const char *tail = "<｜tool▁output▁begin｜>1<｜tool▁output▁end｜><｜tool▁outputs▁end｜>";
+  CHECK(b.len >= strlen(tail) && strcmp(b.data + b.len - strlen(tail), tail) == 0);
+  ds_buf_free(&b);
+}
+
 static void test_detect_and_errors(void)
 {
   ds_chat_template t;
@@ -91,6 +127,11 @@ static void test_detect_and_errors(void)
   const char *v3_src = "{{'<｜User｜>' + c}}{{'<｜Assistant｜>'}}";
   CHECK_EQ_INT(ds_chat_detect(v3_src, strlen(v3_src), &t), DSEEK_OK);
   CHECK_EQ_INT(t.family, DS_CHAT_DEEPSEEK_V3);
+  const char *r1_0528_src = "{% set ns = namespace(is_last_user=false) %}{{'<｜User｜>' + content + '<｜Assistant｜>'}}"
+                            "{% if '</think>' in content %}{% endif %}";
+  CHECK_EQ_INT(ds_chat_detect(r1_0528_src, strlen(r1_0528_src), &t), DSEEK_OK);
+  CHECK_EQ_INT(t.family, DS_CHAT_DEEPSEEK_R1_0528);
+  CHECK(!t.think_prefix);
   const char *chatml = "{% for m in messages %}<|im_start|>{{m.role}}{% endfor %}";
   CHECK_EQ_INT(ds_chat_detect(chatml, strlen(chatml), &t), DSEEK_ERR_UNSUPPORTED);
   CHECK(strstr(dseek_last_error(), "raw prompt") != NULL);
@@ -162,6 +203,7 @@ int main(void)
   RUN(test_no_generation_prompt);
   RUN(test_literal_think_in_user);
   RUN(test_multiple_systems_and_tools);
+  RUN(test_r1_0528);
   RUN(test_detect_and_errors);
   return DS_TEST_RESULT();
 }

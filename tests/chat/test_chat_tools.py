@@ -1,11 +1,12 @@
-"""dseek's native chat rendering (lib/text/chat.c) of tool calls, tool
-outputs and ordinary turns against DeepSeek's own Jinja chat templates
-(chat_template in tests/data/tokenizers/deepseek_{r1,v3}/tokenizer_config.json)
-rendered by Jinja2 (Debian's python3-jinja2) the way Hugging Face
-transformers' apply_chat_template does: a sandboxed environment with
-trim_blocks and lstrip_blocks, messages as dicts, bos_token.
+"""dseek's native chat rendering (lib/text/chat.c, chat_r1_0528.c) of tool
+calls, tool outputs and ordinary turns against DeepSeek's own Jinja chat
+templates (chat_template in tests/data/tokenizers/deepseek_{r1,v3}/
+tokenizer_config.json, and DeepSeek-R1-0528-Qwen3-8B's in
+tests/data/chat_templates/) rendered by Jinja2 (Debian's python3-jinja2) the
+way Hugging Face transformers' apply_chat_template does: a sandboxed
+environment with trim_blocks and lstrip_blocks, messages as dicts, bos_token.
 
-    python3 test_chat_tools.py DUMP_CHAT TOKENIZER_DATA_DIR
+    python3 test_chat_tools.py DUMP_CHAT TOKENIZER_DATA_DIR CHAT_TEMPLATE_DIR
 
 DUMP_CHAT (tests/chat/dump_chat.c) renders a conversation with dseek."""
 
@@ -51,6 +52,30 @@ CASES = {
     "plain chat with two systems": ([SYSTEM, {"role": "system", "content": "Be brief."}, ASK,
                                      {"role": "assistant", "content": "<think>hm</think>\n\nOK"},
                                      {"role": "user", "content": "Go on"}], True),
+    "calls after content, reasoning dropped": ([
+        {"role": "system", "content": "Be brief."}, ASK,
+        {"role": "assistant", "content": "<think>need both</think>Checking.", "tool_calls": [WEATHER, TIME]},
+        {"role": "tool", "content": "sunny"},
+        {"role": "tool", "content": "10:00"},
+        {"role": "assistant", "content": "<think>a</think>\n\nSunny at 10:00."},
+    ], True),
+    "user after outputs, then more calls": ([
+        ASK, {"role": "assistant", "content": None, "tool_calls": [WEATHER]},
+        {"role": "tool", "content": "sunny"},
+        {"role": "user", "content": "And the time?"},
+        {"role": "assistant", "content": None, "tool_calls": [TIME]},
+        {"role": "tool", "content": "10:00"},
+        {"role": "assistant", "content": "10:00."},
+    ], True),
+    "multi-turn, three systems, no generation prompt": ([
+        SYSTEM, {"role": "system", "content": "Be brief."}, {"role": "system", "content": "Answer in French."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "<think>greet\n</think>\n\nSalut !"},
+        {"role": "user", "content": "17 * 23?"},
+        {"role": "assistant", "content": "<think>340 + 51</think><think>sure</think>391"},
+        {"role": "user", "content": "Merci"},
+    ], False),
+    "ends after an answer": ([ASK, {"role": "assistant", "content": "<think>x</think>Paris."}], True),
     "unicode arguments": ([{"role": "user", "content": "東京?"},
                            {"role": "assistant", "content": None,
                             "tool_calls": [{"type": "function", "function": {
@@ -72,22 +97,35 @@ def encode(messages, gen):
     return b"".join(f.encode() + b"\0" for f in fields)
 
 
-def main():
-    dump, data = sys.argv[1], sys.argv[2]
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    failed = checked = 0
+def templates(data, chat_templates):
+    """(name, template source, BOS text, whether the template reads a none content)"""
     for model in ("deepseek_r1", "deepseek_v3"):
         with open(os.path.join(data, model, "tokenizer_config.json"), encoding="utf-8") as f:
             config = json.load(f)
-        bos = token_text(config.get("bos_token"))
-        template = env.from_string(config["chat_template"])
-        with tempfile.NamedTemporaryFile("w", suffix=".jinja", encoding="utf-8", delete=False) as tf:
-            tf.write(config["chat_template"])
+        yield model, config["chat_template"], token_text(config.get("bos_token")), True
+    # R1-0528-Qwen3-8B shares R1-0528's tokenizer configuration (its model
+    # card), so its BOS text is R1's. Its template tests '</think>' in the
+    # content of every assistant message, which fails on a none content: the
+    # Jinja side gets "" there (what clients mean), dseek gets none.
+    with open(os.path.join(chat_templates, "deepseek-r1-0528-qwen3-8b.jinja"), encoding="utf-8", newline="") as f:
+        yield "deepseek_r1_0528_qwen3_8b", f.read(), "<\uff5cbegin\u2581of\u2581sentence\uff5c>", False
+
+
+def main():
+    dump, data, chat_templates = sys.argv[1], sys.argv[2], sys.argv[3]
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    failed = checked = 0
+    for model, source, bos, reads_none in templates(data, chat_templates):
+        template = env.from_string(source)
+        with tempfile.NamedTemporaryFile("w", suffix=".jinja", encoding="utf-8", newline="", delete=False) as tf:
+            tf.write(source)
         with tempfile.NamedTemporaryFile("wb", suffix=".bos", delete=False) as bf:
             bf.write(bos.encode())   # a file: Windows passes arguments through the ANSI code page
         try:
             for name, (messages, gen) in CASES.items():
-                want = template.render(messages=messages, add_generation_prompt=gen, bos_token=bos)
+                jinja_msgs = messages if reads_none else [
+                    {**m, "content": ""} if m["content"] is None else m for m in messages]
+                want = template.render(messages=jinja_msgs, add_generation_prompt=gen, bos_token=bos)
                 got = subprocess.run([*shlex.split(os.environ.get("MESON_EXE_WRAPPER", "")), dump, tf.name, bf.name],   # cross builds: the emulator
                                      input=encode(messages, gen),
                                      capture_output=True, check=False)

@@ -1,11 +1,12 @@
 """Write a tiny random qwen2 GGUF whose vocabulary has DeepSeek's tool-call
 tokens and whose chat template is DeepSeek-R1's own (chat_template of
-tests/data/tokenizers/deepseek_r1/tokenizer_config.json), for the server's
-tool-calling test. Built from the tiny reference models' pieces
+tests/data/tokenizers/deepseek_r1/tokenizer_config.json) or the Jinja file
+given (DeepSeek-R1-0528-Qwen3-8B's, tests/data/chat_templates/), for the
+server's tool-calling tests. Built from the tiny reference models' pieces
 (tests/reference: make_tiny's config and random weights, tiny_tokenizer, the
 GGUF writer); the existing tiny models are left as they are.
 
-    python3 make_tool_model.py OUT.gguf
+    python3 make_tool_model.py OUT.gguf [TEMPLATE.jinja]
 """
 
 import json
@@ -36,9 +37,13 @@ class ToolTokenizer(tiny_tokenizer.TinyTokenizer):
 
 def main():
     out = sys.argv[1]
-    with open(os.path.join(HERE, "..", "data", "tokenizers", "deepseek_r1", "tokenizer_config.json"),
-              encoding="utf-8") as f:
-        template = json.load(f)["chat_template"]
+    if len(sys.argv) > 2:
+        with open(sys.argv[2], encoding="utf-8", newline="") as f:
+            template = f.read()
+    else:
+        with open(os.path.join(HERE, "..", "data", "tokenizers", "deepseek_r1", "tokenizer_config.json"),
+                  encoding="utf-8") as f:
+            template = json.load(f)["chat_template"]
     tok = ToolTokenizer()
     cfg = make_tiny.tiny_config("qwen2", False)
     cfg["vocab_size"] = tok.vocab_size

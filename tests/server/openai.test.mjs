@@ -260,17 +260,25 @@ function checkArgs(name, args) {
   return a;
 }
 
-// DeepSeek-R1's Jinja chat template rendered by Jinja2 (the reference of test_chat_tools.py).
-function jinjaRender(messages) {
+// DeepSeek-R1's Jinja chat template (or, with `jinja`, that template file:
+// DeepSeek-R1-0528-Qwen3-8B's, whose BOS is R1's and which cannot read a
+// none content, so it gets "") rendered by Jinja2 (the reference of
+// test_chat_tools.py).
+function jinjaRender(messages, jinja) {
   const script = `
 import json, sys
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 cfg = json.load(open(sys.argv[1], encoding="utf-8"))
-t = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(cfg["chat_template"])
+src = open(sys.argv[2], encoding="utf-8", newline="").read() if len(sys.argv) > 2 else cfg["chat_template"]
+t = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(src)
 bos = cfg["bos_token"]["content"] if isinstance(cfg["bos_token"], dict) else cfg["bos_token"]
-sys.stdout.write(t.render(messages=json.loads(sys.stdin.read()), add_generation_prompt=True, bos_token=bos))`;
+msgs = json.loads(sys.stdin.read())
+if len(sys.argv) > 2:
+    msgs = [{**m, "content": ""} if m.get("content") is None else m for m in msgs]
+sys.stdout.write(t.render(messages=msgs, add_generation_prompt=True, bos_token=bos))`;
   const cfg = new URL('../data/tokenizers/deepseek_r1/tokenizer_config.json', import.meta.url).pathname;
-  return execFileSync('/usr/bin/python3', ['-c', script, cfg], { input: JSON.stringify(messages) }).toString();
+  const args = jinja ? [cfg, new URL('../data/chat_templates/' + jinja, import.meta.url).pathname] : [cfg];
+  return execFileSync('/usr/bin/python3', ['-c', script, ...args], { input: JSON.stringify(messages) }).toString();
 }
 
 async function toolApi() {
@@ -334,6 +342,35 @@ test('tools: required and named calls follow the schema; the round trip answers'
   const raw = await api.completions.create({ model: 'tiny', prompt: reference, max_tokens: 1 });
   assert.equal(r2.usage.prompt_tokens, raw.usage.prompt_tokens);
   await waitIdle(toolServer.base, 1);
+});
+
+// R1-0528's template: the user turn opens the assistant turn and the call
+// message keeps its content before the block; the server's prompt must be
+// the template's over the same messages.
+test('tools: R1-0528 template: a forced call, then the round trip renders as its Jinja template', async () => {
+  const model = process.env.DSEEK_TOOL_MODEL_R1_0528;
+  assert.ok(model, 'DSEEK_TOOL_MODEL_R1_0528 (tests/server/make_tool_model.py) is not set');
+  const srv = await startServer(['-m', model, '--slots', '1', '--ctx', '2048']);
+  try {
+    const api = new client.constructor({ baseURL: srv.base + '/v1', apiKey: 'none', maxRetries: 0 });
+    const base = { model: 'tiny', messages: ask, seed: 3, temperature: 0.8, max_tokens: 900, reasoning_effort: 'none' };
+    const r = await api.chat.completions.create({ ...base, tools: [weather, clock], tool_choice: 'required' });
+    const c = r.choices[0];
+    assert.equal(c.finish_reason, 'tool_calls', JSON.stringify(c));
+    const call = c.message.tool_calls[0];
+    checkArgs(call.function.name, call.function.arguments);
+    const system = { role: 'system', content: 'Be brief.' };
+    const messages = [system, { role: 'system', content: 'Use the tools.' }, ...ask,
+      { role: 'assistant', content: 'Looking.', tool_calls: [call] },
+      { role: 'tool', tool_call_id: call.id, content: '{"sky": "sunny"}' },
+      { role: 'assistant', content: '<think>done</think>Sunny.' }, { role: 'user', content: 'Thanks' }];
+    const r2 = await api.chat.completions.create({ ...base, max_tokens: 8, messages, tools: [weather], tool_choice: 'none' });
+    const raw = await api.completions.create({ model: 'tiny', prompt: jinjaRender(messages, 'deepseek-r1-0528-qwen3-8b.jinja'), max_tokens: 1 });
+    assert.equal(r2.usage.prompt_tokens, raw.usage.prompt_tokens);
+    await waitIdle(srv.base, 1);
+  } finally {
+    await srv.stop();
+  }
 });
 
 test('tools: tool_choice none never calls, auto parses a block if one comes', async () => {
