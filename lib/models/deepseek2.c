@@ -132,10 +132,12 @@ static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   int64_t ne_c3[3] = {C, 1, T};
   ds_tensor *row = ds_op_concat(g, ds_op_reshape(g, c_kv, 3, ne_c3), k_pe, 0);   /* [C + r, 1, T] */
 
-  const int64_t ne_cache[3] = {C + r, 1, kv->n_ctx};
+  ds_kv_layout kl;
+  ds_ds2_kv_layout(m, &kl);
+  const int64_t ne_cache[3] = {kl.k_head, kl.n_head, kv->n_ctx};
   ds_tensor *kc = ds_tensor_external(g, kv->type, 3, ne_cache, cache, "kv_latent");
   ds_op_set_rows(g, kc, row, f->slots);
-  int64_t ne_v[3] = {C, 1, kv->n_ctx};
+  int64_t ne_v[3] = {kl.parts[0], kl.n_head, kv->n_ctx};
   ds_tensor *vc = kc ? ds_op_view(g, kc, 3, ne_v, kc->nb, 0) : NULL;   /* c_kv of every slot */
 
   /* absorbed query [W_UK^T q_nope ; q_pe] per head */
@@ -184,9 +186,14 @@ ds_tensor *ds_ds2_block(ds_graph *g, const struct dseek_model *m, const ds_ds2_l
   return ds_op_add(g, x, L->moe ? moe(g, m, L, hn) : mlp(g, hn, &L->ffn_gate, &L->ffn_up, &L->ffn_down));
 }
 
-bool ds_model_has_mtp(const struct dseek_model *m)
+/* MLA cache rows (README §1.3): one latent row [c_kv (C) ; k_pe (qk_rope)] per
+ * token, V the c_kv view of it; rope on the k_pe tail. */
+void ds_ds2_kv_layout(const struct dseek_model *m, ds_kv_layout *l)
 {
-  return m && m->arch == DS_ARCH_DEEPSEEK2 && m->ds2.n_nextn > 0 && m->ds2_nextn && m->ds2_nextn[0].eh_proj.data;
+  const ds_ds2_hparams *d2 = &m->ds2;
+  *l = (ds_kv_layout){.n_head = 1, .k_head = d2->kv_lora_rank + d2->qk_rope, .v_head = 0,
+                      .parts = {d2->kv_lora_rank, d2->qk_rope}, .parts_name = "kv_lora_rank and qk_rope",
+                      .rope_offset = d2->kv_lora_rank, .rope_head = d2->qk_rope};
 }
 
 dseek_status ds_ds2_forward_begin(const ds_kv_cache *kv, int64_t T, bool all_logits, int64_t n_attn, ds_forward *out)
@@ -223,7 +230,7 @@ dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv
    * token after the final norm (the h_t the MTP layer reads, see
    * deepseek2_mtp.c): the norm then runs on all T rows (it is per row, so the
    * last row is the same either way). */
-  const bool hidden = ds_model_has_mtp(m);
+  const bool hidden = ds_ds2_has_mtp(m);
   if (hidden) {
     x = ds_ds2_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
     out->hidden = x;

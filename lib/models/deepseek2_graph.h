@@ -17,8 +17,6 @@ ds_tensor *ds_ds2_linear(ds_graph *g, ds_tensor *x, const ds_weight *w, const ch
 ds_tensor *ds_ds2_norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps, const char *name);
 /* Rows ids of an embedding matrix (any type, FP8 with scales). */
 ds_tensor *ds_ds2_embed(ds_graph *g, const ds_weight *w, ds_tensor *ids);
-/* The model's rope: adjacent pairs over qk_rope dims, YaRN when configured. */
-void ds_ds2_rope_params(const struct dseek_model *m, ds_rope_params *rp);
 /* One decoder layer on x [d, T] (pre-norm residual, lib/models/README.md §1.2):
  *   x + MLA(RMSNorm(x) attn_norm), then + FFN(RMSNorm(.) ffn_norm)
  * writing its latent rows into `cache` (a [C + rope, 1, kv->n_ctx] array of

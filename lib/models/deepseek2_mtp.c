@@ -18,13 +18,16 @@
  */
 #include "models/deepseek2_graph.h"
 
-#include <string.h>
 
-dseek_status ds_forward_build_mtp(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T, bool all_logits,
-                                  int max_threads, ds_forward *out)
+bool ds_ds2_has_mtp(const struct dseek_model *m)
 {
-  memset(out, 0, sizeof *out);
-  if (!ds_model_has_mtp(m)) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no MTP layer", m->path);
+  return m->ds2.n_nextn > 0 && m->ds2_nextn && m->ds2_nextn[0].eh_proj.data;
+}
+
+/* The caller (ds_forward_build_mtp, arch.c) checked ds_ds2_has_mtp. */
+dseek_status ds_forward_build_deepseek2_mtp(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
+                                            bool all_logits, int max_threads, ds_forward *out)
+{
   const ds_hparams *hp = &m->hp;
   const ds_ds2_nextn *x = &m->ds2_nextn[0];
   const float eps = hp->norm_eps;

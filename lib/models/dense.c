@@ -64,12 +64,12 @@ dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cac
   out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
 
   ds_rope_params rp;
-  ds_rope_params_init(&rp, (int)hp->n_rot);
-  rp.mode = hp->rope_mode;
-  rp.freq_base = hp->rope_theta;
+  ds_dense_rope_params(m, &rp);
   ds_tensor *freqs = weight(g, &m->rope_freqs, "rope_freqs");
   const float scale = 1.0f / sqrtf((float)Dh);
-  const int64_t ne_cache[3] = {Dh, Hkv, kv->n_ctx};
+  ds_kv_layout kl;
+  ds_dense_kv_layout(m, &kl);
+  const int64_t ne_cache[3] = {kl.k_head, kl.n_head, kv->n_ctx};
 
   ds_tensor *x = ds_op_get_rows(g, weight(g, &m->tok_embd, "token_embd"), out->ids);
   for (int64_t il = 0; il < hp->n_layer; il++) {
@@ -125,24 +125,21 @@ dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cac
   return st;
 }
 
-/* The architecture's forward pass. */
-dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
-                              bool all_logits, int max_threads, ds_forward *out)
+/* GQA cache rows: K and V each Hkv heads of head_dim; rope on the first n_rot
+ * dims of every K head. */
+void ds_dense_kv_layout(const struct dseek_model *m, ds_kv_layout *l)
 {
-  if (m->arch == DS_ARCH_DEEPSEEK2) return ds_forward_build_deepseek2(m, kv, T, all_logits, max_threads, out);
-  return ds_forward_build_dense(m, kv, T, all_logits, max_threads, out);
+  const ds_hparams *hp = &m->hp;
+  *l = (ds_kv_layout){.n_head = hp->n_head_kv, .k_head = hp->head_dim, .v_head = hp->head_dim,
+                      .parts = {hp->head_dim, hp->head_dim}, .parts_name = "head dims",
+                      .rope_offset = 0, .rope_head = hp->head_dim};
 }
 
-int64_t ds_model_kv_values_per_token_layer(const struct dseek_model *m)
+/* n_rot dims per head, pairs as the file's rope type (README §2-3), theta;
+ * llama3's frequency divisors come as the rope_freqs weight. */
+void ds_dense_rope_params(const struct dseek_model *m, ds_rope_params *rp)
 {
-  if (m->arch == DS_ARCH_DEEPSEEK2) return m->ds2.kv_lora_rank + m->ds2.qk_rope;
-  return 2 * m->hp.n_head_kv * m->hp.head_dim;
-}
-
-void ds_forward_free(ds_forward *f)
-{
-  if (!f) return;
-  ds_graph_free(f->graph);
-  ds_free(f->attn);
-  memset(f, 0, sizeof *f);
+  ds_rope_params_init(rp, (int)m->hp.n_rot);
+  rp->mode = m->hp.rope_mode;
+  rp->freq_base = m->hp.rope_theta;
 }

@@ -1,5 +1,5 @@
 /* model.c — what every architecture's loader shares: owned memory, weight
- * checks and conversions, freeing. */
+ * checks and conversions, freeing (the architecture table is arch.c). */
 #include "models/model.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
@@ -7,54 +7,7 @@
 #include "grammar/grammar.h"
 #include "kernels/types.h"
 
-#include <stdio.h>
 #include <string.h>
-
-/* The dense architectures differ only here. Sources: llama.cpp's llama-arch.cpp
- * (architecture names, attn_q_norm / attn_k_norm tensors), llama-model.cpp
- * (rope type NEOX for qwen2 and qwen3, NORM for llama); HF transformers'
- * modeling_qwen2 (q/k/v biases) and modeling_qwen3 (q_norm / k_norm). */
-static const ds_arch_desc ARCHS[] = {
-  {DS_ARCH_QWEN2, "qwen2", {"qwen2", NULL}, .qkv_bias = true, .gguf_rope_mode = DS_ROPE_NEOX},
-  {DS_ARCH_QWEN3, "qwen3", {"qwen3", NULL}, .qk_norm = true, .gguf_rope_mode = DS_ROPE_NEOX},
-  {DS_ARCH_LLAMA, "llama", {"llama", NULL}, .gguf_rope_mode = DS_ROPE_NORMAL},
-  {DS_ARCH_DEEPSEEK2, "deepseek2", {"deepseek_v2", "deepseek_v3"}, .gguf_rope_mode = DS_ROPE_NORMAL},
-};
-
-const ds_arch_desc *ds_arch_by_gguf_name(const char *name)
-{
-  for (size_t i = 0; name && i < DS_ARRAY_LEN(ARCHS); i++)
-    if (strcmp(ARCHS[i].gguf_name, name) == 0) return &ARCHS[i];
-  return NULL;
-}
-
-const ds_arch_desc *ds_arch_by_hf_type(const char *type)
-{
-  for (size_t i = 0; type && i < DS_ARRAY_LEN(ARCHS); i++)
-    for (int k = 0; k < 2; k++)
-      if (ARCHS[i].hf_types[k] && strcmp(ARCHS[i].hf_types[k], type) == 0) return &ARCHS[i];
-  return NULL;
-}
-
-const ds_arch_desc *ds_arch_get(ds_arch arch)
-{
-  for (size_t i = 0; i < DS_ARRAY_LEN(ARCHS); i++)
-    if (ARCHS[i].arch == arch) return &ARCHS[i];
-  return NULL;
-}
-
-void ds_arch_supported_list(bool hf, char *buf, size_t size)
-{
-  size_t used = 0;
-  if (size) buf[0] = 0;
-  for (size_t i = 0; i < DS_ARRAY_LEN(ARCHS); i++)
-    for (int k = 0; k < (hf ? 2 : 1); k++) {
-      const char *name = hf ? ARCHS[i].hf_types[k] : ARCHS[i].gguf_name;
-      if (!name || used >= size) continue;
-      int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", name);
-      if (w > 0) used += (size_t)w;
-    }
-}
 
 void *ds_model_alloc(struct dseek_model *m, size_t bytes)
 {

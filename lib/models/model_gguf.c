@@ -101,10 +101,9 @@ static dseek_status read_hparams(struct dseek_model *m)
   return DSEEK_OK;
 }
 
-dseek_status ds_model_load_gguf_weights(struct dseek_model *m);
 dseek_status ds_model_attach_vocab_gguf(struct dseek_model *m);
 
-dseek_status ds_model_load_gguf_weights(struct dseek_model *m)
+dseek_status ds_dense_load_gguf(struct dseek_model *m)
 {
   dseek_status st;
   ds_hparams *hp = &m->hp;
@@ -160,7 +159,7 @@ dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool voc
                       m->arch_name, list);
     }
     m->arch = desc->arch;
-    st = m->arch == DS_ARCH_DEEPSEEK2 ? ds_model_load_deepseek2_gguf(m) : ds_model_load_gguf_weights(m);
+    st = desc->load_gguf(m);
     if (st) return st;
   }
   if ((st = ds_model_attach_vocab_gguf(m))) return st;

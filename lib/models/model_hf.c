@@ -117,7 +117,7 @@ static dseek_status llama3_rope_freqs(struct dseek_model *m, const ds_json_value
   return DSEEK_OK;
 }
 
-static dseek_status read_config(struct dseek_model *m, const ds_json_value *cfg)
+dseek_status ds_dense_hf_config(struct dseek_model *m, const ds_json_value *cfg)
 {
   ds_hparams *hp = &m->hp;
   dseek_status st;
@@ -164,7 +164,7 @@ static dseek_status read_config(struct dseek_model *m, const ds_json_value *cfg)
   return DSEEK_OK;
 }
 
-static dseek_status load_weights(struct dseek_model *m, bool tied)
+dseek_status ds_dense_hf_weights(struct dseek_model *m, bool tied)
 {
   const ds_hparams *hp = &m->hp;
   const int64_t d = hp->n_embd, q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
@@ -231,11 +231,10 @@ dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab
     ds_json_free(cfg_doc);
     return ds_error(DSEEK_ERR_FORMAT, "%s: \"tie_word_embeddings\" is not a boolean", path);
   }
-  const bool ds2 = m->arch == DS_ARCH_DEEPSEEK2;
-  st = ds2 ? ds_model_deepseek2_hf_config(m, cfg) : read_config(m, cfg);
+  st = desc->hf_config(m, cfg);
   ds_json_free(cfg_doc);
   if (st) return st;
   if ((st = ds_st_open_dir(m->path, allow_mmap, &m->st))) return st;
-  if ((st = ds2 ? ds_model_deepseek2_hf_weights(m, tied) : load_weights(m, tied))) return st;
+  if ((st = desc->hf_weights(m, tied))) return st;
   return ds_model_load_hf_vocab(m, false);
 }
