@@ -111,11 +111,3 @@ void ds_model_rope(const struct dseek_model *m, ds_rope_params *rp)
   if (d) d->rope(m, rp);
   else ds_rope_params_init(rp, 0);
 }
-
-void ds_forward_free(ds_forward *f)
-{
-  if (!f) return;
-  ds_graph_free(f->graph);
-  ds_free(f->attn);
-  memset(f, 0, sizeof *f);
-}
