@@ -100,17 +100,3 @@ dseek_status ds_ds2_split_kv_b(struct dseek_model *m, const ds_weight *kv_b, con
   L->wv_b = (ds_weight){.type = DSEEK_TYPE_F32, .n_dims = 3, .ne = {C, v, H, 1}, .data = v_b};
   return DSEEK_OK;
 }
-
-void ds_ds2_count(struct dseek_model *m, const ds_weight *w)
-{
-  if (!w->data) return;
-  uint64_t rows = (uint64_t)(w->ne[1] * w->ne[2] * w->ne[3]), bytes = 0;
-  m->n_params += (uint64_t)w->ne[0] * rows;
-  ds_row_size(w->type, w->ne[0], &bytes);
-  m->weight_bytes += bytes * rows;
-  if (w->scale) {
-    int64_t sr, sc;
-    ds_fp8_scale_shape(w->ne[1], w->ne[0], &sr, &sc);
-    m->weight_bytes += (uint64_t)(sr * sc) * sizeof(float) * (uint64_t)(w->ne[2] * w->ne[3]);
-  }
-}

@@ -1,6 +1,6 @@
 /* deepseek2_load.h — what the deepseek2 GGUF and HF loaders share
  * (deepseek2_load.c): hparam checks, the YaRN softmax scale, splitting a fused
- * kv_b into W_UK^T / W_UV, and weight accounting. */
+ * kv_b into W_UK^T / W_UV. */
 #ifndef DS_MODELS_DEEPSEEK2_LOAD_H
 #define DS_MODELS_DEEPSEEK2_LOAD_H
 
@@ -17,8 +17,5 @@ dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source);
  *   wv_b [C, v, H]:    wv_b[c, i, h] = W_UV[h][i, c]
  * as f32 copies in model-owned memory (the layout newer GGUFs ship). */
 dseek_status ds_ds2_split_kv_b(struct dseek_model *m, const ds_weight *kv_b, const char *name, ds_ds2_layer *L);
-
-/* Add a weight's elements and bytes (FP8: with its scale grid) to the model's totals. */
-void ds_ds2_count(struct dseek_model *m, const ds_weight *w);
 
 #endif

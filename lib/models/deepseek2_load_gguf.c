@@ -43,37 +43,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static void weight_from_gguf(const ds_gguf_tensor *t, ds_weight *w)
-{
-  memset(w, 0, sizeof *w);
-  if (!t) return;
-  w->type = t->type;
-  w->n_dims = t->n_dims;
-  for (int i = 0; i < 4; i++) w->ne[i] = t->ne[i];
-  w->data = (void *)t->data;
-}
-
-/* Fetch "blk.%d.<suffix>" (or a global name) with shape [ne0, ne1, ne2]
- * (ne2 = 1 for matrices and vectors). Small tensors (norms, router, bias)
- * become f32. */
+/* "blk.%d.<suffix>" (or a global name) with shape [ne0, ne1, ne2] (ne2 = 1
+ * for matrices and vectors; ds_model_fetch, model_fetch.c). Small tensors
+ * (norms, router, bias) become f32. */
 static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int64_t ne0,
                           int64_t ne1, int64_t ne2, const char *fmt, int il)
 {
-  char name[128];
-  snprintf(name, sizeof name, fmt, il);
-  weight_from_gguf(ds_gguf_tensor_get(m->gguf, name), w);
-  if (!w->data) return required ? ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name) : DSEEK_OK;
-  if (w->ne[0] != ne0 || w->ne[1] != ne1 || w->ne[2] != ne2 || w->ne[3] != 1)
-    return ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld, %lld]",
-                    m->path, name, (long long)w->ne[0], (long long)w->ne[1], (long long)w->ne[2],
-                    (long long)w->ne[3], (long long)ne0, (long long)ne1, (long long)ne2);
-  if (!ds_type_traits_get(w->type))
-    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which dseek cannot compute with",
-                    m->path, name, dseek_type_name(w->type));
-  dseek_status st;
-  if (small && (st = ds_model_weight_to_f32(m, w, name))) return st;
-  ds_ds2_count(m, w);
-  return DSEEK_OK;
+  return ds_model_fetch(m, w, required, small, ne0, ne1, ne2, fmt, il, 0);
 }
 
 static dseek_status read_hparams(struct dseek_model *m)

@@ -38,25 +38,6 @@ dseek_status ds_model_weight_to_f32(struct dseek_model *m, ds_weight *w, const c
   return DSEEK_OK;
 }
 
-dseek_status ds_weight_check(const struct dseek_model *m, const ds_weight *w, const char *name,
-                             int n_dims, int64_t ne0, int64_t ne1, bool need_f32)
-{
-  if (!w->data) return ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name);
-  int64_t want1 = n_dims >= 2 ? ne1 : 1;
-  bool ok = w->ne[0] == ne0 && w->ne[1] == want1 && w->ne[2] == 1 && w->ne[3] == 1;
-  if (!ok)
-    return ds_error(DSEEK_ERR_FORMAT,
-                    "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", m->path,
-                    name, (long long)w->ne[0], (long long)w->ne[1], (long long)w->ne[2],
-                    (long long)w->ne[3], (long long)ne0, (long long)want1);
-  if (!ds_type_traits_get(w->type))
-    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which dseek cannot compute with",
-                    m->path, name, dseek_type_name(w->type));
-  if (need_f32 && w->type != DSEEK_TYPE_F32)
-    return ds_error(DSEEK_ERR_INTERNAL, "%s: tensor '%s' should have been converted to F32", m->path, name);
-  return DSEEK_OK;
-}
-
 void ds_model_free(struct dseek_model *m)
 {
   if (!m) return;

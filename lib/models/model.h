@@ -152,9 +152,18 @@ dseek_status ds_model_prepare(struct dseek_model *m);
 dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab_only);
 void ds_model_free(struct dseek_model *m);
 
-/* Check shape/type of a weight against expectations; message names it. */
-dseek_status ds_weight_check(const struct dseek_model *m, const ds_weight *w, const char *name,
-                             int n_dims, int64_t ne0, int64_t ne1, bool need_f32);
+/* The weight fmt (formatted with il, ie) from the model's GGUF or
+ * safetensors files into w, shape [ne0, ne1, ne2] checked, small ones made
+ * f32, FP8 ones with their scale grid, counted (model_fetch.c); an absent
+ * optional weight leaves w zeroed. */
+dseek_status ds_model_fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int64_t ne0,
+                            int64_t ne1, int64_t ne2, const char *fmt, int il, int ie);
+
+/* The dense layers' weights (dense_load.c) under one file format's names,
+ * "%d" the layer, in this order: attn_norm, q, k, v, o, the q/k/v biases
+ * (qwen2), the q/k norms (qwen3), ffn_norm, gate, up, down. */
+#define DS_DENSE_LAYER_TENSORS 14
+dseek_status ds_dense_load_layers(struct dseek_model *m, const char *const names[DS_DENSE_LAYER_TENSORS]);
 
 /* ---- forward graphs (arch.c dispatches to dense.c, deepseek2.c) ------------- */
 
