@@ -189,29 +189,6 @@ static dseek_status load_block(struct dseek_model *m, ds_ds2_layer *L, int il)
   return DSEEK_OK;
 }
 
-/* MTP block N = n_layer + i: a full block plus blk.N.nextn.* (optional as a
- * whole: a file may declare nextn layers and ship without them). */
-static dseek_status load_nextn(struct dseek_model *m, ds_ds2_nextn *x, int il)
-{
-  const int64_t d = m->hp.n_embd;
-  char name[96];
-  snprintf(name, sizeof name, "blk.%d.nextn.eh_proj.weight", il);
-  if (!ds_gguf_tensor_get(m->gguf, name)) {
-    ds_log(DSEEK_LOG_INFO, "%s: no MTP tensors for layer %d; speculative MTP unavailable", m->path, il);
-    return DSEEK_OK;
-  }
-  dseek_status st;
-  if ((st = load_block(m, &x->block, il)) ||
-      (st = fetch(m, &x->eh_proj, true, false, 2 * d, d, 1, "blk.%d.nextn.eh_proj.weight", il)) ||
-      (st = fetch(m, &x->enorm, true, true, d, 1, 1, "blk.%d.nextn.enorm.weight", il)) ||
-      (st = fetch(m, &x->hnorm, true, true, d, 1, 1, "blk.%d.nextn.hnorm.weight", il)) ||
-      (st = fetch(m, &x->shared_head_norm, false, true, d, 1, 1, "blk.%d.nextn.shared_head_norm.weight", il)) ||
-      (st = fetch(m, &x->shared_head_head, false, false, d, m->hp.n_vocab, 1, "blk.%d.nextn.shared_head_head.weight", il)) ||
-      (st = fetch(m, &x->embed_tokens, false, false, d, m->hp.n_vocab, 1, "blk.%d.nextn.embed_tokens.weight", il)))
-    return st;
-  return DSEEK_OK;
-}
-
 dseek_status ds_model_load_deepseek2_gguf(struct dseek_model *m)
 {
   dseek_status st;
@@ -219,15 +196,10 @@ dseek_status ds_model_load_deepseek2_gguf(struct dseek_model *m)
   const ds_gguf_tensor *embd = ds_gguf_tensor_get(m->gguf, "token_embd.weight");
   if (!embd) return ds_error(DSEEK_ERR_FORMAT, "%s: tensor 'token_embd.weight' missing", m->path);
   m->hp.n_vocab = embd->ne[1];
-  const int64_t d = m->hp.n_embd;
-  if ((st = fetch(m, &m->tok_embd, true, false, d, m->hp.n_vocab, 1, "token_embd.weight", 0)) ||
-      (st = fetch(m, &m->output_norm, true, true, d, 1, 1, "output_norm.weight", 0)) ||
-      (st = fetch(m, &m->output, false, false, d, m->hp.n_vocab, 1, "output.weight", 0)))
-    return st;
-  if (!m->output.data) m->output = m->tok_embd;
-  for (int il = 0; il < (int)m->hp.n_layer; il++)
-    if ((st = load_block(m, &m->ds2_layers[il], il))) return st;
-  for (int i = 0; i < (int)m->ds2.n_nextn; i++)
-    if ((st = load_nextn(m, &m->ds2_nextn[i], (int)m->hp.n_layer + i))) return st;
-  return DSEEK_OK;
+  static const ds_ds2_format gguf = {
+    load_block, "token_embd.weight", "output_norm.weight", "output.weight",
+    {"blk.%d.nextn.eh_proj.weight", "blk.%d.nextn.enorm.weight", "blk.%d.nextn.hnorm.weight",
+     "blk.%d.nextn.shared_head_norm.weight", "blk.%d.nextn.shared_head_head.weight",
+     "blk.%d.nextn.embed_tokens.weight"}};
+  return ds_ds2_load_weights(m, &gguf, false);
 }

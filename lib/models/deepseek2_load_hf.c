@@ -237,41 +237,11 @@ static dseek_status load_block(struct dseek_model *m, ds_ds2_layer *L, int il)
   return DSEEK_OK;
 }
 
-/* MTP layer il (= num_hidden_layers + i): a full block plus enorm, hnorm,
- * eh_proj, shared_head.{norm, head}, embed_tokens; skipped when absent. */
-static dseek_status load_nextn(struct dseek_model *m, ds_ds2_nextn *x, int il)
-{
-  const int64_t d = m->hp.n_embd, V = m->hp.n_vocab;
-  char name[96];
-  snprintf(name, sizeof name, P "eh_proj.weight", il);
-  if (!ds_st_find(m->st, name)) {
-    ds_log(DSEEK_LOG_INFO, "%s: no MTP tensors for layer %d; speculative MTP unavailable", m->path, il);
-    return DSEEK_OK;
-  }
-  dseek_status st;
-  if ((st = load_block(m, &x->block, il)) ||
-      (st = fetch(m, &x->eh_proj, true, false, 2 * d, d, P "eh_proj.weight", il, 0)) ||
-      (st = fetch(m, &x->enorm, true, true, d, 1, P "enorm.weight", il, 0)) ||
-      (st = fetch(m, &x->hnorm, true, true, d, 1, P "hnorm.weight", il, 0)) ||
-      (st = fetch(m, &x->shared_head_norm, false, true, d, 1, P "shared_head.norm.weight", il, 0)) ||
-      (st = fetch(m, &x->shared_head_head, false, false, d, V, P "shared_head.head.weight", il, 0)) ||
-      (st = fetch(m, &x->embed_tokens, false, false, d, V, P "embed_tokens.weight", il, 0)))
-    return st;
-  return DSEEK_OK;
-}
-
 dseek_status ds_model_deepseek2_hf_weights(struct dseek_model *m, bool tied)
 {
-  const int64_t d = m->hp.n_embd, V = m->hp.n_vocab;
-  dseek_status st;
-  if ((st = fetch(m, &m->tok_embd, true, false, d, V, "model.embed_tokens.weight", 0, 0)) ||
-      (st = fetch(m, &m->output_norm, true, true, d, 1, "model.norm.weight", 0, 0)) ||
-      (st = fetch(m, &m->output, !tied, false, d, V, "lm_head.weight", 0, 0)))
-    return st;
-  if (!m->output.data) m->output = m->tok_embd;
-  for (int il = 0; il < (int)m->hp.n_layer; il++)
-    if ((st = load_block(m, &m->ds2_layers[il], il))) return st;
-  for (int i = 0; i < (int)m->ds2.n_nextn; i++)
-    if ((st = load_nextn(m, &m->ds2_nextn[i], (int)m->hp.n_layer + i))) return st;
-  return DSEEK_OK;
+  static const ds_ds2_format hf = {
+    load_block, "model.embed_tokens.weight", "model.norm.weight", "lm_head.weight",
+    {P "eh_proj.weight", P "enorm.weight", P "hnorm.weight", P "shared_head.norm.weight", P "shared_head.head.weight",
+     P "embed_tokens.weight"}};
+  return ds_ds2_load_weights(m, &hf, !tied);
 }
