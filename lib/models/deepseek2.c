@@ -27,54 +27,6 @@
  */
 #include "models/deepseek2_graph.h"
 
-#include <string.h>
-
-ds_tensor *ds_ds2_weight(ds_graph *g, const ds_weight *w, const char *name)
-{
-  if (!w->data) return NULL;
-  return ds_tensor_external(g, w->type, w->n_dims, w->ne, w->data, name);
-}
-
-/* The FP8 scale grid of w (f32 [ceil(ne0/128), ceil(ne1/128), ne2]), or NULL. */
-static ds_tensor *weight_scale(ds_graph *g, const ds_weight *w, const char *name)
-{
-  if (!w->scale) return NULL;
-  int64_t ne[3] = {(w->ne[0] + 127) / 128, (w->ne[1] + 127) / 128, w->ne[2]};
-  return ds_tensor_external(g, DSEEK_TYPE_F32, 3, ne, w->scale, name);
-}
-
-ds_tensor *ds_ds2_linear(ds_graph *g, ds_tensor *x, const ds_weight *w, const char *name)
-{
-  if (w->scale) return ds_op_mul_mat_scaled(g, ds_ds2_weight(g, w, name), weight_scale(g, w, name), x);
-  return ds_op_mul_mat(g, ds_ds2_weight(g, w, name), x);
-}
-
-ds_tensor *ds_ds2_norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps, const char *name)
-{
-  return ds_op_mul(g, ds_op_rms_norm(g, x, eps), ds_ds2_weight(g, w, name));
-}
-
-/* W_down (silu(W_gate x) * W_up x); the middle one op (mul_mat_swiglu) unless
- * the weights are FP8 or of two types */
-static ds_tensor *mlp(ds_graph *g, ds_tensor *x, const ds_weight *gate, const ds_weight *up, const ds_weight *down)
-{
-  ds_tensor *h = !gate->scale && !up->scale && gate->type == up->type && x && ds_tensor_is_contiguous(x)
-                     ? ds_op_mul_mat_swiglu(g, ds_ds2_weight(g, gate, "ffn_gate"), ds_ds2_weight(g, up, "ffn_up"), x)
-                     : ds_op_swiglu(g, ds_ds2_linear(g, x, gate, "ffn_gate"), ds_ds2_linear(g, x, up, "ffn_up"));
-  return ds_ds2_linear(g, h, down, "ffn_down");
-}
-
-/* One projection for every selected expert: [in, 1 or k, T] -> [out, k, T]. */
-static ds_tensor *experts(ds_graph *g, ds_tensor *x, const ds_experts *e, ds_tensor *ids, const char *name)
-{
-  ds_tensor *table = NULL;
-  if (e->table) {
-    int64_t ne[2] = {2, e->w.ne[2]};
-    table = ds_tensor_external(g, DSEEK_TYPE_I64, 2, ne, e->table, name);
-  }
-  return ds_op_mul_mat_id(g, ds_ds2_weight(g, &e->w, name), weight_scale(g, &e->w, name), table, x, ids);
-}
-
 /* DeepSeekMoE on hn [d, T] -> [d, T]. */
 static ds_tensor *moe(ds_graph *g, const struct dseek_model *m, const ds_ds2_layer *L, ds_tensor *hn)
 {
@@ -82,24 +34,9 @@ static ds_tensor *moe(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   ds_moe_params p = {.n_used = (int)d2->n_expert_used, .scoring = d2->gating, .n_group = (int)d2->n_group,
                      .n_group_used = (int)d2->n_group_used, .group_top2sum = d2->group_top2sum,
                      .norm = d2->norm_topk, .scale = d2->routed_scale};
-  ds_tensor *logits = ds_op_mul_mat(g, ds_ds2_weight(g, &L->gate_inp, "ffn_gate_inp"), hn);   /* f32 router */
-  ds_tensor *ids = ds_op_moe_route(g, logits, ds_ds2_weight(g, &L->exp_probs_b, "exp_probs_b"), &p);
-  ds_tensor *w = ds_op_moe_weights(g, logits, ids, &p);
-  int64_t ne3[3] = {hn->ne[0], 1, hn->ne[1]};
-  ds_tensor *x = ds_op_reshape(g, hn, 3, ne3);
-  /* silu(G_e hn) * (U_e hn) in one op for stacked experts (GGUF); FP8 and
-   * scattered experts (Hugging Face files) take the two products */
-  ds_tensor *h = NULL;
-  if (!L->gate_exps.table && !L->up_exps.table && !L->gate_exps.w.scale && !L->up_exps.w.scale &&
-      L->gate_exps.w.type == L->up_exps.w.type)
-    h = ds_op_mul_mat_id_swiglu(g, ds_ds2_weight(g, &L->gate_exps.w, "ffn_gate_exps"),
-                                ds_ds2_weight(g, &L->up_exps.w, "ffn_up_exps"), x, ids);
-  else
-    h = ds_op_swiglu(g, experts(g, x, &L->gate_exps, ids, "ffn_gate_exps"),
-                     experts(g, x, &L->up_exps, ids, "ffn_up_exps"));
-  ds_tensor *y = ds_op_moe_sum(g, experts(g, h, &L->down_exps, ids, "ffn_down_exps"), w);
-  if (L->gate_shexp.data) y = ds_op_add(g, y, mlp(g, hn, &L->gate_shexp, &L->up_shexp, &L->down_shexp));
-  return y;
+  ds_moe_weights w = {&L->gate_inp, &L->exp_probs_b, &L->gate_exps, &L->up_exps, &L->down_exps,
+                      &L->gate_shexp, &L->up_shexp, &L->down_shexp};
+  return ds_build_moe(g, hn, &w, &p);
 }
 
 /* Multi-head latent attention of xn [d, T] -> [d, T], writing the layer's
@@ -112,10 +49,13 @@ static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   const int64_t T = xn->ne[1], H = hp->n_head, C = d2->kv_lora_rank, r = d2->qk_rope, nope = d2->qk_nope;
   const int64_t v = d2->v_head, qh = nope + r;
 
-  ds_tensor *q = L->wq_a.data
-                     ? ds_ds2_linear(g, ds_ds2_norm(g, ds_ds2_linear(g, xn, &L->wq_a, "attn_q_a"), &L->q_a_norm, hp->norm_eps, "attn_q_a_norm"),
-                              &L->wq_b, "attn_q_b")
-                     : ds_ds2_linear(g, xn, &L->wq, "attn_q");
+  ds_tensor *q;
+  if (L->wq_a.data) {
+    ds_tensor *cq = ds_build_linear(g, xn, &L->wq_a, NULL, "attn_q_a");   /* the query's low-rank latent */
+    q = ds_build_linear(g, ds_build_norm(g, cq, &L->q_a_norm, hp->norm_eps, "attn_q_a_norm"), &L->wq_b, NULL, "attn_q_b");
+  } else {
+    q = ds_build_linear(g, xn, &L->wq, NULL, "attn_q");
+  }
   int64_t ne_q[3] = {qh, H, T};
   q = ds_op_reshape(g, q, 3, ne_q);
   size_t fs = sizeof(float);
@@ -124,29 +64,31 @@ static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   ds_tensor *q_nope = ds_op_view(g, q, 3, ne_nope, nb_q, 0);
   ds_tensor *q_pe = ds_op_rope(g, ds_op_view(g, q, 3, ne_pe, nb_q, (size_t)nope * fs), f->pos, NULL, rp);
 
-  ds_tensor *ckv = ds_ds2_linear(g, xn, &L->wkv_a, "attn_kv_a_mqa");          /* [C + r, T] */
+  ds_tensor *ckv = ds_build_linear(g, xn, &L->wkv_a, NULL, "attn_kv_a_mqa");          /* [C + r, T] */
   int64_t ne_c[2] = {C, T}, ne_kpe[3] = {r, 1, T};
   size_t nb_c[2] = {fs, (size_t)(C + r) * fs}, nb_kpe[3] = {fs, (size_t)(C + r) * fs, (size_t)(C + r) * fs};
-  ds_tensor *c_kv = ds_ds2_norm(g, ds_op_view(g, ckv, 2, ne_c, nb_c, 0), &L->kv_a_norm, hp->norm_eps, "attn_kv_a_norm");
+  ds_tensor *c_kv = ds_build_norm(g, ds_op_view(g, ckv, 2, ne_c, nb_c, 0), &L->kv_a_norm, hp->norm_eps, "attn_kv_a_norm");
   ds_tensor *k_pe = ds_op_rope(g, ds_op_view(g, ckv, 3, ne_kpe, nb_kpe, (size_t)C * fs), f->pos, NULL, rp);
   int64_t ne_c3[3] = {C, 1, T};
   ds_tensor *row = ds_op_concat(g, ds_op_reshape(g, c_kv, 3, ne_c3), k_pe, 0);   /* [C + r, 1, T] */
 
-  const int64_t ne_cache[3] = {C + r, 1, kv->n_ctx};
+  ds_kv_layout kl;
+  ds_ds2_kv_layout(m, &kl);
+  const int64_t ne_cache[3] = {kl.k_head, kl.n_head, kv->n_ctx};
   ds_tensor *kc = ds_tensor_external(g, kv->type, 3, ne_cache, cache, "kv_latent");
   ds_op_set_rows(g, kc, row, f->slots);
-  int64_t ne_v[3] = {C, 1, kv->n_ctx};
+  int64_t ne_v[3] = {kl.parts[0], kl.n_head, kv->n_ctx};
   ds_tensor *vc = kc ? ds_op_view(g, kc, 3, ne_v, kc->nb, 0) : NULL;   /* c_kv of every slot */
 
   /* absorbed query [W_UK^T q_nope ; q_pe] per head */
-  ds_tensor *qa = ds_op_mul_mat(g, ds_ds2_weight(g, &L->wk_b, "attn_k_b"), ds_op_permute(g, q_nope, 0, 2, 1, 3));
+  ds_tensor *qa = ds_op_mul_mat(g, ds_build_weight(g, &L->wk_b, "attn_k_b"), ds_op_permute(g, q_nope, 0, 2, 1, 3));
   ds_tensor *qf = ds_op_concat(g, ds_op_permute(g, qa, 0, 2, 1, 3), q_pe, 0);   /* [C + r, H, T] */
   ds_tensor *o = ds_op_attn_seq(g, qf, kc, vc, kv->n_ctx, f->slots, f->seq, d2->kq_scale);   /* [C, H, T] */
   *attn = o;
-  ds_tensor *vh = ds_ds2_linear(g, ds_op_permute(g, o, 0, 2, 1, 3), &L->wv_b, "attn_v_b");   /* [v, T, H] */
+  ds_tensor *vh = ds_build_linear(g, ds_op_permute(g, o, 0, 2, 1, 3), &L->wv_b, NULL, "attn_v_b");   /* [v, T, H] */
   vh = ds_op_cont(g, ds_op_permute(g, vh, 0, 2, 1, 3));                                 /* [v, H, T] */
   int64_t ne_o[2] = {v * H, T};
-  return ds_ds2_linear(g, ds_op_reshape(g, vh, 2, ne_o), &L->wo, "attn_output");
+  return ds_build_linear(g, ds_op_reshape(g, vh, 2, ne_o), &L->wo, NULL, "attn_output");
 }
 
 void ds_ds2_rope_params(const struct dseek_model *m, ds_rope_params *rp)
@@ -165,89 +107,53 @@ void ds_ds2_rope_params(const struct dseek_model *m, ds_rope_params *rp)
   }
 }
 
-ds_tensor *ds_ds2_embed(ds_graph *g, const ds_weight *w, ds_tensor *ids)
-{
-  ds_tensor *emb = ds_ds2_weight(g, w, "token_embd");
-  return w->scale ? ds_op_get_rows_scaled(g, emb, weight_scale(g, w, "token_embd"), ids) : ds_op_get_rows(g, emb, ids);
-}
-
 ds_tensor *ds_ds2_block(ds_graph *g, const struct dseek_model *m, const ds_ds2_layer *L, const ds_kv_cache *kv,
                         void *cache, ds_forward *f, const ds_rope_params *rp, ds_tensor *x, ds_tensor **attn)
 {
   if (!x) return NULL;   /* an earlier op failed: the builder reports it (the graph's error) */
   const float eps = m->hp.norm_eps;
-  ds_tensor *xn = ds_ds2_norm(g, x, &L->attn_norm, eps, "attn_norm");
+  ds_tensor *xn = ds_build_norm(g, x, &L->attn_norm, eps, "attn_norm");
   if (!xn) return NULL;   /* an op failed: its error is set, the build reports it */
   x = ds_op_add(g, x, mla(g, m, L, kv, cache, f, rp, xn, attn));
   if (!x) return NULL;
-  ds_tensor *hn = ds_ds2_norm(g, x, &L->ffn_norm, eps, "ffn_norm");
-  return ds_op_add(g, x, L->moe ? moe(g, m, L, hn) : mlp(g, hn, &L->ffn_gate, &L->ffn_up, &L->ffn_down));
+  ds_tensor *hn = ds_build_norm(g, x, &L->ffn_norm, eps, "ffn_norm");
+  return ds_op_add(g, x, L->moe ? moe(g, m, L, hn) : ds_build_ffn(g, hn, &L->ffn_gate, &L->ffn_up, &L->ffn_down, true));
 }
 
-bool ds_model_has_mtp(const struct dseek_model *m)
+/* MLA cache rows (README §1.3): one latent row [c_kv (C) ; k_pe (qk_rope)] per
+ * token, V the c_kv view of it; rope on the k_pe tail. */
+void ds_ds2_kv_layout(const struct dseek_model *m, ds_kv_layout *l)
 {
-  return m && m->arch == DS_ARCH_DEEPSEEK2 && m->ds2.n_nextn > 0 && m->ds2_nextn && m->ds2_nextn[0].eh_proj.data;
-}
-
-dseek_status ds_ds2_forward_begin(const ds_kv_cache *kv, int64_t T, bool all_logits, int64_t n_attn, ds_forward *out)
-{
-  memset(out, 0, sizeof *out);
-  ds_graph *g = ds_graph_new();
-  if (!g) return ds_error(DSEEK_ERR_NO_MEMORY, "forward: out of memory");
-  out->graph = g;
-  out->n_tokens = T;
-  out->all_logits = all_logits;
-  out->attn = ds_calloc((size_t)n_attn, sizeof *out->attn);
-  if (!out->attn) { ds_forward_free(out); return ds_error(DSEEK_ERR_NO_MEMORY, "forward: out of memory"); }
-  int64_t ne_t[1] = {T}, ne_seq[1] = {kv->n_ctx + T};
-  out->ids = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "ids");
-  out->pos = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "pos");
-  out->slots = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "slots");
-  out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
-  return DSEEK_OK;
+  const ds_ds2_hparams *d2 = &m->ds2;
+  *l = (ds_kv_layout){.n_head = 1, .k_head = d2->kv_lora_rank + d2->qk_rope, .v_head = 0,
+                      .parts = {d2->kv_lora_rank, d2->qk_rope}, .parts_name = "kv_lora_rank and qk_rope",
+                      .rope_offset = d2->kv_lora_rank, .rope_head = d2->qk_rope};
 }
 
 dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
                                         bool all_logits, int max_threads, ds_forward *out)
 {
   const ds_hparams *hp = &m->hp;
-  dseek_status st = ds_ds2_forward_begin(kv, T, all_logits, hp->n_layer, out);
+  dseek_status st = ds_forward_begin(kv, T, all_logits, hp->n_layer, out);
   if (st) return st;
   ds_graph *g = out->graph;
   ds_rope_params rp;
   ds_ds2_rope_params(m, &rp);
-  ds_tensor *x = ds_ds2_embed(g, &m->tok_embd, out->ids);
+  ds_tensor *x = ds_build_embed(g, &m->tok_embd, out->ids);
   for (int64_t il = 0; il < hp->n_layer; il++)
     x = ds_ds2_block(g, m, &m->ds2_layers[il], kv, kv->k[il], out, &rp, x, &out->attn[il]);
   /* A model with an MTP layer also hands out the final hidden state of every
    * token after the final norm (the h_t the MTP layer reads, see
    * deepseek2_mtp.c): the norm then runs on all T rows (it is per row, so the
    * last row is the same either way). */
-  const bool hidden = ds_model_has_mtp(m);
+  const bool hidden = ds_ds2_has_mtp(m);
   if (hidden) {
-    x = ds_ds2_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
+    x = ds_build_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
     out->hidden = x;
   }
-  if (!all_logits && T > 1 && x) {
-    int64_t ne_last[2] = {hp->n_embd, 1};
-    x = ds_op_view(g, x, 2, ne_last, NULL, x->nb[1] * (size_t)(T - 1));
-  }
-  if (!hidden) x = ds_ds2_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
-  out->logits = ds_ds2_linear(g, x, &m->output, "output");
-  if (!out->logits) {
-    st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
-    ds_forward_free(out);
-    return ds_error_prefix(st, "%s: building the forward graph", m->path);
-  }
-  for (int64_t il = 0; il < hp->n_layer; il++) {
-    if (!out->attn[il]) {
-      ds_forward_free(out);
-      return ds_error(DSEEK_ERR_INTERNAL, "%s: building the forward graph: attention missing", m->path);
-    }
-  }
-  ds_tensor_set_output(out->logits);
+  x = ds_build_logit_rows(g, x, all_logits);
+  if (!hidden) x = ds_build_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
+  out->logits = ds_build_linear(g, x, &m->output, NULL, "output");
   if (out->hidden) ds_tensor_set_output(out->hidden);
-  st = ds_graph_plan(g, max_threads);
-  if (st) ds_forward_free(out);
-  return st;
+  return ds_forward_finish(m, out, hp->n_layer, max_threads, "forward graph");
 }

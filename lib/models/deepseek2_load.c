@@ -101,16 +101,41 @@ dseek_status ds_ds2_split_kv_b(struct dseek_model *m, const ds_weight *kv_b, con
   return DSEEK_OK;
 }
 
-void ds_ds2_count(struct dseek_model *m, const ds_weight *w)
+/* MTP layer il = n_layer + i: eh_proj, enorm, hnorm, shared_head norm and
+ * head, embed_tokens and a full block, optional as a whole (a file may
+ * declare nextn layers and ship without them). */
+static dseek_status load_nextn(struct dseek_model *m, const ds_ds2_format *f, ds_ds2_nextn *x, int il)
 {
-  if (!w->data) return;
-  uint64_t rows = (uint64_t)(w->ne[1] * w->ne[2] * w->ne[3]), bytes = 0;
-  m->n_params += (uint64_t)w->ne[0] * rows;
-  ds_row_size(w->type, w->ne[0], &bytes);
-  m->weight_bytes += bytes * rows;
-  if (w->scale) {
-    int64_t sr, sc;
-    ds_fp8_scale_shape(w->ne[1], w->ne[0], &sr, &sc);
-    m->weight_bytes += (uint64_t)(sr * sc) * sizeof(float) * (uint64_t)(w->ne[2] * w->ne[3]);
+  const int64_t d = m->hp.n_embd, V = m->hp.n_vocab;
+  const char *const *n = f->nextn;
+  dseek_status st;
+  if ((st = ds_model_fetch(m, &x->eh_proj, false, false, 2 * d, d, 1, n[0], il, 0))) return st;
+  if (!x->eh_proj.data) {
+    ds_log(DSEEK_LOG_INFO, "%s: no MTP tensors for layer %d; speculative MTP unavailable", m->path, il);
+    return DSEEK_OK;
   }
+  if ((st = f->load_block(m, &x->block, il)) ||
+      (st = ds_model_fetch(m, &x->enorm, true, true, d, 1, 1, n[1], il, 0)) ||
+      (st = ds_model_fetch(m, &x->hnorm, true, true, d, 1, 1, n[2], il, 0)) ||
+      (st = ds_model_fetch(m, &x->shared_head_norm, false, true, d, 1, 1, n[3], il, 0)) ||
+      (st = ds_model_fetch(m, &x->shared_head_head, false, false, d, V, 1, n[4], il, 0)) ||
+      (st = ds_model_fetch(m, &x->embed_tokens, false, false, d, V, 1, n[5], il, 0)))
+    return st;
+  return DSEEK_OK;
+}
+
+dseek_status ds_ds2_load_weights(struct dseek_model *m, const ds_ds2_format *f, bool output_required)
+{
+  const int64_t d = m->hp.n_embd, V = m->hp.n_vocab;
+  dseek_status st;
+  if ((st = ds_model_fetch(m, &m->tok_embd, true, false, d, V, 1, f->embd, 0, 0)) ||
+      (st = ds_model_fetch(m, &m->output_norm, true, true, d, 1, 1, f->output_norm, 0, 0)) ||
+      (st = ds_model_fetch(m, &m->output, output_required, false, d, V, 1, f->output, 0, 0)))
+    return st;
+  if (!m->output.data) m->output = m->tok_embd;   /* tied */
+  for (int il = 0; il < (int)m->hp.n_layer; il++)
+    if ((st = f->load_block(m, &m->ds2_layers[il], il))) return st;
+  for (int i = 0; i < (int)m->ds2.n_nextn; i++)
+    if ((st = load_nextn(m, f, &m->ds2_nextn[i], (int)m->hp.n_layer + i))) return st;
+  return DSEEK_OK;
 }

@@ -1,6 +1,6 @@
 /* deepseek2_load.h — what the deepseek2 GGUF and HF loaders share
  * (deepseek2_load.c): hparam checks, the YaRN softmax scale, splitting a fused
- * kv_b into W_UK^T / W_UV, and weight accounting. */
+ * kv_b into W_UK^T / W_UV, and the weight list after the blocks. */
 #ifndef DS_MODELS_DEEPSEEK2_LOAD_H
 #define DS_MODELS_DEEPSEEK2_LOAD_H
 
@@ -18,7 +18,17 @@ dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source);
  * as f32 copies in model-owned memory (the layout newer GGUFs ship). */
 dseek_status ds_ds2_split_kv_b(struct dseek_model *m, const ds_weight *kv_b, const char *name, ds_ds2_layer *L);
 
-/* Add a weight's elements and bytes (FP8: with its scale grid) to the model's totals. */
-void ds_ds2_count(struct dseek_model *m, const ds_weight *w);
+/* One file format's names of the model-level and MTP tensors ("%d" the
+ * layer) and its loader of one block (MLA + FFN/MoE weights of layer il). */
+typedef struct ds_ds2_format {
+  dseek_status (*load_block)(struct dseek_model *m, ds_ds2_layer *L, int il);
+  const char *embd, *output_norm, *output;
+  const char *nextn[6];   /* eh_proj, enorm, hnorm, shared_head norm, shared_head head, embed_tokens */
+} ds_ds2_format;
+
+/* The weights after the hparams: embedding, output norm, head (absent, or
+ * not required: the embedding serves), the n_layer blocks, the MTP layers
+ * (deepseek2_load.c). */
+dseek_status ds_ds2_load_weights(struct dseek_model *m, const ds_ds2_format *f, bool output_required);
 
 #endif

@@ -43,37 +43,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static void weight_from_gguf(const ds_gguf_tensor *t, ds_weight *w)
-{
-  memset(w, 0, sizeof *w);
-  if (!t) return;
-  w->type = t->type;
-  w->n_dims = t->n_dims;
-  for (int i = 0; i < 4; i++) w->ne[i] = t->ne[i];
-  w->data = (void *)t->data;
-}
-
-/* Fetch "blk.%d.<suffix>" (or a global name) with shape [ne0, ne1, ne2]
- * (ne2 = 1 for matrices and vectors). Small tensors (norms, router, bias)
- * become f32. */
+/* "blk.%d.<suffix>" (or a global name) with shape [ne0, ne1, ne2] (ne2 = 1
+ * for matrices and vectors; ds_model_fetch, model_fetch.c). Small tensors
+ * (norms, router, bias) become f32. */
 static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int64_t ne0,
                           int64_t ne1, int64_t ne2, const char *fmt, int il)
 {
-  char name[128];
-  snprintf(name, sizeof name, fmt, il);
-  weight_from_gguf(ds_gguf_tensor_get(m->gguf, name), w);
-  if (!w->data) return required ? ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name) : DSEEK_OK;
-  if (w->ne[0] != ne0 || w->ne[1] != ne1 || w->ne[2] != ne2 || w->ne[3] != 1)
-    return ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld, %lld]",
-                    m->path, name, (long long)w->ne[0], (long long)w->ne[1], (long long)w->ne[2],
-                    (long long)w->ne[3], (long long)ne0, (long long)ne1, (long long)ne2);
-  if (!ds_type_traits_get(w->type))
-    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which dseek cannot compute with",
-                    m->path, name, dseek_type_name(w->type));
-  dseek_status st;
-  if (small && (st = ds_model_weight_to_f32(m, w, name))) return st;
-  ds_ds2_count(m, w);
-  return DSEEK_OK;
+  return ds_model_fetch(m, w, required, small, ne0, ne1, ne2, fmt, il, 0);
 }
 
 static dseek_status read_hparams(struct dseek_model *m)
@@ -213,29 +189,6 @@ static dseek_status load_block(struct dseek_model *m, ds_ds2_layer *L, int il)
   return DSEEK_OK;
 }
 
-/* MTP block N = n_layer + i: a full block plus blk.N.nextn.* (optional as a
- * whole: a file may declare nextn layers and ship without them). */
-static dseek_status load_nextn(struct dseek_model *m, ds_ds2_nextn *x, int il)
-{
-  const int64_t d = m->hp.n_embd;
-  char name[96];
-  snprintf(name, sizeof name, "blk.%d.nextn.eh_proj.weight", il);
-  if (!ds_gguf_tensor_get(m->gguf, name)) {
-    ds_log(DSEEK_LOG_INFO, "%s: no MTP tensors for layer %d; speculative MTP unavailable", m->path, il);
-    return DSEEK_OK;
-  }
-  dseek_status st;
-  if ((st = load_block(m, &x->block, il)) ||
-      (st = fetch(m, &x->eh_proj, true, false, 2 * d, d, 1, "blk.%d.nextn.eh_proj.weight", il)) ||
-      (st = fetch(m, &x->enorm, true, true, d, 1, 1, "blk.%d.nextn.enorm.weight", il)) ||
-      (st = fetch(m, &x->hnorm, true, true, d, 1, 1, "blk.%d.nextn.hnorm.weight", il)) ||
-      (st = fetch(m, &x->shared_head_norm, false, true, d, 1, 1, "blk.%d.nextn.shared_head_norm.weight", il)) ||
-      (st = fetch(m, &x->shared_head_head, false, false, d, m->hp.n_vocab, 1, "blk.%d.nextn.shared_head_head.weight", il)) ||
-      (st = fetch(m, &x->embed_tokens, false, false, d, m->hp.n_vocab, 1, "blk.%d.nextn.embed_tokens.weight", il)))
-    return st;
-  return DSEEK_OK;
-}
-
 dseek_status ds_model_load_deepseek2_gguf(struct dseek_model *m)
 {
   dseek_status st;
@@ -243,15 +196,10 @@ dseek_status ds_model_load_deepseek2_gguf(struct dseek_model *m)
   const ds_gguf_tensor *embd = ds_gguf_tensor_get(m->gguf, "token_embd.weight");
   if (!embd) return ds_error(DSEEK_ERR_FORMAT, "%s: tensor 'token_embd.weight' missing", m->path);
   m->hp.n_vocab = embd->ne[1];
-  const int64_t d = m->hp.n_embd;
-  if ((st = fetch(m, &m->tok_embd, true, false, d, m->hp.n_vocab, 1, "token_embd.weight", 0)) ||
-      (st = fetch(m, &m->output_norm, true, true, d, 1, 1, "output_norm.weight", 0)) ||
-      (st = fetch(m, &m->output, false, false, d, m->hp.n_vocab, 1, "output.weight", 0)))
-    return st;
-  if (!m->output.data) m->output = m->tok_embd;
-  for (int il = 0; il < (int)m->hp.n_layer; il++)
-    if ((st = load_block(m, &m->ds2_layers[il], il))) return st;
-  for (int i = 0; i < (int)m->ds2.n_nextn; i++)
-    if ((st = load_nextn(m, &m->ds2_nextn[i], (int)m->hp.n_layer + i))) return st;
-  return DSEEK_OK;
+  static const ds_ds2_format gguf = {
+    load_block, "token_embd.weight", "output_norm.weight", "output.weight",
+    {"blk.%d.nextn.eh_proj.weight", "blk.%d.nextn.enorm.weight", "blk.%d.nextn.hnorm.weight",
+     "blk.%d.nextn.shared_head_norm.weight", "blk.%d.nextn.shared_head_head.weight",
+     "blk.%d.nextn.embed_tokens.weight"}};
+  return ds_ds2_load_weights(m, &gguf, false);
 }

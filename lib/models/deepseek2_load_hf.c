@@ -24,7 +24,6 @@
 #include "models/deepseek2_load.h"
 #include "formats/json.h"
 #include "formats/safetensors.h"
-#include "kernels/fp8.h"
 #include "kernels/types.h"
 
 #include <math.h>
@@ -160,45 +159,12 @@ dseek_status ds_model_deepseek2_hf_config(struct dseek_model *m, const ds_json_v
 
 /* ---- weights ---------------------------------------------------------------- */
 
-/* name with its FP8 scale grid when the tensor is F8_E4M3; shape [ne0, ne1]. */
+/* "fmt" (layer il, expert ie) of shape [ne0, ne1], an FP8 one with its scale
+ * grid (ds_model_fetch, model_fetch.c). */
 static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int64_t ne0, int64_t ne1,
                           const char *fmt, int il, int ie)
 {
-  char name[160];
-  snprintf(name, sizeof name, fmt, il, ie);
-  const ds_st_tensor *t = ds_st_find(m->st, name);
-  memset(w, 0, sizeof *w);
-  if (!t) return required ? ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name) : DSEEK_OK;
-  if (t->type == DS_ST_TYPE_UNSUPPORTED)
-    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which dseek cannot compute with", t->file,
-                    name, t->dtype);
-  w->type = t->type;
-  w->n_dims = t->n_dims ? t->n_dims : 1;
-  for (int i = 0; i < 4; i++) w->ne[i] = 1;
-  for (int i = 0; i < t->n_dims; i++) w->ne[i] = t->shape[t->n_dims - 1 - i];
-  w->data = (void *)t->data;
-  dseek_status st;
-  if (w->type == DSEEK_TYPE_F8_E4M3) {
-    if (small) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' is FP8 where dseek expects a small "
-                               "f32 vector", m->path, name);
-    char sname[176];
-    snprintf(sname, sizeof sname, "%s_scale_inv", name);
-    const ds_st_tensor *s = ds_st_find(m->st, sname);
-    int64_t sr = 0, sc = 0;
-    ds_fp8_scale_shape(ne1, ne0, &sr, &sc);
-    if (!s) return ds_error(DSEEK_ERR_FORMAT, "%s: FP8 tensor '%s' has no '%s'", m->path, name, sname);
-    if (s->type == DS_ST_TYPE_UNSUPPORTED || s->n_dims != 2 || s->shape[0] != sr || s->shape[1] != sc)
-      return ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' must be a float [%lld, %lld] block-scale grid", m->path,
-                      sname, (long long)sr, (long long)sc);
-    ds_weight sw = {.type = s->type, .n_dims = 2, .ne = {sc, sr, 1, 1}, .data = (void *)s->data};
-    if ((st = ds_model_weight_to_f32(m, &sw, sname))) return st;
-    w->scale = sw.data;
-  } else if (small && (st = ds_model_weight_to_f32(m, w, name))) {
-    return st;
-  }
-  if ((st = ds_weight_check(m, w, name, ne1 > 1 ? 2 : 1, ne0, ne1, small))) return st;
-  ds_ds2_count(m, w);
-  return DSEEK_OK;
+  return ds_model_fetch(m, w, required, small, ne0, ne1, 1, fmt, il, ie);
 }
 
 /* Experts "<prefix>experts.%d.<proj>.weight" of shape [ne0, ne1] as a table. */
@@ -271,41 +237,11 @@ static dseek_status load_block(struct dseek_model *m, ds_ds2_layer *L, int il)
   return DSEEK_OK;
 }
 
-/* MTP layer il (= num_hidden_layers + i): a full block plus enorm, hnorm,
- * eh_proj, shared_head.{norm, head}, embed_tokens; skipped when absent. */
-static dseek_status load_nextn(struct dseek_model *m, ds_ds2_nextn *x, int il)
-{
-  const int64_t d = m->hp.n_embd, V = m->hp.n_vocab;
-  char name[96];
-  snprintf(name, sizeof name, P "eh_proj.weight", il);
-  if (!ds_st_find(m->st, name)) {
-    ds_log(DSEEK_LOG_INFO, "%s: no MTP tensors for layer %d; speculative MTP unavailable", m->path, il);
-    return DSEEK_OK;
-  }
-  dseek_status st;
-  if ((st = load_block(m, &x->block, il)) ||
-      (st = fetch(m, &x->eh_proj, true, false, 2 * d, d, P "eh_proj.weight", il, 0)) ||
-      (st = fetch(m, &x->enorm, true, true, d, 1, P "enorm.weight", il, 0)) ||
-      (st = fetch(m, &x->hnorm, true, true, d, 1, P "hnorm.weight", il, 0)) ||
-      (st = fetch(m, &x->shared_head_norm, false, true, d, 1, P "shared_head.norm.weight", il, 0)) ||
-      (st = fetch(m, &x->shared_head_head, false, false, d, V, P "shared_head.head.weight", il, 0)) ||
-      (st = fetch(m, &x->embed_tokens, false, false, d, V, P "embed_tokens.weight", il, 0)))
-    return st;
-  return DSEEK_OK;
-}
-
 dseek_status ds_model_deepseek2_hf_weights(struct dseek_model *m, bool tied)
 {
-  const int64_t d = m->hp.n_embd, V = m->hp.n_vocab;
-  dseek_status st;
-  if ((st = fetch(m, &m->tok_embd, true, false, d, V, "model.embed_tokens.weight", 0, 0)) ||
-      (st = fetch(m, &m->output_norm, true, true, d, 1, "model.norm.weight", 0, 0)) ||
-      (st = fetch(m, &m->output, !tied, false, d, V, "lm_head.weight", 0, 0)))
-    return st;
-  if (!m->output.data) m->output = m->tok_embd;
-  for (int il = 0; il < (int)m->hp.n_layer; il++)
-    if ((st = load_block(m, &m->ds2_layers[il], il))) return st;
-  for (int i = 0; i < (int)m->ds2.n_nextn; i++)
-    if ((st = load_nextn(m, &m->ds2_nextn[i], (int)m->hp.n_layer + i))) return st;
-  return DSEEK_OK;
+  static const ds_ds2_format hf = {
+    load_block, "model.embed_tokens.weight", "model.norm.weight", "lm_head.weight",
+    {P "eh_proj.weight", P "enorm.weight", P "hnorm.weight", P "shared_head.norm.weight", P "shared_head.head.weight",
+     P "embed_tokens.weight"}};
+  return ds_ds2_load_weights(m, &hf, !tied);
 }

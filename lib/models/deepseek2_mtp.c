@@ -18,17 +18,20 @@
  */
 #include "models/deepseek2_graph.h"
 
-#include <string.h>
 
-dseek_status ds_forward_build_mtp(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T, bool all_logits,
-                                  int max_threads, ds_forward *out)
+bool ds_ds2_has_mtp(const struct dseek_model *m)
 {
-  memset(out, 0, sizeof *out);
-  if (!ds_model_has_mtp(m)) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no MTP layer", m->path);
+  return m->ds2.n_nextn > 0 && m->ds2_nextn && m->ds2_nextn[0].eh_proj.data;
+}
+
+/* The caller (ds_forward_build_mtp, arch.c) checked ds_ds2_has_mtp. */
+dseek_status ds_forward_build_deepseek2_mtp(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
+                                            bool all_logits, int max_threads, ds_forward *out)
+{
   const ds_hparams *hp = &m->hp;
   const ds_ds2_nextn *x = &m->ds2_nextn[0];
   const float eps = hp->norm_eps;
-  dseek_status st = ds_ds2_forward_begin(kv, T, all_logits, 1, out);
+  dseek_status st = ds_forward_begin(kv, T, all_logits, 1, out);
   if (st) return st;
   ds_graph *g = out->graph;
   int64_t ne_h[2] = {hp->n_embd, T};
@@ -37,26 +40,16 @@ dseek_status ds_forward_build_mtp(const struct dseek_model *m, const ds_kv_cache
   ds_rope_params rp;
   ds_ds2_rope_params(m, &rp);
   const ds_weight *emb = x->embed_tokens.data ? &x->embed_tokens : &m->tok_embd;
-  ds_tensor *e = ds_ds2_norm(g, ds_ds2_embed(g, emb, out->ids), &x->enorm, eps, "nextn.enorm");
-  ds_tensor *h = ds_ds2_norm(g, out->hidden, &x->hnorm, eps, "nextn.hnorm");
-  ds_tensor *u = ds_ds2_linear(g, ds_op_concat(g, e, h, 0), &x->eh_proj, "nextn.eh_proj");
+  ds_tensor *e = ds_build_norm(g, ds_build_embed(g, emb, out->ids), &x->enorm, eps, "nextn.enorm");
+  ds_tensor *h = ds_build_norm(g, out->hidden, &x->hnorm, eps, "nextn.hnorm");
+  ds_tensor *u = ds_build_linear(g, ds_op_concat(g, e, h, 0), &x->eh_proj, NULL, "nextn.eh_proj");
   u = ds_ds2_block(g, m, &x->block, kv, kv->k[0], out, &rp, u, &out->attn[0]);
-  if (!all_logits && T > 1 && u) {
-    int64_t ne_last[2] = {hp->n_embd, 1};
-    u = ds_op_view(g, u, 2, ne_last, NULL, u->nb[1] * (size_t)(T - 1));
-  }
+  u = ds_build_logit_rows(g, u, all_logits);
   /* shared_head_norm is optional in GGUF (llama.cpp: "shared with the
    * backbone if absent"): then the main output norm serves. */
   const ds_weight *hn = x->shared_head_norm.data ? &x->shared_head_norm : &m->output_norm;
   const ds_weight *head = x->shared_head_head.data ? &x->shared_head_head : &m->output;
-  out->logits = ds_ds2_linear(g, ds_ds2_norm(g, u, hn, eps, "nextn.shared_head_norm"), head, "nextn.shared_head_head");
-  if (!out->logits || !out->attn[0]) {
-    st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
-    ds_forward_free(out);
-    return ds_error_prefix(st, "%s: building the MTP graph", m->path);
-  }
-  ds_tensor_set_output(out->logits);
-  st = ds_graph_plan(g, max_threads);
-  if (st) ds_forward_free(out);
-  return st;
+  out->logits = ds_build_linear(g, ds_build_norm(g, u, hn, eps, "nextn.shared_head_norm"), head, NULL,
+                                "nextn.shared_head_head");
+  return ds_forward_finish(m, out, 1, max_threads, "MTP graph");
 }

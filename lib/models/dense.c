@@ -16,74 +16,40 @@
  *     x   = x + W_down (silu(W_gate h) * W_up h)
  *   logits = W_out (RMSNorm(x) * w_out_norm)
  */
-#include "models/model.h"
+#include "models/build.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <string.h>
-
-static ds_tensor *weight(ds_graph *g, const ds_weight *w, const char *name)
-{
-  if (!w->data) return NULL;
-  ds_tensor *t = ds_tensor_external(g, w->type, w->n_dims, w->ne, w->data, name);
-  if (t) t->flags |= w->layout;
-  return t;
-}
-
-static ds_tensor *norm(ds_graph *g, ds_tensor *x, const ds_weight *w, float eps, const char *name)
-{
-  return ds_op_mul(g, ds_op_rms_norm(g, x, eps), weight(g, w, name));
-}
-
-static ds_tensor *linear(ds_graph *g, ds_tensor *x, const ds_weight *w, const ds_weight *b, const char *name)
-{
-  ds_tensor *y = ds_op_mul_mat(g, weight(g, w, name), x);
-  if (b && b->data) y = ds_op_add(g, y, weight(g, b, name));
-  return y;
-}
 
 dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
                                     bool all_logits, int max_threads, ds_forward *out)
 {
-  memset(out, 0, sizeof *out);
   const ds_hparams *hp = &m->hp;
-  const int64_t d = hp->n_embd, Dh = hp->head_dim, H = hp->n_head, Hkv = hp->n_head_kv;
-  ds_graph *g = ds_graph_new();
-  if (!g) return DSEEK_ERR_NO_MEMORY;
-  out->graph = g;
-  out->n_tokens = T;
-  out->all_logits = all_logits;
-  out->attn = ds_calloc((size_t)hp->n_layer, sizeof *out->attn);
-  if (!out->attn) { ds_forward_free(out); return ds_error(DSEEK_ERR_NO_MEMORY, "forward: out of memory"); }
-
-  int64_t ne_t[1] = {T};
-  out->ids = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "ids");
-  out->pos = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "pos");
-  out->slots = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_t, "slots");
-  int64_t ne_seq[1] = {kv->n_ctx + T};
-  out->seq = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_seq, "seq");
+  const int64_t Dh = hp->head_dim, H = hp->n_head, Hkv = hp->n_head_kv;
+  dseek_status st = ds_forward_begin(kv, T, all_logits, hp->n_layer, out);
+  if (st) return st;
+  ds_graph *g = out->graph;
 
   ds_rope_params rp;
-  ds_rope_params_init(&rp, (int)hp->n_rot);
-  rp.mode = hp->rope_mode;
-  rp.freq_base = hp->rope_theta;
-  ds_tensor *freqs = weight(g, &m->rope_freqs, "rope_freqs");
+  ds_dense_rope_params(m, &rp);
+  ds_tensor *freqs = ds_build_weight(g, &m->rope_freqs, "rope_freqs");
   const float scale = 1.0f / sqrtf((float)Dh);
-  const int64_t ne_cache[3] = {Dh, Hkv, kv->n_ctx};
+  ds_kv_layout kl;
+  ds_dense_kv_layout(m, &kl);
+  const int64_t ne_cache[3] = {kl.k_head, kl.n_head, kv->n_ctx};
 
-  ds_tensor *x = ds_op_get_rows(g, weight(g, &m->tok_embd, "token_embd"), out->ids);
+  ds_tensor *x = ds_build_embed(g, &m->tok_embd, out->ids);
   for (int64_t il = 0; il < hp->n_layer; il++) {
     const ds_dense_layer *L = &m->layers[il];
-    ds_tensor *h = norm(g, x, &L->attn_norm, hp->norm_eps, "attn_norm");
-    ds_tensor *q = linear(g, h, &L->wq, &L->bq, "attn_q");
-    ds_tensor *k = linear(g, h, &L->wk, &L->bk, "attn_k");
-    ds_tensor *v = linear(g, h, &L->wv, &L->bv, "attn_v");
+    ds_tensor *h = ds_build_norm(g, x, &L->attn_norm, hp->norm_eps, "attn_norm");
+    ds_tensor *q = ds_build_linear(g, h, &L->wq, &L->bq, "attn_q");
+    ds_tensor *k = ds_build_linear(g, h, &L->wk, &L->bk, "attn_k");
+    ds_tensor *v = ds_build_linear(g, h, &L->wv, &L->bv, "attn_v");
     int64_t ne_q[3] = {Dh, H, T}, ne_kv[3] = {Dh, Hkv, T};
     q = ds_op_reshape(g, q, 3, ne_q);
     k = ds_op_reshape(g, k, 3, ne_kv);
     if (L->q_norm.data) {   /* qwen3: each head's q and k RMS-normalised over Dh, one weight for all heads */
-      q = norm(g, q, &L->q_norm, hp->norm_eps, "attn_q_norm");
-      k = norm(g, k, &L->k_norm, hp->norm_eps, "attn_k_norm");
+      q = ds_build_norm(g, q, &L->q_norm, hp->norm_eps, "attn_q_norm");
+      k = ds_build_norm(g, k, &L->k_norm, hp->norm_eps, "attn_k_norm");
     }
     q = ds_op_rope(g, q, out->pos, freqs, &rp);
     k = ds_op_rope(g, k, out->pos, freqs, &rp);
@@ -95,54 +61,30 @@ dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cac
     ds_tensor *a = ds_op_attn_seq(g, q, kc, vc, kv->n_ctx, out->slots, out->seq, scale);
     out->attn[il] = a;
     int64_t ne_a[2] = {H * Dh, T};
-    x = ds_op_add(g, x, linear(g, ds_op_reshape(g, a, 2, ne_a), &L->wo, NULL, "attn_output"));
-    h = norm(g, x, &L->ffn_norm, hp->norm_eps, "ffn_norm");
-    ds_tensor *ff = ds_op_swiglu(g, linear(g, h, &L->ffn_gate, NULL, "ffn_gate"),
-                                 linear(g, h, &L->ffn_up, NULL, "ffn_up"));
-    x = ds_op_add(g, x, linear(g, ff, &L->ffn_down, NULL, "ffn_down"));
+    x = ds_op_add(g, x, ds_build_linear(g, ds_op_reshape(g, a, 2, ne_a), &L->wo, NULL, "attn_output"));
+    h = ds_build_norm(g, x, &L->ffn_norm, hp->norm_eps, "ffn_norm");
+    x = ds_op_add(g, x, ds_build_ffn(g, h, &L->ffn_gate, &L->ffn_up, &L->ffn_down, false));
   }
-  if (!all_logits && T > 1 && x) {
-    /* Only the last token's logits are needed: project one column. */
-    int64_t ne_last[2] = {d, 1};
-    x = ds_op_view(g, x, 2, ne_last, NULL, x->nb[1] * (size_t)(T - 1));
-  }
-  x = norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
-  out->logits = ds_op_mul_mat(g, weight(g, &m->output, "output"), x);
-  if (!out->logits) {
-    dseek_status st = ds_graph_out_of_memory(g) ? DSEEK_ERR_NO_MEMORY : DSEEK_ERR_INTERNAL;
-    ds_forward_free(out);
-    return ds_error_prefix(st, "%s: building the forward graph", m->path);
-  }
-  for (int64_t il = 0; il < hp->n_layer; il++) {
-    if (!out->attn[il]) {
-      ds_forward_free(out);
-      return ds_error(DSEEK_ERR_INTERNAL, "%s: building the forward graph: attention missing", m->path);
-    }
-  }
-  ds_tensor_set_output(out->logits);
-  dseek_status st = ds_graph_plan(g, max_threads);
-  if (st) ds_forward_free(out);
-  return st;
+  x = ds_build_norm(g, ds_build_logit_rows(g, x, all_logits), &m->output_norm, hp->norm_eps, "output_norm");
+  out->logits = ds_build_linear(g, x, &m->output, NULL, "output");
+  return ds_forward_finish(m, out, hp->n_layer, max_threads, "forward graph");
 }
 
-/* The architecture's forward pass. */
-dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv, int64_t T,
-                              bool all_logits, int max_threads, ds_forward *out)
+/* GQA cache rows: K and V each Hkv heads of head_dim; rope on the first n_rot
+ * dims of every K head. */
+void ds_dense_kv_layout(const struct dseek_model *m, ds_kv_layout *l)
 {
-  if (m->arch == DS_ARCH_DEEPSEEK2) return ds_forward_build_deepseek2(m, kv, T, all_logits, max_threads, out);
-  return ds_forward_build_dense(m, kv, T, all_logits, max_threads, out);
+  const ds_hparams *hp = &m->hp;
+  *l = (ds_kv_layout){.n_head = hp->n_head_kv, .k_head = hp->head_dim, .v_head = hp->head_dim,
+                      .parts = {hp->head_dim, hp->head_dim}, .parts_name = "head dims",
+                      .rope_offset = 0, .rope_head = hp->head_dim};
 }
 
-int64_t ds_model_kv_values_per_token_layer(const struct dseek_model *m)
+/* n_rot dims per head, pairs as the file's rope type (README §2-3), theta;
+ * llama3's frequency divisors come as the rope_freqs weight. */
+void ds_dense_rope_params(const struct dseek_model *m, ds_rope_params *rp)
 {
-  if (m->arch == DS_ARCH_DEEPSEEK2) return m->ds2.kv_lora_rank + m->ds2.qk_rope;
-  return 2 * m->hp.n_head_kv * m->hp.head_dim;
-}
-
-void ds_forward_free(ds_forward *f)
-{
-  if (!f) return;
-  ds_graph_free(f->graph);
-  ds_free(f->attn);
-  memset(f, 0, sizeof *f);
+  ds_rope_params_init(rp, (int)m->hp.n_rot);
+  rp->mode = m->hp.rope_mode;
+  rp->freq_base = m->hp.rope_theta;
 }

@@ -1,5 +1,5 @@
 /* model.c — what every architecture's loader shares: owned memory, weight
- * checks and conversions, freeing. */
+ * checks and conversions, freeing (the architecture table is arch.c). */
 #include "models/model.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
@@ -7,54 +7,7 @@
 #include "grammar/grammar.h"
 #include "kernels/types.h"
 
-#include <stdio.h>
 #include <string.h>
-
-/* The dense architectures differ only here. Sources: llama.cpp's llama-arch.cpp
- * (architecture names, attn_q_norm / attn_k_norm tensors), llama-model.cpp
- * (rope type NEOX for qwen2 and qwen3, NORM for llama); HF transformers'
- * modeling_qwen2 (q/k/v biases) and modeling_qwen3 (q_norm / k_norm). */
-static const ds_arch_desc ARCHS[] = {
-  {DS_ARCH_QWEN2, "qwen2", {"qwen2", NULL}, .qkv_bias = true, .gguf_rope_mode = DS_ROPE_NEOX},
-  {DS_ARCH_QWEN3, "qwen3", {"qwen3", NULL}, .qk_norm = true, .gguf_rope_mode = DS_ROPE_NEOX},
-  {DS_ARCH_LLAMA, "llama", {"llama", NULL}, .gguf_rope_mode = DS_ROPE_NORMAL},
-  {DS_ARCH_DEEPSEEK2, "deepseek2", {"deepseek_v2", "deepseek_v3"}, .gguf_rope_mode = DS_ROPE_NORMAL},
-};
-
-const ds_arch_desc *ds_arch_by_gguf_name(const char *name)
-{
-  for (size_t i = 0; name && i < DS_ARRAY_LEN(ARCHS); i++)
-    if (strcmp(ARCHS[i].gguf_name, name) == 0) return &ARCHS[i];
-  return NULL;
-}
-
-const ds_arch_desc *ds_arch_by_hf_type(const char *type)
-{
-  for (size_t i = 0; type && i < DS_ARRAY_LEN(ARCHS); i++)
-    for (int k = 0; k < 2; k++)
-      if (ARCHS[i].hf_types[k] && strcmp(ARCHS[i].hf_types[k], type) == 0) return &ARCHS[i];
-  return NULL;
-}
-
-const ds_arch_desc *ds_arch_get(ds_arch arch)
-{
-  for (size_t i = 0; i < DS_ARRAY_LEN(ARCHS); i++)
-    if (ARCHS[i].arch == arch) return &ARCHS[i];
-  return NULL;
-}
-
-void ds_arch_supported_list(bool hf, char *buf, size_t size)
-{
-  size_t used = 0;
-  if (size) buf[0] = 0;
-  for (size_t i = 0; i < DS_ARRAY_LEN(ARCHS); i++)
-    for (int k = 0; k < (hf ? 2 : 1); k++) {
-      const char *name = hf ? ARCHS[i].hf_types[k] : ARCHS[i].gguf_name;
-      if (!name || used >= size) continue;
-      int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", name);
-      if (w > 0) used += (size_t)w;
-    }
-}
 
 void *ds_model_alloc(struct dseek_model *m, size_t bytes)
 {
@@ -82,25 +35,6 @@ dseek_status ds_model_weight_to_f32(struct dseek_model *m, ds_weight *w, const c
   t->to_float(w->data, f, n);
   w->data = f;
   w->type = DSEEK_TYPE_F32;
-  return DSEEK_OK;
-}
-
-dseek_status ds_weight_check(const struct dseek_model *m, const ds_weight *w, const char *name,
-                             int n_dims, int64_t ne0, int64_t ne1, bool need_f32)
-{
-  if (!w->data) return ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name);
-  int64_t want1 = n_dims >= 2 ? ne1 : 1;
-  bool ok = w->ne[0] == ne0 && w->ne[1] == want1 && w->ne[2] == 1 && w->ne[3] == 1;
-  if (!ok)
-    return ds_error(DSEEK_ERR_FORMAT,
-                    "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", m->path,
-                    name, (long long)w->ne[0], (long long)w->ne[1], (long long)w->ne[2],
-                    (long long)w->ne[3], (long long)ne0, (long long)want1);
-  if (!ds_type_traits_get(w->type))
-    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has type %s, which dseek cannot compute with",
-                    m->path, name, dseek_type_name(w->type));
-  if (need_f32 && w->type != DSEEK_TYPE_F32)
-    return ds_error(DSEEK_ERR_INTERNAL, "%s: tensor '%s' should have been converted to F32", m->path, name);
   return DSEEK_OK;
 }
 

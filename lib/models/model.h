@@ -12,38 +12,10 @@
 
 #include "core/ds.h"
 #include "graph/graph.h"
+#include "models/arch.h"
 #include "text/chat.h"
 
 #include <stdatomic.h>
-
-typedef enum ds_arch {
-  DS_ARCH_UNKNOWN = 0,
-  DS_ARCH_LLAMA,       /* Llama-3.x: R1-Distill-Llama */
-  DS_ARCH_QWEN2,       /* Qwen2.5: R1-Distill-Qwen; q/k/v biases */
-  DS_ARCH_DEEPSEEK2,   /* DeepSeek-V2/V3/R1: MLA + DeepSeekMoE (lib/models/README.md §1) */
-  DS_ARCH_QWEN3,       /* Qwen3: R1-0528-Qwen3; per-head RMSNorm of q and k, no biases */
-} ds_arch;
-
-/* What distinguishes one architecture from another, in one place: the
- * loaders and the error messages read this table (model.c), the forward
- * passes follow the weights it made them load. */
-typedef struct ds_arch_desc {
-  ds_arch arch;
-  const char *gguf_name;       /* general.architecture, the {arch}. key prefix */
-  const char *hf_types[2];     /* config.json model_type values (NULL: unused slot) */
-  bool qkv_bias;               /* attn_{q,k,v}.bias required (qwen2) */
-  bool qk_norm;                /* attn_{q,k}_norm [head_dim] required (qwen3) */
-  int gguf_rope_mode;          /* DS_ROPE_NEOX, or DS_ROPE_NORMAL where the converter permuted q/k (llama) */
-} ds_arch_desc;
-
-/* The descriptor of a GGUF general.architecture / an HF model_type / an arch;
- * NULL if unknown. */
-const ds_arch_desc *ds_arch_by_gguf_name(const char *name);
-const ds_arch_desc *ds_arch_by_hf_type(const char *type);
-const ds_arch_desc *ds_arch_get(ds_arch arch);
-/* The supported names, comma-separated, into buf: GGUF architectures, or
- * HF model_types. */
-void ds_arch_supported_list(bool hf, char *buf, size_t size);
 
 /* A weight: shape and type plus a pointer into the model's memory. data is
  * NULL for an absent optional weight. */
@@ -178,19 +150,22 @@ dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool voc
  * kernels read fastest where that pays (model_prepare.c). */
 dseek_status ds_model_prepare(struct dseek_model *m);
 dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab_only);
-/* deepseek2 hparams and weights (deepseek2_load_*.c); m->arch already set.
- * HF: the config first (cfg is config.json's root), then, with m->st open,
- * the weights (tied: no lm_head, the embedding serves as output). */
-dseek_status ds_model_load_deepseek2_gguf(struct dseek_model *m);
-dseek_status ds_model_deepseek2_hf_config(struct dseek_model *m, const struct ds_json_value *cfg);
-dseek_status ds_model_deepseek2_hf_weights(struct dseek_model *m, bool tied);
 void ds_model_free(struct dseek_model *m);
 
-/* Check shape/type of a weight against expectations; message names it. */
-dseek_status ds_weight_check(const struct dseek_model *m, const ds_weight *w, const char *name,
-                             int n_dims, int64_t ne0, int64_t ne1, bool need_f32);
+/* The weight fmt (formatted with il, ie) from the model's GGUF or
+ * safetensors files into w, shape [ne0, ne1, ne2] checked, small ones made
+ * f32, FP8 ones with their scale grid, counted (model_fetch.c); an absent
+ * optional weight leaves w zeroed. */
+dseek_status ds_model_fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int64_t ne0,
+                            int64_t ne1, int64_t ne2, const char *fmt, int il, int ie);
 
-/* ---- forward graphs (dense.c, deepseek2.c) --------------------------------- */
+/* The dense layers' weights (dense_load.c) under one file format's names,
+ * "%d" the layer, in this order: attn_norm, q, k, v, o, the q/k/v biases
+ * (qwen2), the q/k norms (qwen3), ffn_norm, gate, up, down. */
+#define DS_DENSE_LAYER_TENSORS 14
+dseek_status ds_dense_load_layers(struct dseek_model *m, const char *const names[DS_DENSE_LAYER_TENSORS]);
+
+/* ---- forward graphs (arch.c dispatches to dense.c, deepseek2.c) ------------- */
 
 /* The KV cache as the graph sees it: per layer K [Dh, Hkv, n_ctx] and V
  * [Dh, Hkv, n_ctx] of type `type`, one slot per position. deepseek2 (MLA)
@@ -217,21 +192,14 @@ typedef struct ds_forward {
                                     norm (an output); MTP graphs: the main model's, an input */
 } ds_forward;
 
+/* The architecture's forward pass (arch.c: its descriptor's builder). */
 dseek_status ds_forward_build(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
                               bool all_logits, int max_threads, ds_forward *out);
-dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
-                                    bool all_logits, int max_threads, ds_forward *out);
-dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
-                                        bool all_logits, int max_threads, ds_forward *out);
-/* The MTP graph (deepseek2_mtp.c) of MTP layer 0 for T tokens over its own
- * one-layer latent cache kv: ids are the tokens t+1, hidden the main model's
- * states at t, logits [n_vocab, T or 1] predict t+2. */
+/* The MTP graph of MTP layer 0 for T tokens over its own one-layer latent
+ * cache kv (deepseek2_mtp.c): ids are the tokens t+1, hidden the main model's
+ * states at t, logits [n_vocab, T or 1] predict t+2. UNSUPPORTED without one. */
 dseek_status ds_forward_build_mtp(const struct dseek_model *m, const ds_kv_cache *kv, int64_t n_tokens,
                                   bool all_logits, int max_threads, ds_forward *out);
-/* Does the model carry a loaded MTP layer (deepseek2 nextn)? */
-bool ds_model_has_mtp(const struct dseek_model *m);
-/* KV cache values per token and layer: 2 Hkv Dh (dense), C + rope (MLA). */
-int64_t ds_model_kv_values_per_token_layer(const struct dseek_model *m);
 void ds_forward_free(ds_forward *f);
 
 #endif

@@ -20,33 +20,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static void weight_from_gguf(const ds_gguf_tensor *t, ds_weight *w)
+/* "fmt" (with layer il) of shape [ne0, ne1] (ds_model_fetch, model_fetch.c). */
+static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int64_t ne0, int64_t ne1,
+                          const char *fmt, int il)
 {
-  memset(w, 0, sizeof *w);
-  if (!t) return;
-  w->type = t->type;
-  w->n_dims = t->n_dims;
-  for (int i = 0; i < 4; i++) w->ne[i] = t->ne[i];
-  w->data = (void *)t->data;
-}
-
-/* Fetch "fmt" (with layer il) into w, check its shape; optional weights may be
- * absent. Small vectors (norms, biases) become f32. */
-static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int n_dims,
-                          int64_t ne0, int64_t ne1, const char *fmt, int il)
-{
-  char name[96];
-  snprintf(name, sizeof name, fmt, il);
-  weight_from_gguf(ds_gguf_tensor_get(m->gguf, name), w);
-  if (!w->data) return required ? ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name) : DSEEK_OK;
-  dseek_status st;
-  if (small && (st = ds_model_weight_to_f32(m, w, name))) return st;
-  if ((st = ds_weight_check(m, w, name, n_dims, ne0, ne1, small))) return st;
-  m->n_params += (uint64_t)(w->ne[0] * w->ne[1]);
-  uint64_t bytes = 0;
-  ds_row_size(w->type, w->ne[0], &bytes);
-  m->weight_bytes += bytes * (uint64_t)w->ne[1];
-  return DSEEK_OK;
+  return ds_model_fetch(m, w, required, small, ne0, ne1, 1, fmt, il, 0);
 }
 
 static dseek_status read_hparams(struct dseek_model *m)
@@ -101,10 +79,27 @@ static dseek_status read_hparams(struct dseek_model *m)
   return DSEEK_OK;
 }
 
-dseek_status ds_model_load_gguf_weights(struct dseek_model *m);
 dseek_status ds_model_attach_vocab_gguf(struct dseek_model *m);
 
-dseek_status ds_model_load_gguf_weights(struct dseek_model *m)
+/* The layer tensors as llama.cpp names them (llama-arch.cpp), in ds_dense_load_layers order. */
+static const char *const LAYER_TENSORS[DS_DENSE_LAYER_TENSORS] = {
+  "blk.%d.attn_norm.weight",
+  "blk.%d.attn_q.weight",
+  "blk.%d.attn_k.weight",
+  "blk.%d.attn_v.weight",
+  "blk.%d.attn_output.weight",
+  "blk.%d.attn_q.bias",
+  "blk.%d.attn_k.bias",
+  "blk.%d.attn_v.bias",
+  "blk.%d.attn_q_norm.weight",
+  "blk.%d.attn_k_norm.weight",
+  "blk.%d.ffn_norm.weight",
+  "blk.%d.ffn_gate.weight",
+  "blk.%d.ffn_up.weight",
+  "blk.%d.ffn_down.weight",
+};
+
+dseek_status ds_dense_load_gguf(struct dseek_model *m)
 {
   dseek_status st;
   ds_hparams *hp = &m->hp;
@@ -112,36 +107,13 @@ dseek_status ds_model_load_gguf_weights(struct dseek_model *m)
   const ds_gguf_tensor *embd = ds_gguf_tensor_get(m->gguf, "token_embd.weight");
   if (!embd) return ds_error(DSEEK_ERR_FORMAT, "%s: tensor 'token_embd.weight' missing", m->path);
   hp->n_vocab = embd->ne[1];
-  const int64_t d = hp->n_embd, q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
-  if ((st = fetch(m, &m->tok_embd, true, false, 2, d, hp->n_vocab, "token_embd.weight", 0))) return st;
-  if ((st = fetch(m, &m->output_norm, true, true, 1, d, 1, "output_norm.weight", 0))) return st;
-  if ((st = fetch(m, &m->output, false, false, 2, d, hp->n_vocab, "output.weight", 0))) return st;
+  const int64_t d = hp->n_embd;
+  if ((st = fetch(m, &m->tok_embd, true, false, d, hp->n_vocab, "token_embd.weight", 0))) return st;
+  if ((st = fetch(m, &m->output_norm, true, true, d, 1, "output_norm.weight", 0))) return st;
+  if ((st = fetch(m, &m->output, false, false, d, hp->n_vocab, "output.weight", 0))) return st;
   if (!m->output.data) m->output = m->tok_embd;   /* tied embeddings */
-  if ((st = fetch(m, &m->rope_freqs, false, true, 1, hp->n_rot / 2, 1, "rope_freqs.weight", 0))) return st;
-
-  m->layers = ds_calloc((size_t)hp->n_layer, sizeof *m->layers);
-  if (!m->layers) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", m->path);
-  const ds_arch_desc *desc = ds_arch_get(m->arch);
-  const int64_t Dh = hp->head_dim;
-  for (int il = 0; il < (int)hp->n_layer; il++) {
-    ds_dense_layer *L = &m->layers[il];
-    if ((st = fetch(m, &L->attn_norm, true, true, 1, d, 1, "blk.%d.attn_norm.weight", il)) ||
-        (st = fetch(m, &L->wq, true, false, 2, d, q, "blk.%d.attn_q.weight", il)) ||
-        (st = fetch(m, &L->wk, true, false, 2, d, kv, "blk.%d.attn_k.weight", il)) ||
-        (st = fetch(m, &L->wv, true, false, 2, d, kv, "blk.%d.attn_v.weight", il)) ||
-        (st = fetch(m, &L->wo, true, false, 2, q, d, "blk.%d.attn_output.weight", il)) ||
-        (st = fetch(m, &L->bq, desc->qkv_bias, true, 1, q, 1, "blk.%d.attn_q.bias", il)) ||
-        (st = fetch(m, &L->bk, desc->qkv_bias, true, 1, kv, 1, "blk.%d.attn_k.bias", il)) ||
-        (st = fetch(m, &L->bv, desc->qkv_bias, true, 1, kv, 1, "blk.%d.attn_v.bias", il)) ||
-        (st = fetch(m, &L->q_norm, desc->qk_norm, true, 1, Dh, 1, "blk.%d.attn_q_norm.weight", il)) ||
-        (st = fetch(m, &L->k_norm, desc->qk_norm, true, 1, Dh, 1, "blk.%d.attn_k_norm.weight", il)) ||
-        (st = fetch(m, &L->ffn_norm, true, true, 1, d, 1, "blk.%d.ffn_norm.weight", il)) ||
-        (st = fetch(m, &L->ffn_gate, true, false, 2, d, hp->n_ff, "blk.%d.ffn_gate.weight", il)) ||
-        (st = fetch(m, &L->ffn_up, true, false, 2, d, hp->n_ff, "blk.%d.ffn_up.weight", il)) ||
-        (st = fetch(m, &L->ffn_down, true, false, 2, hp->n_ff, d, "blk.%d.ffn_down.weight", il)))
-      return st;
-  }
-  return DSEEK_OK;
+  if ((st = fetch(m, &m->rope_freqs, false, true, hp->n_rot / 2, 1, "rope_freqs.weight", 0))) return st;
+  return ds_dense_load_layers(m, LAYER_TENSORS);
 }
 
 dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool vocab_only)
@@ -160,7 +132,7 @@ dseek_status ds_model_load_gguf(struct dseek_model *m, bool allow_mmap, bool voc
                       m->arch_name, list);
     }
     m->arch = desc->arch;
-    st = m->arch == DS_ARCH_DEEPSEEK2 ? ds_model_load_deepseek2_gguf(m) : ds_model_load_gguf_weights(m);
+    st = desc->load_gguf(m);
     if (st) return st;
   }
   if ((st = ds_model_attach_vocab_gguf(m))) return st;

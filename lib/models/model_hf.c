@@ -22,35 +22,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* An HF tensor [out, in] as a weight [ne0 = in, ne1 = out]. */
-static void weight_from_st(const ds_st_tensor *t, ds_weight *w)
+/* "fmt" (with layer il) of shape [ne0, ne1] (ds_model_fetch, model_fetch.c). */
+static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int64_t ne0, int64_t ne1,
+                          const char *fmt, int il)
 {
-  memset(w, 0, sizeof *w);
-  if (!t) return;
-  w->type = t->type;
-  w->n_dims = t->n_dims ? t->n_dims : 1;
-  for (int i = 0; i < 4; i++) w->ne[i] = 1;
-  for (int i = 0; i < t->n_dims; i++) w->ne[i] = t->shape[t->n_dims - 1 - i];
-  w->data = (void *)t->data;
-}
-
-static dseek_status fetch(struct dseek_model *m, ds_weight *w, bool required, bool small, int n_dims,
-                          int64_t ne0, int64_t ne1, const char *fmt, int il)
-{
-  char name[128];
-  snprintf(name, sizeof name, fmt, il);
-  const ds_st_tensor *t = ds_st_find(m->st, name);
-  weight_from_st(t, w);
-  if (!w->data) return required ? ds_error(DSEEK_ERR_FORMAT, "%s: tensor '%s' missing", m->path, name) : DSEEK_OK;
-  if (t->type == DS_ST_TYPE_UNSUPPORTED)
-    return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: tensor '%s' has dtype %s, which dseek cannot compute with",
-                    t->file, name, t->dtype);
-  dseek_status st;
-  if (small && (st = ds_model_weight_to_f32(m, w, name))) return st;
-  if ((st = ds_weight_check(m, w, name, n_dims, ne0, ne1, small))) return st;
-  m->n_params += (uint64_t)(w->ne[0] * w->ne[1]);
-  m->weight_bytes += t->size;
-  return DSEEK_OK;
+  return ds_model_fetch(m, w, required, small, ne0, ne1, 1, fmt, il, 0);
 }
 
 /* Integer field of config.json: required, or left at *out's preset default. */
@@ -117,7 +93,7 @@ static dseek_status llama3_rope_freqs(struct dseek_model *m, const ds_json_value
   return DSEEK_OK;
 }
 
-static dseek_status read_config(struct dseek_model *m, const ds_json_value *cfg)
+dseek_status ds_dense_hf_config(struct dseek_model *m, const ds_json_value *cfg)
 {
   ds_hparams *hp = &m->hp;
   dseek_status st;
@@ -164,39 +140,36 @@ static dseek_status read_config(struct dseek_model *m, const ds_json_value *cfg)
   return DSEEK_OK;
 }
 
-static dseek_status load_weights(struct dseek_model *m, bool tied)
+/* The layer tensors as HF transformers names them (modeling_qwen2 / qwen3 /
+ * llama), in ds_dense_load_layers order. */
+static const char *const LAYER_TENSORS[DS_DENSE_LAYER_TENSORS] = {
+  "model.layers.%d.input_layernorm.weight",
+  "model.layers.%d.self_attn.q_proj.weight",
+  "model.layers.%d.self_attn.k_proj.weight",
+  "model.layers.%d.self_attn.v_proj.weight",
+  "model.layers.%d.self_attn.o_proj.weight",
+  "model.layers.%d.self_attn.q_proj.bias",
+  "model.layers.%d.self_attn.k_proj.bias",
+  "model.layers.%d.self_attn.v_proj.bias",
+  "model.layers.%d.self_attn.q_norm.weight",
+  "model.layers.%d.self_attn.k_norm.weight",
+  "model.layers.%d.post_attention_layernorm.weight",
+  "model.layers.%d.mlp.gate_proj.weight",
+  "model.layers.%d.mlp.up_proj.weight",
+  "model.layers.%d.mlp.down_proj.weight",
+};
+
+dseek_status ds_dense_hf_weights(struct dseek_model *m, bool tied)
 {
   const ds_hparams *hp = &m->hp;
-  const int64_t d = hp->n_embd, q = hp->n_head * hp->head_dim, kv = hp->n_head_kv * hp->head_dim;
+  const int64_t d = hp->n_embd;
   dseek_status st;
-  if ((st = fetch(m, &m->tok_embd, true, false, 2, d, hp->n_vocab, "model.embed_tokens.weight", 0)) ||
-      (st = fetch(m, &m->output_norm, true, true, 1, d, 1, "model.norm.weight", 0)) ||
-      (st = fetch(m, &m->output, !tied, false, 2, d, hp->n_vocab, "lm_head.weight", 0)))
+  if ((st = fetch(m, &m->tok_embd, true, false, d, hp->n_vocab, "model.embed_tokens.weight", 0)) ||
+      (st = fetch(m, &m->output_norm, true, true, d, 1, "model.norm.weight", 0)) ||
+      (st = fetch(m, &m->output, !tied, false, d, hp->n_vocab, "lm_head.weight", 0)))
     return st;
   if (!m->output.data) m->output = m->tok_embd;
-  m->layers = ds_calloc((size_t)hp->n_layer, sizeof *m->layers);
-  if (!m->layers) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", m->path);
-  const ds_arch_desc *desc = ds_arch_get(m->arch);
-  const int64_t Dh = hp->head_dim;
-  for (int il = 0; il < (int)hp->n_layer; il++) {
-    ds_dense_layer *L = &m->layers[il];
-    if ((st = fetch(m, &L->attn_norm, true, true, 1, d, 1, "model.layers.%d.input_layernorm.weight", il)) ||
-        (st = fetch(m, &L->wq, true, false, 2, d, q, "model.layers.%d.self_attn.q_proj.weight", il)) ||
-        (st = fetch(m, &L->wk, true, false, 2, d, kv, "model.layers.%d.self_attn.k_proj.weight", il)) ||
-        (st = fetch(m, &L->wv, true, false, 2, d, kv, "model.layers.%d.self_attn.v_proj.weight", il)) ||
-        (st = fetch(m, &L->wo, true, false, 2, q, d, "model.layers.%d.self_attn.o_proj.weight", il)) ||
-        (st = fetch(m, &L->bq, desc->qkv_bias, true, 1, q, 1, "model.layers.%d.self_attn.q_proj.bias", il)) ||
-        (st = fetch(m, &L->bk, desc->qkv_bias, true, 1, kv, 1, "model.layers.%d.self_attn.k_proj.bias", il)) ||
-        (st = fetch(m, &L->bv, desc->qkv_bias, true, 1, kv, 1, "model.layers.%d.self_attn.v_proj.bias", il)) ||
-        (st = fetch(m, &L->q_norm, desc->qk_norm, true, 1, Dh, 1, "model.layers.%d.self_attn.q_norm.weight", il)) ||
-        (st = fetch(m, &L->k_norm, desc->qk_norm, true, 1, Dh, 1, "model.layers.%d.self_attn.k_norm.weight", il)) ||
-        (st = fetch(m, &L->ffn_norm, true, true, 1, d, 1, "model.layers.%d.post_attention_layernorm.weight", il)) ||
-        (st = fetch(m, &L->ffn_gate, true, false, 2, d, hp->n_ff, "model.layers.%d.mlp.gate_proj.weight", il)) ||
-        (st = fetch(m, &L->ffn_up, true, false, 2, d, hp->n_ff, "model.layers.%d.mlp.up_proj.weight", il)) ||
-        (st = fetch(m, &L->ffn_down, true, false, 2, hp->n_ff, d, "model.layers.%d.mlp.down_proj.weight", il)))
-      return st;
-  }
-  return DSEEK_OK;
+  return ds_dense_load_layers(m, LAYER_TENSORS);
 }
 
 dseek_status ds_model_load_hf_vocab(struct dseek_model *m, bool required);
@@ -231,11 +204,10 @@ dseek_status ds_model_load_hf(struct dseek_model *m, bool allow_mmap, bool vocab
     ds_json_free(cfg_doc);
     return ds_error(DSEEK_ERR_FORMAT, "%s: \"tie_word_embeddings\" is not a boolean", path);
   }
-  const bool ds2 = m->arch == DS_ARCH_DEEPSEEK2;
-  st = ds2 ? ds_model_deepseek2_hf_config(m, cfg) : read_config(m, cfg);
+  st = desc->hf_config(m, cfg);
   ds_json_free(cfg_doc);
   if (st) return st;
   if ((st = ds_st_open_dir(m->path, allow_mmap, &m->st))) return st;
-  if ((st = ds2 ? ds_model_deepseek2_hf_weights(m, tied) : load_weights(m, tied))) return st;
+  if ((st = desc->hf_weights(m, tied))) return st;
   return ds_model_load_hf_vocab(m, false);
 }

@@ -7,7 +7,8 @@
  *              type t takes ds_row_size(t, n): F32 4n, F16/BF16 2n, Q8_0
  *              34 n / 32 (blocks of 32 values: an f16 scale and 32 int8).
  *              deepseek2 caches one latent row [c_kv ; k_pe] and V is a view
- *              of it (no V row). Q8_0 needs every row the attention decodes
+ *              of it (no V row); the row layout is the architecture's
+ *              (ds_kv_layout, models/arch.h). Q8_0 needs every row the attention decodes
  *              to be whole blocks: each K/V head (dense head_dim % 32 == 0),
  *              and for the latent row both c_kv (the V view) and k_pe (the
  *              part a context shift re-rotates): kv_lora_rank % 32 == 0 and
@@ -51,20 +52,19 @@ dseek_status ds_context_resolve(const dseek_model *model, const dseek_context_op
   if (t != DSEEK_TYPE_F32 && t != DSEEK_TYPE_F16 && t != DSEEK_TYPE_BF16 && t != DSEEK_TYPE_Q8_0)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: kv_type %s is not supported (use F32, F16, BF16 or Q8_0)", fn,
                     dseek_type_name(t));
-  const bool mla = model->arch == DS_ARCH_DEEPSEEK2;
+  ds_kv_layout l;
+  ds_model_kv_layout(model, &l);
   /* every part the kernels decode on its own must be whole blocks */
-  const int64_t parts[2] = {mla ? model->ds2.kv_lora_rank : hp->head_dim, mla ? model->ds2.qk_rope : hp->head_dim};
-  uint64_t b0, b1;
-  if (!ds_row_size(t, parts[0], &b0) || !ds_row_size(t, parts[1], &b1))
+  uint64_t b0, b1, k, v;
+  if (!ds_row_size(t, l.parts[0], &b0) || !ds_row_size(t, l.parts[1], &b1))
     return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: a %s KV cache needs %s that are multiples of 32 (this model has "
-                    "%lld and %lld); use F16, BF16 or F32", fn, dseek_type_name(t),
-                    mla ? "kv_lora_rank and qk_rope" : "head dims", (long long)parts[0], (long long)parts[1]);
-  if (mla) {
-    rows->k = b0 + b1;   /* [c_kv ; k_pe] */
-    rows->v = 0;         /* V reads c_kv through a view of the K row */
-  } else {
-    rows->k = rows->v = b0 * (uint64_t)hp->n_head_kv;
-  }
+                    "%lld and %lld); use F16, BF16 or F32", fn, dseek_type_name(t), l.parts_name,
+                    (long long)l.parts[0], (long long)l.parts[1]);
+  /* the parts are whole blocks, so the rows are too */
+  if (!ds_row_size(t, l.k_head, &k) || !ds_row_size(t, l.v_head, &v))
+    return ds_error(DSEEK_ERR_INTERNAL, "%s: KV rows are not block aligned", fn);
+  rows->k = k * (uint64_t)l.n_head;
+  rows->v = v * (uint64_t)l.n_head;   /* 0 for MLA: V reads c_kv through a view of the K row */
   return DSEEK_OK;
 }
 

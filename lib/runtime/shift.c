@@ -12,6 +12,8 @@
  * YaRN's blended frequencies included; YaRN's cos/sin magnitude is part of
  * k_p already and is not applied again: R(-d) is a pure rotation). Values
  * carry no position and are moved as they are (bytes, no rounding).
+ * Which part of a row is rotated comes from the model's KV row layout and its
+ * rope from the architecture's descriptor (models/arch.h):
  *   dense:     K rows [head_dim, Hkv], the first n_rot dims of every head
  *              rotated (pairs adjacent or neox-split as the model's rope);
  *   deepseek2: the latent row [c_kv (C) ; k_pe (rope)], only the k_pe tail
@@ -29,7 +31,6 @@
  */
 #include "kernels/rope.h"
 #include "kernels/types.h"
-#include "models/deepseek2_graph.h"
 #include "runtime/context.h"
 #include "runtime/mtp.h"
 
@@ -49,23 +50,17 @@ static dseek_status layout_of(const dseek_context *c, shift_layout *l)
 {
   const struct dseek_model *m = c->model;
   ds_rope_params rp;
-  const float *factors = NULL;
+  ds_model_rope(m, &rp);   /* as the forward builds its rope */
+  const float *factors = m->rope_freqs.data;
   memset(l, 0, sizeof *l);
-  if (m->arch == DS_ARCH_DEEPSEEK2) {
-    ds_ds2_rope_params(m, &rp);
-    uint64_t ckv_bytes;
-    if (!ds_row_size(c->kv_type, m->ds2.kv_lora_rank, &ckv_bytes))
-      return ds_error(DSEEK_ERR_INTERNAL, "dseek_context_shift: latent rows are not block aligned");
-    l->seg_offset = (size_t)ckv_bytes;
-    l->seg_values = l->head_dim = m->ds2.qk_rope;
-  } else {
-    ds_rope_params_init(&rp, (int)m->hp.n_rot);   /* as dense.c builds its rope */
-    rp.mode = m->hp.rope_mode;
-    rp.freq_base = m->hp.rope_theta;
-    factors = m->rope_freqs.data;
-    l->seg_values = m->hp.n_head_kv * m->hp.head_dim;
-    l->head_dim = m->hp.head_dim;
-  }
+  ds_kv_layout kl;
+  ds_model_kv_layout(m, &kl);
+  uint64_t offset;
+  if (!ds_row_size(c->kv_type, kl.rope_offset, &offset))
+    return ds_error(DSEEK_ERR_INTERNAL, "dseek_context_shift: cache rows are not block aligned");
+  l->seg_offset = (size_t)offset;
+  l->seg_values = kl.n_head * kl.rope_head;
+  l->head_dim = kl.rope_head;
   l->n_rot = rp.n_rot;
   l->mode = rp.mode;
   /* the values the rope op stores for its kernel (floats), as ds_op_rope does */
