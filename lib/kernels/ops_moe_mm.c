@@ -27,8 +27,9 @@
  *     Q4_K, Q5_K, Q6_K, the IQ types) is read in place against the inputs
  *     routed to its expert, gathered as contiguous QA rows when the thread
  *     reaches the expert (as the tile gathers them, in s8), DS_VEC_COLS
- *     columns per dot call: with n parallel chains or a draft batch on one
- *     expert, each row is read and decoded once per 4 inputs, not per input.
+ *     columns per dot call (a remainder of 1-3 one per call): with n
+ *     parallel chains or a draft batch on one expert, each row is read and
+ *     decoded once per 4 inputs, not once per input.
  *     Other types (F32/F16/BF16, Q2_K, Q3_K, FP8; IQ on NEON) decode the row
  *     once (FP8 with mul_mat's decoder, ds_fp8_row_kernel) and take the
  *     level's f32 dot per input. The fused op's gate and up may differ in
@@ -204,7 +205,7 @@ static inline void put(float *o, int which, float v) { *o = which == 0 ? v : swi
 /* Reference and dots: row n of expert e of weight `which` with the inputs of
  * pairs [i0, i0 + count) routed to e. An integer dot takes their gathered QA
  * rows DS_VEC_COLS columns per call, so the row is read and decoded once per
- * call, not once per input (a column's value does not depend on the other
+ * 4 inputs, not once per input (a column's value does not depend on the other
  * columns of its call: vec.h); other types decode the row once and dot it
  * with each input's f32 column. */
 static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t i0, int32_t count)
@@ -213,11 +214,16 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t 
   const char *wrow = expert_matrix(w, c->table, e) + n * (int64_t)w->nb[1];
   const ds_vec_dot_fn qdot = c->qa ? qa_dot(c->vk, w) : NULL;
   if (qdot) {
-    for (int32_t m = 0; m < count; m += DS_VEC_COLS) {
-      const int nc = (int)DS_MIN(DS_VEC_COLS, count - m);
+    /* whole groups of DS_VEC_COLS, the rest one column per call: the x86
+     * 2- and 3-column forms of some dots (Q4_0, Q8_0, Q6_K) take longer than
+     * as many 1-column calls, the 4-column form less for every type
+     * (CHANGELOG); the bits are the same either way */
+    for (int32_t m = 0; m < count;) {
+      const int nc = count - m >= DS_VEC_COLS ? DS_VEC_COLS : 1;
       float v[DS_VEC_COLS];
       qdot(c->K, wrow, c->gathered + (size_t)m * c->qa_bytes, c->qa_bytes, nc, v);
       for (int col = 0; col < nc; col++) put(pair_out(c, c->pairs[i0 + m + col], n), which, v[col]);
+      m += nc;
     }
     return;
   }
