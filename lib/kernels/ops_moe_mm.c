@@ -22,12 +22,18 @@
  *   reference (DS_CPU_REFERENCE): unit = (used expert e, row n); the row is
  *     decoded once and dotted with every input routed to e, in f32 in order.
  *   dots (levels without the GEMM tile, types other than Q8_0/Q4_0, small
- *     batches): the same units with the level's dots (vec.h): a row of a
- *     type with an integer dot at this level (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K,
- *     the IQ types) in place against the inputs quantized once to QA rows,
- *     other types (F32/F16/BF16, Q2_K, Q3_K, FP8; IQ on NEON) the decoded
- *     row with the level's f32 dot. The fused op's gate and up may differ
- *     in type: each takes its own dot.
+ *     batches): the same units with the level's dots (vec.h). A row of a
+ *     type with an integer dot at this level (ds_vec_uses_qa: Q8_0, Q4_0,
+ *     Q4_K, Q5_K, Q6_K, the IQ types) is read in place against the inputs
+ *     routed to its expert, gathered as contiguous QA rows when the thread
+ *     reaches the expert (as the tile gathers them, in s8), DS_VEC_COLS
+ *     columns per dot call (a remainder of 1-3 one per call): with n
+ *     parallel chains or a draft batch on one expert, each row is read and
+ *     decoded once per 4 inputs, not once per input.
+ *     Other types (F32/F16/BF16, Q2_K, Q3_K, FP8; IQ on NEON) decode the row
+ *     once (FP8 with mul_mat's decoder, ds_fp8_row_kernel) and take the
+ *     level's f32 dot per input. The fused op's gate and up may differ in
+ *     type: each takes its own dot.
  *   tile (Q8_0/Q4_0 at levels with gemm_r16, batches of T >= 16 tokens and
  *     k T >= 3 E pairs: prompts): unit = (used expert e, 16-row tile). When a
  *     thread reaches an expert it gathers the expert's inputs as QA u8 rows,
@@ -40,10 +46,12 @@
  *     contiguous ranges of equal cost (inputs + a packing charge).
  *
  * In every way a (row, input) value is computed the same way whatever else is
- * in the batch: a dot is one column, and a tile column's result does not
- * depend on the other columns of its call (vec.h; an AMX group gives the VNNI
- * bits). So an input's result does not depend on which other tokens share
- * its expert. Which way runs depends only on the batch size: smaller batches
+ * in the batch: a dot's or a tile's column result does not depend on the other
+ * columns of its call (vec.h: every level keeps one accumulator per column;
+ * an AMX group gives the VNNI bits), so a dot over 4 gathered inputs gives
+ * each the bits of a one-column call (tests/graph/test_moe_cols.c). So an
+ * input's result does not depend on which other tokens share its expert.
+ * Which way runs depends only on the batch size: smaller batches
  * (decode, up to 15 parallel samples, MTP drafts) take the dots, so n samples
  * decoded together give each sample the bits of its run alone; a token of a
  * prompt (tile) may differ from the same token decoded alone (dots) in the
@@ -94,17 +102,10 @@ static const float *expert_scale(const ds_tensor *scale, const ds_tensor *table,
   return (const float *)((const char *)scale->data + e * (int64_t)scale->nb[2]);
 }
 
-/* A weight type some level dots against QA rows: Q8_0, Q4_0, the K-quants
- * with integer dots, the IQ types. */
-static bool qa_capable(int t)
-{
-  return t != DSEEK_TYPE_F32 && t != DSEEK_TYPE_F16 && t != DSEEK_TYPE_BF16 && ds_vec_dot_of(&ds_vec_scalar, t);
-}
-
 /* The level's integer dot for a weight (NULL: decoded to f32 rows). */
 static ds_vec_dot_fn qa_dot(const ds_vec_kernels *vk, const ds_tensor *w)
 {
-  return vk && qa_capable(w->type) ? ds_vec_dot_of(vk, w->type) : NULL;
+  return vk && ds_vec_uses_qa(vk, w->type) ? ds_vec_dot_of(vk, w->type) : NULL;
 }
 
 /* Experts without a scale grid of which one weight (gate or up when fused,
@@ -116,7 +117,7 @@ static bool qa_type(const ds_tensor *node, const ds_vec_kernels *vk)
   if (!fused && node->src[3]) return false;   /* FP8 scale grid; fused: src[3] is up */
   for (int i = 0; i < (fused ? 2 : 1); i++) {
     const ds_tensor *w = node->src[i ? 3 : 0];
-    if (qa_capable(w->type) && (!vk || ds_vec_dot_of(vk, w->type))) return true;
+    if (ds_vec_uses_qa(vk, w->type)) return true;
   }
   return false;
 }
@@ -135,7 +136,7 @@ static bool tile_types(const ds_tensor *node)
 void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf, size_t size)
 {
   if (!vk) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
-  else if (qa_capable(type) && ds_vec_dot_of(vk, type))
+  else if (ds_vec_uses_qa(vk, type))
     snprintf(buf, size, "%s: int8 dot on int8 activations%s", vk->name,
              (type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0) && vk->gemm_r16 && vk->pack_r16
                ? ", 16-row tile for prompts" : "");
@@ -143,10 +144,9 @@ void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf
 }
 
 /* Byte offsets in a thread's scratch: two decoded rows [K] f32, start [E + 1]
- * and pairs [k T] int32; then (experts dotted against QA rows) either (dots) QA rows of
- * the X1 T input columns or (tile) QA rows of the T tokens when X1 == 1, up
- * to T gathered inputs of one expert + 15 rows of AMX padding, a packed tile
- * and a 16 x 16 kernel output. */
+ * and pairs [k T] int32; then (experts dotted against QA rows) QA rows of the
+ * T tokens when X1 == 1, up to T gathered inputs of one expert + 15 rows of
+ * AMX padding, and (tile) a packed tile and a 16 x 16 kernel output. */
 typedef struct moe_layout {
   size_t start, pairs, qa, gathered, pack, tile_out, end;
 } moe_layout;
@@ -162,8 +162,7 @@ static void moe_layout_of(const ds_tensor *node, moe_layout *l)
   l->gathered = l->qa + (x->ne[1] == 1 ? T : 0) * qa_bytes;
   l->pack = l->gathered + (T + 15) * qa_bytes;
   l->tile_out = l->pack + (qa_bytes ? (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES : 0);
-  l->end = DS_MAX(l->tile_out + (qa_bytes ? 16 * DS_GEMM_ROWS * sizeof(float) : 0),
-                  l->qa + (size_t)x->ne[1] * T * qa_bytes);   /* the dots' QA rows */
+  l->end = l->tile_out + (qa_bytes ? 16 * DS_GEMM_ROWS * sizeof(float) : 0);
 }
 
 size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node)
@@ -187,6 +186,7 @@ typedef struct moe_mm {
   void *pack;
   float *tile_out;
   float *row[2];
+  ds_fp8_row_fn fp8_row;   /* the level's FP8 row decoder, as mul_mat's */
 } moe_mm;
 
 /* Output column of pair i (j + k t). */
@@ -202,18 +202,28 @@ static inline int64_t pair_col(const moe_mm *c, int32_t i) { return (i / c->k) *
  * (which 0) stores g and its up pass turns it into silu(g) * u. */
 static inline void put(float *o, int which, float v) { *o = which == 0 ? v : swiglu1(*o, v); }
 
-/* Reference and dots: row n of expert e of weight `which` with every input
- * routed to e. */
-static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n)
+/* Reference and dots: row n of expert e of weight `which` with the inputs of
+ * pairs [i0, i0 + count) routed to e. An integer dot takes their gathered QA
+ * rows DS_VEC_COLS columns per call, so the row is read and decoded once per
+ * 4 inputs, not once per input (a column's value does not depend on the other
+ * columns of its call: vec.h); other types decode the row once and dot it
+ * with each input's f32 column. */
+static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t i0, int32_t count)
 {
   const ds_tensor *w = c->w[which];
   const char *wrow = expert_matrix(w, c->table, e) + n * (int64_t)w->nb[1];
   const ds_vec_dot_fn qdot = c->qa ? qa_dot(c->vk, w) : NULL;
   if (qdot) {
-    for (int32_t i = c->start[e]; i < c->start[e + 1]; i++) {
-      float v;
-      qdot(c->K, wrow, c->qa + (size_t)pair_col(c, c->pairs[i]) * c->qa_bytes, c->qa_bytes, 1, &v);
-      put(pair_out(c, c->pairs[i], n), which, v);
+    /* whole groups of DS_VEC_COLS, the rest one column per call: the x86
+     * 2- and 3-column forms of some dots (Q4_0, Q8_0, Q6_K) take longer than
+     * as many 1-column calls, the 4-column form less for every type
+     * (CHANGELOG); the bits are the same either way */
+    for (int32_t m = 0; m < count;) {
+      const int nc = count - m >= DS_VEC_COLS ? DS_VEC_COLS : 1;
+      float v[DS_VEC_COLS];
+      qdot(c->K, wrow, c->gathered + (size_t)m * c->qa_bytes, c->qa_bytes, nc, v);
+      for (int col = 0; col < nc; col++) put(pair_out(c, c->pairs[i0 + m + col], n), which, v[col]);
+      m += nc;
     }
     return;
   }
@@ -222,13 +232,13 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n)
   if (sc) {
     int64_t sr, scols;
     ds_fp8_scale_shape(c->N, c->K, &sr, &scols);
-    ds_fp8_dequant_row((const uint8_t *)wrow, sc + (n / DS_FP8_BLOCK) * scols, c->K, c->row[which]);
+    c->fp8_row((const uint8_t *)wrow, sc + (n / DS_FP8_BLOCK) * scols, c->K, c->row[which]);
     r = c->row[which];
   } else if (w->type != DSEEK_TYPE_F32) {
     ds_type_traits_get(w->type)->to_float(wrow, c->row[which], c->K);
     r = c->row[which];
   }
-  for (int32_t i = c->start[e]; i < c->start[e + 1]; i++) {
+  for (int32_t i = i0; i < i0 + count; i++) {
     const float *col = ds_tensor_ptr(c->x, 0, (c->pairs[i] % c->k) % c->X1, c->pairs[i] / c->k, 0);
     float v;
     if (c->vk) c->vk->dot_f32(c->K, r, col, 0, 1, &v);
@@ -237,30 +247,24 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n)
   }
 }
 
-/* Reference and dots: (used expert, row) units in contiguous equal ranges. */
-static void run_rows(const ds_kernel_params *p, const moe_mm *c, int64_t E, int n_w)
+/* The T token columns as QA rows at c->qa (X1 == 1: each is shared by the
+ * token's k experts, so it is quantized once); u8: in the tile's u8 form. */
+static void quantize_tokens(const moe_mm *c, bool u8)
 {
-  int64_t n_used = 0;
-  for (int64_t e = 0; e < E; e++) n_used += c->start[e + 1] > c->start[e];
-  int64_t u0, u1;
-  ds_kernel_rows(n_used * c->N, p->ith, p->nth, &u0, &u1);
-  int64_t used_index = -1, e = -1;
-  for (int64_t u = u0; u < u1; u++) {
-    const int64_t want = u / c->N, n = u % c->N;
-    while (used_index < want) {   /* advance to the want-th used expert */
-      e++;
-      if (c->start[e + 1] > c->start[e]) used_index++;
-    }
-    for (int which = 0; which < n_w; which++) rows_unit(c, which, e, n);
+  for (int64_t t = 0; c->X1 == 1 && t < c->dst->ne[2]; t++) {
+    char *row = c->qa + (size_t)t * c->qa_bytes;
+    c->vk->quantize_qa(ds_tensor_ptr(c->x, 0, 0, t, 0), c->K, row);
+    if (u8) ds_qa_to_u8(row, c->K);
   }
 }
 
-/* Tile: the inputs of pairs [i0, i0 + count) (of one expert) as contiguous
- * QA u8 rows at c->gathered, then zero rows up to a multiple of 16 (padding
- * of the last AMX group). */
-static void gather(const moe_mm *c, int32_t i0, int32_t count)
+/* The inputs of pairs [i0, i0 + count) (of one expert) as contiguous QA rows
+ * at c->gathered: X1 == 1 copies of the token columns at c->qa, X1 == k each
+ * pair's own column quantized here. u8 (tile): in the u8 form, then zero
+ * rows up to a multiple of 16 (padding of the last AMX group). */
+static void gather(const moe_mm *c, int32_t i0, int32_t count, bool u8)
 {
-  memset(c->gathered + (size_t)count * c->qa_bytes, 0, (size_t)(-count & 15) * c->qa_bytes);
+  if (u8) memset(c->gathered + (size_t)count * c->qa_bytes, 0, (size_t)(-count & 15) * c->qa_bytes);
   for (int32_t i = i0; i < i0 + count; i++) {
     char *row = c->gathered + (size_t)(i - i0) * c->qa_bytes;
     const int64_t col = pair_col(c, c->pairs[i]);
@@ -269,7 +273,37 @@ static void gather(const moe_mm *c, int32_t i0, int32_t count)
       continue;
     }
     c->vk->quantize_qa(ds_tensor_ptr(c->x, 0, col % c->X1, col / c->X1, 0), c->K, row);
-    ds_qa_to_u8(row, c->K);
+    if (u8) ds_qa_to_u8(row, c->K);
+  }
+}
+
+/* Reference and dots: (used expert, row) units in contiguous equal ranges.
+ * A thread's units of one expert are rows [n0, n1): its inputs are gathered
+ * once (in chunks of at most T, more only when ids repeat an expert within a
+ * token), then every row meets all of them; the fused op's up row follows
+ * its gate row. */
+static void run_rows(const ds_kernel_params *p, const moe_mm *c, int64_t E, int n_w)
+{
+  int64_t n_used = 0;
+  for (int64_t e = 0; e < E; e++) n_used += c->start[e + 1] > c->start[e];
+  int64_t u0, u1;
+  ds_kernel_rows(n_used * c->N, p->ith, p->nth, &u0, &u1);
+  const int32_t chunk = c->qa ? (int32_t)c->dst->ne[2] : INT32_MAX;
+  int64_t used_index = -1, e = -1;
+  for (int64_t u = u0; u < u1;) {
+    const int64_t want = u / c->N, n0 = u % c->N, n1 = DS_MIN(c->N, n0 + (u1 - u));
+    while (used_index < want) {   /* advance to the want-th used expert */
+      e++;
+      if (c->start[e + 1] > c->start[e]) used_index++;
+    }
+    for (int32_t from = c->start[e]; from < c->start[e + 1];) {
+      const int32_t count = DS_MIN(chunk, c->start[e + 1] - from);
+      if (c->qa) gather(c, from, count, false);
+      for (int64_t n = n0; n < n1; n++)
+        for (int which = 0; which < n_w; which++) rows_unit(c, which, e, n, from, count);
+      from += count;
+    }
+    u += n1 - n0;
   }
 }
 
@@ -310,13 +344,7 @@ static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int
   amx = c->vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
 #endif
   const int64_t T = c->dst->ne[2];
-  if (c->X1 == 1) {   /* one column per token, shared by its k experts */
-    for (int64_t t = 0; t < T; t++) {
-      char *row = c->qa + (size_t)t * c->qa_bytes;
-      c->vk->quantize_qa(ds_tensor_ptr(c->x, 0, 0, t, 0), c->K, row);
-      ds_qa_to_u8(row, c->K);
-    }
-  }
+  quantize_tokens(c, true);
   /* unit (e, tile) costs count_e + DS_MOE_PACK_COST; this thread takes the
    * units whose cost range starts in [c0, c1) */
   const int64_t tiles = (c->N + DS_GEMM_ROWS - 1) / DS_GEMM_ROWS;
@@ -336,7 +364,7 @@ static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int
      * within a token; a column's bits do not depend on its chunk) */
     for (int32_t from = c->start[e]; i0 < i1 && from < c->start[e + 1]; from += (int32_t)T) {
       const int32_t n = (int32_t)DS_MIN(T, c->start[e + 1] - from);
-      gather(c, from, n);
+      gather(c, from, n, true);
       for (int which = 0; which < n_w; which++)   /* fused: all gate tiles, then up */
         for (int64_t i = i0; i < i1; i++) tile_unit(c, which, amx, e, i * DS_GEMM_ROWS, from, n);
     }
@@ -379,6 +407,7 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
       .start = start, .pairs = pairs,
       .vk = level == DS_CPU_REFERENCE ? NULL : ds_vec_get(level),
       .row = {(float *)s, (float *)s + dst->src[0]->ne[0]},
+      .fp8_row = ds_fp8_row_kernel(level),
   };
   const int n_w = fused ? 2 : 1;
   if (c.vk && qa_type(dst, c.vk)) {
@@ -391,9 +420,7 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
       run_tiles(p, &c, E, n_w);
       return;
     }
-    /* the level's dots against QA rows of every input column */
-    for (int64_t col = 0; col < c.X1 * T; col++)
-      c.vk->quantize_qa(ds_tensor_ptr(c.x, 0, col % c.X1, col / c.X1, 0), c.K, c.qa + (size_t)col * c.qa_bytes);
+    quantize_tokens(&c, false);   /* the level's dots against QA rows */
   }
   run_rows(p, &c, E, n_w);
 }

@@ -137,18 +137,9 @@ static ds_vec_dot_fn direct_dot(const ds_vec_kernels *vk, const ds_tensor *dst)
   return dst->src[2] ? NULL : ds_vec_dot_of(vk, dst->src[0]->type);
 }
 
-/* Activations quantized to QA rows: Q8_0/Q4_0 always, K-quants and IQ types
- * where the level has their integer dot. vk NULL: whether it may happen at some level
- * (scratch sizing). */
-static bool type_uses_qa(int t, const ds_vec_kernels *vk)
-{
-  if (t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0) return true;
-  return (is_k_quant(t) || ds_vec_iq_index(t) >= 0) && (!vk || ds_vec_dot_of(vk, t));
-}
-
 static bool uses_qa(const ds_tensor *dst, const ds_vec_kernels *vk)
 {
-  return !dst->src[2] && type_uses_qa(dst->src[0]->type, vk);
+  return !dst->src[2] && ds_vec_uses_qa(vk, dst->src[0]->type);
 }
 
 /* The GEMM path's extra scratch after the QA rows: one packed tile (the
@@ -199,7 +190,7 @@ size_t ds_kernel_mul_mat_scratch_floats(const ds_tensor *node)
 
 static bool type_uses_gemm(int t, const ds_vec_kernels *vk)
 {
-  return type_uses_qa(t, vk) && vk->gemm_r16 && (is_k_quant(t) || t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0);
+  return ds_vec_uses_qa(vk, t) && vk->gemm_r16 && (is_k_quant(t) || t == DSEEK_TYPE_Q8_0 || t == DSEEK_TYPE_Q4_0);
 }
 
 static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
@@ -210,7 +201,7 @@ static bool uses_gemm(const ds_tensor *dst, const ds_vec_kernels *vk)
 void ds_kernel_mul_mat_describe(int type, const ds_vec_kernels *vk, char *buf, size_t size)
 {
   if (!vk) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
-  else if (type_uses_qa(type, vk))
+  else if (ds_vec_uses_qa(vk, type))
     snprintf(buf, size, "%s: int8 dot on int8 activations%s%s", vk->name,
              type == DSEEK_TYPE_Q4_0 && vk->dot_q4_0_r8 ? " (dense models in memory: 8 interleaved rows per pass)" : "",
              !type_uses_gemm(type, vk) ? ""

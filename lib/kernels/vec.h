@@ -23,6 +23,10 @@
  * Every dot takes one weight row w (K values) and ncols <= DS_VEC_COLS
  * activation columns, column c at (char *)x + c * x_stride, and writes
  * out[c]: one weight load feeds several columns during prompt batches.
+ * Column c's value does not depend on ncols or on the other columns (every
+ * level keeps one accumulator per column and sums it in the same order), so
+ * a batch gives each column the bits of a one-column call: mul_mat and
+ * mul_mat_id (parallel chains, drafts) rely on it.
  */
 #ifndef DS_KERNELS_VEC_H
 #define DS_KERNELS_VEC_H
@@ -183,6 +187,14 @@ static inline int ds_vec_iq_index(int type)
  * types, F32, F16, BF16), or NULL: another type, or one this level decodes
  * to f32. */
 ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type);
+
+/* Whether a product with a weight of this type at level vk quantizes its
+ * activations to QA rows and takes the weight's integer dot: Q8_0 and Q4_0
+ * at every level, Q4_K/Q5_K/Q6_K and the IQ types where vk has their dot
+ * (vk NULL: at some level, for scratch sizes). Otherwise F32/F16/BF16 meet
+ * the f32 activations and other types are decoded to f32 rows. mul_mat and
+ * mul_mat_id both decide with it. */
+bool ds_vec_uses_qa(const ds_vec_kernels *vk, int type);
 
 /* The table for a level (>= DS_CPU_SCALAR); a level this build lacks gives
  * the best one below it. */

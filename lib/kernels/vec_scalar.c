@@ -320,6 +320,13 @@ ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type)
   }
 }
 
+bool ds_vec_uses_qa(const ds_vec_kernels *vk, int type)
+{
+  const bool int_dot = type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0 || type == DSEEK_TYPE_Q4_K ||
+                       type == DSEEK_TYPE_Q5_K || type == DSEEK_TYPE_Q6_K || ds_vec_iq_index(type) >= 0;
+  return int_dot && ds_vec_dot_of(vk ? vk : &ds_vec_scalar, type) != NULL;
+}
+
 const ds_vec_kernels *ds_vec_get(ds_cpu_level level)
 {
 #ifdef DS_VEC_X86

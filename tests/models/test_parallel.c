@@ -222,8 +222,9 @@ static void test_one_sample(const char *tiny, const char *name)
  * batch, below the tile's 16 columns): the sampled text and the mean token
  * confidence, a function of every logit's bits at every step (-(1/k) sum of
  * the top-k log-probabilities), are equal exactly. A Q4_0 model takes the
- * R8 kernels at levels that have them (the weights are repacked at load). */
-static void test_chain_bits(const char *tiny, const char *name)
+ * R8 kernels at levels that have them (the weights are repacked at load).
+ * ns: the chain counts (n <= 13). */
+static void test_chain_bits(const char *tiny, const char *name, const int *ns, size_t n_ns)
 {
   dseek_model *m;
   dseek_context *c;
@@ -232,9 +233,8 @@ static void test_chain_bits(const char *tiny, const char *name)
   CHECK_EQ_INT(dseek_sampler_create(0, &tmpl), DSEEK_OK);
   dseek_sampler_add_temperature(tmpl, 1.2f);
   const char *prompt = "<｜User｜>count<｜Assistant｜><think>\n";
-  const int ns[] = {2, 5, 8, 13};
   int compared = 0;
-  for (size_t a = 0; a < sizeof ns / sizeof ns[0] && tmpl; a++) {
+  for (size_t a = 0; a < n_ns && tmpl; a++) {
     const int n = ns[a];
     uint64_t seeds[13];
     for (int i = 0; i < n; i++) seeds[i] = 100 * (uint64_t)n + (uint64_t)i;
@@ -261,7 +261,9 @@ static void test_chain_bits(const char *tiny, const char *name)
     }
     dseek_samples_free(ss);
   }
-  CHECK(compared >= 20);
+  int chains = 0;
+  for (size_t a = 0; a < n_ns; a++) chains += ns[a];
+  CHECK_MSG(compared >= chains * 2 / 3, "%s: %d of %d chains generated tokens", name, compared, chains);
   dseek_sampler_free(tmpl);
   dseek_context_free(c);
   dseek_model_free(m);
@@ -273,7 +275,12 @@ int main(int argc, char **argv)
   test_parallel_equals_separate(argv[1]);
   test_one_sample(argv[1], "qwen2-gguf-q8_0");
   test_one_sample(argv[1], "ds2-v3-gguf-q8_0");
-  test_chain_bits(argv[1], "qwen2-gguf-q4_0");
-  test_chain_bits(argv[1], "qwen2-gguf-q8_0");
+  const int ns[] = {2, 5, 8, 13};
+  test_chain_bits(argv[1], "qwen2-gguf-q4_0", ns, 4);
+  test_chain_bits(argv[1], "qwen2-gguf-q8_0", ns, 4);
+  /* DeepSeek-V3 MoE (MLA, routed experts): the chains' inputs routed to one
+   * expert share its rows' dots, up to 4 columns per call (ops_moe_mm.c) */
+  test_chain_bits(argv[1], "ds2-v3-gguf-q8_0", ns, 3);
+  test_chain_bits(argv[1], "ds2-v3-gguf-q4_k", ns, 3);
   return DS_TEST_RESULT();
 }
