@@ -53,8 +53,9 @@
  * one row from the groups. So every path gives what it gives on the original
  * rows, except the R8 kernel's own summation order (vec.h), the same at
  * every level. A Q4_K weight flagged DS_TENSOR_Q4_K_R8 (q4_k_r8.h) takes the
- * same paths with its own R8 kernel (order in q4_k_r8.h), Q4_K tail rows and
- * tiles of 16 rows put back in the Q4_K layout for the K-quant packer.
+ * same paths with its own R8 kernel (order in q4_k_r8.h), its tail rows
+ * plain Q4_K, its tiles packed straight from the R8 blocks (the K-quant
+ * packer's bytes).
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
@@ -260,11 +261,12 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
     const void *wt = ds_tensor_ptr(w, 0, nt, b2 / r2, b3 / r3);
     if (q6)
       (vk->pack_q6_k_r16 ? vk->pack_q6_k_r16 : ds_gemm_pack_q6_k_r16)(wt, w->nb[1], nr, K, pack);
-    else if (k4 && (w->flags & DS_TENSOR_Q4_K_R8)) {   /* the tile's rows back in the Q4_K layout */
-      for (int i = 0; i < nr; i++)
-        ds_q4_k_r8_row(ds_tensor_ptr(w, 0, 0, b2 / r2, b3 / r3), K, w->ne[1], nt + i, rows16 + (size_t)i * w->nb[1]);
-      (vk->pack_k_r16 ? vk->pack_k_r16 : ds_gemm_pack_k_r16)(w->type, rows16, w->nb[1], nr, K, pack, mins);
-    } else if (k4)
+    else if (k4 && (w->flags & DS_TENSOR_Q4_K_R8) && vk->pack_q4_k_r8_r16 && nr == DS_GEMM_ROWS &&
+             nt + DS_GEMM_ROWS <= w->ne[1] - w->ne[1] % DS_Q4_K_R8_ROWS)
+      vk->pack_q4_k_r8_r16(wt, w->nb[1], K, pack, mins);
+    else if (k4 && (w->flags & DS_TENSOR_Q4_K_R8))
+      ds_q4_k_r8_pack_r16(ds_tensor_ptr(w, 0, 0, b2 / r2, b3 / r3), K, w->ne[1], nt, nr, pack, mins, rows16);
+    else if (k4)
       (vk->pack_k_r16 ? vk->pack_k_r16 : ds_gemm_pack_k_r16)(w->type, wt, w->nb[1], nr, K, pack, mins);
     else if (r8 && vk->pack_q4_0_r8_r16 && nr == DS_GEMM_ROWS && nt + DS_GEMM_ROWS <= w->ne[1] - w->ne[1] % DS_R8_ROWS)
       vk->pack_q4_0_r8_r16(wt, w->nb[1], K, pack);

@@ -4,6 +4,7 @@
 
 #include "kernels/quants.h"
 #include "kernels/types.h"
+#include "kernels/vec.h"
 
 #include <string.h>
 
@@ -107,4 +108,47 @@ void ds_q4_k_r8_row_to_float(const void *w, int64_t K, int64_t N, int64_t n, flo
     get_row(grp + (size_t)s * DS_Q4_K_R8_BLOCK_BYTES, (int)(n % R8), blk);
     tr->to_float(blk, dst + s * 256, 256);
   }
+}
+
+/* 16 rows of an R8 matrix (two groups from row n0) into the K-quant tile
+ * (vec.h): chunk k of block j's pair holds 4 bytes of each of 8 rows, i.e.
+ * after taking block j's nibble exactly tile group k of those rows, so whole
+ * 32-byte runs move at once and each super-block's scales unpack once per
+ * group (not once per row). The same bytes as ds_gemm_pack_k_r16 on the
+ * original rows: d_r sc and dmin_r m in f32, c = -128 sum of the levels. */
+void ds_q4_k_r8_pack_r16(const void *w, int64_t K, int64_t N, int64_t n0, int nrows, void *dst, float *mins,
+                         void *rowbuf)
+{
+  const size_t row_bytes = ds_q4_k_row_bytes(K);
+  if (nrows < 16 || n0 + 16 > N - N % R8) {   /* the matrix's last tile: row by row */
+    for (int i = 0; i < nrows; i++) ds_q4_k_r8_row(w, K, N, n0 + i, (uint8_t *)rowbuf + (size_t)i * row_bytes);
+    ds_gemm_pack_k_r16(DSEEK_TYPE_Q4_K, rowbuf, row_bytes, nrows, K, dst, mins);
+    return;
+  }
+  for (int64_t s = 0; s < K / 256; s++)
+    for (int h = 0; h < 2; h++) {   /* rows 8h .. 8h + 7 of the tile */
+      const uint8_t *blk = (const uint8_t *)w + (size_t)(n0 + 8 * h) * row_bytes + (size_t)s * DS_Q4_K_R8_BLOCK_BYTES;
+      uint8_t sc[64], m[64];
+      ds_q4_k_r8_scales(blk, sc, m);
+      for (int j = 0; j < 8; j++) {
+        const int64_t b = s * 8 + j;
+        uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES;
+        int32_t sum[8] = {0};
+        for (int k = 0; k < 8; k++) {
+          const uint8_t *c = blk + 128 + 256 * (j / 2) + 32 * k;
+          int8_t *v = (int8_t *)pb + (k * 16 + 8 * h) * 4;
+          for (int i = 0; i < 32; i++) {
+            v[i] = (int8_t)((c[i] >> (4 * (j % 2))) & 15);
+            sum[i / 4] += v[i];
+          }
+        }
+        for (int r = 0; r < R8; r++) {
+          const float d = ds_get_half(blk + 2 * r) * (float)sc[8 * j + r];
+          const int32_t cc = -128 * sum[r];
+          memcpy(pb + 8 * 16 * 4 + (8 * h + r) * 4, &d, 4);
+          memcpy(pb + 8 * 16 * 4 + 16 * 4 + (8 * h + r) * 4, &cc, 4);
+          mins[b * DS_GEMM_ROWS + 8 * h + r] = ds_get_half(blk + 16 + 2 * r) * (float)m[8 * j + r];
+        }
+      }
+    }
 }

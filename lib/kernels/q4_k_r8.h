@@ -57,4 +57,11 @@ void ds_q4_k_r8_row_to_float(const void *w, int64_t K, int64_t N, int64_t n, flo
 /* The 6-bit scales and mins of super-block blk's eight rows: sc[8j + r], m[8j + r]. */
 void ds_q4_k_r8_scales(const uint8_t *blk, uint8_t sc[64], uint8_t m[64]);
 
+/* Rows [n0, n0 + nrows) (n0 % 16 == 0, nrows <= 16) into the K-quant GEMM
+ * tile at dst and its mins (vec.h: ds_gemm_pack_k_r16), the bytes that
+ * packer gives for the original rows; rowbuf holds 16 Q4_K rows (used for
+ * the matrix's last tile). */
+void ds_q4_k_r8_pack_r16(const void *w, int64_t K, int64_t N, int64_t n0, int nrows, void *dst, float *mins,
+                         void *rowbuf);
+
 #endif

@@ -9,8 +9,10 @@
  * broadcast to all lanes. maddubs pairs are at most 2 * 15 * 127, so a
  * block's 8 chunks add in int16 (<= 30480) and one madd with the scale
  * repeated in both int16 halves of the row's lane gives t = sc * isum in
- * int32. The 6-bit scales and mins of the super-block come out of its 96
- * bytes with a few whole-register byte operations.
+ * int32. With AVX-512 VNNI (vec_avx512.c) vpdpbusd sums the 4 products of a
+ * row's lane into int32 directly, and t = (float)isum * (float)sc, exact
+ * (|t| < 2^22): the same t. The 6-bit scales and mins of the super-block come
+ * out of its 96 bytes with a few whole-register byte operations.
  */
 #ifndef DS_KERNELS_Q4_K_R8_X86_H
 #define DS_KERNELS_Q4_K_R8_X86_H
@@ -20,6 +22,10 @@
 
 #include <immintrin.h>
 #include <string.h>
+
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define DS_Q4_K_R8_VNNI 1
+#endif
 
 /* sc[8j + r], m[8j + r] of the R8 super-block at blk (q4_k_r8.h: sl, sh). */
 static inline __attribute__((always_inline)) void ds_q4_k_r8_scales_x86(const uint8_t *blk, uint8_t *sc, uint8_t *m)
@@ -40,6 +46,40 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_scales_x86(const ui
 static inline __attribute__((always_inline)) __m256i ds_q4_k_r8_lanes(const uint8_t *p)
 {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+
+/* Rows n0 .. n0 + 15 of the R8 matrix at w (two whole groups, row_bytes =
+ * K / 256 * 144 per row) into the K-quant tile and mins (vec.h): the bytes
+ * of ds_q4_k_r8_pack_r16. Per block j of a super-block, chunk k's nibbles
+ * are tile group k of the group's 8 rows; level sums by maddubs with u8
+ * ones (pairs <= 30), scales by one F16C conversion and an f32 multiply. */
+static inline __attribute__((always_inline)) void ds_q4_k_r8_pack_tile_x86(const void *w, size_t row_bytes, int64_t K,
+                                                                           void *dst, float *mins)
+{
+  const __m256i nib = _mm256_set1_epi8(0x0F), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  for (int64_t s = 0; s < K / 256; s++)
+    for (int h = 0; h < 2; h++) {
+      const uint8_t *blk = (const uint8_t *)w + (size_t)(8 * h) * row_bytes + (size_t)s * DS_Q4_K_R8_BLOCK_BYTES;
+      uint8_t sc[64], m[64];
+      ds_q4_k_r8_scales_x86(blk, sc, m);
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
+      const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + 16)));
+      for (int j = 0; j < 8; j++) {
+        const int64_t b = s * 8 + j;
+        uint8_t *pb = (uint8_t *)dst + b * DS_GEMM_BLOCK_BYTES;
+        __m256i sum16 = _mm256_setzero_si256();
+        for (int k = 0; k < 8; k++) {
+          const __m256i c = _mm256_loadu_si256((const __m256i *)(blk + 128 + 256 * (j / 2) + 32 * k));
+          const __m256i v = _mm256_and_si256(j % 2 ? _mm256_srli_epi16(c, 4) : c, nib);
+          _mm256_storeu_si256((__m256i *)(pb + 64 * k + 32 * h), v);
+          sum16 = _mm256_add_epi16(sum16, _mm256_maddubs_epi16(v, ones8));
+        }
+        const __m256i corr = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(sum16, ones16), 7));
+        _mm256_storeu_si256((__m256i *)(pb + 8 * 16 * 4 + 16 * 4 + 32 * h), corr);
+        _mm256_storeu_ps((float *)(pb + 8 * 16 * 4 + 32 * h), _mm256_mul_ps(d, _mm256_cvtepi32_ps(ds_q4_k_r8_lanes(sc + 8 * j))));
+        _mm256_storeu_ps(mins + b * DS_GEMM_ROWS + 8 * h, _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(ds_q4_k_r8_lanes(m + 8 * j))));
+      }
+    }
 }
 
 static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, const uint8_t *w, const char *x, size_t xs,
@@ -72,16 +112,30 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, 
           int32_t ae, ao;
           memcpy(&ae, xb, 4);
           memcpy(&ao, xb + DS_QA_BLOCK, 4);
+#ifdef DS_Q4_K_R8_VNNI
+          pe[c] = _mm256_dpbusd_epi32(pe[c], lo, _mm256_set1_epi32(ae));
+          po[c] = _mm256_dpbusd_epi32(po[c], hi, _mm256_set1_epi32(ao));
+#else
           pe[c] = _mm256_add_epi16(pe[c], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(ae)));
           po[c] = _mm256_add_epi16(po[c], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(ao)));
+#endif
         }
       }
       for (int h = 0; h < 2; h++) {
         const int j = 2 * p + h;
-        const __m256i s32 = ds_q4_k_r8_lanes(sc + 8 * j), sc16 = _mm256_or_si256(s32, _mm256_slli_epi32(s32, 16));
+        const __m256i s32 = ds_q4_k_r8_lanes(sc + 8 * j);
+#ifdef DS_Q4_K_R8_VNNI
+        const __m256 scf = _mm256_cvtepi32_ps(s32);
+#else
+        const __m256i sc16 = _mm256_or_si256(s32, _mm256_slli_epi32(s32, 16));
+#endif
         for (int c = 0; c < nc; c++) {
-          const __m256i t = _mm256_madd_epi16(h ? po[c] : pe[c], sc16);
-          a[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(xd[c][s * 8 + j]), a[c]);
+#ifdef DS_Q4_K_R8_VNNI
+          const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(h ? po[c] : pe[c]), scf);
+#else
+          const __m256 t = _mm256_cvtepi32_ps(_mm256_madd_epi16(h ? po[c] : pe[c], sc16));
+#endif
+          a[c] = _mm256_fmadd_ps(t, _mm256_set1_ps(xd[c][s * 8 + j]), a[c]);
         }
       }
     }

@@ -2,7 +2,8 @@
  * repacking in place gives every row back byte for byte, each level's R8
  * kernel gives the scalar twin's bits (q4_k_r8.h's summation order) for any
  * number of columns per call, the twin is the plain Q4_K dot's value to within
- * the order of its f32 sums, and mul_mat on a flagged weight gives, at every
+ * the order of its f32 sums, the tile packed from R8 blocks is the plain
+ * rows' tile, and mul_mat on a flagged weight gives, at every
  * level and batch size 1..20, the unflagged product's bits where it takes the
  * same path (the reference, the tile), and elsewhere each column's bits alone,
  * independent of the thread count and close to the unflagged product. */
@@ -109,6 +110,45 @@ static void test_twins(void)
   }
 }
 
+/* The K-quant tile from R8 rows: the portable packer and each level's SIMD
+ * one give the tile and mins ds_gemm_pack_k_r16 gives for the original rows
+ * (whole tiles, a tile of a matrix with tail rows, a short last tile). */
+static void test_pack(void)
+{
+  const int64_t Ks[] = {256, 1536}, Ns[] = {16, 32, 45};
+  for (size_t a = 0; a < DS_ARRAY_LEN(Ks); a++)
+    for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++) {
+      const int64_t K = Ks[a], N = Ns[c];
+      const size_t rb = ds_q4_k_row_bytes(K), tile = (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES;
+      const size_t mb = (size_t)(K / 32) * DS_GEMM_ROWS * sizeof(float);
+      uint8_t *w = random_q4_k(K, N), *r8 = malloc(rb * (size_t)N), *tmp = malloc(16 * rb);
+      uint8_t *want = malloc(tile), *got = malloc(tile);
+      float *mwant = malloc(mb), *mgot = malloc(mb);
+      memcpy(r8, w, rb * (size_t)N);
+      ds_q4_k_r8_repack(r8, K, N, tmp);
+      for (int64_t n0 = 0; n0 < N; n0 += 16) {
+        const int nr = (int)DS_MIN(16, N - n0);
+        CHECK(ds_gemm_pack_k_r16(DSEEK_TYPE_Q4_K, w + (size_t)n0 * rb, rb, nr, K, want, mwant));
+        memset(got, 0xAB, tile);
+        memset(mgot, 0xAB, mb);
+        ds_q4_k_r8_pack_r16(r8, K, N, n0, nr, got, mgot, tmp);
+        CHECK_MSG(memcmp(got, want, tile) == 0 && memcmp(mgot, mwant, mb) == 0, "portable K %lld N %lld n0 %lld",
+                  (long long)K, (long long)N, (long long)n0);
+        if (nr < 16 || n0 + 16 > N - N % 8) continue;
+        for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
+          const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
+          if (!vk->pack_q4_k_r8_r16) continue;
+          memset(got, 0xAB, tile);
+          memset(mgot, 0xAB, mb);
+          vk->pack_q4_k_r8_r16(r8 + (size_t)n0 * rb, rb, K, got, mgot);
+          CHECK_MSG(memcmp(got, want, tile) == 0 && memcmp(mgot, mwant, mb) == 0, "%s K %lld N %lld n0 %lld",
+                    level_name(l), (long long)K, (long long)N, (long long)n0);
+        }
+      }
+      free(w), free(r8), free(tmp), free(want), free(got), free(mwant), free(mgot);
+    }
+}
+
 /* mul_mat on a flagged (repacked) weight against the same weight unflagged,
  * batch sizes 1..20; below 16 columns every column against its product alone. */
 static void test_mul_mat(void)
@@ -157,6 +197,7 @@ int main(void)
   RUN(test_repack_roundtrip);
   RUN(test_scales);
   RUN(test_twins);
+  RUN(test_pack);
   RUN(test_mul_mat);
   return DS_TEST_RESULT();
 }
