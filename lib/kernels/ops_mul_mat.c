@@ -52,7 +52,10 @@
  * first puts a tile's 16 rows back in the Q4_0 layout; the reference decodes
  * one row from the groups. So every path gives what it gives on the original
  * rows, except the R8 kernel's own summation order (vec.h), the same at
- * every level.
+ * every level. A Q4_K weight flagged DS_TENSOR_Q4_K_R8 (q4_k_r8.h) takes the
+ * same paths with its own R8 kernel (order in q4_k_r8.h), its tail rows
+ * plain Q4_K, its tiles packed straight from the R8 blocks (the K-quant
+ * packer's bytes).
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
@@ -62,6 +65,7 @@
 #include "kernels/fp8.h"
 #include "kernels/ops.h"
 #include "kernels/q4_0_r8.h"
+#include "kernels/q4_k_r8.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
 
@@ -95,6 +99,14 @@ static bool mul_mat_blas(const ds_kernel_params *p, ds_tensor *dst)
 }
 #endif
 
+/* Row n of weight batch (b2, b3) of an R8 weight (either layout) as floats. */
+static void r8_row_to_float(const ds_tensor *w, int64_t n, int64_t b2, int64_t b3, float *dst)
+{
+  const void *base = ds_tensor_ptr(w, 0, 0, b2, b3);
+  if (w->flags & DS_TENSOR_Q4_K_R8) ds_q4_k_r8_row_to_float(base, w->ne[0], w->ne[1], n, dst);
+  else ds_q4_0_r8_row_to_float(base, w->ne[0], w->ne[1], n, dst);
+}
+
 static void mul_mat_reference(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *w = dst->src[0], *x = dst->src[1], *scale = dst->src[2];
@@ -112,8 +124,8 @@ static void mul_mat_reference(const ds_kernel_params *p, ds_tensor *dst)
       const float *srow = (const float *)scale->data + (n / DS_FP8_BLOCK) * scale_cols;
       ds_fp8_dequant_row(wrow, srow, K, p->scratch);
       row = p->scratch;
-    } else if (w->flags & DS_TENSOR_Q4_0_R8) {
-      ds_q4_0_r8_row_to_float(ds_tensor_ptr(w, 0, 0, b2 / r2, b3 / r3), K, N, n, p->scratch);
+    } else if (w->flags & (DS_TENSOR_Q4_0_R8 | DS_TENSOR_Q4_K_R8)) {
+      r8_row_to_float(w, n, b2 / r2, b3 / r3, p->scratch);
       row = p->scratch;
     } else if (w->type != DSEEK_TYPE_F32) {
       tr->to_float(wrow, p->scratch, K);
@@ -149,7 +161,7 @@ static size_t gemm_scratch_bytes(int64_t K)
 {
   return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_Q6_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float)   /* 16: AMX */
          + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float)                              /* K-quant mins */
-         + (size_t)(K / DS_QA_BLOCK) * 18 * DS_GEMM_ROWS;                                        /* R8: 16 Q4_0 rows */
+         + (size_t)(K / DS_QA_BLOCK) * 18 * DS_GEMM_ROWS;                                        /* R8: 16 Q4_0 / Q4_K rows */
 }
 
 /* Q4_K/Q5_K tiles: d_b s_b of every QA row's blocks (ds_qa_ds) after the QA
@@ -203,7 +215,9 @@ void ds_kernel_mul_mat_describe(int type, const ds_vec_kernels *vk, char *buf, s
   if (!vk) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
   else if (ds_vec_uses_qa(vk, type))
     snprintf(buf, size, "%s: int8 dot on int8 activations%s%s", vk->name,
-             type == DSEEK_TYPE_Q4_0 && vk->dot_q4_0_r8 ? " (dense models in memory: 8 interleaved rows per pass)" : "",
+             (type == DSEEK_TYPE_Q4_0 && vk->dot_q4_0_r8) || (type == DSEEK_TYPE_Q4_K && vk->dot_q4_k_r8)
+               ? " (dense models in memory: 8 interleaved rows per pass)"
+               : "",
              !type_uses_gemm(type, vk) ? ""
              : vk == ds_vec_get(DS_CPU_AVX512) && ds_cpu_amx() ? ", 16-row tile (AMX) for 16+ columns"
                                                               : ", 16-row tile for 16+ columns");
@@ -238,6 +252,11 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
     const void *wt = ds_tensor_ptr(w, 0, nt, b2 / r2, b3 / r3);
     if (q6)
       (vk->pack_q6_k_r16 ? vk->pack_q6_k_r16 : ds_gemm_pack_q6_k_r16)(wt, w->nb[1], nr, K, pack);
+    else if (k4 && (w->flags & DS_TENSOR_Q4_K_R8) && vk->pack_q4_k_r8_r16 && nr == DS_GEMM_ROWS &&
+             nt + DS_GEMM_ROWS <= w->ne[1] - w->ne[1] % DS_Q4_K_R8_ROWS)
+      vk->pack_q4_k_r8_r16(wt, w->nb[1], K, pack, mins);
+    else if (k4 && (w->flags & DS_TENSOR_Q4_K_R8))
+      ds_q4_k_r8_pack_r16(ds_tensor_ptr(w, 0, 0, b2 / r2, b3 / r3), K, w->ne[1], nt, nr, pack, mins, rows16);
     else if (k4)
       (vk->pack_k_r16 ? vk->pack_k_r16 : ds_gemm_pack_k_r16)(w->type, wt, w->nb[1], nr, K, pack, mins);
     else if (r8 && vk->pack_q4_0_r8_r16 && nr == DS_GEMM_ROWS && nt + DS_GEMM_ROWS <= w->ne[1] - w->ne[1] % DS_R8_ROWS)
@@ -269,7 +288,8 @@ static void mul_mat_gemm(const ds_kernel_params *p, ds_tensor *dst, const ds_vec
 }
 
 /* An R8 weight below the tile's batch size (the QA rows are in the scratch):
- * units are the eight-row groups and then the Q4_0 tail rows, per batch. */
+ * units are the eight-row groups and then the tail rows (plain Q4_0 or
+ * Q4_K), per batch. */
 static void mul_mat_r8(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_kernels *vk)
 {
   const ds_tensor *w = dst->src[0], *x = dst->src[1];
@@ -277,7 +297,10 @@ static void mul_mat_r8(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_k
   const int64_t r2 = B2 / w->ne[2], r3 = B3 / w->ne[3];
   const int64_t groups = N / DS_R8_ROWS, tail = N % DS_R8_ROWS, per_batch = groups + tail;
   const size_t qa_bytes = ds_qa_row_bytes(K);
-  const ds_vec_dot_r8_fn r8dot = vk->dot_q4_0_r8 ? vk->dot_q4_0_r8 : ds_vec_scalar.dot_q4_0_r8;
+  const bool k = w->flags & DS_TENSOR_Q4_K_R8;
+  const ds_vec_dot_r8_fn r8dot = k ? (vk->dot_q4_k_r8 ? vk->dot_q4_k_r8 : ds_vec_scalar.dot_q4_k_r8)
+                                   : (vk->dot_q4_0_r8 ? vk->dot_q4_0_r8 : ds_vec_scalar.dot_q4_0_r8);
+  const ds_vec_dot_fn tail_dot = k ? vk->dot_q4_k : vk->dot_q4_0;
   int64_t u0, u1;
   ds_kernel_rows(per_batch * B2 * B3, p->ith, p->nth, &u0, &u1);
   for (int64_t u = u0; u < u1; u++) {
@@ -294,7 +317,7 @@ static void mul_mat_r8(const ds_kernel_params *p, ds_tensor *dst, const ds_vec_k
             *(float *)ds_tensor_ptr(dst, g * DS_R8_ROWS + r, m + c, b2, b3) = out[c * DS_R8_ROWS + r];
       } else {
         const int64_t n = groups * DS_R8_ROWS + (g - groups);
-        vk->dot_q4_0(K, base + (size_t)n * w->nb[1], xcols + (size_t)m * qa_bytes, qa_bytes, nc, out);
+        tail_dot(K, base + (size_t)n * w->nb[1], xcols + (size_t)m * qa_bytes, qa_bytes, nc, out);
         for (int c = 0; c < nc; c++) *(float *)ds_tensor_ptr(dst, n, m + c, b2, b3) = out[c];
       }
     }
@@ -342,7 +365,7 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
     return;
   }
 
-  if (w->flags & DS_TENSOR_Q4_0_R8) {
+  if ((w->flags & DS_TENSOR_Q4_0_R8) || ((w->flags & DS_TENSOR_Q4_K_R8) && qa)) {
     mul_mat_r8(p, dst, vk);
     return;
   }
@@ -366,6 +389,8 @@ static void mul_mat_kernels(const ds_kernel_params *p, ds_tensor *dst, const ds_
         if (scale)
           ds_fp8_row_kernel(ds_cpu_level_get())(wrow, (const float *)scale->data + (n / DS_FP8_BLOCK) * scale->ne[0],
                                                 K, p->scratch);
+        else if (w->flags & DS_TENSOR_Q4_K_R8)   /* a level without a Q4_K dot */
+          r8_row_to_float(w, n, b2 / r2, b3 / r3, p->scratch);
         else
           tr->to_float(wrow, p->scratch, K);
         for (int64_t m = 0; m < M; m += DS_VEC_COLS) {

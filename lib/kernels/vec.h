@@ -163,6 +163,12 @@ typedef struct ds_vec_kernels {
   /* 16 R8 rows (two whole groups, row_bytes apart per row) into the GEMM tile,
    * the bytes of ds_q4_0_r8_pack_r16 (NULL: that portable packer) */
   void (*pack_q4_0_r8_r16)(const void *w, size_t row_bytes, int64_t K, void *dst);
+  /* R8 Q4_K groups x QA rows (q4_k_r8.h: its summation order, the same bits
+   * at every level), out[c * 8 + r]; NULL: the scalar twin */
+  ds_vec_dot_r8_fn dot_q4_k_r8;
+  /* 16 R8 Q4_K rows (two whole groups) into the K-quant tile and mins, the
+   * bytes of ds_q4_k_r8_pack_r16 (NULL: that portable packer) */
+  void (*pack_q4_k_r8_r16)(const void *w, size_t row_bytes, int64_t K, void *dst, float *mins);
 } ds_vec_kernels;
 
 /* Index of an IQ type in ds_vec_kernels.dot_iq (IQ2_XXS, IQ2_XS, IQ2_S,

@@ -6,6 +6,7 @@
  */
 #include "core/platform.h"   /* ds_fmaf */
 #include "kernels/quants.h"
+#include "kernels/q4_k_r8.h"
 #include "kernels/quants_iq.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
@@ -101,6 +102,41 @@ static void dot_q4_0_r8(int64_t K, const void *w, const void *x, size_t x_stride
       }
       out[c * 8 + r] = acc;
     }
+  }
+}
+
+/* Eight R8-interleaved Q4_K rows (q4_k_r8.h) against QA rows: the twin of
+ * the SIMD kernels, in the order q4_k_r8.h defines (fmaf chains per row and
+ * column: per super-block A and Mn over its 8 blocks, then into acc). */
+static void dot_q4_k_r8(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
+{
+  for (int c = 0; c < ncols; c++) {
+    const void *xr = (const char *)x + (size_t)c * x_stride;
+    const int8_t *xq = xr;
+    const float *xd = ds_qa_d(xr, K);
+    const int32_t *xs = ds_qa_s(xr, K);
+    float acc[8] = {0};
+    for (int64_t s = 0; s < K / DS_QK_K; s++) {
+      const uint8_t *blk = (const uint8_t *)w + (size_t)s * DS_Q4_K_R8_BLOCK_BYTES;
+      uint8_t sc[64], m[64];
+      ds_q4_k_r8_scales(blk, sc, m);
+      for (int r = 0; r < 8; r++) {
+        float a = 0.0f, mn = 0.0f;
+        for (int j = 0; j < 8; j++) {
+          const int64_t b = s * 8 + j;
+          const int8_t *q = xq + b * DS_QA_BLOCK;
+          const uint8_t *qs = blk + 128 + 256 * (j / 2) + 4 * r;
+          int32_t isum = 0;
+          for (int k = 0; k < 8; k++)
+            for (int i = 0; i < 4; i++) isum += ((qs[32 * k + i] >> (4 * (j % 2))) & 15) * q[4 * k + i];
+          a = ds_fmaf((float)(sc[8 * j + r] * isum), xd[b], a);
+          mn = ds_fmaf((float)m[8 * j + r], xd[b] * (float)xs[b], mn);
+        }
+        acc[r] = ds_fmaf(ds_get_half(blk + 2 * r), a, acc[r]);
+        acc[r] = ds_fmaf(-ds_get_half(blk + 16 + 2 * r), mn, acc[r]);
+      }
+    }
+    for (int r = 0; r < 8; r++) out[c * 8 + r] = acc[r];
   }
 }
 
@@ -300,6 +336,7 @@ const ds_vec_kernels ds_vec_scalar = {
   .pack_r16 = ds_gemm_pack_r16,
   .axpy_f32 = axpy_f32,
   .dot_q4_0_r8 = dot_q4_0_r8,
+  .dot_q4_k_r8 = dot_q4_k_r8,
 };
 
 ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type)

@@ -3,10 +3,10 @@
  * fingerprint, then the weights that only mul_mat reads repacked into the
  * layout its kernels read fastest.
  *
- * Repacking: a dense model's (llama, qwen2, qwen3) Q4_0 projection matrices, and
- * its output head unless tied to the embedding (which get_rows reads row by
- * row), are interleaved eight rows at a time (kernels/q4_0_r8.h) where the
- * CPU level has a SIMD R8 kernel, in place: a mapped file's pages become the
+ * Repacking: a dense model's (llama, qwen2, qwen3) Q4_0 and Q4_K projection
+ * matrices, and its output head unless tied to the embedding (which get_rows
+ * reads row by row), are interleaved eight rows at a time (kernels/q4_0_r8.h,
+ * kernels/q4_k_r8.h) where the CPU level has a SIMD R8 kernel, in place: a mapped file's pages become the
  * process's own copies (the same bytes, so no weight is held twice), which
  * is done only when the whole file is resident anyway (read, or mapped with
  * MAP_POPULATE because it fits in memory): repacking a larger one would turn
@@ -16,6 +16,7 @@
 #include "formats/gguf.h"
 #include "kernels/cpu.h"
 #include "kernels/q4_0_r8.h"
+#include "kernels/q4_k_r8.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
 #include "models/model.h"
@@ -70,21 +71,31 @@ static bool all_resident(const struct dseek_gguf *g)
   return true;
 }
 
+/* Whether the level has a SIMD R8 kernel for the type (the scalar twins
+ * are there to check them, not worth a repack). */
+static bool level_has_r8(int type)
+{
+  const ds_cpu_level level = ds_cpu_level_get();
+  if (level < DS_CPU_AVX2) return false;
+  const ds_vec_kernels *vk = ds_vec_get(level);
+  return type == DSEEK_TYPE_Q4_0 ? vk->dot_q4_0_r8 != NULL : type == DSEEK_TYPE_Q4_K && vk->dot_q4_k_r8 != NULL;
+}
+
 static bool repack_wanted(const struct dseek_model *m)
 {
   const char *e = getenv("DSEEK_REPACK");
   if (e && strcmp(e, "0") == 0) return false;
   if (m->arch == DS_ARCH_DEEPSEEK2 || m->arch == DS_ARCH_UNKNOWN) return false;   /* dense models only */
-  if (!m->gguf || !all_resident(m->gguf)) return false;
-  const ds_cpu_level level = ds_cpu_level_get();
-  return level >= DS_CPU_AVX2 && ds_vec_get(level)->dot_q4_0_r8 != NULL;
+  return m->gguf && all_resident(m->gguf);
 }
 
-static dseek_status repack_q4_0(struct dseek_model *m, ds_weight *w, void **tmp, size_t *tmp_bytes)
+static dseek_status repack(struct dseek_model *m, ds_weight *w, void **tmp, size_t *tmp_bytes)
 {
-  if (!w->data || w->type != DSEEK_TYPE_Q4_0 || w->n_dims != 2 || w->ne[1] < DS_R8_ROWS || w->ne[0] % 32 != 0)
+  const bool k = w->type == DSEEK_TYPE_Q4_K;
+  if (!w->data || (w->type != DSEEK_TYPE_Q4_0 && !k) || w->n_dims != 2 || w->ne[1] < DS_R8_ROWS ||
+      w->ne[0] % (k ? 256 : 32) != 0 || !level_has_r8(w->type))
     return DSEEK_OK;
-  const size_t row_bytes = (size_t)(w->ne[0] / 32) * 18;
+  const size_t row_bytes = (size_t)(w->ne[0] / 32) * 18;   /* Q4_0 and Q4_K: 18 bytes per 32 values */
   if (*tmp_bytes < DS_R8_ROWS * row_bytes) {
     ds_free(*tmp);
     *tmp_bytes = DS_R8_ROWS * row_bytes;
@@ -94,8 +105,9 @@ static dseek_status repack_q4_0(struct dseek_model *m, ds_weight *w, void **tmp,
   if (!f) return DSEEK_OK;   /* not in the file (converted at load): leave it */
   dseek_status st = ds_file_make_writable(f, w->data, row_bytes * (size_t)w->ne[1]);
   if (st) return ds_error_prefix(st, "%s: repacking a weight", m->path);
-  ds_q4_0_r8_repack(w->data, w->ne[0], w->ne[1], *tmp);
-  w->layout = DS_TENSOR_Q4_0_R8;
+  if (k) ds_q4_k_r8_repack(w->data, w->ne[0], w->ne[1], *tmp);
+  else ds_q4_0_r8_repack(w->data, w->ne[0], w->ne[1], *tmp);
+  w->layout = k ? DS_TENSOR_Q4_K_R8 : DS_TENSOR_Q4_0_R8;
   return DSEEK_OK;
 }
 
@@ -109,9 +121,9 @@ dseek_status ds_model_prepare(struct dseek_model *m)
   for (int64_t il = 0; il < m->hp.n_layer && !st; il++) {
     ds_dense_layer *L = &m->layers[il];
     ds_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
-    for (size_t k = 0; k < DS_ARRAY_LEN(ws) && !st; k++) st = repack_q4_0(m, ws[k], &tmp, &tmp_bytes);
+    for (size_t k = 0; k < DS_ARRAY_LEN(ws) && !st; k++) st = repack(m, ws[k], &tmp, &tmp_bytes);
   }
-  if (!st && m->output.data != m->tok_embd.data) st = repack_q4_0(m, &m->output, &tmp, &tmp_bytes);
+  if (!st && m->output.data != m->tok_embd.data) st = repack(m, &m->output, &tmp, &tmp_bytes);
   ds_free(tmp);
   return st;
 }

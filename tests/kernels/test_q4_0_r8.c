@@ -10,6 +10,7 @@
 #include "kernels/q4_0_r8.h"
 #include "kernels/types.h"
 #include "vec_test.h"
+#include "r8_test.h"
 
 #include <math.h>
 
@@ -30,45 +31,11 @@ static uint8_t *random_q4_0(int64_t K, int64_t N)
 static void test_repack_roundtrip(void)
 {
   const int64_t Ks[] = {32, 256, 1536}, Ns[] = {8, 13, 16, 37};
-  const ds_type_traits *tr = ds_type_traits_get(DSEEK_TYPE_Q4_0);
+  const r8_layout lay = {DSEEK_TYPE_Q4_0, ds_q4_0_r8_repack, ds_q4_0_r8_row, ds_q4_0_r8_row_to_float};
   for (size_t a = 0; a < DS_ARRAY_LEN(Ks); a++)
-    for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++) {
-      const int64_t K = Ks[a], N = Ns[c];
-      const size_t rb = (size_t)(K / 32) * 18;
-      uint8_t *w = random_q4_0(K, N), *orig = malloc(rb * (size_t)N), *tmp = malloc(8 * rb), *row = malloc(rb);
-      float *f0 = malloc((size_t)K * 4), *f1 = malloc((size_t)K * 4);
-      memcpy(orig, w, rb * (size_t)N);
-      ds_q4_0_r8_repack(w, K, N, tmp);
-      CHECK(memcmp(w, orig, rb * (size_t)N) != 0);   /* it did move bytes */
-      CHECK(memcmp(w + (N - N % 8) * rb, orig + (N - N % 8) * rb, (size_t)(N % 8) * rb) == 0);   /* tail in place */
-      int bad = 0;
-      for (int64_t n = 0; n < N; n++) {
-        ds_q4_0_r8_row(w, K, N, n, row);
-        bad += memcmp(row, orig + (size_t)n * rb, rb) != 0;
-        tr->to_float(orig + (size_t)n * rb, f0, K);
-        ds_q4_0_r8_row_to_float(w, K, N, n, f1);
-        bad += memcmp(f0, f1, (size_t)K * 4) != 0;
-      }
-      CHECK_MSG(bad == 0, "K %lld N %lld: %d rows differ", (long long)K, (long long)N, bad);
-      free(w), free(orig), free(tmp), free(row), free(f0), free(f1);
-    }
+    for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++)
+      check_r8_roundtrip(&lay, random_q4_0(Ks[a], Ns[c]), Ks[a], Ns[c], (size_t)(Ks[a] / 32) * 18);
 }
-
-/* QA rows of M random activation columns. */
-static uint8_t *qa_rows(const ds_vec_kernels *vk, int64_t K, int M, float scale)
-{
-  const size_t qb = ds_qa_row_bytes(K);
-  uint8_t *qa = aligned_alloc(64, qb * (size_t)M);
-  float *x = malloc((size_t)K * 4);
-  for (int m = 0; m < M; m++) {
-    for (int64_t k = 0; k < K; k++) x[k] = scale * frand();
-    vk->quantize_qa(x, K, qa + (size_t)m * qb);
-  }
-  free(x);
-  return qa;
-}
-
-static const char *level_name(int l) { return ds_cpu_level_name((ds_cpu_level)l); }
 
 static void test_twins(void)
 {
