@@ -49,6 +49,32 @@ int32_t ds_argmax(const float *x, int64_t n)
   return best;
 }
 
+dseek_status ds_prompt_tokens(const struct ds_vocab *v, const char *prompt, bool add_bos, bool parse_special,
+                              int64_t n_ctx, const char *fn, int32_t **ids, int64_t *n)
+{
+  /* A token covers at least one byte of the text, except the BOS and what a
+   * vocabulary adds itself (a dummy-prefix space): len + 16 ids hold a prompt,
+   * so one pass both counts and writes. A prompt longer than the context is
+   * measured by the same pass (BUFFER_TOO_SMALL writes nothing and gives the
+   * count); a second pass runs only when the first guess was short. */
+  const size_t len = strlen(prompt);
+  int64_t cap = (int64_t)DS_MIN((uint64_t)len + 16, (uint64_t)n_ctx);
+  *ids = NULL;
+  for (;;) {
+    int32_t *buf = ds_malloc((size_t)cap * sizeof *buf);
+    if (!buf) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
+    dseek_status st = ds_tokenize(v, prompt, len, add_bos, parse_special, buf, cap, n);
+    if (st == DSEEK_OK && *n >= 1) { *ids = buf; return DSEEK_OK; }
+    ds_free(buf);
+    if (st == DSEEK_OK) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the prompt is empty", fn);
+    if (st != DSEEK_ERR_BUFFER_TOO_SMALL || *n <= cap) return st;
+    if (*n > n_ctx)
+      return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: the prompt has %lld tokens but the context holds %lld", fn,
+                      (long long)*n, (long long)n_ctx);
+    cap = *n;
+  }
+}
+
 static const char DEFAULT_CLOSE[] = "\n\nConsidering the limited time, I have to give the answer now.\n</think>\n\n";
 static const char ZERO_BUDGET_CLOSE[] = "</think>\n\n";
 static const char DEFAULT_CONTINUE[] = "\nWait";
@@ -210,18 +236,11 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no tokenizer (ids-only model)", fn);
 
   /* Prompt -> tokens. */
-  size_t plen = strlen(prompt);
-  int64_t n_prompt = 0;
-  dseek_status st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, NULL, 0, &n_prompt);
-  if (st && st != DSEEK_ERR_BUFFER_TOO_SMALL) return st;
-  if (n_prompt < 1) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the prompt is empty", fn);
-  if (n_prompt > ctx->n_ctx)
-    return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: the prompt has %lld tokens but the context holds %lld", fn,
-                    (long long)n_prompt, (long long)ctx->n_ctx);
-  int32_t *ids = ds_malloc((size_t)n_prompt * sizeof *ids);
-  if (!ids) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
-  st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, ids, n_prompt, &n_prompt);
-  if (st) { ds_free(ids); return st; }
+  int32_t *ids;
+  int64_t n_prompt;
+  dseek_status st = ds_prompt_tokens(m->vocab, prompt, o.add_special != 0, o.parse_special != 0, ctx->n_ctx, fn,
+                                     &ids, &n_prompt);
+  if (st) return st;
 
   run u;
   memset(&u, 0, sizeof u);

@@ -178,15 +178,11 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
   if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no tokenizer (ids-only model)", fn);
 
   /* The prompt, through the cache like dseek_generate. */
-  size_t plen = strlen(prompt);
-  int64_t n_prompt = 0;
-  st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, NULL, 0, &n_prompt);
-  if (st && st != DSEEK_ERR_BUFFER_TOO_SMALL) return st;
-  st = DSEEK_OK;
-  if (n_prompt < 1) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the prompt is empty", fn);
-  if (n_prompt > ctx->n_ctx)
-    return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: the prompt has %lld tokens but the context holds %lld", fn,
-                    (long long)n_prompt, (long long)ctx->n_ctx);
+  int32_t *prompt_ids, *ids;
+  int64_t n_prompt;
+  st = ds_prompt_tokens(m->vocab, prompt, o.add_special != 0, o.parse_special != 0, ctx->n_ctx, fn, &prompt_ids,
+                        &n_prompt);
+  if (st) return st;
   u.n_warmup = DS_MIN(u.conf.n_warmup, n_samples);
   /* Adaptive count: by default waves of n_warmup chains, so that a settled vote saves chains. */
   u.width = DS_MIN(u.conf.width ? u.conf.width : u.conf.consensus > 0 ? u.n_warmup : n_samples, n_samples);
@@ -194,27 +190,26 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
   u.region = DS_MIN(o.max_tokens, (ctx->n_ctx - n_prompt) / u.width);
   u.open = o.reasoning == DSEEK_REASONING_OPEN || (o.reasoning == DSEEK_REASONING_AUTO && ds_prompt_opens_think(prompt));
   dseek_samples *ss = u.ss = ds_calloc(1, sizeof *ss);
-  int32_t *ids = ds_malloc((size_t)DS_MAX(n_prompt, 4 * u.width) * sizeof *ids);
+  ids = ds_malloc((size_t)(4 * u.width) * sizeof *ids);   /* the step batch: ids, pos, slots, seq */
   u.lane_owner = ds_malloc((size_t)u.width * sizeof *u.lane_owner);
   if (!ss || !ids || !u.lane_owner || !(ss->s = ds_calloc((size_t)n_samples, sizeof *ss->s))) {
     ds_free(ss);
     ds_free(ids);
+    ds_free(prompt_ids);
     ds_free(u.lane_owner);
     return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   }
   ss->cap = n_samples;
   ss->threshold = NAN;
   for (int64_t l = 0; l < u.width; l++) u.lane_owner[l] = -1;
-  st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, ids, n_prompt, &n_prompt);
   int64_t keep = 0;
-  if (!st) {
-    while (keep < ctx->n_past && keep < n_prompt && ctx->tokens[keep] == ids[keep]) keep++;
-    if (keep == n_prompt) keep--;
-    ctx->n_past = keep;
-    atomic_store(&ctx->cancel, 0);
-  }
+  while (keep < ctx->n_past && keep < n_prompt && ctx->tokens[keep] == prompt_ids[keep]) keep++;
+  if (keep == n_prompt) keep--;
+  ctx->n_past = keep;
+  atomic_store(&ctx->cancel, 0);
   double t0 = ds_seconds();
-  if (!st) st = dseek_decode(ctx, ids + keep, n_prompt - keep, 0);
+  st = dseek_decode(ctx, prompt_ids + keep, n_prompt - keep, 0);
+  ds_free(prompt_ids);
   double t1 = ds_seconds();
   const int64_t n_vocab = m->hp.n_vocab;
   float *prompt_logits = st ? NULL : ds_malloc((size_t)n_vocab * sizeof(float));
