@@ -49,32 +49,6 @@ int32_t ds_argmax(const float *x, int64_t n)
   return best;
 }
 
-dseek_status ds_prompt_tokens(const struct ds_vocab *v, const char *prompt, bool add_bos, bool parse_special,
-                              int64_t n_ctx, const char *fn, int32_t **ids, int64_t *n)
-{
-  /* A token covers at least one byte of the text, except the BOS and what a
-   * vocabulary adds itself (a dummy-prefix space): len + 16 ids hold a prompt,
-   * so one pass both counts and writes. A prompt longer than the context is
-   * measured by the same pass (BUFFER_TOO_SMALL writes nothing and gives the
-   * count); a second pass runs only when the first guess was short. */
-  const size_t len = strlen(prompt);
-  int64_t cap = (int64_t)DS_MIN((uint64_t)len + 16, (uint64_t)n_ctx);
-  *ids = NULL;
-  for (;;) {
-    int32_t *buf = ds_malloc((size_t)cap * sizeof *buf);
-    if (!buf) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
-    dseek_status st = ds_tokenize(v, prompt, len, add_bos, parse_special, buf, cap, n);
-    if (st == DSEEK_OK && *n >= 1) { *ids = buf; return DSEEK_OK; }
-    ds_free(buf);
-    if (st == DSEEK_OK) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the prompt is empty", fn);
-    if (st != DSEEK_ERR_BUFFER_TOO_SMALL || *n <= cap) return st;
-    if (*n > n_ctx)
-      return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: the prompt has %lld tokens but the context holds %lld", fn,
-                      (long long)*n, (long long)n_ctx);
-    cap = *n;
-  }
-}
-
 static const char DEFAULT_CLOSE[] = "\n\nConsidering the limited time, I have to give the answer now.\n</think>\n\n";
 static const char ZERO_BUDGET_CLOSE[] = "</think>\n\n";
 static const char DEFAULT_CONTINUE[] = "\nWait";
@@ -193,70 +167,52 @@ static dseek_status sample_constrained(ds_constraint *con, dseek_sampler *sample
   }
 }
 
+/* What dseek_generate adds to the common checks (ds_generate_prepare). */
+static dseek_status check_generate(const dseek_generate_options *o, const char *fn)
+{
+  if (o->use_mtp && o->draft)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: use_mtp and a draft context exclude each other", fn);
+  if (o->on_token && (o->draft || o->use_mtp))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: on_token does not work with a draft model or use_mtp", fn);
+  if (o->n_keep < 0 || (o->context_shift && (o->draft || o->use_mtp)))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_keep >= 0; context_shift works without a draft model "
+                    "and without use_mtp", fn);
+  if ((o->grammar || o->json_schema || ds_sampler_has_grammar(o->sampler)) && (o->draft || o->use_mtp))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: a grammar or JSON schema does not work with a draft model or use_mtp",
+                    fn);
+  if (o->think_close && !strstr(o->think_close, "</think>"))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: think_close must contain \"</think>\"", fn);
+  return DSEEK_OK;
+}
+
 dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_generate_options *opts,
                             dseek_generate_result *result)
 {
   static const char fn[] = "dseek_generate";
   if (!ctx || !prompt) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: ctx and prompt must not be NULL", fn);
-  dseek_generate_options o;
-  dseek_generate_options_init(&o, sizeof o);
-  if (opts) {
-    if (opts->struct_size < sizeof(size_t) || opts->struct_size > 4096)
-      return ds_error(DSEEK_ERR_INVALID_ARG, "%s: options struct_size %zu is not valid", fn, opts->struct_size);
-    memcpy(&o, opts, DS_MIN(opts->struct_size, sizeof o));
-  }
   if (result && result->struct_size < sizeof(size_t))
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: result struct_size %zu is not valid", fn, result->struct_size);
-  if (o.max_tokens < 0 || o.n_stop < 0 || (o.n_stop > 0 && !o.stop) || o.reasoning < 0 || o.reasoning > 2 ||
-      o.max_thinking_tokens < -1 || o.min_thinking_tokens < 0)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need max_tokens >= 0, a stop array for n_stop > 0, a valid "
-                    "reasoning mode, max_thinking_tokens >= -1 and min_thinking_tokens >= 0", fn);
-  if (o.use_mtp && o.draft)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: use_mtp and a draft context exclude each other", fn);
-  if (o.top_logprobs < 0 || o.top_logprobs > 20)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: top_logprobs must be 0..20", fn);
-  if (o.on_token && (o.draft || o.use_mtp))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: on_token does not work with a draft model or use_mtp", fn);
-  dseek_confidence_options conf;
-  dseek_status cst = ds_confidence_options_read(o.confidence, fn, &conf);
-  if (cst) return cst;
-  if (o.n_keep < 0 || (o.context_shift && (o.draft || o.use_mtp)))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_keep >= 0; context_shift works without a draft model "
-                    "and without use_mtp", fn);
-  for (int64_t k = 0; k < o.n_stop; k++)
-    if (!o.stop[k]) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: stop string %lld is NULL", fn, (long long)k);
-  if ((o.grammar || o.json_schema || ds_sampler_has_grammar(o.sampler)) && (o.draft || o.use_mtp))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: a grammar or JSON schema does not work with a draft model or use_mtp",
-                    fn);
+  ds_generate_prep prep;
+  dseek_status st = ds_generate_prepare(ctx, prompt, opts, fn, check_generate, &prep);
+  if (st) return st;
+  const dseek_generate_options o = prep.o;
+  const dseek_confidence_options conf = prep.conf;
   const char *close = o.think_close ? o.think_close : o.max_thinking_tokens == 0 ? ZERO_BUDGET_CLOSE : DEFAULT_CLOSE;
   const char *cont = o.think_continue ? o.think_continue : DEFAULT_CONTINUE;
-  if (!strstr(close, "</think>"))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: think_close must contain \"</think>\"", fn);
   const struct dseek_model *m = ctx->model;
-  if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no tokenizer (ids-only model)", fn);
-
-  /* Prompt -> tokens. */
-  int32_t *ids;
-  int64_t n_prompt;
-  dseek_status st = ds_prompt_tokens(m->vocab, prompt, o.add_special != 0, o.parse_special != 0, ctx->n_ctx, fn,
-                                     &ids, &n_prompt);
-  if (st) return st;
+  int32_t *ids = prep.ids;
+  const int64_t n_prompt = prep.n_prompt;
+  const bool open = prep.open;
 
   run u;
   memset(&u, 0, sizeof u);
   u.ctx = ctx;
-  bool open = o.reasoning == DSEEK_REASONING_OPEN ||
-              (o.reasoning == DSEEK_REASONING_AUTO && ds_prompt_opens_think(prompt));
   ds_output_init(&u.out, o.stop, o.n_stop, open, o.reasoning == DSEEK_REASONING_OFF, o.stream, o.stream_user_data);
   u.r.n_prompt_tokens = n_prompt;
   u.shift = o.context_shift != 0;
   u.n_keep = DS_MIN(o.n_keep, n_prompt);
   ds_trace_init(&u.trace, conf.window);
-  atomic_store(&ctx->cancel, 0);
 
-  /* Prompt cache: keep the longest common prefix with what the context holds
-   * (at least one token is evaluated, for its logits). Cache slot s holds
-   * position s, so dropping the tail is just a shorter n_past. */
   if (o.use_mtp) {   /* before the prompt: its hidden states are kept for the MTP layer */
     if ((st = ds_mtp_spec_init(&u.mtp, ctx, o.sampler))) {
       ds_free(ids);
@@ -266,17 +222,10 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
     }
     u.use_mtp = true;
   }
-  int64_t keep = 0;
-  while (keep < ctx->n_past && keep < n_prompt && ctx->tokens[keep] == ids[keep]) keep++;
-  if (u.use_mtp) keep = DS_MIN(keep, ds_mtp_hidden_valid(ctx->mtp, ctx));   /* the MTP layer reads them */
-  if (keep == n_prompt) keep--;
-  ctx->n_past = keep;
-  u.r.n_cached_tokens = keep;
-  double t0 = ds_seconds();
-  st = dseek_decode(ctx, ids + keep, n_prompt - keep, 0);
+  /* the MTP layer reads the hidden states of the tokens kept */
+  double t1;
+  st = ds_generate_prefill(ctx, ids, n_prompt, u.use_mtp ? ds_mtp_hidden_valid(ctx->mtp, ctx) : n_prompt, &u.r, &t1);
   ds_free(ids);
-  double t1 = ds_seconds();
-  u.r.prompt_seconds = t1 - t0;
   if (!st && o.draft) {
     st = ds_spec_init(&u.spec, ctx, o.draft, o.n_draft, o.sampler);
     u.speculate = st == DSEEK_OK;
