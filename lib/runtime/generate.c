@@ -60,7 +60,6 @@ dseek_status dseek_cancel(dseek_context *ctx)
   return DSEEK_OK;
 }
 
-
 /* Everything one generation call carries around. */
 typedef struct run {
   dseek_context *ctx;
