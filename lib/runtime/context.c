@@ -9,6 +9,7 @@
  * holds the token at position s.
  */
 #include "runtime/context.h"
+#include "runtime/kv_cache.h"
 #include "runtime/mtp.h"
 #include "graph/threadpool.h"
 
@@ -57,29 +58,22 @@ dseek_status dseek_context_create(const dseek_model *model, const dseek_context_
   c->kv_bytes_per_token = need.kv_bytes_per_token;
   c->kv_k_row = (int64_t)rows.k;
   c->kv_v_row = (int64_t)rows.v;
-  c->kv_mem = ds_calloc(1, (size_t)total);
-  c->kv_ptrs = ds_calloc((size_t)(2 * hp->n_layer), sizeof(void *));
+  /* per layer: K rows of every slot, then V rows (none for MLA: v[il] == k[il]) */
+  st = ds_kv_alloc(o.kv_type, o.n_ctx, hp->n_layer, rows.k, rows.v, fn, &c->kv, &c->kv_mem, &c->kv_ptrs);
+  if (st) {
+    dseek_context_free(c);
+    return st;
+  }
   c->tokens = ds_calloc((size_t)o.n_ctx, sizeof(int32_t));
   c->slot_seq = ds_malloc((size_t)o.n_ctx * sizeof(int32_t));
   c->scratch = ds_malloc((size_t)o.n_ctx * 2 * sizeof(int32_t));
   c->pool = ds_threadpool_create(o.n_threads);
-  if (!c->kv_mem || !c->kv_ptrs || !c->tokens || !c->slot_seq || !c->scratch || !c->pool) {
+  if (!c->tokens || !c->slot_seq || !c->scratch || !c->pool) {
     dseek_context_free(c);
     return ds_error(DSEEK_ERR_NO_MEMORY, "%s: cannot allocate %llu MiB for the KV cache", fn,
                     (unsigned long long)(total >> 20));
   }
   for (int64_t i = 0; i < o.n_ctx; i++) c->slot_seq[i] = -1;
-  /* per layer: K rows of every slot, then V rows (none for MLA: v[il] == k[il]) */
-  const size_t k_bytes = (size_t)(rows.k * (uint64_t)o.n_ctx), v_bytes = (size_t)(rows.v * (uint64_t)o.n_ctx);
-  c->kv.type = o.kv_type;
-  c->kv.n_ctx = o.n_ctx;
-  c->kv.n_layer = hp->n_layer;
-  c->kv.k = c->kv_ptrs;
-  c->kv.v = c->kv_ptrs + hp->n_layer;
-  for (int64_t il = 0; il < hp->n_layer; il++) {
-    c->kv.k[il] = (char *)c->kv_mem + (size_t)il * (k_bytes + v_bytes);
-    c->kv.v[il] = rows.v ? (char *)c->kv.k[il] + k_bytes : c->kv.k[il];
-  }
   *out = c;
   return DSEEK_OK;
 }
@@ -124,37 +118,11 @@ dseek_status dseek_context_tokens(const dseek_context *c, int32_t *tokens, int64
 
 int64_t dseek_context_kv_bytes_per_token(const dseek_context *c) { return c ? c->kv_bytes_per_token : -1; }
 
-/* The graph for T tokens, built on first use. */
-static dseek_status forward_for(dseek_context *c, int64_t T, bool all, ds_forward **out)
-{
-  ds_forward *f = (T == 1 && !all) ? &c->decode_fw : &c->batch_fw;
-  if (!f->graph || f->n_tokens != T || f->all_logits != all) {
-    ds_forward_free(f);
-    dseek_status st = ds_forward_build(c->model, &c->kv, T, all, c->n_threads, f);
-    if (st) return st;
-  }
-  *out = f;
-  return DSEEK_OK;
-}
-
-static dseek_status ensure_logits(dseek_context *c, int64_t rows)
-{
-  if (rows <= c->logits_cap) return DSEEK_OK;
-  uint64_t bytes;
-  if (ds_mul_u64((uint64_t)rows, (uint64_t)c->model->hp.n_vocab * sizeof(float), &bytes) || bytes > SIZE_MAX)
-    return ds_error(DSEEK_ERR_NO_MEMORY, "decode: logits for %lld tokens overflow", (long long)rows);
-  float *p = ds_realloc(c->logits, (size_t)bytes);
-  if (!p) return ds_error(DSEEK_ERR_NO_MEMORY, "decode: cannot allocate logits for %lld tokens", (long long)rows);
-  c->logits = p;
-  c->logits_cap = rows;
-  return DSEEK_OK;
-}
-
 dseek_status ds_context_eval(dseek_context *c, const int32_t *tokens, const int32_t *pos, const int32_t *slots,
                              const int32_t *seqs, int64_t n, bool all_logits)
 {
   const int64_t n_vocab = c->model->hp.n_vocab;
-  dseek_status st = ensure_logits(c, all_logits ? n : 1);
+  dseek_status st = ds_logits_reserve(&c->logits, &c->logits_cap, all_logits ? n : 1, n_vocab, "decode");
   if (st) return st;
   c->logits_rows = 0;
   c->last_n = 0;
@@ -172,7 +140,9 @@ dseek_status ds_context_eval(dseek_context *c, const int32_t *tokens, const int3
     int64_t T = DS_MIN(c->n_batch, n - done);
     bool last_chunk = done + T == n;
     ds_forward *f;
-    if ((st = forward_for(c, T, all_logits, &f))) return st;
+    if ((st = ds_forward_cached(&c->decode_fw, &c->batch_fw, ds_forward_build, c->model, &c->kv, T, all_logits,
+                                c->n_threads, &f)))
+      return st;
     int32_t *ids = f->ids->data, *p = f->pos->data, *s = f->slots->data;
     memcpy(ids, tokens + done, (size_t)T * sizeof *ids);
     memcpy(p, pos + done, (size_t)T * sizeof *p);

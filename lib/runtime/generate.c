@@ -1,17 +1,17 @@
 /*
- * generate.c — the generation loop: tokenize the prompt (reusing the cached
- * prefix), evaluate it, then sample, stream (runtime/output.h) and evaluate
- * one token at a time, with the thinking budget and budget forcing of
- * lib/models/README.md §4.
+ * generate.c — the generation loop: the prompt through the cache
+ * (generate_prepare.c), then one token at a time from the drafter (plain
+ * decoding, a draft model or MTP: runtime/drafter.h), streamed
+ * (runtime/output.h) and evaluated, with the thinking budget and budget
+ * forcing of lib/models/README.md §4.
  */
 #include "grammar/grammar.h"
 #include "runtime/confidence.h"
 #include "runtime/context.h"
+#include "runtime/drafter.h"
 #include "runtime/generate.h"
 #include "runtime/output.h"
 #include "runtime/sampler.h"
-#include "runtime/speculative.h"
-#include "runtime/speculative_mtp.h"
 
 #include <string.h>
 
@@ -63,12 +63,13 @@ dseek_status dseek_cancel(dseek_context *ctx)
 /* Everything one generation call carries around. */
 typedef struct run {
   dseek_context *ctx;
+  dseek_generate_options o;
+  dseek_confidence_options conf;
+  const char *close, *cont;  /* the thinking budget's closing text, budget forcing's continuation */
   ds_output out;
   dseek_generate_result r;
-  ds_spec spec;
-  bool speculate;
-  ds_mtp_spec mtp;           /* MTP speculation (use_mtp) */
-  bool use_mtp;
+  ds_drafter d;              /* where each token comes from (runtime/drafter.h) */
+  ds_constraint *con;        /* the answer's grammar or JSON schema, or NULL */
   bool shift;                /* context_shift, keeping the first n_keep tokens */
   int64_t n_keep;
   bool stopped_by_token_fn;  /* on_token asked to stop */
@@ -76,6 +77,12 @@ typedef struct run {
 } run;
 
 static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u->out, u->ctx->model->vocab, tok); }
+
+static dseek_status stop(run *u, int reason)
+{
+  u->r.stop_reason = reason;
+  return DSEEK_OK;
+}
 
 /* Room for n more tokens? With context_shift a full context keeps its first
  * n_keep tokens and drops half of the rest (at least enough for n). */
@@ -95,8 +102,7 @@ static dseek_status make_room(run *u, int64_t n, bool *ok)
  * budget forcing's "Wait"): tokenized, streamed like output, evaluated. */
 static dseek_status inject(run *u, const char *text)
 {
-  if (u->speculate) ds_spec_discard(&u->spec, u->ctx, true);
-  dseek_status st = u->use_mtp ? ds_mtp_spec_discard(&u->mtp, u->ctx, true, true) : DSEEK_OK;
+  dseek_status st = ds_drafter_reset(&u->d, true, true);
   if (st) return st;
   const struct ds_vocab *v = u->ctx->model->vocab;
   int32_t ids[256];
@@ -107,10 +113,7 @@ static dseek_status inject(run *u, const char *text)
   if (st) return st;
   bool room;
   if ((st = make_room(u, n, &room))) return st;
-  if (!room) {
-    u->r.stop_reason = DSEEK_STOP_CONTEXT_FULL;
-    return DSEEK_OK;
-  }
+  if (!room) return stop(u, DSEEK_STOP_CONTEXT_FULL);
   for (int64_t i = 0; i < n && !st; i++) st = emit_token(u, ids[i]);
   if (!st && n) st = dseek_decode(u->ctx, ids, n, 0);
   u->r.n_forced_tokens += n;
@@ -119,11 +122,12 @@ static dseek_status inject(run *u, const char *text)
 
 /* Token confidence of a sampled token (DeepConf eq. 2) into the trace, and
  * the host's on_token callback. */
-static dseek_status score_token(run *u, const dseek_generate_options *o, const dseek_confidence_options *conf,
-                                const float *logits, int64_t n_vocab, int32_t tok)
+static dseek_status score_token(run *u, const float *logits, int32_t tok)
 {
+  const dseek_generate_options *o = &u->o;
+  const int64_t n_vocab = u->ctx->model->hp.n_vocab;
   float logprob, c;
-  ds_token_confidence(logits, n_vocab, tok, conf->top_k, &logprob, &c);
+  ds_token_confidence(logits, n_vocab, tok, u->conf.top_k, &logprob, &c);
   dseek_status st = ds_trace_push(&u->trace, logprob, c);
   if (st || !o->on_token) return st;
   int32_t top_ids[DS_TOP_LOGPROBS_MAX];
@@ -147,24 +151,111 @@ static bool closes_reasoning(const struct ds_vocab *v, int32_t t)
   return false;
 }
 
-/* Choose the next token from logits as the constraint (if any) allows. A
- * token that completes the trigger but continues with text the grammar
- * refuses is banned for this step and the choice repeats. */
-static dseek_status sample_constrained(ds_constraint *con, dseek_sampler *sampler, const float *logits,
-                                       int64_t n_vocab, int32_t *tok, const float **seen)
+/* A token the loop takes: scored (plain decoding), counted, streamed, and
+ * evaluated unless the drafter already did or the output stops here. */
+static dseek_status take(run *u, const ds_drafted *t, bool thinking)
 {
-  for (int tries = 0;; tries++) {
-    const float *l = logits;
-    dseek_status st = con ? ds_constraint_apply(con, logits, n_vocab, &l) : DSEEK_OK;
-    *seen = l;
-    if (!st && sampler) st = dseek_sampler_sample(sampler, l, n_vocab, tok);
-    else if (!st) *tok = ds_argmax(l, n_vocab);
-    if (st || !con) return st;
-    bool ok;
-    if ((st = ds_constraint_accept(con, *tok, &ok)) || ok) return st;
-    if (tries == 1000) return ds_error(DSEEK_ERR_INVALID_ARG, "dseek_generate: no token continues after the trigger");
-    if ((st = ds_constraint_ban(con, *tok))) return st;
+  dseek_status st;
+  if (t->seen && (st = score_token(u, t->seen, t->token))) return st;
+  u->r.n_generated_tokens++;
+  if (thinking) u->r.n_reasoning_tokens++;
+  if ((st = emit_token(u, t->token))) return st;
+  if (u->stopped_by_token_fn || u->out.stopped_by_callback) return stop(u, DSEEK_STOP_CALLBACK);
+  if (u->out.hit) return stop(u, DSEEK_STOP_STRING);
+  if (t->in_cache) return DSEEK_OK;
+  bool room;
+  if ((st = make_room(u, 1, &room))) return st;
+  if (!room) return stop(u, DSEEK_STOP_CONTEXT_FULL);
+  return dseek_decode(u->ctx, &t->token, 1, 0);
+}
+
+/* One step of the loop: a stop, the thinking budget's closing text, or the
+ * drafter's next token (refused by budget forcing, the end of the turn, or
+ * taken). */
+static dseek_status step(run *u)
+{
+  const dseek_generate_options *o = &u->o;
+  const struct ds_vocab *v = u->ctx->model->vocab;
+  if (u->r.n_generated_tokens >= o->max_tokens) return stop(u, DSEEK_STOP_MAX_TOKENS);
+  if (atomic_load(&u->ctx->cancel)) return ds_error(DSEEK_ERR_CANCELLED, "dseek_generate: cancelled");
+  if (u->out.stopped_by_callback) return stop(u, DSEEK_STOP_CALLBACK);
+  bool thinking = ds_output_thinking(&u->out);
+  if (u->con && !thinking) ds_constraint_end_reasoning(u->con);
+  if (thinking && o->max_thinking_tokens >= 0 && u->r.n_reasoning_tokens >= o->max_thinking_tokens) {
+    /* Thinking budget spent: close the reasoning gracefully. */
+    dseek_status st = inject(u, u->close);
+    if (!st && ds_output_thinking(&u->out)) st = ds_output_close_reasoning(&u->out);
+    return st;
   }
+  ds_drafted t;
+  dseek_status st = ds_drafter_next(&u->d, o->max_tokens - u->r.n_generated_tokens, &t);
+  if (st || t.context_full) return st ? st : stop(u, DSEEK_STOP_CONTEXT_FULL);
+  bool eog = ds_vocab_is_eog(v, t.token);
+  if (thinking && u->r.n_reasoning_tokens < o->min_thinking_tokens && (eog || closes_reasoning(v, t.token))) {
+    /* Budget forcing (s1): not done thinking yet. */
+    if ((st = ds_drafter_reset(&u->d, false, false))) return st;
+    u->r.n_generated_tokens++;
+    u->r.n_reasoning_tokens++;
+    return inject(u, u->cont);
+  }
+  if (eog) return (st = ds_drafter_reset(&u->d, false, false)) ? st : stop(u, DSEEK_STOP_EOS);
+  return take(u, &t, thinking);
+}
+
+/* The run's state from the prepared call. */
+static void run_init(run *u, dseek_context *ctx, const ds_generate_prep *p)
+{
+  memset(u, 0, sizeof *u);
+  u->ctx = ctx;
+  u->o = p->o;
+  u->conf = p->conf;
+  const dseek_generate_options *o = &u->o;
+  u->close = o->think_close ? o->think_close : o->max_thinking_tokens == 0 ? ZERO_BUDGET_CLOSE : DEFAULT_CLOSE;
+  u->cont = o->think_continue ? o->think_continue : DEFAULT_CONTINUE;
+  ds_output_init(&u->out, o->stop, o->n_stop, p->open, o->reasoning == DSEEK_REASONING_OFF, o->stream,
+                 o->stream_user_data);
+  u->r.n_prompt_tokens = p->n_prompt;
+  u->shift = o->context_shift != 0;
+  u->n_keep = DS_MIN(o->n_keep, p->n_prompt);
+  ds_trace_init(&u->trace, u->conf.window);
+}
+
+/* The end of a run (st: how the loop ended): the drafter's counts, the
+ * output flushed, the confidence statistics, the result handed back. */
+static dseek_status run_finish(run *u, dseek_status st, double t_loop, dseek_generate_result *result)
+{
+  ds_drafter_end(&u->d, &u->r);
+  if (!st) st = ds_output_finish(&u->out);
+  if (!st && u->out.stopped_by_callback) u->r.stop_reason = DSEEK_STOP_CALLBACK;
+  if (!st) st = ds_trace_stats(&u->trace, u->conf.tail, &u->r);
+  ds_trace_free(&u->trace);
+  u->r.generate_seconds = ds_seconds() - t_loop;
+  ds_output_free(&u->out);
+  ds_constraint_free(u->con);
+  if (!st && result) {
+    size_t n = DS_MIN(result->struct_size, sizeof u->r);
+    u->r.struct_size = result->struct_size;
+    memcpy(result, &u->r, n);
+  }
+  return st;
+}
+
+/* What dseek_generate adds to the common checks (ds_generate_prepare). */
+static dseek_status check_generate(const dseek_generate_options *o, const char *fn)
+{
+  if (o->use_mtp && o->draft)
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: use_mtp and a draft context exclude each other", fn);
+  if (o->on_token && (o->draft || o->use_mtp))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: on_token does not work with a draft model or use_mtp", fn);
+  if (o->n_keep < 0 || (o->context_shift && (o->draft || o->use_mtp)))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_keep >= 0; context_shift works without a draft model "
+                    "and without use_mtp", fn);
+  if ((o->grammar || o->json_schema || ds_sampler_has_grammar(o->sampler)) && (o->draft || o->use_mtp))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: a grammar or JSON schema does not work with a draft model or use_mtp",
+                    fn);
+  if (o->think_close && !strstr(o->think_close, "</think>"))
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: think_close must contain \"</think>\"", fn);
+  return DSEEK_OK;
 }
 
 dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_generate_options *opts,
@@ -172,181 +263,27 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
 {
   static const char fn[] = "dseek_generate";
   if (!ctx || !prompt) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: ctx and prompt must not be NULL", fn);
-  dseek_generate_options o;
-  dseek_generate_options_init(&o, sizeof o);
-  if (opts) {
-    if (opts->struct_size < sizeof(size_t) || opts->struct_size > 4096)
-      return ds_error(DSEEK_ERR_INVALID_ARG, "%s: options struct_size %zu is not valid", fn, opts->struct_size);
-    memcpy(&o, opts, DS_MIN(opts->struct_size, sizeof o));
-  }
   if (result && result->struct_size < sizeof(size_t))
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: result struct_size %zu is not valid", fn, result->struct_size);
-  if (o.max_tokens < 0 || o.n_stop < 0 || (o.n_stop > 0 && !o.stop) || o.reasoning < 0 || o.reasoning > 2 ||
-      o.max_thinking_tokens < -1 || o.min_thinking_tokens < 0)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need max_tokens >= 0, a stop array for n_stop > 0, a valid "
-                    "reasoning mode, max_thinking_tokens >= -1 and min_thinking_tokens >= 0", fn);
-  if (o.use_mtp && o.draft)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: use_mtp and a draft context exclude each other", fn);
-  if (o.top_logprobs < 0 || o.top_logprobs > 20)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: top_logprobs must be 0..20", fn);
-  if (o.on_token && (o.draft || o.use_mtp))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: on_token does not work with a draft model or use_mtp", fn);
-  dseek_confidence_options conf;
-  dseek_status cst = ds_confidence_options_read(o.confidence, fn, &conf);
-  if (cst) return cst;
-  if (o.n_keep < 0 || (o.context_shift && (o.draft || o.use_mtp)))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_keep >= 0; context_shift works without a draft model "
-                    "and without use_mtp", fn);
-  for (int64_t k = 0; k < o.n_stop; k++)
-    if (!o.stop[k]) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: stop string %lld is NULL", fn, (long long)k);
-  if ((o.grammar || o.json_schema || ds_sampler_has_grammar(o.sampler)) && (o.draft || o.use_mtp))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: a grammar or JSON schema does not work with a draft model or use_mtp",
-                    fn);
-  const char *close = o.think_close ? o.think_close : o.max_thinking_tokens == 0 ? ZERO_BUDGET_CLOSE : DEFAULT_CLOSE;
-  const char *cont = o.think_continue ? o.think_continue : DEFAULT_CONTINUE;
-  if (!strstr(close, "</think>"))
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: think_close must contain \"</think>\"", fn);
-  const struct dseek_model *m = ctx->model;
-  if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no tokenizer (ids-only model)", fn);
-
-  /* Prompt -> tokens. */
-  size_t plen = strlen(prompt);
-  int64_t n_prompt = 0;
-  dseek_status st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, NULL, 0, &n_prompt);
-  if (st && st != DSEEK_ERR_BUFFER_TOO_SMALL) return st;
-  if (n_prompt < 1) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the prompt is empty", fn);
-  if (n_prompt > ctx->n_ctx)
-    return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: the prompt has %lld tokens but the context holds %lld", fn,
-                    (long long)n_prompt, (long long)ctx->n_ctx);
-  int32_t *ids = ds_malloc((size_t)n_prompt * sizeof *ids);
-  if (!ids) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
-  st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, ids, n_prompt, &n_prompt);
-  if (st) { ds_free(ids); return st; }
-
+  ds_generate_prep prep;
+  dseek_status st = ds_generate_prepare(ctx, prompt, opts, fn, check_generate, &prep);
+  if (st) return st;
   run u;
-  memset(&u, 0, sizeof u);
-  u.ctx = ctx;
-  bool open = o.reasoning == DSEEK_REASONING_OPEN ||
-              (o.reasoning == DSEEK_REASONING_AUTO && ds_prompt_opens_think(prompt));
-  ds_output_init(&u.out, o.stop, o.n_stop, open, o.reasoning == DSEEK_REASONING_OFF, o.stream, o.stream_user_data);
-  u.r.n_prompt_tokens = n_prompt;
-  u.shift = o.context_shift != 0;
-  u.n_keep = DS_MIN(o.n_keep, n_prompt);
-  ds_trace_init(&u.trace, conf.window);
-  atomic_store(&ctx->cancel, 0);
-
-  /* Prompt cache: keep the longest common prefix with what the context holds
-   * (at least one token is evaluated, for its logits). Cache slot s holds
-   * position s, so dropping the tail is just a shorter n_past. */
-  if (o.use_mtp) {   /* before the prompt: its hidden states are kept for the MTP layer */
-    if ((st = ds_mtp_spec_init(&u.mtp, ctx, o.sampler))) {
-      ds_free(ids);
-      ds_output_free(&u.out);
-      ds_trace_free(&u.trace);
-      return st;
-    }
-    u.use_mtp = true;
+  run_init(&u, ctx, &prep);
+  if ((st = ds_drafter_init(&u.d, ctx, &u.o))) {   /* before the prompt (MTP keeps its hidden states) */
+    ds_free(prep.ids);
+    ds_output_free(&u.out);
+    ds_trace_free(&u.trace);
+    return st;
   }
-  int64_t keep = 0;
-  while (keep < ctx->n_past && keep < n_prompt && ctx->tokens[keep] == ids[keep]) keep++;
-  if (u.use_mtp) keep = DS_MIN(keep, ds_mtp_hidden_valid(ctx->mtp, ctx));   /* the MTP layer reads them */
-  if (keep == n_prompt) keep--;
-  ctx->n_past = keep;
-  u.r.n_cached_tokens = keep;
-  double t0 = ds_seconds();
-  st = dseek_decode(ctx, ids + keep, n_prompt - keep, 0);
-  ds_free(ids);
-  double t1 = ds_seconds();
-  u.r.prompt_seconds = t1 - t0;
-  if (!st && o.draft) {
-    st = ds_spec_init(&u.spec, ctx, o.draft, o.n_draft, o.sampler);
-    u.speculate = st == DSEEK_OK;
-  }
-
+  double t_loop;
+  st = ds_generate_prefill(ctx, prep.ids, prep.n_prompt, ds_drafter_prefix(&u.d), &u.r, &t_loop);
+  ds_free(prep.ids);
   /* The answer's constraint: it waits for </think> when the output starts inside the reasoning. */
-  ds_constraint *con = NULL;
-  if (!st) st = ds_constraint_compile(m, o.grammar, o.json_schema, o.trigger, o.constrain_after_reasoning && open, &con);
-  const int64_t n_vocab = m->hp.n_vocab;
-  while (!st && !u.r.stop_reason) {
-    if (u.r.n_generated_tokens >= o.max_tokens) { u.r.stop_reason = DSEEK_STOP_MAX_TOKENS; break; }
-    if (atomic_load(&ctx->cancel)) { st = ds_error(DSEEK_ERR_CANCELLED, "%s: cancelled", fn); break; }
-    if (u.out.stopped_by_callback) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
-    bool thinking = ds_output_thinking(&u.out);
-    if (con && !thinking) ds_constraint_end_reasoning(con);
-    if (thinking && o.max_thinking_tokens >= 0 && u.r.n_reasoning_tokens >= o.max_thinking_tokens) {
-      /* Thinking budget spent: close the reasoning gracefully. */
-      st = inject(&u, close);
-      if (!st && ds_output_thinking(&u.out)) st = ds_output_close_reasoning(&u.out);
-      continue;
-    }
-    int32_t tok;
-    const float *seen = NULL;   /* the logits the sampler saw (plain decoding only) */
-    bool in_cache = false;   /* speculation: the target already evaluated tok */
-    if (u.use_mtp) {
-      st = ds_mtp_spec_next(&u.mtp, ctx, o.sampler, o.max_tokens - u.r.n_generated_tokens, &tok);
-      if (st == DSEEK_ERR_CONTEXT_FULL) { st = DSEEK_OK; u.r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
-      if (st) break;
-      in_cache = true;   /* evaluated by the next round (or the discard) */
-    } else if (u.speculate) {
-      if ((st = ds_spec_next(&u.spec, ctx, o.sampler, o.max_tokens - u.r.n_generated_tokens, &tok, &in_cache))) break;
-    } else if ((st = sample_constrained(con, o.sampler, dseek_logits(ctx, -1), n_vocab, &tok, &seen))) {
-      break;
-    }
-    bool eog = ds_vocab_is_eog(m->vocab, tok);
-    if (thinking && u.r.n_reasoning_tokens < o.min_thinking_tokens && (eog || closes_reasoning(m->vocab, tok))) {
-      /* Budget forcing (s1): not done thinking yet. */
-      if (u.speculate) ds_spec_discard(&u.spec, ctx, false);
-      if (u.use_mtp) ds_mtp_spec_discard(&u.mtp, ctx, false, false);
-      u.r.n_generated_tokens++;
-      u.r.n_reasoning_tokens++;
-      st = inject(&u, cont);
-      continue;
-    }
-    if (eog) {
-      if (u.speculate) ds_spec_discard(&u.spec, ctx, false);
-      if (u.use_mtp) ds_mtp_spec_discard(&u.mtp, ctx, false, false);
-      u.r.stop_reason = DSEEK_STOP_EOS;
-      break;
-    }
-    if (seen && (st = score_token(&u, &o, &conf, seen, n_vocab, tok))) break;
-    u.r.n_generated_tokens++;
-    if (thinking) u.r.n_reasoning_tokens++;
-    st = emit_token(&u, tok);
-    if (st) break;
-    if (u.stopped_by_token_fn) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
-    if (u.out.stopped_by_callback) { u.r.stop_reason = DSEEK_STOP_CALLBACK; break; }
-    if (u.out.hit) { u.r.stop_reason = DSEEK_STOP_STRING; break; }
-    if (in_cache) continue;
-    bool room;
-    if ((st = make_room(&u, 1, &room))) break;
-    if (!room) { u.r.stop_reason = DSEEK_STOP_CONTEXT_FULL; break; }
-    st = dseek_decode(ctx, &tok, 1, 0);
-  }
-  if (u.speculate) {
-    /* Drafted tokens past the last one handed out leave the cache. */
-    ds_spec_discard(&u.spec, ctx, true);
-    u.r.n_draft_tokens = u.spec.drafted;
-    u.r.n_draft_accepted = u.spec.accepted;
-    ds_spec_free(&u.spec);
-  }
-  if (u.use_mtp) {
-    /* the last token handed out stays out of the cache (as after a stop string) */
-    ds_mtp_spec_discard(&u.mtp, ctx, true, false);
-    u.r.n_draft_tokens = u.mtp.drafted;
-    u.r.n_draft_accepted = u.mtp.accepted;
-    ds_mtp_spec_free(&u.mtp);
-  }
-  if (!st) st = ds_output_finish(&u.out);
-  if (!st && u.out.stopped_by_callback) u.r.stop_reason = DSEEK_STOP_CALLBACK;
-  if (!st) st = ds_trace_stats(&u.trace, conf.tail, &u.r);
-  ds_trace_free(&u.trace);
-  u.r.generate_seconds = ds_seconds() - t1;
-  ds_output_free(&u.out);
-  ds_constraint_free(con);
-  if (!st && result) {
-    size_t n = DS_MIN(result->struct_size, sizeof u.r);
-    u.r.struct_size = result->struct_size;
-    memcpy(result, &u.r, n);
-  }
-  return st;
+  const dseek_generate_options *o = &u.o;
+  if (!st) st = ds_constraint_compile(ctx->model, o->grammar, o->json_schema, o->trigger,
+                                      o->constrain_after_reasoning && prep.open, &u.con);
+  u.d.con = u.con;
+  while (!st && !u.r.stop_reason) st = step(&u);
+  return run_finish(&u, st, t_loop, result);
 }

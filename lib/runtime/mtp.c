@@ -1,6 +1,8 @@
 /* mtp.c — a context's MTP state: hidden states per slot, the MTP layer's
- * latent cache, evaluation through cached graphs (see mtp.h). */
+ * latent cache, evaluation through cached graphs (see mtp.h; the cache's
+ * memory, the kept graphs and the logits buffer are runtime/kv_cache.h's). */
 #include "runtime/mtp.h"
+#include "runtime/kv_cache.h"
 
 #include <string.h>
 
@@ -10,6 +12,7 @@ void ds_mtp_free(ds_mtp *m)
   ds_forward_free(&m->step_fw);
   ds_forward_free(&m->batch_fw);
   ds_free(m->kv_mem);
+  ds_free(m->kv_ptrs);
   ds_free(m->hidden);
   ds_free(m->htok);
   ds_free(m->mtok);
@@ -36,23 +39,22 @@ dseek_status ds_mtp_attach(dseek_context *c)
   m->n_embd = d;
   m->n_vocab = model->hp.n_vocab;
   /* n_ctx <= INT32_MAX and d, row < 2^20 (loaders' ranges): the sizes fit size_t on 64-bit hosts */
-  m->kv_mem = ds_calloc((size_t)(n * row), es);
+  dseek_status st = ds_kv_alloc(type, n, 1, (uint64_t)row * es, 0, "dseek_generate: MTP", &m->kv, &m->kv_mem,
+                                &m->kv_ptrs);
+  if (st) {
+    ds_mtp_free(m);
+    return st;
+  }
   m->hidden = ds_malloc((size_t)(n * d) * sizeof(float));
   m->htok = ds_malloc((size_t)n * sizeof(int32_t));
   m->mtok = ds_malloc((size_t)n * sizeof(int32_t));
   m->next = ds_malloc((size_t)n * sizeof(int32_t));
-  if (!m->kv_mem || !m->hidden || !m->htok || !m->mtok || !m->next) {
+  if (!m->hidden || !m->htok || !m->mtok || !m->next) {
     ds_mtp_free(m);
     return ds_error(DSEEK_ERR_NO_MEMORY, "dseek_generate: cannot allocate the MTP state for %lld tokens",
                     (long long)n);
   }
   for (int64_t i = 0; i < n; i++) m->htok[i] = m->mtok[i] = -1;
-  m->kv.type = type;
-  m->kv.n_ctx = n;
-  m->kv.n_layer = 1;
-  m->kv_ptrs[0] = m->kv_ptrs[1] = m->kv_mem;
-  m->kv.k = &m->kv_ptrs[0];
-  m->kv.v = &m->kv_ptrs[1];
   c->mtp = m;
   return DSEEK_OK;
 }
@@ -107,33 +109,21 @@ int64_t ds_mtp_valid(const ds_mtp *m, const dseek_context *c)
   return i;
 }
 
-static dseek_status ensure_logits(ds_mtp *m, int64_t rows)
-{
-  if (rows <= m->logits_cap) return DSEEK_OK;
-  float *p = ds_realloc(m->logits, (size_t)(rows * m->n_vocab) * sizeof(float));
-  if (!p) return ds_error(DSEEK_ERR_NO_MEMORY, "MTP: cannot allocate logits for %lld tokens", (long long)rows);
-  m->logits = p;
-  m->logits_cap = rows;
-  return DSEEK_OK;
-}
-
 dseek_status ds_mtp_eval(ds_mtp *m, dseek_context *c, int64_t first, int64_t n, const int32_t *next, bool all_logits)
 {
   if (first < 0 || n < 1 || first + n > m->n_ctx)
     return ds_error(DSEEK_ERR_INTERNAL, "MTP: slots %lld + %lld out of range", (long long)first, (long long)n);
-  dseek_status st = ensure_logits(m, all_logits ? n : 1);
+  dseek_status st = ds_logits_reserve(&m->logits, &m->logits_cap, all_logits ? n : 1, m->n_vocab, "MTP");
   if (st) return st;
   m->logits_rows = 0;
   forget_mtp_from(m, first);   /* later MTP slots saw the old rows */
   const int64_t d = m->n_embd, V = m->n_vocab;
   for (int64_t done = 0; done < n;) {
     int64_t T = DS_MIN(c->n_batch, n - done);
-    bool step = T == 1 && !all_logits;
-    ds_forward *f = step ? &m->step_fw : &m->batch_fw;
-    if (!f->graph || f->n_tokens != T || f->all_logits != all_logits) {
-      ds_forward_free(f);
-      if ((st = ds_forward_build_mtp(c->model, &m->kv, T, all_logits, c->n_threads, f))) return st;
-    }
+    ds_forward *f;
+    if ((st = ds_forward_cached(&m->step_fw, &m->batch_fw, ds_forward_build_mtp, c->model, &m->kv, T, all_logits,
+                                c->n_threads, &f)))
+      return st;
     int32_t *ids = f->ids->data, *pos = f->pos->data, *slots = f->slots->data, *seq = f->seq->data;
     float *h = f->hidden->data;
     for (int64_t i = 0; i < T; i++) {

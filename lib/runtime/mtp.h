@@ -21,7 +21,7 @@
 typedef struct ds_mtp {
   int64_t n_ctx, n_embd, n_vocab;
   ds_kv_cache kv;              /* one layer: [C + rope] per slot */
-  void *kv_mem, *kv_ptrs[2];
+  void *kv_mem, **kv_ptrs;       /* ds_kv_alloc (runtime/kv_cache.h) */
   float *hidden;               /* [n_ctx, d] main hidden states after the final norm */
   int32_t *htok;               /* token of each slot when its hidden state was stored, -1: none */
   int32_t *mtok;               /* t_{i+1} MTP slot i was computed with, -1: none */

@@ -143,18 +143,17 @@ static dseek_status step_chain(run *u, sample *sm, const float *logits, int32_t 
   return DSEEK_OK;
 }
 
-static dseek_status check_options(const dseek_generate_options *o)
+/* What parallel samples add to the common checks (ds_generate_prepare). */
+static dseek_status check_parallel(const dseek_generate_options *o, const char *name)
 {
   if (o->stream || o->max_thinking_tokens >= 0 || o->min_thinking_tokens > 0 || o->draft || o->use_mtp)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: streaming, thinking budgets and speculative decoding are not "
-                    "available for parallel samples; read the results from the samples handle", fn);
+                    "available for parallel samples; read the results from the samples handle", name);
   if (o->context_shift)   /* samples own their own cache slots after the shared prompt */
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: context_shift is not available for parallel samples", fn);
+    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: context_shift is not available for parallel samples", name);
   if (o->grammar || o->json_schema || o->trigger)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: grammar, json_schema and trigger are not available for parallel "
-                    "samples; give the sampler a grammar stage (dseek_sampler_add_grammar) instead", fn);
-  if (o->max_tokens < 0 || o->n_stop < 0 || (o->n_stop > 0 && !o->stop) || o->reasoning < 0 || o->reasoning > 2)
-    return ds_error(DSEEK_ERR_INVALID_ARG, "%s: bad max_tokens, stop strings or reasoning mode", fn);
+                    "samples; give the sampler a grammar stage (dseek_sampler_add_grammar) instead", name);
   return DSEEK_OK;
 }
 
@@ -163,60 +162,36 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
 {
   if (!ctx || !prompt || !out || n_samples < 1 || n_samples > 1024)
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need ctx, prompt, out and 1 <= n_samples <= 1024", fn);
-  dseek_generate_options o;
-  dseek_generate_options_init(&o, sizeof o);
-  if (opts) {
-    if (opts->struct_size < sizeof(size_t) || opts->struct_size > 4096)
-      return ds_error(DSEEK_ERR_INVALID_ARG, "%s: options struct_size %zu is not valid", fn, opts->struct_size);
-    memcpy(&o, opts, DS_MIN(opts->struct_size, sizeof o));
-  }
-  run u = {.ctx = ctx, .o = &o, .seeds = seeds, .n_samples = n_samples};
-  dseek_status st = check_options(&o);
-  if (!st) st = ds_confidence_options_read(o.confidence, fn, &u.conf);
+  ds_generate_prep prep;
+  dseek_status st = ds_generate_prepare(ctx, prompt, opts, fn, check_parallel, &prep);
   if (st) return st;
-  const struct dseek_model *m = ctx->model;
-  if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: the model has no tokenizer (ids-only model)", fn);
-
-  /* The prompt, through the cache like dseek_generate. */
-  size_t plen = strlen(prompt);
-  int64_t n_prompt = 0;
-  st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, NULL, 0, &n_prompt);
-  if (st && st != DSEEK_ERR_BUFFER_TOO_SMALL) return st;
-  st = DSEEK_OK;
-  if (n_prompt < 1) return ds_error(DSEEK_ERR_INVALID_ARG, "%s: the prompt is empty", fn);
-  if (n_prompt > ctx->n_ctx)
-    return ds_error(DSEEK_ERR_CONTEXT_FULL, "%s: the prompt has %lld tokens but the context holds %lld", fn,
-                    (long long)n_prompt, (long long)ctx->n_ctx);
+  const dseek_generate_options o = prep.o;
+  int32_t *ids, *prompt_ids = prep.ids;
+  const int64_t n_prompt = prep.n_prompt;
+  run u = {.ctx = ctx, .o = &o, .conf = prep.conf, .seeds = seeds, .n_samples = n_samples, .open = prep.open};
   u.n_warmup = DS_MIN(u.conf.n_warmup, n_samples);
   /* Adaptive count: by default waves of n_warmup chains, so that a settled vote saves chains. */
   u.width = DS_MIN(u.conf.width ? u.conf.width : u.conf.consensus > 0 ? u.n_warmup : n_samples, n_samples);
   u.n_prompt = n_prompt;
   u.region = DS_MIN(o.max_tokens, (ctx->n_ctx - n_prompt) / u.width);
-  u.open = o.reasoning == DSEEK_REASONING_OPEN || (o.reasoning == DSEEK_REASONING_AUTO && ds_prompt_opens_think(prompt));
   dseek_samples *ss = u.ss = ds_calloc(1, sizeof *ss);
-  int32_t *ids = ds_malloc((size_t)DS_MAX(n_prompt, 4 * u.width) * sizeof *ids);
+  ids = ds_malloc((size_t)(4 * u.width) * sizeof *ids);   /* the step batch: ids, pos, slots, seq */
   u.lane_owner = ds_malloc((size_t)u.width * sizeof *u.lane_owner);
   if (!ss || !ids || !u.lane_owner || !(ss->s = ds_calloc((size_t)n_samples, sizeof *ss->s))) {
     ds_free(ss);
     ds_free(ids);
+    ds_free(prompt_ids);
     ds_free(u.lane_owner);
     return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   }
   ss->cap = n_samples;
   ss->threshold = NAN;
   for (int64_t l = 0; l < u.width; l++) u.lane_owner[l] = -1;
-  st = ds_tokenize(m->vocab, prompt, plen, o.add_special != 0, o.parse_special != 0, ids, n_prompt, &n_prompt);
-  int64_t keep = 0;
-  if (!st) {
-    while (keep < ctx->n_past && keep < n_prompt && ctx->tokens[keep] == ids[keep]) keep++;
-    if (keep == n_prompt) keep--;
-    ctx->n_past = keep;
-    atomic_store(&ctx->cancel, 0);
-  }
-  double t0 = ds_seconds();
-  if (!st) st = dseek_decode(ctx, ids + keep, n_prompt - keep, 0);
-  double t1 = ds_seconds();
-  const int64_t n_vocab = m->hp.n_vocab;
+  dseek_generate_result pre = {0};   /* the prefill's n_cached_tokens and prompt_seconds */
+  double t1;
+  st = ds_generate_prefill(ctx, prompt_ids, n_prompt, n_prompt, &pre, &t1);
+  ds_free(prompt_ids);
+  const int64_t n_vocab = ctx->model->hp.n_vocab;
   float *prompt_logits = st ? NULL : ds_malloc((size_t)n_vocab * sizeof(float));
   if (!st && !prompt_logits) st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   if (!st) memcpy(prompt_logits, dseek_logits(ctx, -1), (size_t)n_vocab * sizeof(float));
@@ -250,8 +225,8 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
   double t2 = ds_seconds();
   for (int64_t i = 0; i < ss->n && !st; i++) {
     sample *sm = &ss->s[i];
-    sm->r.n_cached_tokens = keep;
-    sm->r.prompt_seconds = t1 - t0;
+    sm->r.n_cached_tokens = pre.n_cached_tokens;
+    sm->r.prompt_seconds = pre.prompt_seconds;
     sm->r.generate_seconds = t2 - t1;
   }
   /* The samples' slots are released: the cache keeps the prompt only. */

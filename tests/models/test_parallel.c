@@ -156,6 +156,20 @@ static void test_parallel_equals_separate(const char *tiny)
   go.max_thinking_tokens = 5;
   CHECK_EQ_INT(dseek_generate_parallel(c, prompt, 2, NULL, &go, &ss), DSEEK_ERR_INVALID_ARG);
   go.max_thinking_tokens = -1;
+  /* the checks dseek_generate makes (ds_generate_prepare): a NULL stop string, bad budgets, top_logprobs */
+  const char *null_stop[2] = {"x", NULL};
+  go.stop = null_stop;
+  go.n_stop = 2;
+  CHECK_EQ_INT(dseek_generate_parallel(c, prompt, 2, NULL, &go, &ss), DSEEK_ERR_INVALID_ARG);
+  CHECK(strstr(dseek_last_error(), "stop string 1 is NULL") != NULL);
+  go.n_stop = 0;
+  go.stop = NULL;
+  go.max_thinking_tokens = -2;
+  CHECK_EQ_INT(dseek_generate_parallel(c, prompt, 2, NULL, &go, &ss), DSEEK_ERR_INVALID_ARG);
+  go.max_thinking_tokens = -1;
+  go.top_logprobs = 21;
+  CHECK_EQ_INT(dseek_generate_parallel(c, prompt, 2, NULL, &go, &ss), DSEEK_ERR_INVALID_ARG);
+  go.top_logprobs = 0;
   CHECK_EQ_INT(dseek_generate_parallel(c, prompt, 0, NULL, &go, &ss), DSEEK_ERR_INVALID_ARG);
   CHECK_EQ_INT(dseek_generate_parallel(NULL, prompt, 2, NULL, &go, &ss), DSEEK_ERR_INVALID_ARG);
   CHECK_EQ_INT(dseek_samples_count(NULL), -1);
