@@ -6,18 +6,19 @@
  * Work unit: one token t, one kv head hk and a share of the heads that read
  * hk (all of them unless kv heads x tokens leave threads idle; MLA's absorbed
  * form has one latent kv head for every query head). The unit walks its
- * visible slots in blocks of B = DS_ATTN_BLOCK: the block's key rows (and
+ * visible slots in blocks of B = 16: the block's key rows (and
  * value rows) are decoded to f32 once (or read in place: f32 rows of a
  * multiple of 8) and then serve every head of the unit. Per head and block:
- *     a_j  = scale q.k_j                    (ds_attn_scores8: eight scores,
- *                                            one reduction tree)
+ *     a_j  = scale q.k_j                    (ds_attn_scores8: eight scores
+ *                                            per reduction tree)
  *     m'   = max(m, max_j a_j)
- *     e_j  = exp(a_j - m')                  (ds_attn_exp: eight lanes at once)
+ *     e_j  = exp(a_j - m')                  (ds_attn_exp: eight or sixteen
+ *                                            lanes at once)
  *     l    = l exp(m - m') + tree(e)        (o scaled by exp(m - m') only
  *     o    = o exp(m - m') + sum_j e_j v_j   when the max moved; ds_attn_pv)
  * and out = o (1 / l) after the last block. Lanes past the block's end get
  * a_j = -inf, so e_j = 0 and they add nothing. tree(e) is
- * ((e0 + e1) + (e2 + e3)) + ((e4 + e5) + (e6 + e7)).
+ * t(e0..e7) + t(e8..e15), t(x) = ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)).
  *
  * MLA's value rows are a view of its key rows (c_kv, the first Dv values of
  * the cached [c_kv ; k_pe]): the decoded key block is used for both.
@@ -39,7 +40,8 @@
 #include <math.h>
 #include <string.h>
 
-#define B DS_ATTN_BLOCK
+/* Slots per block: two score calls of DS_ATTN_BLOCK rows each. */
+#define B (2 * DS_ATTN_BLOCK)
 
 static int64_t padded8(int64_t n) { return (n + 7) & ~(int64_t)7; }
 
@@ -81,6 +83,7 @@ static void head_block(ds_cpu_level level, int64_t Dkp, int64_t Dv, float scale,
 {
   float a[B], e[B];
   ds_attn_scores8(level, Dkp, qh, krows, a);
+  ds_attn_scores8(level, Dkp, qh, krows + DS_ATTN_BLOCK, a + DS_ATTN_BLOCK);
   float mb = -INFINITY;
   for (int j = 0; j < n; j++) {
     a[j] *= scale;
@@ -98,7 +101,8 @@ static void head_block(ds_cpu_level level, int64_t Dkp, int64_t Dv, float scale,
     }
     *m = mn;
   }
-  *l += ((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7]));
+  *l += (((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7]))) +
+        (((e[8] + e[9]) + (e[10] + e[11])) + ((e[12] + e[13]) + (e[14] + e[15])));
   ds_attn_pv(level, Dv, o, vrows, e, n);
 }
 
