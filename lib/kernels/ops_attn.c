@@ -16,9 +16,8 @@
  * Scratch per thread: scores[n_ctx], one decoded k row, one decoded v row.
  *
  * This is the reference level (DSEEK_CPU=reference); every other level runs
- * the decode kernel of ops_attn_decode.c for up to DS_ATTN_DECODE_TOKENS
- * query tokens and the fused kernel of ops_attn_flash.c for more (same math,
- * other summation orders).
+ * the blocked kernel of ops_attn_blocked.c (same math, other summation
+ * order).
  */
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
@@ -88,6 +87,5 @@ static void attn_reference(const ds_kernel_params *p, ds_tensor *dst)
 void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst)
 {
   if (ds_cpu_level_get() == DS_CPU_REFERENCE) attn_reference(p, dst);
-  else if (dst->src[0]->ne[2] <= DS_ATTN_DECODE_TOKENS) ds_kernel_attn_decode(p, dst);
-  else ds_kernel_attn_flash(p, dst);
+  else ds_kernel_attn_blocked(p, dst);
 }

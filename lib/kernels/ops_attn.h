@@ -1,6 +1,6 @@
 /*
- * ops_attn.h — helpers of the attention kernels (ops_attn.c, ops_attn_flash.c,
- * ops_attn_decode.c) that tests reach directly.
+ * ops_attn.h — the blocked attention kernel (ops_attn_blocked.c) and the
+ * helpers of it that tests reach directly (ops_attn_rows.c, ops_attn_scores.c).
  */
 #ifndef DS_KERNELS_OPS_ATTN_H
 #define DS_KERNELS_OPS_ATTN_H
@@ -20,7 +20,7 @@ void ds_attn_f16_to_f32(ds_cpu_level level, const uint16_t *src, float *dst, int
  * else fmaf (the twin); every level gives the same bits. */
 void ds_attn_pv(ds_cpu_level level, int64_t Dv, float *o, const float *const *v, const float *e, int n);
 
-/* Slots per block of the decode kernel (ops_attn_decode.c). */
+/* Rows per score call of the blocked kernel (ops_attn_blocked.c). */
 #define DS_ATTN_BLOCK 8
 
 /* out[j] = q . k[j] for the DS_ATTN_BLOCK rows k[j] of D values (D % 8 == 0)
@@ -30,10 +30,8 @@ void ds_attn_scores8(ds_cpu_level level, int64_t D, const float *q, const float 
 
 struct ds_tensor;
 struct ds_kernel_params;
-/* The decode kernel (ops_attn_decode.c) runs attn nodes of at most
- * DS_ATTN_DECODE_TOKENS query tokens at levels above the reference. */
-#define DS_ATTN_DECODE_TOKENS 4
-void ds_kernel_attn_decode(const struct ds_kernel_params *p, struct ds_tensor *dst);
-size_t ds_kernel_attn_decode_scratch_floats(const struct ds_tensor *node);
+/* The attention kernel of every level above the reference (ops_attn_blocked.c). */
+void ds_kernel_attn_blocked(const struct ds_kernel_params *p, struct ds_tensor *dst);
+size_t ds_kernel_attn_blocked_scratch_floats(const struct ds_tensor *node);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * ops_attn_scores.c — the dots of one query with a block of eight key rows
- * (ds_attn_scores8, the score step of ops_attn_decode.c).
+ * (ds_attn_scores8, the score step of ops_attn_blocked.c).
  *
  * One summation order at every level: lane i (i < 8) of row j sums the
  * products q[d] k_j[d] of d = i, i + 8, i + 16, ... in ascending d as one FMA
@@ -10,7 +10,7 @@
  * __m256 per row; NEON: two float32x4_t) and reduce them together (AVX2's
  * hadd, NEON's pairwise add), so a block pays one tree for eight scores instead
  * of one horizontal sum per score. The AVX-512 level runs the AVX2 kernel
- * (same bits as every other level). D % 8 == 0 (ops_attn_decode.c pads).
+ * (same bits as every other level). D % 8 == 0 (ops_attn_blocked.c pads).
  */
 #include "core/platform.h"   /* ds_fmaf */
 #include "kernels/ops_attn.h"

@@ -1,4 +1,4 @@
-/* test_attn_blocked.c — the decode kernel (kernels/ops_attn_decode.c: slot
+/* test_attn_blocked.c — the attention kernel (kernels/ops_attn_blocked.c: slot
  * blocks of eight, all heads of a kv head per block, online softmax with the
  * polynomial exp) for one decoded token:
  *   - against the reference level's kernel (ops_attn.c: expf, sums in slot
@@ -110,7 +110,7 @@ static void test_mla(void)
   blocked_case(DSEEK_TYPE_F32, 576, 512, 16, 1, 300, 1, 0.0417f);
   blocked_case(DSEEK_TYPE_F16, 576, 512, 16, 1, 300, 1, 1.0f);     /* peaked */
   blocked_case(DSEEK_TYPE_F16, 72, 64, 6, 1, 17, 1, 0.118f);       /* 6 heads: uneven splits */
-  fprintf(stderr, "decode kernel vs reference: max |difference| %.3g (peaked scores included)\n", worst_error);
+  fprintf(stderr, "blocked kernel vs reference: max |difference| %.3g (peaked scores included)\n", worst_error);
 }
 
 static void test_scores_twin(void)

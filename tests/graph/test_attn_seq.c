@@ -5,9 +5,6 @@
 #include "harness.h"
 #include "util.h"
 
-/* STEPS > DS_ATTN_DECODE_TOKENS: the batched runs below take the fused kernel
- * (ops_attn_flash.c); the per-step runs of test_decode_steps the decode
- * kernel (ops_attn_decode.c). */
 enum { D = 8, H = 4, HKV = 2, P = 3, NSEQ = 3, STEPS = 5, NCTX = P + NSEQ * STEPS };
 
 /* attn of queries q [D, H, T] over k, v [D, HKV, n_ctx] with the given slots/seq
@@ -75,7 +72,7 @@ static void test_sequences_do_not_mix(void)
 }
 
 /* Decoding: each step's NSEQ tokens in one batch over the shared cache (the
- * decode kernel, other sequences' slots left out) against each sequence
+ * blocked kernel, other sequences' slots left out) against each sequence
  * decoded alone, one token at a time: the same bits. */
 static void test_decode_steps(void)
 {

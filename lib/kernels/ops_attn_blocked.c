@@ -1,10 +1,10 @@
 /*
- * ops_attn_decode.c — attention of a few query tokens (decoding) over a long
- * cache; same op and math as ops_attn.c:
+ * ops_attn_blocked.c — attention at every level above the reference (prompts
+ * and decoding); same op and math as ops_attn.c:
  *     out[:, h, t] = sum_s softmax_s(scale q.k_s) v_s   over the visible slots
  *
  * Work unit: one token t, one kv head hk and a share of the heads that read
- * hk (all of them unless kv heads x tokens leave threads idle; MLA's absorbed
+ * hk (all of them unless tokens x kv heads leave threads idle; MLA's absorbed
  * form has one latent kv head for every query head). The unit walks its
  * visible slots in blocks of B = 16: the block's key rows (and
  * value rows) are decoded to f32 once (or read in place: f32 rows of a
@@ -45,7 +45,7 @@
 
 static int64_t padded8(int64_t n) { return (n + 7) & ~(int64_t)7; }
 
-size_t ds_kernel_attn_decode_scratch_floats(const ds_tensor *node)
+size_t ds_kernel_attn_blocked_scratch_floats(const ds_tensor *node)
 {
   const ds_tensor *q = node->src[0], *k = node->src[1], *v = node->src[2];
   const int64_t Dkp = padded8(k->ne[0]), Dv = v->ne[0], group = q->ne[1] / k->ne[1];
@@ -117,7 +117,7 @@ static void head_block(ds_cpu_level level, int64_t Dkp, int64_t Dv, float scale,
   ds_attn_pv(level, Dv, o, vrows, e, n);
 }
 
-void ds_kernel_attn_decode(const ds_kernel_params *p, ds_tensor *dst)
+void ds_kernel_attn_blocked(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_cpu_level level = ds_cpu_level_get();
   const ds_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *pos = dst->src[3];
