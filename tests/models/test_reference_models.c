@@ -29,14 +29,14 @@
 /* One expectation: logits at every prompt position, the logits after feeding
  * the float reference's greedy tokens one by one, and the expectation's own
  * greedy tokens with the top-1/top-2 margins of the rows that chose them. */
-#define MAX_TIES 64
+#define MAX_TIES 32
 
 typedef struct expectation {
   const char *what;
   float *prefill, *decode;
   int32_t greedy[MAX_TOK];
   double margin[MAX_TOK];
-  /* alternatives: one near-tie value, or two of one row, rounded the other way (int8 only) */
+  /* alternatives: one near-tie value rounded the other way (int8 only) */
   int n_ties;
   float *tie_prefill[MAX_TIES], *tie_decode[MAX_TIES];
   char tie_what[MAX_TIES][128], tie_files[MAX_TIES][2][128];
@@ -128,7 +128,7 @@ static bool read_expected(const char *dir, expected *e)
         fclose(f);
         return false;
       }
-      snprintf(x->tie_what[k], sizeof x->tie_what[k], "%s, near tie(s) %s rounded the other way", x->what, at);
+      snprintf(x->tie_what[k], sizeof x->tie_what[k], "%s, near tie %s rounded the other way", x->what, at);
     }
     else if (!strcmp(field, "logits") && x != &e->ref) {
       char(*fn)[256] = files[x == &e->int8 ? 0 : 1];

@@ -55,12 +55,10 @@ IQ_TYPES = {16, 17, 18, 19, 20, 21, 22, 23, 29}
 # lies that close with chance 2 TIE (x / d's fraction is about uniform): a
 # few values per tiny-model run. One such flip moves the logits far beyond
 # the 1e-4 rule, so the expectation comes with alternatives, one per near
-# tie, each with that one q rounded the other way, and one per two near ties
-# of the same row of the same tensor (both land in one token's logits, so
-# both may flip in one run: seen at the scalar level on ds2-mtp-gguf-q8_0)
+# tie, each with that one q rounded the other way
 # (make_tiny.write_int8_expected). Module state, set by the caller: ties
 # collects (distance, shape, index, x value) of every rounded value within
-# TIE; flip = a list of (shape, index, x value), each rounded the other way
+# TIE; flip = (shape, index, x value) rounds that value the other way
 # wherever it is rounded (products sharing an input share it).
 TIE = 1e-4
 ties = None
@@ -84,9 +82,9 @@ def round_rows(x):
             dist = ((rf - torch.floor(rf)) - 0.5).abs()
             for i in torch.nonzero(dist < TIE).flatten().tolist():
                 ties.append((float(dist[i]), tuple(x.shape), i, float(xf[i])))
-        for shape, i, value in flip or []:
-            if shape == tuple(x.shape) and float(xf[i]) == value:
-                qf[i] = torch.floor(rf[i]) if qf[i] > rf[i] else torch.ceil(rf[i])
+        if flip is not None and flip[0] == tuple(x.shape) and float(xf[flip[1]]) == flip[2]:
+            i = flip[1]
+            qf[i] = torch.floor(rf[i]) if qf[i] > rf[i] else torch.ceil(rf[i])
     return (q * d).reshape(x.shape).to(x.dtype)
 
 

@@ -208,22 +208,12 @@ def write_int8_expected(directory, weights, config, prompt, tokens, iq):
     lines = [f"{key}_logits {key}_prefill_logits.f32 {key}_decode_logits.f32",
              f"{key}_greedy " + " ".join(map(str, own)),
              f"{key}_greedy_margin " + " ".join(f"{m:.6g}" for m in margins)]
-    singles, seen = [], set()
+    seen = set()
     for dist, shape, i, x in near:
-        if (shape, i, x) not in seen:   # the same value rounded for two products
-            seen.add((shape, i, x))
-            singles.append((dist, shape, i, x))
-    row = lambda shape, i: np.unravel_index(i, shape)[:-1]
-    at = lambda shape, i: "[" + ",".join(map(str, np.unravel_index(i, shape))) + "]"
-    flips = [([(s, i, x)], f"{d:.3g} {at(s, i)} of {'x'.join(map(str, s))}") for d, s, i, x in singles]
-    for a in range(len(singles)):   # two near ties of one row of one tensor
-        for b in range(a + 1, len(singles)):
-            (da, sa, ia_, xa), (db, sb, ib, xb) = singles[a], singles[b]
-            if sa == sb and row(sa, ia_) == row(sb, ib):
-                flips.append(([(sa, ia_, xa), (sb, ib, xb)],
-                              f"{max(da, db):.3g} {at(sa, ia_)}+{at(sb, ib)} of {'x'.join(map(str, sa))}"))
-    for flip, label in flips:
-        int8_activations.flip = flip
+        if (shape, i, x) in seen:   # the same value rounded for two products
+            continue
+        seen.add((shape, i, x))
+        int8_activations.flip = (shape, i, x)
         _, alt_prefill, _, alt_decode = int8_trace(weights, cfg, prompt, tokens)
         int8_activations.flip = None
         if np.array_equal(alt_prefill, prefill) and np.array_equal(alt_decode, decode):
@@ -231,7 +221,9 @@ def write_int8_expected(directory, weights, config, prompt, tokens, iq):
         k = sum(1 for line in lines if line.startswith(f"{key}_tie "))
         alt_prefill.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_prefill_logits.f32"))
         alt_decode.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_decode_logits.f32"))
-        lines.append(f"{key}_tie {key}_tie{k}_prefill_logits.f32 {key}_tie{k}_decode_logits.f32 {label}")
+        at = ",".join(map(str, np.unravel_index(i, shape)))
+        lines.append(f"{key}_tie {key}_tie{k}_prefill_logits.f32 {key}_tie{k}_decode_logits.f32 "
+                     f"{dist:.3g} [{at}] of {'x'.join(map(str, shape))}")
     return lines
 
 
