@@ -18,9 +18,11 @@
  *              rotated (pairs adjacent or neox-split as the model's rope);
  *   deepseek2: the latent row [c_kv (C) ; k_pe (rope)], only the k_pe tail
  *              rotated (adjacent pairs); c_kv is moved as bytes.
- * Rotated parts of F16/BF16/Q8_0 caches are decoded to f32, rotated in double
- * and encoded again (one extra rounding of the cache type per shift; Q8_0
- * rows are block aligned, context.c, so the rope part is whole blocks).
+ * The rows move in the KV-cache unit (kv_cache.c: ds_kv_shift), which decodes
+ * the rotated part of F16/BF16/Q8_0 caches to f32, has it rotated here (in
+ * double) and encodes it again (one extra rounding of the cache type per
+ * shift; Q8_0 rows are block aligned, context.c, so the rope part is whole
+ * blocks).
  *
  * Exactness (tests/models/test_shift.c): the kept tokens' keys at their new
  * positions are what a fresh evaluation computes wherever the cached rows do
@@ -32,6 +34,7 @@
 #include "kernels/rope.h"
 #include "kernels/types.h"
 #include "runtime/context.h"
+#include "runtime/kv_cache.h"
 #include "runtime/mtp.h"
 
 #include <math.h>
@@ -85,6 +88,18 @@ static void rotate(const shift_layout *l, const double *cs, const double *sn, fl
   }
 }
 
+/* The turn by -n_discard positions, per pair j of each rotated head. */
+typedef struct shift_turn {
+  const shift_layout *l;
+  const double *cs, *sn;
+} shift_turn;
+
+static void turn(const void *u, float *x)
+{
+  const shift_turn *t = u;
+  rotate(t->l, t->cs, t->sn, x);
+}
+
 dseek_status dseek_context_shift(dseek_context *c, int64_t n_keep, int64_t n_discard)
 {
   static const char fn[] = "dseek_context_shift";
@@ -96,40 +111,23 @@ dseek_status dseek_context_shift(dseek_context *c, int64_t n_keep, int64_t n_dis
   shift_layout l;
   dseek_status st = layout_of(c, &l);
   if (st) return st;
-  const ds_type_traits *tr = ds_type_traits_get(c->kv_type);
   const int half = l.n_rot / 2;
-  /* n_rot <= head_dim < 2^20 and the row width fit easily */
+  /* n_rot <= head_dim < 2^20 fits easily */
   double *cs = ds_malloc((size_t)half * 2 * sizeof(double));
-  float *seg = ds_malloc((size_t)l.seg_values * sizeof(float));
-  if (!cs || !seg) {
-    ds_free(cs);
-    ds_free(seg);
-    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
-  }
+  if (!cs) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   double *sn = cs + half;
   for (int j = 0; j < half; j++) {
     double theta = -(double)n_discard * ds_rope_freq(&l.freqs, j);
     cs[j] = cos(theta);
     sn[j] = sin(theta);
   }
+  shift_turn t = {&l, cs, sn};
+  ds_kv_rotation rot = {l.seg_offset, l.seg_values, turn, &t};
+  st = ds_kv_shift(&c->kv, n_keep, n_discard, c->n_past, &rot, fn);
+  ds_free(cs);
+  if (st) return st;
 
   const int64_t first = n_keep + n_discard, n_move = c->n_past - first;
-  const size_t k_row = (size_t)c->kv_k_row, v_row = (size_t)c->kv_v_row;
-  for (int64_t il = 0; il < c->kv.n_layer; il++) {
-    uint8_t *k = c->kv.k[il], *v = c->kv.v[il];
-    for (int64_t i = 0; i < n_move; i++) {   /* ascending: a row's destination was read already */
-      uint8_t *src = k + (size_t)(first + i) * k_row, *dst = k + (size_t)(n_keep + i) * k_row;
-      memcpy(dst, src, k_row);
-      uint8_t *part = dst + l.seg_offset;
-      tr->to_float(part, seg, l.seg_values);
-      rotate(&l, cs, sn, seg);
-      tr->from_float(seg, part, l.seg_values);
-      if (v_row) memcpy(v + (size_t)(n_keep + i) * v_row, v + (size_t)(first + i) * v_row, v_row);
-    }
-  }
-  ds_free(cs);
-  ds_free(seg);
-
   memmove(c->tokens + n_keep, c->tokens + first, (size_t)n_move * sizeof *c->tokens);
   for (int64_t s = 0; s < c->n_ctx; s++) c->slot_seq[s] = -1;   /* one shared sequence from here on */
   c->n_past -= n_discard;
