@@ -24,6 +24,10 @@
  * shift; Q8_0 rows are block aligned, context.c, so the rope part is whole
  * blocks).
  *
+ * A context's MTP state (mtp.h) moves with it: hidden states, tokens and the
+ * MTP layer's latent rows (k_pe turned by the same R(-d)), so MTP drafting
+ * goes on over the shifted cache.
+ *
  * Exactness (tests/models/test_shift.c): the kept tokens' keys at their new
  * positions are what a fresh evaluation computes wherever the cached rows do
  * not depend on the dropped tokens (the prefix, every first-layer row, and a
@@ -49,7 +53,8 @@ typedef struct shift_layout {
   ds_rope_freqs freqs;
 } shift_layout;
 
-static dseek_status layout_of(const dseek_context *c, shift_layout *l)
+/* The rotated span of a K row of a cache of element type `type`. */
+static dseek_status layout_of(const dseek_context *c, int type, shift_layout *l)
 {
   const struct dseek_model *m = c->model;
   ds_rope_params rp;
@@ -59,7 +64,7 @@ static dseek_status layout_of(const dseek_context *c, shift_layout *l)
   ds_kv_layout kl;
   ds_model_kv_layout(m, &kl);
   uint64_t offset;
-  if (!ds_row_size(c->kv_type, kl.rope_offset, &offset))
+  if (!ds_row_size(type, kl.rope_offset, &offset))
     return ds_error(DSEEK_ERR_INTERNAL, "dseek_context_shift: cache rows are not block aligned");
   l->seg_offset = (size_t)offset;
   l->seg_values = kl.n_head * kl.rope_head;
@@ -108,8 +113,9 @@ dseek_status dseek_context_shift(dseek_context *c, int64_t n_keep, int64_t n_dis
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_keep >= 0, n_discard >= 1 and n_keep + n_discard <= n_past "
                     "(got %lld, %lld with %lld tokens cached)", fn, (long long)n_keep, (long long)n_discard,
                     (long long)c->n_past);
-  shift_layout l;
-  dseek_status st = layout_of(c, &l);
+  shift_layout l, lm;
+  dseek_status st = layout_of(c, c->kv_type, &l);
+  if (!st && c->mtp) st = layout_of(c, c->mtp->kv.type, &lm);
   if (st) return st;
   const int half = l.n_rot / 2;
   /* n_rot <= head_dim < 2^20 fits easily */
@@ -124,6 +130,11 @@ dseek_status dseek_context_shift(dseek_context *c, int64_t n_keep, int64_t n_dis
   shift_turn t = {&l, cs, sn};
   ds_kv_rotation rot = {l.seg_offset, l.seg_values, turn, &t};
   st = ds_kv_shift(&c->kv, n_keep, n_discard, c->n_past, &rot, fn);
+  if (!st && c->mtp) {   /* the MTP layer's latent rows: the same rope, at the MTP cache type's offset */
+    shift_turn tm = {&lm, cs, sn};
+    ds_kv_rotation rot_m = {lm.seg_offset, lm.seg_values, turn, &tm};
+    ds_mtp_shift(c->mtp, n_keep, n_discard, &rot_m);
+  }
   ds_free(cs);
   if (st) return st;
 
@@ -133,6 +144,5 @@ dseek_status dseek_context_shift(dseek_context *c, int64_t n_keep, int64_t n_dis
   c->n_past -= n_discard;
   c->logits_rows = 0;
   c->last_n = 0;
-  if (c->mtp) ds_mtp_forget_from(c->mtp, n_keep);   /* its hidden states belong to the old positions */
   return DSEEK_OK;
 }
