@@ -176,6 +176,8 @@ typedef struct ds_kv_cache {
   int64_t n_ctx;
   int64_t n_layer;
   void **k, **v;
+  uint64_t k_row, v_row;   /* bytes of one slot's K / V row in one layer; v_row 0 when v[il] == k[il]
+                              (runtime/kv_cache.h: set by ds_kv_alloc, read by shift and save/load) */
 } ds_kv_cache;
 
 /* A built forward pass for T tokens. ids/pos/slots are I32 [T] inputs to fill

@@ -56,8 +56,6 @@ dseek_status dseek_context_create(const dseek_model *model, const dseek_context_
   c->n_threads = o.n_threads;
   c->kv_type = o.kv_type;
   c->kv_bytes_per_token = need.kv_bytes_per_token;
-  c->kv_k_row = (int64_t)rows.k;
-  c->kv_v_row = (int64_t)rows.v;
   /* per layer: K rows of every slot, then V rows (none for MLA: v[il] == k[il]) */
   st = ds_kv_alloc(o.kv_type, o.n_ctx, hp->n_layer, rows.k, rows.v, fn, &c->kv, &c->kv_mem, &c->kv_ptrs);
   if (st) {

@@ -15,8 +15,6 @@ struct dseek_context {
   void *kv_mem;               /* one allocation for every layer's K and V */
   void **kv_ptrs;             /* 2 * n_layer pointers into kv_mem */
   int64_t kv_bytes_per_token;
-  int64_t kv_k_row, kv_v_row; /* bytes of one slot's K / V row in one layer; kv_v_row 0 when v[il]
-                                 aliases k[il] (deepseek2's latent cache) */
   int64_t n_past;
   int32_t *tokens;            /* the token in each cache slot (the first n_past are the sequence) */
   int32_t *slot_seq;          /* owner sequence of each slot, -1 = shared (see ds_op_attn_seq) */

@@ -2,8 +2,9 @@
  * generate.c — the generation loop: the prompt through the cache
  * (generate_prepare.c), then one token at a time from the drafter (plain
  * decoding, a draft model or MTP: runtime/drafter.h), streamed
- * (runtime/output.h) and evaluated, with the thinking budget and budget
- * forcing of lib/models/README.md §4.
+ * (runtime/output.h) and queued for the step loop to evaluate (one lane of
+ * runtime/step_loop.h), with the thinking budget and budget forcing of
+ * lib/models/README.md §4.
  */
 #include "grammar/grammar.h"
 #include "runtime/confidence.h"
@@ -12,6 +13,7 @@
 #include "runtime/generate.h"
 #include "runtime/output.h"
 #include "runtime/sampler.h"
+#include "runtime/step_loop.h"
 
 #include <string.h>
 
@@ -74,7 +76,10 @@ typedef struct run {
   int64_t n_keep;
   bool stopped_by_token_fn;  /* on_token asked to stop */
   ds_trace trace;            /* the sampled tokens' confidences (runtime/confidence.h) */
+  ds_step_batch *b;          /* this step's tokens to evaluate (runtime/step_loop.h) */
 } run;
+
+enum { MAX_INJECT = 256 };   /* tokens of one injected text */
 
 static dseek_status emit_token(run *u, int32_t tok) { return ds_output_token(&u->out, u->ctx->model->vocab, tok); }
 
@@ -99,13 +104,13 @@ static dseek_status make_room(run *u, int64_t n, bool *ok)
 }
 
 /* Inject text the model did not sample (a thinking budget's closing phrase,
- * budget forcing's "Wait"): tokenized, streamed like output, evaluated. */
+ * budget forcing's "Wait"): tokenized, streamed like output, queued. */
 static dseek_status inject(run *u, const char *text)
 {
   dseek_status st = ds_drafter_reset(&u->d, true, true);
   if (st) return st;
   const struct ds_vocab *v = u->ctx->model->vocab;
-  int32_t ids[256];
+  int32_t ids[MAX_INJECT];
   int64_t n = 0;
   st = ds_tokenize(v, text, strlen(text), false, true, ids, DS_ARRAY_LEN(ids), &n);
   if (st == DSEEK_ERR_BUFFER_TOO_SMALL)
@@ -115,7 +120,7 @@ static dseek_status inject(run *u, const char *text)
   if ((st = make_room(u, n, &room))) return st;
   if (!room) return stop(u, DSEEK_STOP_CONTEXT_FULL);
   for (int64_t i = 0; i < n && !st; i++) st = emit_token(u, ids[i]);
-  if (!st && n) st = dseek_decode(u->ctx, ids, n, 0);
+  for (int64_t i = 0; i < n && !st; i++) ds_step_push(u->b, ids[i], 0, 0, 0);
   u->r.n_forced_tokens += n;
   return st;
 }
@@ -152,7 +157,7 @@ static bool closes_reasoning(const struct ds_vocab *v, int32_t t)
 }
 
 /* A token the loop takes: scored (plain decoding), counted, streamed, and
- * evaluated unless the drafter already did or the output stops here. */
+ * queued unless the drafter evaluated it already or the output stops here. */
 static dseek_status take(run *u, const ds_drafted *t, bool thinking)
 {
   dseek_status st;
@@ -166,7 +171,8 @@ static dseek_status take(run *u, const ds_drafted *t, bool thinking)
   bool room;
   if ((st = make_room(u, 1, &room))) return st;
   if (!room) return stop(u, DSEEK_STOP_CONTEXT_FULL);
-  return dseek_decode(u->ctx, &t->token, 1, 0);
+  ds_step_push(u->b, t->token, 0, 0, 0);
+  return DSEEK_OK;
 }
 
 /* One step of the loop: a stop, the thinking budget's closing text, or the
@@ -200,6 +206,16 @@ static dseek_status step(run *u)
   }
   if (eog) return (st = ds_drafter_reset(&u->d, false, false)) ? st : stop(u, DSEEK_STOP_EOS);
   return take(u, &t, thinking);
+}
+
+/* The one lane's step for ds_step_loop: the loop ends with a stop reason. */
+static dseek_status step_lane(void *p, ds_step_batch *b, bool *done)
+{
+  run *u = p;
+  u->b = b;
+  dseek_status st = step(u);
+  *done = u->r.stop_reason != 0;
+  return st;
 }
 
 /* The run's state from the prepared call. */
@@ -284,6 +300,8 @@ dseek_status dseek_generate(dseek_context *ctx, const char *prompt, const dseek_
   if (!st) st = ds_constraint_compile(ctx->model, o->grammar, o->json_schema, o->trigger,
                                       o->constrain_after_reasoning && prep.open, &u.con);
   u.d.con = u.con;
-  while (!st && !u.r.stop_reason) st = step(&u);
+  int32_t queue[MAX_INJECT];
+  ds_step_batch b = {.ids = queue, .cap = MAX_INJECT, .extend = true};
+  if (!st) st = ds_step_loop(ctx, &b, step_lane, &u);
   return run_finish(&u, st, t_loop, result);
 }

@@ -1,5 +1,8 @@
 /* kv_cache.c — a KV cache's memory, its kept graphs and logits (see kv_cache.h). */
 #include "runtime/kv_cache.h"
+#include "kernels/types.h"
+
+#include <string.h>
 
 dseek_status ds_kv_alloc(int type, int64_t n_ctx, int64_t n_layer, uint64_t k_row, uint64_t v_row, const char *who,
                          ds_kv_cache *kv, void **mem, void ***ptrs)
@@ -24,6 +27,8 @@ dseek_status ds_kv_alloc(int type, int64_t n_ctx, int64_t n_layer, uint64_t k_ro
   kv->type = type;
   kv->n_ctx = n_ctx;
   kv->n_layer = n_layer;
+  kv->k_row = k_row;
+  kv->v_row = v_row;
   kv->k = *ptrs;
   kv->v = *ptrs + n_layer;
   for (int64_t il = 0; il < n_layer; il++) {
@@ -31,6 +36,39 @@ dseek_status ds_kv_alloc(int type, int64_t n_ctx, int64_t n_layer, uint64_t k_ro
     kv->v[il] = v_row ? (char *)kv->k[il] + k_bytes : kv->k[il];
   }
   return DSEEK_OK;
+}
+
+dseek_status ds_kv_shift(ds_kv_cache *kv, int64_t n_keep, int64_t n_discard, int64_t n_used,
+                         const ds_kv_rotation *rot, const char *who)
+{
+  const ds_type_traits *tr = ds_type_traits_get(kv->type);
+  float *seg = ds_malloc((size_t)rot->values * sizeof(float));   /* one head row set: < 2^20 floats */
+  if (!seg) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", who);
+  const int64_t first = n_keep + n_discard, n_move = n_used - first;
+  const size_t k_row = (size_t)kv->k_row, v_row = (size_t)kv->v_row;
+  for (int64_t il = 0; il < kv->n_layer; il++) {
+    uint8_t *k = kv->k[il], *v = kv->v[il];
+    for (int64_t i = 0; i < n_move; i++) {   /* ascending: a row's destination was read already */
+      uint8_t *dst = k + (size_t)(n_keep + i) * k_row;
+      memcpy(dst, k + (size_t)(first + i) * k_row, k_row);
+      uint8_t *part = dst + rot->offset;
+      tr->to_float(part, seg, rot->values);
+      rot->rotate(rot->u, seg);
+      tr->from_float(seg, part, rot->values);
+      if (v_row) memcpy(v + (size_t)(n_keep + i) * v_row, v + (size_t)(first + i) * v_row, v_row);
+    }
+  }
+  ds_free(seg);
+  return DSEEK_OK;
+}
+
+bool ds_kv_blocks(const ds_kv_cache *kv, int64_t n, ds_kv_visit visit, void *u)
+{
+  for (int64_t il = 0; il < kv->n_layer; il++) {
+    if (!visit(u, kv->k[il], (size_t)((uint64_t)n * kv->k_row))) return false;
+    if (kv->v_row && !visit(u, kv->v[il], (size_t)((uint64_t)n * kv->v_row))) return false;
+  }
+  return true;
 }
 
 dseek_status ds_forward_cached(ds_forward *step, ds_forward *batch, ds_forward_builder build,

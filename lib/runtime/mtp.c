@@ -71,6 +71,22 @@ void ds_mtp_forget_from(ds_mtp *m, int64_t from)
   if (from < m->end) m->end = from;
 }
 
+void ds_mtp_shift(ds_mtp *m, int64_t n_keep, int64_t n_discard, const ds_kv_rotation *rot)
+{
+  const int64_t first = n_keep + n_discard, used = m->end;
+  if (used <= first || ds_kv_shift(&m->kv, n_keep, n_discard, used, rot, "dseek_context_shift: MTP")) {
+    ds_mtp_forget_from(m, n_keep);   /* nothing held after the dropped slots, or no memory to move them */
+    return;
+  }
+  const size_t n_move = (size_t)(used - first), d = (size_t)m->n_embd;
+  memmove(m->hidden + (size_t)n_keep * d, m->hidden + (size_t)first * d, n_move * d * sizeof(float));
+  memmove(m->htok + n_keep, m->htok + first, n_move * sizeof(int32_t));
+  memmove(m->mtok + n_keep, m->mtok + first, n_move * sizeof(int32_t));
+  /* MTP slot n_keep - 1 was computed with the dropped token t_{n_keep}: its
+   * mtok no longer matches the context's token there (ds_mtp_valid). */
+  ds_mtp_forget_from(m, used - n_discard);
+}
+
 void ds_mtp_store_hidden(ds_mtp *m, const int32_t *tokens, const int32_t *slots, const int32_t *seqs, int64_t n,
                          const float *hidden)
 {

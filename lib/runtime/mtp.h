@@ -44,8 +44,19 @@ void ds_mtp_store_hidden(ds_mtp *m, const int32_t *tokens, const int32_t *slots,
                          const float *hidden);
 
 /* Slots >= from (hidden states and MTP rows) hold nothing any more: the
- * context's cache changed there other than by evaluation (context shift). */
+ * context's cache changed there other than by evaluation (state load). */
 void ds_mtp_forget_from(ds_mtp *m, int64_t from);
+
+/* The context shift (shift.c) applied to the MTP state: slots [n_keep,
+ * n_keep + n_discard) dropped, the later ones moved down with their hidden
+ * states and tokens, the MTP rows' rotated part turned by rot (the main
+ * cache's rope: the MTP layer's is the same; its offset and width are the MTP
+ * cache type's). A moved hidden state keeps what the main model computed, as
+ * the main cache's moved rows do. Out of memory, the MTP state forgets slots
+ * >= n_keep instead (drafting rebuilds them), so the main cache's shift,
+ * already done, stands. */
+struct ds_kv_rotation;
+void ds_mtp_shift(ds_mtp *m, int64_t n_keep, int64_t n_discard, const struct ds_kv_rotation *rot);
 
 /* Leading cache slots of c whose hidden states are held. */
 int64_t ds_mtp_hidden_valid(const ds_mtp *m, const dseek_context *c);

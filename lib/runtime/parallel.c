@@ -13,11 +13,13 @@
  * run with the same seed. A finished or stopped chain leaves its lane to
  * the next chain to start; its old rows stay owned by its sequence id, which
  * no running chain has, so nobody sees them. One graph run per step
- * evaluates every running chain: the weights are read once for all of them.
+ * evaluates every running chain (runtime/step_loop.h, one lane per running
+ * chain): the weights are read once for all of them.
  */
 #include "runtime/context.h"
 #include "runtime/generate.h"
 #include "runtime/samples.h"
+#include "runtime/step_loop.h"
 
 #include <math.h>
 #include <string.h>
@@ -40,6 +42,7 @@ typedef struct run {
   int64_t *lane_owner;           /* chain in each lane, -1: free */
   int64_t width;
   bool open, settled;
+  const float *prompt_logits;    /* a new chain's first token comes from these */
 } run;
 
 static const char fn[] = "dseek_generate_parallel";
@@ -103,10 +106,9 @@ static dseek_status finish(run *u, sample *sm, int reason)
   return DSEEK_OK;
 }
 
-/* Sample chain sm's next token from its logits row; queue it for the next
- * evaluation (ids/pos/slots/seq at *n_batch) unless the chain ends. */
-static dseek_status step_chain(run *u, sample *sm, const float *logits, int32_t *ids, int32_t *pos, int32_t *slots,
-                               int32_t *seq, int64_t *n_batch)
+/* Sample chain sm's next token from its logits row; queue it in its lane
+ * for the next evaluation unless the chain ends. */
+static dseek_status step_chain(run *u, sample *sm, const float *logits, ds_step_batch *b)
 {
   const dseek_generate_options *o = u->o;
   const struct ds_vocab *v = u->ctx->model->vocab;
@@ -135,11 +137,35 @@ static dseek_status step_chain(run *u, sample *sm, const float *logits, int32_t 
   if (u->conf.early_stop && !sm->warmup && group < u->ss->threshold) return finish(u, sm, DSEEK_STOP_LOW_CONFIDENCE);
   if (sm->r.n_generated_tokens >= o->max_tokens) return finish(u, sm, DSEEK_STOP_MAX_TOKENS);
   if (index >= u->region) return finish(u, sm, DSEEK_STOP_CONTEXT_FULL);
-  ids[*n_batch] = tok;
-  pos[*n_batch] = (int32_t)(u->n_prompt + index);
-  slots[*n_batch] = (int32_t)(u->n_prompt + sm->lane * u->region + index);
-  seq[*n_batch] = (int32_t)(sm - u->ss->s);
-  sm->row = (*n_batch)++;
+  sm->row = b->n;
+  ds_step_push(b, tok, (int32_t)(u->n_prompt + index), (int32_t)(u->n_prompt + sm->lane * u->region + index),
+               (int32_t)(sm - u->ss->s));
+  return DSEEK_OK;
+}
+
+/* One step of every lane for ds_step_loop: free lanes get new chains, every
+ * running chain samples its next token from its logits row (a new one from
+ * the prompt's) and queues it; a settled vote stops the chains still
+ * running. Done when nothing runs and no chain may start. */
+static dseek_status step_lanes(void *p, ds_step_batch *b, bool *done)
+{
+  run *u = p;
+  dseek_samples *ss = u->ss;
+  dseek_status st = DSEEK_OK;
+  for (int64_t l = 0; l < u->width && !st; l++)
+    if (u->lane_owner[l] < 0 && may_start(u)) st = start_chain(u, l);
+  for (int64_t l = 0; l < u->width && !st; l++) {
+    if (u->lane_owner[l] < 0) continue;
+    sample *sm = &ss->s[u->lane_owner[l]];
+    st = step_chain(u, sm, sm->row < 0 ? u->prompt_logits : dseek_logits(u->ctx, sm->row), b);
+  }
+  if (!st && u->settled)
+    for (int64_t l = 0; l < u->width && !st; l++)
+      if (u->lane_owner[l] >= 0) st = finish(u, &ss->s[u->lane_owner[l]], DSEEK_STOP_SETTLED);
+  if (st) return st;
+  *done = b->n == 0 && !may_start(u);
+  if (u->settled) b->n = 0;   /* nothing left to evaluate */
+  if (b->n && atomic_load(&u->ctx->cancel)) return ds_error(DSEEK_ERR_CANCELLED, "%s: cancelled", fn);
   return DSEEK_OK;
 }
 
@@ -196,32 +222,10 @@ dseek_status dseek_generate_parallel(dseek_context *ctx, const char *prompt, int
   if (!st && !prompt_logits) st = ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   if (!st) memcpy(prompt_logits, dseek_logits(ctx, -1), (size_t)n_vocab * sizeof(float));
 
-  /* Step loop: fill free lanes with new chains, sample every running chain
-   * from its logits row (a new one from the prompt's), then evaluate all the
-   * new tokens in one batch. */
-  int32_t *pos = ids + u.width, *slots = ids + 2 * u.width, *seq = ids + 3 * u.width;
-  while (!st) {
-    for (int64_t l = 0; l < u.width && !st; l++)
-      if (u.lane_owner[l] < 0 && may_start(&u)) st = start_chain(&u, l);
-    int64_t n_batch = 0;
-    for (int64_t l = 0; l < u.width && !st; l++) {
-      if (u.lane_owner[l] < 0) continue;
-      sample *sm = &ss->s[u.lane_owner[l]];
-      const float *logits = sm->row < 0 ? prompt_logits : dseek_logits(ctx, sm->row);
-      st = step_chain(&u, sm, logits, ids, pos, slots, seq, &n_batch);
-    }
-    if (!st && u.settled)   /* the vote is settled: the chains still running stop */
-      for (int64_t l = 0; l < u.width && !st; l++)
-        if (u.lane_owner[l] >= 0) st = finish(&u, &ss->s[u.lane_owner[l]], DSEEK_STOP_SETTLED);
-    if (st || (n_batch == 0 && !may_start(&u))) break;
-    if (n_batch == 0 || u.settled) continue;
-    if (atomic_load(&ctx->cancel)) { st = ds_error(DSEEK_ERR_CANCELLED, "%s: cancelled", fn); break; }
-    /* One running sample: its row is the batch's last, so the single-row graph
-     * (the one plain decoding uses, kept built across calls) gives it; asking
-     * for all rows would rebuild the batch graph, which the prompt's chunk
-     * evicts on every call. */
-    st = ds_context_eval(ctx, ids, pos, slots, seq, n_batch, n_batch > 1);
-  }
+  u.prompt_logits = prompt_logits;
+  ds_step_batch b = {.ids = ids, .pos = ids + u.width, .slots = ids + 2 * u.width, .seq = ids + 3 * u.width,
+                     .cap = u.width};
+  if (!st) st = ds_step_loop(ctx, &b, step_lanes, &u);
   double t2 = ds_seconds();
   for (int64_t i = 0; i < ss->n && !st; i++) {
     sample *sm = &ss->s[i];

@@ -18,9 +18,15 @@
  *              rotated (pairs adjacent or neox-split as the model's rope);
  *   deepseek2: the latent row [c_kv (C) ; k_pe (rope)], only the k_pe tail
  *              rotated (adjacent pairs); c_kv is moved as bytes.
- * Rotated parts of F16/BF16/Q8_0 caches are decoded to f32, rotated in double
- * and encoded again (one extra rounding of the cache type per shift; Q8_0
- * rows are block aligned, context.c, so the rope part is whole blocks).
+ * The rows move in the KV-cache unit (kv_cache.c: ds_kv_shift), which decodes
+ * the rotated part of F16/BF16/Q8_0 caches to f32, has it rotated here (in
+ * double) and encodes it again (one extra rounding of the cache type per
+ * shift; Q8_0 rows are block aligned, context.c, so the rope part is whole
+ * blocks).
+ *
+ * A context's MTP state (mtp.h) moves with it: hidden states, tokens and the
+ * MTP layer's latent rows (k_pe turned by the same R(-d)), so MTP drafting
+ * goes on over the shifted cache.
  *
  * Exactness (tests/models/test_shift.c): the kept tokens' keys at their new
  * positions are what a fresh evaluation computes wherever the cached rows do
@@ -32,6 +38,7 @@
 #include "kernels/rope.h"
 #include "kernels/types.h"
 #include "runtime/context.h"
+#include "runtime/kv_cache.h"
 #include "runtime/mtp.h"
 
 #include <math.h>
@@ -46,7 +53,8 @@ typedef struct shift_layout {
   ds_rope_freqs freqs;
 } shift_layout;
 
-static dseek_status layout_of(const dseek_context *c, shift_layout *l)
+/* The rotated span of a K row of a cache of element type `type`. */
+static dseek_status layout_of(const dseek_context *c, int type, shift_layout *l)
 {
   const struct dseek_model *m = c->model;
   ds_rope_params rp;
@@ -56,7 +64,7 @@ static dseek_status layout_of(const dseek_context *c, shift_layout *l)
   ds_kv_layout kl;
   ds_model_kv_layout(m, &kl);
   uint64_t offset;
-  if (!ds_row_size(c->kv_type, kl.rope_offset, &offset))
+  if (!ds_row_size(type, kl.rope_offset, &offset))
     return ds_error(DSEEK_ERR_INTERNAL, "dseek_context_shift: cache rows are not block aligned");
   l->seg_offset = (size_t)offset;
   l->seg_values = kl.n_head * kl.rope_head;
@@ -85,6 +93,18 @@ static void rotate(const shift_layout *l, const double *cs, const double *sn, fl
   }
 }
 
+/* The turn by -n_discard positions, per pair j of each rotated head. */
+typedef struct shift_turn {
+  const shift_layout *l;
+  const double *cs, *sn;
+} shift_turn;
+
+static void turn(const void *u, float *x)
+{
+  const shift_turn *t = u;
+  rotate(t->l, t->cs, t->sn, x);
+}
+
 dseek_status dseek_context_shift(dseek_context *c, int64_t n_keep, int64_t n_discard)
 {
   static const char fn[] = "dseek_context_shift";
@@ -93,48 +113,36 @@ dseek_status dseek_context_shift(dseek_context *c, int64_t n_keep, int64_t n_dis
     return ds_error(DSEEK_ERR_INVALID_ARG, "%s: need n_keep >= 0, n_discard >= 1 and n_keep + n_discard <= n_past "
                     "(got %lld, %lld with %lld tokens cached)", fn, (long long)n_keep, (long long)n_discard,
                     (long long)c->n_past);
-  shift_layout l;
-  dseek_status st = layout_of(c, &l);
+  shift_layout l, lm;
+  dseek_status st = layout_of(c, c->kv_type, &l);
+  if (!st && c->mtp) st = layout_of(c, c->mtp->kv.type, &lm);
   if (st) return st;
-  const ds_type_traits *tr = ds_type_traits_get(c->kv_type);
   const int half = l.n_rot / 2;
-  /* n_rot <= head_dim < 2^20 and the row width fit easily */
+  /* n_rot <= head_dim < 2^20 fits easily */
   double *cs = ds_malloc((size_t)half * 2 * sizeof(double));
-  float *seg = ds_malloc((size_t)l.seg_values * sizeof(float));
-  if (!cs || !seg) {
-    ds_free(cs);
-    ds_free(seg);
-    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
-  }
+  if (!cs) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
   double *sn = cs + half;
   for (int j = 0; j < half; j++) {
     double theta = -(double)n_discard * ds_rope_freq(&l.freqs, j);
     cs[j] = cos(theta);
     sn[j] = sin(theta);
   }
-
-  const int64_t first = n_keep + n_discard, n_move = c->n_past - first;
-  const size_t k_row = (size_t)c->kv_k_row, v_row = (size_t)c->kv_v_row;
-  for (int64_t il = 0; il < c->kv.n_layer; il++) {
-    uint8_t *k = c->kv.k[il], *v = c->kv.v[il];
-    for (int64_t i = 0; i < n_move; i++) {   /* ascending: a row's destination was read already */
-      uint8_t *src = k + (size_t)(first + i) * k_row, *dst = k + (size_t)(n_keep + i) * k_row;
-      memcpy(dst, src, k_row);
-      uint8_t *part = dst + l.seg_offset;
-      tr->to_float(part, seg, l.seg_values);
-      rotate(&l, cs, sn, seg);
-      tr->from_float(seg, part, l.seg_values);
-      if (v_row) memcpy(v + (size_t)(n_keep + i) * v_row, v + (size_t)(first + i) * v_row, v_row);
-    }
+  shift_turn t = {&l, cs, sn};
+  ds_kv_rotation rot = {l.seg_offset, l.seg_values, turn, &t};
+  st = ds_kv_shift(&c->kv, n_keep, n_discard, c->n_past, &rot, fn);
+  if (!st && c->mtp) {   /* the MTP layer's latent rows: the same rope, at the MTP cache type's offset */
+    shift_turn tm = {&lm, cs, sn};
+    ds_kv_rotation rot_m = {lm.seg_offset, lm.seg_values, turn, &tm};
+    ds_mtp_shift(c->mtp, n_keep, n_discard, &rot_m);
   }
   ds_free(cs);
-  ds_free(seg);
+  if (st) return st;
 
+  const int64_t first = n_keep + n_discard, n_move = c->n_past - first;
   memmove(c->tokens + n_keep, c->tokens + first, (size_t)n_move * sizeof *c->tokens);
   for (int64_t s = 0; s < c->n_ctx; s++) c->slot_seq[s] = -1;   /* one shared sequence from here on */
   c->n_past -= n_discard;
   c->logits_rows = 0;
   c->last_n = 0;
-  if (c->mtp) ds_mtp_forget_from(c->mtp, n_keep);   /* its hidden states belong to the old positions */
   return DSEEK_OK;
 }

@@ -15,11 +15,12 @@
  *   u64 FNV-1a of everything above
  * A cache slot holds one token's keys (or values, or latent row) for every
  * head contiguously, so the first n_past slots of a layer are one contiguous
- * block. Version 1 (one row size for K and V) is refused.
+ * block (the KV-cache unit walks them: kv_cache.c, ds_kv_blocks). Version 1 (one row size for K and V) is refused.
  */
 #include "core/platform.h"
 #include "kernels/types.h"
 #include "runtime/context.h"
+#include "runtime/kv_cache.h"
 #include "runtime/mtp.h"
 
 #include <stdio.h>
@@ -43,6 +44,21 @@ static void put(wr *w, const void *p, size_t n)
   w->ok = fwrite(p, 1, n, w->f) == n;
 }
 
+static bool put_block(void *u, void *block, size_t bytes)
+{
+  put(u, block, bytes);
+  return ((wr *)u)->ok;
+}
+
+/* A loaded file's cache blocks, read in ds_kv_blocks' order. */
+static bool get_block(void *u, void *block, size_t bytes)
+{
+  const uint8_t **q = u;
+  memcpy(block, *q, bytes);
+  *q += bytes;
+  return true;
+}
+
 dseek_status dseek_context_save(const dseek_context *ctx, const char *path)
 {
   static const char fn[] = "dseek_context_save";
@@ -57,17 +73,14 @@ dseek_status dseek_context_save(const dseek_context *ctx, const char *path)
   put(&w, &fp, 8);
   uint32_t kv[2] = {(uint32_t)ctx->kv_type, 0};
   put(&w, kv, 8);
-  uint64_t n_layer = (uint64_t)ctx->kv.n_layer, k_row = (uint64_t)ctx->kv_k_row, v_row = (uint64_t)ctx->kv_v_row;
+  uint64_t n_layer = (uint64_t)ctx->kv.n_layer, k_row = ctx->kv.k_row, v_row = ctx->kv.v_row;
   uint64_t n_past = (uint64_t)ctx->n_past;
   put(&w, &n_layer, 8);
   put(&w, &k_row, 8);
   put(&w, &v_row, 8);
   put(&w, &n_past, 8);
   put(&w, ctx->tokens, (size_t)n_past * sizeof(int32_t));
-  for (uint64_t il = 0; il < n_layer; il++) {
-    put(&w, ctx->kv.k[il], (size_t)(n_past * k_row));
-    if (v_row) put(&w, ctx->kv.v[il], (size_t)(n_past * v_row));
-  }
+  ds_kv_blocks(&ctx->kv, (int64_t)n_past, put_block, &w);
   uint64_t sum = w.h;
   put(&w, &sum, 8);
   bool ok = w.ok && fclose(f) == 0;
@@ -107,8 +120,8 @@ dseek_status dseek_context_load(dseek_context *ctx, const char *path)
   if (version != STATE_VERSION) st = ds_error(DSEEK_ERR_FORMAT, "%s: state version %u is not supported", path, version);
   else if (fp != m->fingerprint)
     st = ds_error(DSEEK_ERR_FORMAT, "%s: the state was saved with another model (this one is %s)", path, m->path);
-  else if ((int)kv_type != ctx->kv_type || n_layer != (uint64_t)ctx->kv.n_layer || k_row != (uint64_t)ctx->kv_k_row ||
-           v_row != (uint64_t)ctx->kv_v_row)
+  else if ((int)kv_type != ctx->kv_type || n_layer != (uint64_t)ctx->kv.n_layer || k_row != ctx->kv.k_row ||
+           v_row != ctx->kv.v_row)
     st = ds_error(DSEEK_ERR_FORMAT, "%s: the state's KV cache (%s) does not match this context's (%s)", path,
                   dseek_type_name((int)kv_type), dseek_type_name(ctx->kv_type));
   else if (n_past > (uint64_t)ctx->n_ctx)
@@ -130,12 +143,7 @@ dseek_status dseek_context_load(dseek_context *ctx, const char *path)
   if (!st) {
     memcpy(ctx->tokens, p + head, (size_t)n_past * 4);
     const uint8_t *q = p + head + n_past * 4;
-    for (uint64_t il = 0; il < n_layer; il++) {
-      memcpy(ctx->kv.k[il], q, (size_t)(n_past * k_row));
-      q += n_past * k_row;
-      if (v_row) memcpy(ctx->kv.v[il], q, (size_t)(n_past * v_row));
-      q += n_past * v_row;
-    }
+    ds_kv_blocks(&ctx->kv, (int64_t)n_past, get_block, &q);
     for (int64_t s = 0; s < ctx->n_ctx; s++) ctx->slot_seq[s] = -1;
     ctx->n_past = (int64_t)n_past;
     if (ctx->mtp) ds_mtp_forget_from(ctx->mtp, 0);   /* no hidden states came with the file */

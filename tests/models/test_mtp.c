@@ -7,6 +7,10 @@
  *   - greedy generation with use_mtp is token for token plain greedy, for
  *     several prompts, prompts split over chunks, a context that fills up, a
  *     reused prompt cache and thinking-budget injections; the draft counts add up;
+ *   - after a context shift the MTP state moves with the cache (hidden
+ *     states, latent rows re-rotated): greedy MTP generation over the shifted
+ *     cache reuses all of it, drafts, and is token for token plain greedy
+ *     over the same shifted cache;
  *   - temperature sampling with MTP has the distribution of plain sampling
  *     (chi-square of the 2nd and 3rd tokens against the exact distribution);
  *   - errors: models without an MTP layer, use_mtp with a draft context.
@@ -282,6 +286,75 @@ static void test_sampling_distribution(const char *variant)
   dseek_model_free(m);
 }
 
+/* 2b. context shift: the MTP state moves with the main cache. Both contexts
+ * hold the same shifted cache; the continuation prompt is its text, which
+ * must tokenize back to the cached tokens (some shifts do not, at a BPE
+ * merge across the cut: those are skipped, at least one must be tried). */
+static void test_shift_carried(const char *variant, int kv_type)
+{
+  dseek_model *m = load(variant);
+  if (!m) return;
+  dseek_context *cp = context(m, 64, 512, kv_type), *cm = context(m, 64, 512, kv_type);
+  static text a, b;
+  static char prompt[4096];
+  dseek_generate_result ra, rb;
+  int tried = 0;
+  int64_t drafted = 0;
+  for (int64_t n_discard = 1; n_discard <= 6; n_discard++) {
+    dseek_context_reset(cp);
+    dseek_context_reset(cm);
+    /* the prompt through both caches, and the MTP rows over it (slot i from h_i and t_{i+1}) */
+    CHECK_EQ_INT(gen(cp, "The quick brown fox jumps over the lazy dog", 0, NULL, 0, -1, &a, &ra), DSEEK_OK);
+    CHECK_EQ_INT(gen(cm, "The quick brown fox jumps over the lazy dog", 1, NULL, 0, -1, &b, &rb), DSEEK_OK);
+    int32_t ids[64], back[64];
+    int64_t n = 0, nb = 0;
+    size_t len = 0;
+    CHECK_EQ_INT(dseek_context_tokens(cm, ids, 64, &n), DSEEK_OK);
+    CHECK_EQ_INT(ds_mtp_eval(cm->mtp, cm, 0, n - 1, ids + 1, false), DSEEK_OK);
+    CHECK_EQ_INT(ds_mtp_valid(cm->mtp, cm), n - 1);
+    CHECK_EQ_INT(dseek_context_shift(cp, 2, n_discard), DSEEK_OK);
+    CHECK_EQ_INT(dseek_context_shift(cm, 2, n_discard), DSEEK_OK);
+    CHECK_EQ_INT(dseek_context_tokens(cm, ids, 64, &n), DSEEK_OK);
+    CHECK_EQ_INT(ds_mtp_hidden_valid(cm->mtp, cm), n);   /* carried, not forgotten */
+    const int64_t kept = ds_mtp_valid(cm->mtp, cm);
+    CHECK(kept >= 1);
+    if (n_discard == 6 && kv_type == DSEEK_TYPE_F32) {
+      /* An MTP latent row depends only on h_i, t_{i+1} and its position (it
+       * is cached before the attention): the moved, re-rotated rows are what
+       * evaluating them again at the new positions writes. */
+      const ds_kv_cache *kv = &cm->mtp->kv;
+      const int64_t w = (int64_t)(kv->k_row / sizeof(float)), rows = n - 1;
+      static float moved[64 * 1024];
+      CHECK(rows * w <= (int64_t)DS_ARRAY_LEN(moved));
+      memcpy(moved, kv->k[0], (size_t)(rows * w) * sizeof(float));
+      CHECK_EQ_INT(ds_mtp_eval(cm->mtp, cm, 0, rows, ids + 1, false), DSEEK_OK);
+      /* slot n_keep - 1 = 1 was computed with a dropped t_2: not compared */
+      const float *fresh = kv->k[0];
+      double scale = 0, worst = fmax(max_diff(moved, fresh, w), max_diff(moved + 2 * w, fresh + 2 * w, (rows - 2) * w));
+      for (int64_t i = 0; i < rows * w; i++) scale = fmax(scale, fabs(moved[i]));
+      fprintf(stderr, "%-26s shift: %lld moved MTP rows vs evaluated again: max diff %.3g (max |row| %.3g)\n",
+              variant, (long long)(rows - 2), worst, scale);
+      CHECK(worst <= 1e-5 * scale);
+    }
+    CHECK_EQ_INT(dseek_detokenize(m, ids + 1, n - 1, prompt, sizeof prompt, &len), DSEEK_OK);
+    if (dseek_tokenize(m, prompt, len, 1, 1, back, 64, &nb) || nb != n || memcmp(back, ids, (size_t)n * 4)) continue;
+    tried++;
+    CHECK_EQ_INT(gen(cp, prompt, 0, NULL, 8, -1, &a, &ra), DSEEK_OK);
+    CHECK_EQ_INT(gen(cm, prompt, 1, NULL, 8, -1, &b, &rb), DSEEK_OK);
+    CHECK_MSG(a.n == b.n && memcmp(a.s, b.s, a.n) == 0, "%s shift by %lld: MTP output differs:\n%.*s\n%.*s", variant,
+              (long long)n_discard, (int)a.n, a.s, (int)b.n, b.s);
+    CHECK_EQ_INT(ra.n_cached_tokens, n - 1);
+    CHECK_EQ_INT(rb.n_cached_tokens, n - 1);   /* dropping the MTP state would keep only n_keep = 2 */
+    drafted += rb.n_draft_tokens;
+  }
+  fprintf(stderr, "%-26s shift: %d shifts tried, %lld tokens drafted after them\n", variant, tried,
+          (long long)drafted);
+  CHECK(tried > 0 && drafted > 0);
+  dseek_context_free(cp);
+  dseek_context_free(cm);
+  dseek_model_free(m);
+}
+
 /* 4. errors */
 static void test_errors(void)
 {
@@ -327,6 +400,8 @@ int main(int argc, char **argv)
   test_greedy_identical("ds2-mtp-gguf-f32");      /* drafts mostly rejected */
   test_greedy_identical("ds2-mtp-gguf-q8_0");     /* int8 activations, batch vs single */
   test_greedy_identical("ds2-mtpeasy-gguf-f32");  /* drafts mostly accepted */
+  test_shift_carried("ds2-mtpeasy-gguf-f32", DSEEK_TYPE_F32);
+  test_shift_carried("ds2-mtpeasy-gguf-f32", DSEEK_TYPE_F16);   /* an F16 MTP cache: rounded once per shift */
   test_sampling_distribution("ds2-mtpeasy-gguf-f32");
   test_errors();
   return DS_TEST_RESULT();
