@@ -23,7 +23,7 @@
  *     decoded once and dotted with every input routed to e, in f32 in order.
  *   dots (levels without the GEMM tile, types other than Q8_0/Q4_0, small
  *     batches): the same units with the level's dots (vec.h). A row of a
- *     type with an integer dot at this level (ds_vec_uses_qa: Q8_0, Q4_0,
+ *     type with an integer dot at this level (type_ops.h: the row's qa; Q8_0, Q4_0,
  *     Q4_K, Q5_K, Q6_K, the IQ types) is read in place against the inputs
  *     routed to its expert, gathered as contiguous QA rows when the thread
  *     reaches the expert (as the tile gathers them, in s8), DS_VEC_COLS
@@ -34,8 +34,9 @@
  *     once (FP8 with mul_mat's decoder, ds_fp8_row_kernel) and take the
  *     level's f32 dot per input. The fused op's gate and up may differ in
  *     type: each takes its own dot.
- *   tile (Q8_0/Q4_0 at levels with gemm_r16, batches of T >= 16 tokens and
- *     k T >= 3 E pairs: prompts): unit = (used expert e, 16-row tile). When a
+ *   tile (types whose row has a DS_TILE_R16 tile, type_ops.h: Q8_0/Q4_0 at
+ *     levels with one; batches of T >= 16 tokens and k T >= 3 E pairs:
+ *     prompts): unit = (used expert e, 16-row tile). When a
  *     thread reaches an expert it gathers the expert's inputs as QA u8 rows,
  *     contiguous in pair order (X1 == 1: copies of the token columns
  *     quantized once; X1 == k: each pair's own column quantized there); each
@@ -60,6 +61,7 @@
 #include "kernels/cpu.h"
 #include "kernels/fp8.h"
 #include "kernels/ops.h"
+#include "kernels/type_ops.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
 
@@ -81,9 +83,9 @@
  * K 2048, N 1408 Q4_0, gate and up, cold weights: T = 1 dots 2.3 ms, tile
  * 3.9 ms; T = 16: 33.9 / 36.3; T = 32: 52.4 / 51.3; T = 512: 805 / 161. One
  * dense 2048 x 2816 Q4_0 at T = 1: dots 0.37 ms, tile 0.49 ms. The 16-token
- * floor keeps parallel samples (up to 15) on the dots, as decoded alone. */
+ * floor (the type's tile.min_cols, type_ops.h, as in mul_mat) keeps parallel
+ * samples (up to 15) on the dots, as decoded alone. */
 #define DS_MOE_TILE_MIN_PAIRS 3
-#define DS_MOE_TILE_MIN_TOKENS 16
 
 /* silu(g) * u exactly as ops_unary.c's swiglu evaluates it. */
 static inline float swiglu1(float g, float u) { return g / (1.0f + expf(-g)) * u; }
@@ -102,10 +104,10 @@ static const float *expert_scale(const ds_tensor *scale, const ds_tensor *table,
   return (const float *)((const char *)scale->data + e * (int64_t)scale->nb[2]);
 }
 
-/* The level's integer dot for a weight (NULL: decoded to f32 rows). */
-static ds_vec_dot_fn qa_dot(const ds_vec_kernels *vk, const ds_tensor *w)
+/* The weight's row of the type table at level vk (NULL: the scalar table). */
+static const ds_cpu_type_ops *weight_ops(const ds_vec_kernels *vk, const ds_tensor *w)
 {
-  return vk && ds_vec_uses_qa(vk, w->type) ? ds_vec_dot_of(vk, w->type) : NULL;
+  return ds_cpu_type_ops_get(vk, w->type);
 }
 
 /* Experts without a scale grid of which one weight (gate or up when fused,
@@ -115,31 +117,35 @@ static bool qa_type(const ds_tensor *node, const ds_vec_kernels *vk)
 {
   const bool fused = node->op != DS_OP_MUL_MAT_ID;
   if (!fused && node->src[3]) return false;   /* FP8 scale grid; fused: src[3] is up */
-  for (int i = 0; i < (fused ? 2 : 1); i++) {
-    const ds_tensor *w = node->src[i ? 3 : 0];
-    if (ds_vec_uses_qa(vk, w->type)) return true;
-  }
+  for (int i = 0; i < (fused ? 2 : 1); i++)
+    if (weight_ops(vk, node->src[i ? 3 : 0])->qa) return true;
   return false;
 }
 
-/* The tile packs Q8_0/Q4_0 rows only (both weights when fused). */
-static bool tile_types(const ds_tensor *node)
+/* Whether the expert tile runs a weight: its type's tile, of the kind this
+ * op's scratch and scatter handle (one scale per block, no dmin term:
+ * Q8_0/Q4_0), and a batch of at least the tile's columns. */
+static bool moe_tile_pays(const ds_cpu_type_ops *o, int64_t T)
+{
+  return o->qa && o->tile.kind == DS_TILE_R16 && ds_cpu_type_tile_pays(o, T);
+}
+
+/* Every weight of the op (both when fused) takes the tile. */
+static bool tile_types(const ds_tensor *node, const ds_vec_kernels *vk, int64_t T)
 {
   const bool fused = node->op != DS_OP_MUL_MAT_ID;
-  for (int i = 0; i < (fused ? 2 : 1); i++) {
-    const int t = node->src[i ? 3 : 0]->type;
-    if (t != DSEEK_TYPE_Q8_0 && t != DSEEK_TYPE_Q4_0) return false;
-  }
+  for (int i = 0; i < (fused ? 2 : 1); i++)
+    if (!moe_tile_pays(weight_ops(vk, node->src[i ? 3 : 0]), T)) return false;
   return true;
 }
 
 void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf, size_t size)
 {
-  if (!vk) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
-  else if (ds_vec_uses_qa(vk, type))
+  const ds_cpu_type_ops *o = vk ? ds_cpu_type_ops_get(vk, type) : NULL;
+  if (!o) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
+  else if (o->qa)
     snprintf(buf, size, "%s: int8 dot on int8 activations%s", vk->name,
-             (type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0) && vk->gemm_r16 && vk->pack_r16
-               ? ", 16-row tile for prompts" : "");
+             moe_tile_pays(o, INT64_MAX) ? ", 16-row tile for prompts" : "");
   else snprintf(buf, size, "%s: rows decoded to f32, f32 dot", vk->name);
 }
 
@@ -212,7 +218,8 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t 
 {
   const ds_tensor *w = c->w[which];
   const char *wrow = expert_matrix(w, c->table, e) + n * (int64_t)w->nb[1];
-  const ds_vec_dot_fn qdot = c->qa ? qa_dot(c->vk, w) : NULL;
+  const ds_cpu_type_ops *o = c->vk ? weight_ops(c->vk, w) : NULL;
+  const ds_vec_dot_fn qdot = c->qa && o->qa ? o->dot : NULL;
   if (qdot) {
     /* whole groups of DS_VEC_COLS, the rest one column per call: the x86
      * 2- and 3-column forms of some dots (Q4_0, Q8_0, Q6_K) take longer than
@@ -235,7 +242,7 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t 
     c->fp8_row((const uint8_t *)wrow, sc + (n / DS_FP8_BLOCK) * scols, c->K, c->row[which]);
     r = c->row[which];
   } else if (w->type != DSEEK_TYPE_F32) {
-    ds_type_traits_get(w->type)->to_float(wrow, c->row[which], c->K);
+    weight_ops(c->vk, w)->to_float(wrow, c->row[which], c->K);
     r = c->row[which];
   }
   for (int32_t i = i0; i < i0 + count; i++) {
@@ -310,39 +317,34 @@ static void run_rows(const ds_kernel_params *p, const moe_mm *c, int64_t E, int 
 /* Tile: rows [n0, n0 + 16) of expert e of weight `which` against the
  * gathered inputs of pairs [i0, i0 + count), scattered to the outputs (the
  * fused op's up pass combines with the gate values already there). */
-static void tile_unit(const moe_mm *c, int which, bool amx, int64_t e, int64_t n0, int32_t i0, int32_t count)
+static void tile_unit(const moe_mm *c, int which, int64_t e, int64_t n0, int32_t i0, int32_t count)
 {
   const int nr = (int)DS_MIN(DS_GEMM_ROWS, c->N - n0);
   const ds_tensor *w = c->w[which];
-  c->vk->pack_r16(w->type, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K, c->pack);
+  const ds_cpu_type_ops *o = weight_ops(c->vk, w);
+  const bool amx = o->tile.amx && ds_cpu_amx();   /* a level with AMX forms, on a CPU that grants them */
+  o->tile.pack(o, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K, c->pack, NULL);
   for (int32_t m = 0; m < count;) {
     const char *xc = c->gathered + (size_t)m * c->qa_bytes;
     const bool amx16 = amx && count - m >= DS_MOE_AMX_MIN_COLS;
     const int nc = (int)DS_MIN(amx16 ? 16 : DS_GEMM_COLS, count - m);
-#ifdef DS_VEC_AMX
     if (amx16)   /* same bits as 8-column VNNI calls */
-      ds_amx_gemm_r16x16(c->K, c->pack, xc, c->qa_bytes, c->tile_out, DS_GEMM_ROWS);
+      o->tile.amx(c->K, c->pack, xc, c->qa_bytes, c->tile_out, DS_GEMM_ROWS);
     else
-#endif
-      c->vk->gemm_r16(c->K, c->pack, xc, c->qa_bytes, nc, c->tile_out, DS_GEMM_ROWS);
+      o->tile.kernel(c->K, c->pack, xc, c->qa_bytes, nc, c->tile_out, DS_GEMM_ROWS);
     for (int col = 0; col < nc; col++) {
-      float *o = pair_out(c, c->pairs[i0 + m + col], n0);
+      float *out = pair_out(c, c->pairs[i0 + m + col], n0);
       const float *v = c->tile_out + col * DS_GEMM_ROWS;
-      if (which == 0) memcpy(o, v, (size_t)nr * sizeof(float));
+      if (which == 0) memcpy(out, v, (size_t)nr * sizeof(float));
       else
-        for (int r = 0; r < nr; r++) o[r] = swiglu1(o[r], v[r]);
+        for (int r = 0; r < nr; r++) out[r] = swiglu1(out[r], v[r]);
     }
     m += nc;
   }
-  (void)amx;
 }
 
 static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int n_w)
 {
-  bool amx = false;
-#ifdef DS_VEC_AMX
-  amx = c->vk == &ds_vec_avx512 && ds_cpu_amx();   /* AVX-512 level on an AMX CPU */
-#endif
   const int64_t T = c->dst->ne[2];
   quantize_tokens(c, true);
   /* unit (e, tile) costs count_e + DS_MOE_PACK_COST; this thread takes the
@@ -366,7 +368,7 @@ static void run_tiles(const ds_kernel_params *p, const moe_mm *c, int64_t E, int
       const int32_t n = (int32_t)DS_MIN(T, c->start[e + 1] - from);
       gather(c, from, n, true);
       for (int which = 0; which < n_w; which++)   /* fused: all gate tiles, then up */
-        for (int64_t i = i0; i < i1; i++) tile_unit(c, which, amx, e, i * DS_GEMM_ROWS, from, n);
+        for (int64_t i = i0; i < i1; i++) tile_unit(c, which, e, i * DS_GEMM_ROWS, from, n);
     }
   }
 }
@@ -416,7 +418,7 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
     c.gathered = s + l.gathered;
     c.pack = s + l.pack;
     c.tile_out = (float *)(s + l.tile_out);
-    if (tile_types(dst) && c.vk->gemm_r16 && c.vk->pack_r16 && T >= DS_MOE_TILE_MIN_TOKENS && k * T >= DS_MOE_TILE_MIN_PAIRS * E) {
+    if (tile_types(dst, c.vk, T) && k * T >= DS_MOE_TILE_MIN_PAIRS * E) {
       run_tiles(p, &c, E, n_w);
       return;
     }

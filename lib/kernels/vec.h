@@ -169,6 +169,13 @@ typedef struct ds_vec_kernels {
   /* 16 R8 Q4_K rows (two whole groups) into the K-quant tile and mins, the
    * bytes of ds_q4_k_r8_pack_r16 (NULL: that portable packer) */
   void (*pack_q4_k_r8_r16)(const void *w, size_t row_bytes, int64_t K, void *dst, float *mins);
+  /* The level's AMX forms of gemm_r16 and gemm_q6_k_r16 for exactly 16
+   * columns (vec_amx.c, the same bits), or NULL: a capability of the level,
+   * usable only once ds_cpu_amx() says the CPU and OS grant the tiles */
+  void (*amx_gemm_r16x16)(int64_t K, const void *wpack, const void *x, size_t x_stride, float *out,
+                          size_t out_stride);
+  void (*amx_gemm_q6_k_r16x16)(int64_t K, const void *wpack, const void *x, size_t x_stride, float *out,
+                               size_t out_stride);
 } ds_vec_kernels;
 
 /* Index of an IQ type in ds_vec_kernels.dot_iq (IQ2_XXS, IQ2_XS, IQ2_S,
@@ -189,21 +196,9 @@ static inline int ds_vec_iq_index(int type)
   }
 }
 
-/* The table's dot for a weight type (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, the IQ
- * types, F32, F16, BF16), or NULL: another type, or one this level decodes
- * to f32. */
-ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type);
-
-/* Whether a product with a weight of this type at level vk quantizes its
- * activations to QA rows and takes the weight's integer dot: Q8_0 and Q4_0
- * at every level, Q4_K/Q5_K/Q6_K and the IQ types where vk has their dot
- * (vk NULL: at some level, for scratch sizes). Otherwise F32/F16/BF16 meet
- * the f32 activations and other types are decoded to f32 rows. mul_mat and
- * mul_mat_id both decide with it. */
-bool ds_vec_uses_qa(const ds_vec_kernels *vk, int type);
-
 /* The table for a level (>= DS_CPU_SCALAR); a level this build lacks gives
- * the best one below it. */
+ * the best one below it. Products choose their kernels per weight type
+ * through the type table built from these (type_ops.h). */
 const ds_vec_kernels *ds_vec_get(ds_cpu_level level);
 
 extern const ds_vec_kernels ds_vec_scalar;

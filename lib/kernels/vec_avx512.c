@@ -813,6 +813,10 @@ const ds_vec_kernels ds_vec_avx512 = {
   .pack_k_r16 = pack_k_r16,
   .pack_q6_k_r16 = pack_q6_k_r16,
   .gemm_q6_k_r16 = gemm_q6_k_r16,
+#ifdef DS_VEC_AMX
+  .amx_gemm_r16x16 = ds_amx_gemm_r16x16,
+  .amx_gemm_q6_k_r16x16 = ds_amx_gemm_q6_k_r16x16,
+#endif
 };
 #else
 typedef int ds_vec_avx512_unused;   /* ISO C forbids an empty translation unit */

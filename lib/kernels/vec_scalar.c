@@ -339,31 +339,6 @@ const ds_vec_kernels ds_vec_scalar = {
   .dot_q4_k_r8 = dot_q4_k_r8,
 };
 
-ds_vec_dot_fn ds_vec_dot_of(const ds_vec_kernels *vk, int type)
-{
-  switch (type) {
-  case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
-  case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
-  case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
-  case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
-  case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;
-  case DSEEK_TYPE_F32: return vk->dot_f32;
-  case DSEEK_TYPE_F16: return vk->dot_f16;
-  case DSEEK_TYPE_BF16: return vk->dot_bf16;
-  default: {
-    const int i = ds_vec_iq_index(type);
-    return i >= 0 ? vk->dot_iq[i] : NULL;
-  }
-  }
-}
-
-bool ds_vec_uses_qa(const ds_vec_kernels *vk, int type)
-{
-  const bool int_dot = type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0 || type == DSEEK_TYPE_Q4_K ||
-                       type == DSEEK_TYPE_Q5_K || type == DSEEK_TYPE_Q6_K || ds_vec_iq_index(type) >= 0;
-  return int_dot && ds_vec_dot_of(vk ? vk : &ds_vec_scalar, type) != NULL;
-}
-
 const ds_vec_kernels *ds_vec_get(ds_cpu_level level)
 {
 #ifdef DS_VEC_X86

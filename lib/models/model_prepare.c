@@ -17,6 +17,7 @@
 #include "kernels/cpu.h"
 #include "kernels/q4_0_r8.h"
 #include "kernels/q4_k_r8.h"
+#include "kernels/type_ops.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
 #include "models/model.h"
@@ -72,13 +73,13 @@ static bool all_resident(const struct dseek_gguf *g)
 }
 
 /* Whether the level has a SIMD R8 kernel for the type (the scalar twins
- * are there to check them, not worth a repack). */
+ * are there to check them, not worth a repack): the type table's r8.simd. */
 static bool level_has_r8(int type)
 {
   const ds_cpu_level level = ds_cpu_level_get();
-  if (level < DS_CPU_AVX2) return false;
-  const ds_vec_kernels *vk = ds_vec_get(level);
-  return type == DSEEK_TYPE_Q4_0 ? vk->dot_q4_0_r8 != NULL : type == DSEEK_TYPE_Q4_K && vk->dot_q4_k_r8 != NULL;
+  if (level == DS_CPU_REFERENCE) return false;
+  const ds_cpu_type_ops *o = ds_cpu_type_ops_get(ds_vec_get(level), type);
+  return o && o->r8.simd;
 }
 
 static bool repack_wanted(const struct dseek_model *m)

@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "levels.h"
 #include "kernels/cpu.h"
+#include "kernels/type_ops.h"
 #include "kernels/vec.h"
 #include "util.h"
 
@@ -201,7 +202,7 @@ static void mul_mat_id_case(int kind, int64_t X1)
    * decoded to f32): the op's values are that dot's bits */
   if (qa && kind >= 3) {
     const ds_vec_kernels *vk = ds_vec_get(ds_cpu_level_get());
-    const ds_vec_dot_fn dot = ds_vec_dot_of(vk, type);
+    const ds_vec_dot_fn dot = ds_cpu_type_ops_get(vk, type)->dot;
     uint64_t row;
     ds_row_size(type, K, &row);
     void *qx = aligned_alloc(64, ds_qa_row_bytes(K));

@@ -18,6 +18,7 @@
 #include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
+#include "kernels/type_ops.h"
 #include "kernels/vec.h"
 #include "util.h"
 
@@ -66,9 +67,9 @@ static float one_col(int type, const void *w, size_t rb, int64_t e, int64_t n, c
     return ds_dot_f32(row, xc, K);
   }
   const ds_vec_kernels *vk = ds_vec_get(level);
-  if (ds_vec_uses_qa(vk, type)) {
+  if (ds_cpu_type_ops_get(vk, type)->qa) {
     vk->quantize_qa(xc, K, qa);
-    ds_vec_dot_of(vk, type)(K, wrow, qa, 0, 1, &v);
+    ds_cpu_type_ops_get(vk, type)->dot(K, wrow, qa, 0, 1, &v);
   } else {
     ds_type_traits_get(type)->to_float(wrow, row, K);
     vk->dot_f32(K, row, xc, 0, 1, &v);

@@ -24,6 +24,7 @@
 #include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/types.h"
+#include "kernels/type_ops.h"
 #include "kernels/vec.h"
 #include "vec_test.h"
 
@@ -177,17 +178,17 @@ static void dot_one(const dot_case *dc, int64_t K)
 
   free(terms);
   float twin[4];
-  ds_vec_dot_of(&ds_vec_scalar, dc->type)(K, w, xk, xstride, 4, twin);
+  ds_cpu_type_ops_get(&ds_vec_scalar, dc->type)->dot(K, w, xk, xstride, 4, twin);
   for (int c = 0; c < 4; c++)
     CHECK_MSG(fabs(twin[c] - exact[c]) <= allow * mag[c], "scalar %s K=%lld col %d: %.9g vs exact %.9g",
               tr->name, (long long)K, c, twin[c], exact[c]);
   for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
     if (simd_levels[l] > ds_cpu_detected()) continue;
     const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
-    if (!ds_vec_dot_of(vk, dc->type)) continue;   /* this level decodes to f32 */
+    if (!ds_cpu_type_ops_get(vk, dc->type)->dot) continue;   /* this level decodes to f32 */
     for (int nc = 1; nc <= 4; nc++) {
       float got[4];
-      ds_vec_dot_of(vk, dc->type)(K, w, xk, xstride, nc, got);
+      ds_cpu_type_ops_get(vk, dc->type)->dot(K, w, xk, xstride, nc, got);
       for (int c = 0; c < nc; c++) {
         CHECK_MSG(fabs(got[c] - exact[c]) <= allow * mag[c], "%s %s K=%lld ncols %d col %d: %.9g vs exact %.9g",
                   vk->name, tr->name, (long long)K, nc, c, got[c], exact[c]);
@@ -449,7 +450,7 @@ static void mul_mat_case(int type, int64_t K, int64_t N, int64_t M)
       /* a level without this K-quant's integer dot decodes rows to f32 as the
        * reference does: compare with the reference then */
       const bool f32_rows = qa && type != DSEEK_TYPE_Q8_0 && type != DSEEK_TYPE_Q4_0 &&
-                            !ds_vec_dot_of(ds_vec_get(simd_levels[l]), type);
+                            !ds_cpu_type_ops_get(ds_vec_get(simd_levels[l]), type)->dot;
       const float *want = f32_rows ? ref : twin;
       for (int64_t i = 0; i < N * M; i++) {
         double mag = 0;

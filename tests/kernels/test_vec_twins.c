@@ -21,6 +21,7 @@
 #include "kernels/cpu.h"
 #include "kernels/fp8.h"
 #include "kernels/types.h"
+#include "kernels/type_ops.h"
 #include "kernels/vec.h"
 #include "vec_test.h"
 
@@ -140,7 +141,7 @@ static void qdot_case(int type, int64_t K, int wkind, const int xkinds[4])
   }
   const double allow = (double)(K / 32 + 40) * 0x1p-24;
   float twin[4];
-  ds_vec_dot_of(&ds_vec_scalar, type)(K, w, x, xs, 4, twin);
+  ds_cpu_type_ops_get(&ds_vec_scalar, type)->dot(K, w, x, xs, 4, twin);
   for (int c = 0; c < 4; c++)
     CHECK_MSG(fabs(twin[c] - exact[c]) <= allow * mag[c], "scalar %s K=%lld w%d col %d: %.9g vs exact %.9g",
               tr->name, (long long)K, wkind, c, twin[c], exact[c]);
@@ -149,13 +150,13 @@ static void qdot_case(int type, int64_t K, int wkind, const int xkinds[4])
     const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
 #ifdef DS_VEC_NEON
     /* the NEON levels have no IQ dots yet: they decode IQ rows to f32 (kernel_info says so) */
-    if (!ds_vec_dot_of(vk, type) && ds_vec_iq_index(type) >= 0) continue;
+    if (!ds_cpu_type_ops_get(vk, type)->dot && ds_vec_iq_index(type) >= 0) continue;
 #endif
-    CHECK_MSG(ds_vec_dot_of(vk, type) != NULL, "%s has no %s dot", vk->name, tr->name);
-    if (!ds_vec_dot_of(vk, type)) continue;
+    CHECK_MSG(ds_cpu_type_ops_get(vk, type)->dot != NULL, "%s has no %s dot", vk->name, tr->name);
+    if (!ds_cpu_type_ops_get(vk, type)->dot) continue;
     for (int nc = 1; nc <= 4; nc++) {
       float got[4];
-      ds_vec_dot_of(vk, type)(K, w, x, xs, nc, got);
+      ds_cpu_type_ops_get(vk, type)->dot(K, w, x, xs, nc, got);
       for (int c = 0; c < nc; c++) {
         CHECK_MSG(fabs(got[c] - exact[c]) <= allow * mag[c], "%s %s K=%lld w%d ncols %d col %d: %.9g vs exact %.9g",
                   vk->name, tr->name, (long long)K, wkind, nc, c, got[c], exact[c]);
@@ -394,13 +395,13 @@ static void fdot_case(int type, int64_t K)
   }
   const double allow = (double)(K + 40) * 0x1p-24;
   float twin[4];
-  ds_vec_dot_of(&ds_vec_scalar, type)(K, w, x, (size_t)K * 4, 4, twin);
+  ds_cpu_type_ops_get(&ds_vec_scalar, type)->dot(K, w, x, (size_t)K * 4, 4, twin);
   for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
     if (simd_levels[l] > ds_cpu_detected()) continue;
     const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
     for (int nc = 1; nc <= 4; nc++) {
       float got[4];
-      ds_vec_dot_of(vk, type)(K, w, x, (size_t)K * 4, nc, got);
+      ds_cpu_type_ops_get(vk, type)->dot(K, w, x, (size_t)K * 4, nc, got);
       for (int c = 0; c < nc; c++) {
         CHECK_MSG(fabs(got[c] - exact[c]) <= allow * mag[c], "%s type %d K=%lld ncols %d col %d: %.9g vs exact %.9g",
                   vk->name, type, (long long)K, nc, c, got[c], exact[c]);

@@ -1,7 +1,7 @@
 /*
  * vec_test.h — helpers the kernel tests share: a xorshift generator (each
  * test file its own state, the same seed) and mul_mat run as a graph op at a
- * level. (A level's dot for a weight type: ds_vec_dot_of, vec.h.)
+ * level. (A level's dot for a weight type: ds_cpu_type_ops_get(vk, type)->dot, type_ops.h.)
  */
 #ifndef DS_TESTS_VEC_TEST_H
 #define DS_TESTS_VEC_TEST_H
