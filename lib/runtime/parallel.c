@@ -17,6 +17,7 @@
  */
 #include "runtime/context.h"
 #include "runtime/generate.h"
+#include "runtime/sampler.h"
 #include "runtime/samples.h"
 
 #include <math.h>
