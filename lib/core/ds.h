@@ -73,7 +73,6 @@ static inline bool ds_align_u64(uint64_t x, uint64_t align, uint64_t *r)
 
 /* ---- UTF-8 ---------------------------------------------------------------- */
 
-/* True if s[0..n) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-bool ds_utf8_valid(const char *s, size_t n);
+#include "core/utf8.h"   /* the lead-byte table, validation, decoding, encoding */
 
 #endif /* DS_CORE_H */

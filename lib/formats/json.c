@@ -130,39 +130,11 @@ static int32_t hex4(const uint8_t *p)
   return v;
 }
 
-static size_t put_utf8(char *o, uint32_t cp)
-{
-  if (cp < 0x80) { o[0] = (char)cp; return 1; }
-  if (cp < 0x800) { o[0] = (char)(0xC0 | cp >> 6); o[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
-  if (cp < 0x10000) {
-    o[0] = (char)(0xE0 | cp >> 12); o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-    o[2] = (char)(0x80 | (cp & 0x3F));
-    return 3;
-  }
-  o[0] = (char)(0xF0 | cp >> 18); o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-  o[2] = (char)(0x80 | (cp >> 6 & 0x3F)); o[3] = (char)(0x80 | (cp & 0x3F));
-  return 4;
-}
-
 /* Length of the well-formed UTF-8 sequence at p (lead byte >= 0x80), or 0. */
 static size_t utf8_seq(const uint8_t *p, const uint8_t *end)
 {
-  uint8_t c = p[0];
-  size_t n;
-  uint8_t lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c == 0xE0) { n = 3; lo = 0xA0; }
-  else if (c == 0xED) { n = 3; hi = 0x9F; }
-  else if (c >= 0xE1 && c <= 0xEF) n = 3;
-  else if (c == 0xF0) { n = 4; lo = 0x90; }
-  else if (c == 0xF4) { n = 4; hi = 0x8F; }
-  else if (c >= 0xF1 && c <= 0xF3) n = 4;
-  else return 0;
-  if ((size_t)(end - p) < n) return 0;
-  if (p[1] < lo || p[1] > hi) return 0;
-  for (size_t k = 2; k < n; k++)
-    if (p[k] < 0x80 || p[k] > 0xBF) return 0;
-  return n;
+  size_t n, k = ds_utf8_match(p, (size_t)(end - p), &n);
+  return k == n ? n : 0;
 }
 
 /* P->p is at the opening quote. Unescapes into the arena. */
@@ -219,7 +191,7 @@ static dseek_status parse_string(parser *P, const char **out, size_t *out_len)
         p += 6;
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
       }
-      o += put_utf8(o, (uint32_t)cp);
+      o += ds_utf8_encode((uint32_t)cp, o);
       break;
     }
     default: return fail_at(P, esc, "invalid escape '\\%c'", p[-1] >= 0x20 && p[-1] < 0x7F ? p[-1] : '?');

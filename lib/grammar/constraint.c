@@ -51,15 +51,16 @@ struct ds_constraint {
 
 dseek_status ds_model_token_trie(const struct dseek_model *m, const ds_token_trie **out)
 {
-  struct dseek_model *mm = (struct dseek_model *)m;   /* the cache is the model's only mutable field */
-  ds_token_trie *t = atomic_load(&mm->token_trie);
+  if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "grammar: the model has no tokenizer");
+  if (!m->cache) return ds_error(DSEEK_ERR_INVALID_ARG, "grammar: the model was not loaded by dseek_model_load");
+  ds_model_cache *cache = m->cache;   /* the model's one mutable part (models/model.h) */
+  ds_token_trie *t = atomic_load(&cache->token_trie);
   if (!t) {
-    if (!m->vocab) return ds_error(DSEEK_ERR_UNSUPPORTED, "grammar: the model has no tokenizer");
     dseek_status st = ds_token_trie_build(m->vocab, &t);
     if (st) return st;
     ds_token_trie *expected = NULL;
     /* another thread may have built it meanwhile: keep the first */
-    if (!atomic_compare_exchange_strong(&mm->token_trie, &expected, t)) {
+    if (!atomic_compare_exchange_strong(&cache->token_trie, &expected, t)) {
       ds_token_trie_free(t);
       t = expected;
     }

@@ -137,11 +137,12 @@ static uint32_t step_byte(ds_gmatch *m, const ghead *in, uint32_t n_in, const u8
   const ds_grammar *g = m->g;
   u8state u = *u_in;
   if (u.need == 0) {
-    if (b < 0x80) { u.cp = b; u.len = 1; }
-    else if (b >= 0xC2 && b <= 0xDF) { u.cp = b & 0x1F; u.need = 1; u.len = 2; }
-    else if (b >= 0xE0 && b <= 0xEF) { u.cp = b & 0x0F; u.need = 2; u.len = 3; }
-    else if (b >= 0xF0 && b <= 0xF4) { u.cp = b & 0x07; u.need = 3; u.len = 4; }
-    else return 0;
+    /* the second byte's range is not taken from the table: the code point
+     * bounds below say the same, intersected with the character sets */
+    u.len = ds_utf8_leads[b].len;
+    if (!u.len) return 0;
+    u.need = u.len - 1;
+    u.cp = u.len == 1 ? b : b & (0x7Fu >> u.len);
   } else {
     if ((b & 0xC0) != 0x80) return 0;
     u.cp = (u.cp << 6) | (b & 0x3Fu);

@@ -265,10 +265,9 @@ static uint32_t parse_char(parser *ps)
     ps->p += 2 + digits;
     return v;
   }
-  size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
-  if (n > left || !ds_utf8_valid(ps->p, n)) { fail(ps, at, "invalid UTF-8"); return UINT32_MAX; }
-  uint32_t cp = n == 1 ? s[0] : s[0] & (0x7F >> n);
-  for (size_t i = 1; i < n; i++) cp = (cp << 6) | (s[i] & 0x3F);
+  size_t n;
+  if (ds_utf8_match(s, left, &n) != n || !n) { fail(ps, at, "invalid UTF-8"); return UINT32_MAX; }
+  uint32_t cp = ds_utf8_decode(s, &n);
   ps->p += n;
   return cp;
 }

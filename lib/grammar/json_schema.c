@@ -333,10 +333,12 @@ static uint32_t rx_char(rx *x)
       return s[1];
     }
   }
-  size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : 2;
-  if (x->p + n > x->end) { unsupported(x->j, x->path, "pattern is not UTF-8"); return UINT32_MAX; }
-  uint32_t cp = n == 1 ? s[0] : s[0] & (0x7F >> n);
-  for (size_t i = 1; i < n; i++) cp = (cp << 6) | (s[i] & 0x3F);
+  size_t n;
+  if (ds_utf8_match(s, (size_t)(x->end - x->p), &n) != n || !n) {
+    unsupported(x->j, x->path, "pattern is not UTF-8");
+    return UINT32_MAX;
+  }
+  uint32_t cp = ds_utf8_decode(s, &n);
   x->p += n;
   return cp;
 }
@@ -352,12 +354,8 @@ static void class_member(ds_buf *e, uint32_t cp)
 /* The JSON text of one code point of the decoded string, as a GBNF literal. */
 static void json_char_literal(ds_buf *e, uint32_t cp)
 {
-  char u[8];
-  size_t n;
-  if (cp < 0x80) { u[0] = (char)cp; n = 1; }
-  else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-  else if (cp < 0x10000) { u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F)); n = 3; }
-  else { u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4; }
+  char u[4];
+  size_t n = ds_utf8_encode(cp, u);
   ds_buf t = {0};
   json_quote(&t, u, n);
   ds_buf_puts(e, "\"");

@@ -3,6 +3,7 @@
  * misuse, or NULL silently when a source is NULL (an earlier error). */
 #include "graph/graph_internal.h"
 #include "kernels/fp8.h"
+#include "kernels/rope.h"
 #include "kernels/types.h"
 
 #include <math.h>
@@ -156,9 +157,6 @@ void ds_rope_params_init(ds_rope_params *p, int n_rot)
                         .yarn_mscale = 1.0f, .yarn_mscale_all_dim = 1.0f};
 }
 
-/* yarn_mscale(s, m) = 0.1 m ln(s) + 1 for s > 1 (lib/models/README.md §1.5). */
-static double yarn_mscale(double s, double m) { return s <= 1.0 ? 1.0 : 0.1 * m * log(s) + 1.0; }
-
 ds_tensor *ds_op_rope(ds_graph *g, ds_tensor *a, ds_tensor *pos, ds_tensor *freq_factors,
                       const ds_rope_params *p)
 {
@@ -193,8 +191,8 @@ ds_tensor *ds_op_rope(ds_graph *g, ds_tensor *a, ds_tensor *pos, ds_tensor *freq
   t->op_f[2] = p->yarn_beta_fast;
   t->op_f[3] = p->yarn_beta_slow;
   /* cos/sin magnitude: yarn_mscale(s, mscale) / yarn_mscale(s, mscale_all_dim) */
-  t->op_f[4] = yarn ? (float)(yarn_mscale(p->yarn_factor, p->yarn_mscale) /
-                              yarn_mscale(p->yarn_factor, p->yarn_mscale_all_dim))
+  t->op_f[4] = yarn ? (float)(ds_yarn_mscale(p->yarn_factor, p->yarn_mscale) /
+                              ds_yarn_mscale(p->yarn_factor, p->yarn_mscale_all_dim))
                     : 1.0f;
   return t;
 }

@@ -79,12 +79,9 @@
 /* The tile runs for batches of at least 16 tokens with at least 3 (token,
  * slot) pairs per expert (k T >= 3 E): packing a tile costs more than dotting
  * its rows with one or two columns in place, and decode streams cold weights,
- * which the row-by-row dots do at memory speed. One thread, 64 experts top 6,
- * K 2048, N 1408 Q4_0, gate and up, cold weights: T = 1 dots 2.3 ms, tile
- * 3.9 ms; T = 16: 33.9 / 36.3; T = 32: 52.4 / 51.3; T = 512: 805 / 161. One
- * dense 2048 x 2816 Q4_0 at T = 1: dots 0.37 ms, tile 0.49 ms. The 16-token
- * floor (the type's tile.min_cols, type_ops.h, as in mul_mat) keeps parallel
- * samples (up to 15) on the dots, as decoded alone. */
+ * which the row-by-row dots do at memory speed (CHANGELOG.md has the
+ * measurements). The 16-token floor (the type's tile.min_cols, type_ops.h, as
+ * in mul_mat) keeps parallel samples (up to 15) on the dots, as decoded alone. */
 #define DS_MOE_TILE_MIN_PAIRS 3
 
 /* silu(g) * u exactly as ops_unary.c's swiglu evaluates it. */

@@ -10,12 +10,8 @@
 
 /* Columns from which products take the GEMM tile: packing (a transpose of
  * 16 rows) is paid once per 16 rows, so it pays off over a batch; for fewer
- * columns the integer dots read the rows as they are and are faster. One
- * thread, AVX-512, 1024 x 1536 at M = 1: Q4_K dot 0.056 ms, tile with the
- * SIMD packer 0.100 ms; Q6_K 0.06 vs 0.12 ms. Whole decode, dseek-bench -t 2
- * -n 32, alternating runs on a loaded host: Q4_0 1.5B dots 15.4 / 14.6
- * tokens/s vs tile 12.2 / 11.5; V3-small Q4_0 (its 129k x 1024 output head is
- * half the bytes) 42.8 vs 39.5 / 35.2. The MoE tile (ops_moe_mm.c) reads
+ * columns the integer dots read the rows as they are and are faster
+ * (CHANGELOG.md has the measurements). The MoE tile (ops_moe_mm.c) reads
  * the same bound, so decode, drafts, verify batches and up to 15 parallel
  * samples all take the dots and give each column the bits it has alone. */
 #define DS_TILE_MIN_COLS 16

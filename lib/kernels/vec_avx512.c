@@ -240,8 +240,8 @@ ALWAYS_INLINE void dot_q4_0_r8_n(int64_t K, const uint8_t *w, const char *x, siz
 
 /* Decode streams each K-quant row once: the `lines` cache lines at
  * DS_PREFETCH_BYTES ahead go to L1, and the same lines 3 x that far ahead to
- * L2, so more of the stream is in flight than L1's fill buffers allow (2
- * threads, 605 MB Q4_K matrix at M = 1: 15 -> 17.6 GB/s; Q6_K 15.7 -> 17). */
+ * L2, so more of the stream is in flight than L1's fill buffers allow
+ * (CHANGELOG.md has the bandwidth it gains). */
 ALWAYS_INLINE void prefetch_two_levels(const uint8_t *w, const int lines)
 {
   for (int i = 0; i < lines; i++) {

@@ -2,13 +2,11 @@
  * (see deepseek2_load.h; lib/models/README.md §1). */
 #include "models/deepseek2_load.h"
 #include "kernels/fp8.h"
+#include "kernels/rope.h"
 #include "kernels/types.h"
 
 #include <math.h>
 #include <string.h>
-
-/* yarn_mscale(s, m) = 0.1 m ln(s) + 1 for s > 1, else 1 (lib/models/README.md §1.5). */
-static double yarn_mscale(double s, double m) { return s <= 1.0 ? 1.0 : 0.1 * m * log(s) + 1.0; }
 
 dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source)
 {
@@ -49,7 +47,7 @@ dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source)
   hp->n_head_kv = 1;   /* one latent row per token */
   hp->rope_mode = DS_ROPE_NORMAL;   /* adjacent pairs, in GGUF and (equivalently for q.k) HF */
   /* softmax scale: mscale^2 / sqrt(qk_nope + qk_rope), mscale from mscale_all_dim */
-  double ms = d2->yarn_factor > 1.0f ? yarn_mscale(d2->yarn_factor, d2->yarn_mscale_all_dim) : 1.0;
+  double ms = d2->yarn_factor > 1.0f ? ds_yarn_mscale(d2->yarn_factor, d2->yarn_mscale_all_dim) : 1.0;
   d2->kq_scale = (float)(ms * ms / sqrt((double)hp->head_dim));
 
   /* n_layer <= 4096 and n_nextn <= 16 (loaders' ranges): the sizes cannot overflow */

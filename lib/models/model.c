@@ -44,7 +44,8 @@ void ds_model_free(struct dseek_model *m)
   ds_free(m->layers);
   ds_vocab_free(m->vocab);
   ds_free(m->vocab_error);
-  ds_token_trie_free(atomic_load(&m->token_trie));
+  if (m->cache) ds_token_trie_free(atomic_load(&m->cache->token_trie));
+  ds_free(m->cache);
   ds_gguf_close(m->gguf);
   ds_st_set_close(m->st);
   for (ds_owned *o = m->owned; o;) {

@@ -109,6 +109,17 @@ typedef struct ds_owned {
   /* followed by the bytes */
 } ds_owned;
 
+/* The one part of a loaded model that changes after loading: what is built
+ * on first use and then shared by all the model's contexts. Contexts see the
+ * model through const pointers; the model holds this behind a pointer, so
+ * filling it needs no cast. Each entry is published with a compare-and-swap
+ * (no lock): threads that race on the first use may each build one, the
+ * first stored wins and the others free theirs, and a stored entry never
+ * changes until ds_model_free. */
+typedef struct ds_model_cache {
+  struct ds_token_trie *_Atomic token_trie;   /* grammar constraints (grammar/constraint.c) */
+} ds_model_cache;
+
 struct dseek_model {
   ds_arch arch;
   char arch_name[32];
@@ -134,7 +145,7 @@ struct dseek_model {
   struct dseek_gguf *gguf;       /* keeps a GGUF file mapped */
   struct ds_st_set *st;          /* keeps safetensors files mapped */
   ds_owned *owned;               /* converted small tensors (norms, biases) */
-  struct ds_token_trie *_Atomic token_trie;   /* grammar constraints: built on first use (grammar/constraint.c) */
+  ds_model_cache *cache;         /* what is built on first use (NULL in a model that only counts parameters) */
 };
 
 /* Allocate bytes owned by the model (freed with it); NULL on no memory. */

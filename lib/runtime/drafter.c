@@ -1,6 +1,5 @@
 /* drafter.c — the three drafters of dseek_generate (see drafter.h). */
 #include "runtime/drafter.h"
-#include "runtime/generate.h"
 #include "runtime/sampler.h"
 
 #include <string.h>

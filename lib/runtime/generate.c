@@ -44,13 +44,6 @@ bool ds_prompt_opens_think(const char *prompt)
   return n >= 7 && memcmp(prompt + n - 7, "<think>", 7) == 0;
 }
 
-int32_t ds_argmax(const float *x, int64_t n)
-{
-  int32_t best = 0;
-  for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = (int32_t)i;
-  return best;
-}
-
 static const char DEFAULT_CLOSE[] = "\n\nConsidering the limited time, I have to give the answer now.\n</think>\n\n";
 static const char ZERO_BUDGET_CLOSE[] = "</think>\n\n";
 static const char DEFAULT_CONTINUE[] = "\nWait";

@@ -6,7 +6,6 @@
 #include "runtime/confidence.h"
 
 bool ds_prompt_opens_think(const char *prompt);  /* ends in "<think>" (+ whitespace) */
-int32_t ds_argmax(const float *x, int64_t n);    /* first maximum */
 
 struct ds_vocab;
 /* The prompt's tokens in one tokenizer pass: *ids (ds_free) and *n. Errors

@@ -18,6 +18,7 @@
  */
 #include "runtime/context.h"
 #include "runtime/generate.h"
+#include "runtime/sampler.h"
 #include "runtime/samples.h"
 #include "runtime/step_loop.h"
 

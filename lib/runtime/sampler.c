@@ -546,6 +546,13 @@ dseek_status ds_sampler_dist(dseek_sampler *s, const float *logits, int64_t n_vo
 
 double ds_sampler_uniform(dseek_sampler *s) { return rng_uniform(s->rng); }
 
+int32_t ds_argmax(const float *x, int64_t n)
+{
+  int32_t best = 0;
+  for (int64_t i = 1; i < n; i++) if (x[i] > x[best]) best = (int32_t)i;
+  return best;
+}
+
 int32_t ds_sampler_draw(dseek_sampler *s, const float *probs, int64_t n_vocab)
 {
   double total = 0;

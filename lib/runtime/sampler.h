@@ -9,6 +9,9 @@
  * not changed. */
 dseek_status ds_sampler_dist(dseek_sampler *s, const float *logits, int64_t n_vocab, float *probs, bool *greedy);
 
+/* Greedy selection: the index of x[0..n)'s first maximum. */
+int32_t ds_argmax(const float *x, int64_t n);
+
 /* Draw a token from unnormalised probs with the sampler's generator. */
 int32_t ds_sampler_draw(dseek_sampler *s, const float *probs, int64_t n_vocab);
 

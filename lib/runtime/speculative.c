@@ -1,6 +1,5 @@
 /* speculative.c — draft-model speculative decoding (see speculative.h). */
 #include "runtime/speculative.h"
-#include "runtime/generate.h"
 #include "runtime/sampler.h"
 #include "text/vocab.h"
 

@@ -27,21 +27,8 @@ static size_t lossy_utf8(const uint8_t *b, size_t n, bool final, char *out, size
   while (i < n) {
     uint8_t c = b[i];
     if (c < 0x80) { out[w++] = (char)c; i++; continue; }
-    size_t need;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) need = 2;
-    else if (c == 0xE0) { need = 3; lo = 0xA0; }
-    else if (c == 0xED) { need = 3; hi = 0x9F; }
-    else if (c >= 0xE1 && c <= 0xEF) need = 3;
-    else if (c == 0xF0) { need = 4; lo = 0x90; }
-    else if (c == 0xF4) { need = 4; hi = 0x8F; }
-    else if (c >= 0xF1 && c <= 0xF3) need = 4;
-    else { memcpy(out + w, fffd, 3); w += 3; i++; continue; }   /* never a lead byte */
-    size_t k = 1;
-    for (; k < need && i + k < n; k++) {
-      uint8_t x = b[i + k];
-      if (k == 1 ? (x < lo || x > hi) : (x < 0x80 || x > 0xBF)) break;
-    }
+    size_t need, k = ds_utf8_match(b + i, n - i, &need);
+    if (!need) { memcpy(out + w, fffd, 3); w += 3; i++; continue; }   /* never a lead byte */
     if (k == need) { memcpy(out + w, b + i, need); w += need; i += need; continue; }
     if (i + k == n && !final) break;   /* may still be completed */
     memcpy(out + w, fffd, 3);          /* the maximal subpart b[i..i+k) */

@@ -10,31 +10,6 @@
 
 #include <string.h>
 
-/* Offset of the first byte that is not part of well-formed UTF-8, or n. */
-static size_t utf8_invalid_at(const uint8_t *s, size_t n)
-{
-  size_t i = 0;
-  while (i < n) {
-    uint8_t c = s[i];
-    if (c < 0x80) { i++; continue; }
-    size_t need;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) need = 2;
-    else if (c == 0xE0) { need = 3; lo = 0xA0; }
-    else if (c == 0xED) { need = 3; hi = 0x9F; }
-    else if (c >= 0xE1 && c <= 0xEF) need = 3;
-    else if (c == 0xF0) { need = 4; lo = 0x90; }
-    else if (c == 0xF4) { need = 4; hi = 0x8F; }
-    else if (c >= 0xF1 && c <= 0xF3) need = 4;
-    else return i;
-    if (n - i < need || s[i + 1] < lo || s[i + 1] > hi) return i;
-    for (size_t k = 2; k < need; k++)
-      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return i;
-    i += need;
-  }
-  return n;
-}
-
 /* Length of the longest added token at s[0..n) that parse_special allows, or 0. */
 static size_t match_added(const ds_vocab *v, const uint8_t *s, size_t n, bool parse_special, int32_t *id)
 {
@@ -111,7 +86,7 @@ dseek_status ds_tokenize(const ds_vocab *v, const char *text, size_t len, bool a
 {
   if (!v || (!text && len) || !n_out || cap < 0 || (cap > 0 && !ids))
     return ds_error(DSEEK_ERR_INVALID_ARG, "tokenize: need a vocabulary, text, n_out and ids for cap > 0");
-  size_t bad = utf8_invalid_at((const uint8_t *)text, len);
+  size_t bad = ds_utf8_valid_len(text, len);
   if (bad < len)
     return ds_error(DSEEK_ERR_INVALID_ARG, "tokenize: text is not valid UTF-8 at byte offset %zu (byte 0x%02x)",
                     bad, (uint8_t)text[bad]);

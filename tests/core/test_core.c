@@ -77,6 +77,64 @@ static void test_utf8(void)
   CHECK(!ds_utf8_valid("a\xFF", 2));
 }
 
+/* Well-formedness from the definition (RFC 3629 §3-4): the lead byte's high
+ * bits give the length, the rest are 10xxxxxx, and the code point is in its
+ * length's shortest range, not a surrogate and at most U+10FFFF. */
+static bool ref_utf8_valid(const uint8_t *s, size_t n)
+{
+  static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+  for (size_t i = 0; i < n;) {
+    uint8_t c = s[i];
+    size_t len = c >> 7 == 0 ? 1 : c >> 5 == 6 ? 2 : c >> 4 == 14 ? 3 : c >> 3 == 30 ? 4 : 0;
+    if (!len || n - i < len) return false;
+    uint32_t cp = len == 1 ? c : c & (0xFFu >> (len + 1));
+    for (size_t k = 1; k < len; k++) {
+      if (s[i + k] >> 6 != 2) return false;
+      cp = cp << 6 | (s[i + k] & 0x3Fu);
+    }
+    if (cp < min_cp[len] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
+    i += len;
+  }
+  return true;
+}
+
+/* The lead-byte table against the definition: every string of 1-3 bytes, and
+ * 4-byte strings with every first two bytes and edge values after them. */
+static void test_utf8_table(void)
+{
+  int bad = 0;
+  uint8_t s[4];
+  for (size_t n = 1; n <= 3; n++)
+    for (uint32_t v = 0; v < (1u << (8 * n)); v++) {
+      for (size_t k = 0; k < n; k++) s[k] = (uint8_t)(v >> (8 * k));
+      if (ds_utf8_valid((const char *)s, n) != ref_utf8_valid(s, n)) bad++;
+    }
+  static const uint8_t edge[] = {0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF};
+  for (uint32_t v = 0; v < (1u << 16); v++)
+    for (size_t a = 0; a < sizeof edge; a++)
+      for (size_t b = 0; b < sizeof edge; b++) {
+        s[0] = (uint8_t)(v >> 8); s[1] = (uint8_t)v; s[2] = edge[a]; s[3] = edge[b];
+        if (ds_utf8_valid((const char *)s, 4) != ref_utf8_valid(s, 4)) bad++;
+      }
+  CHECK_EQ_INT(bad, 0);
+  /* Unicode 15.0 §3.9 Table 3-8: 61 F1 80 80 E1 80 C2 62 80 63 80 BF 64 decodes
+   * as a, FFFD, FFFD, FFFD, b, FFFD, c, FFFD, FFFD, d: the maximal subparts are
+   * F1 80 80 (of 4), E1 80 (of 3), C2 (of 2), then lone 80, 80, BF. */
+  const uint8_t t[] = {0x61, 0xF1, 0x80, 0x80, 0xE1, 0x80, 0xC2, 0x62, 0x80, 0x63, 0x80, 0xBF, 0x64};
+  size_t len;
+  CHECK_EQ_INT(ds_utf8_match(t + 1, sizeof t - 1, &len), 3);
+  CHECK_EQ_INT(len, 4);
+  CHECK_EQ_INT(ds_utf8_match(t + 4, sizeof t - 4, &len), 2);
+  CHECK_EQ_INT(len, 3);
+  CHECK_EQ_INT(ds_utf8_match(t + 6, sizeof t - 6, &len), 1);
+  CHECK_EQ_INT(len, 2);
+  CHECK_EQ_INT(ds_utf8_match(t + 8, sizeof t - 8, &len), 0);
+  CHECK_EQ_INT(len, 0);
+  CHECK_EQ_INT(ds_utf8_valid_len((const char *)t, sizeof t), 1);
+  CHECK_EQ_INT(ds_utf8_match((const uint8_t *)"\xF0\x9F\x98", 3, &len), 3);   /* complete but for the end */
+  CHECK_EQ_INT(len, 4);
+}
+
 static void test_checked_math(void)
 {
   uint64_t r;
@@ -99,6 +157,7 @@ int main(void)
   RUN(test_last_error);
   RUN(test_logging);
   RUN(test_utf8);
+  RUN(test_utf8_table);
   RUN(test_checked_math);
   return DS_TEST_RESULT();
 }

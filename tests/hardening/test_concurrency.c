@@ -14,6 +14,10 @@
  * call returned are counted), and the context then generates exactly what a
  * fresh context does.
  *
+ * Grammars: 4 threads add a grammar to their own sampler at once on a freshly
+ * loaded model, so they race on building its token trie (the model's one
+ * cache); each then draws the tokens the same grammar gives on one thread.
+ *
  *   test_concurrency TINY_DIR
  */
 #include "dseek.h"
@@ -293,6 +297,60 @@ out:
   dseek_context_free(fresh);
 }
 
+enum { N_GRAMMAR_TOKENS = 12 };
+static dseek_model *fresh_model;
+static float *flat_logits;
+static int32_t grammar_tokens[N_JOBS + 1][N_GRAMMAR_TOKENS];
+static dseek_status grammar_status[N_JOBS + 1];
+
+/* Greedy over equal logits under the grammar: the tokens it allows, lowest id first. */
+static void grammar_job(int j)
+{
+  dseek_sampler *s = NULL;
+  dseek_status st = dseek_sampler_create(1, &s);
+  if (!st) st = dseek_sampler_add_grammar(s, fresh_model, "root ::= [a-z ]+", "root");
+  if (!st) st = dseek_sampler_add_greedy(s);
+  for (int k = 0; k < N_GRAMMAR_TOKENS && !st; k++)
+    st = dseek_sampler_sample(s, flat_logits, dseek_model_n_vocab(fresh_model), &grammar_tokens[j][k]);
+  grammar_status[j] = st;
+  dseek_sampler_free(s);
+}
+
+static void *grammar_thread(void *arg)
+{
+  pthread_barrier_wait(&start);
+  grammar_job((int)(intptr_t)arg);
+  return NULL;
+}
+
+static char model_path[1024];
+
+static void test_grammar_first_use(void)
+{
+  CHECK_EQ_INT(dseek_model_load(model_path, NULL, &fresh_model), DSEEK_OK);
+  if (!fresh_model) return;
+  int64_t n_vocab = dseek_model_n_vocab(fresh_model);
+  flat_logits = calloc((size_t)n_vocab, sizeof *flat_logits);
+  pthread_t th[N_JOBS];
+  pthread_barrier_init(&start, NULL, N_JOBS);
+  for (int j = 0; j < N_JOBS; j++) pthread_create(&th[j], NULL, grammar_thread, (void *)(intptr_t)j);
+  for (int j = 0; j < N_JOBS; j++) pthread_join(th[j], NULL);
+  pthread_barrier_destroy(&start);
+  grammar_job(N_JOBS);   /* one thread, the trie built */
+  CHECK_MSG(grammar_status[N_JOBS] == DSEEK_OK, "%s", dseek_last_error());
+  char piece[64];
+  size_t n;
+  CHECK(dseek_detokenize(fresh_model, grammar_tokens[N_JOBS], 1, piece, sizeof piece, &n) == DSEEK_OK && n > 0 &&
+        ((piece[0] >= 'a' && piece[0] <= 'z') || piece[0] == ' '));
+  for (int j = 0; j < N_JOBS; j++) {
+    CHECK_MSG(grammar_status[j] == DSEEK_OK, "thread %d: status %d", j, (int)grammar_status[j]);
+    CHECK_MSG(memcmp(grammar_tokens[j], grammar_tokens[N_JOBS], sizeof grammar_tokens[j]) == 0,
+              "thread %d drew other tokens", j);
+  }
+  free(flat_logits);
+  dseek_model_free(fresh_model);
+}
+
 int main(int argc, char **argv)
 {
   if (!ds_test_tiny_dir(argc, argv)) return 77;
@@ -304,6 +362,8 @@ int main(int argc, char **argv)
   }
   RUN(test_threads_match_sequential);
   RUN(test_cancel);
+  snprintf(model_path, sizeof model_path, "%s", path);
+  RUN(test_grammar_first_use);
   dseek_model_free(model);
   return DS_TEST_RESULT();
 }

@@ -1,4 +1,4 @@
-/* text_api.c — the exported text functions: tokens, pieces, chat rendering. */
+/* model_text_api.c — the exported text functions of a model: tokens, pieces, chat rendering. */
 #include "core/buf.h"
 #include "models/model.h"
 #include "text/vocab.h"

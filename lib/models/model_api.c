@@ -30,7 +30,11 @@ dseek_status dseek_model_load(const char *path, const dseek_model_options *opts,
   if (kind == DS_PATH_NONE) return ds_error(DSEEK_ERR_IO, "%s: cannot open: no such file or directory", path);
 
   dseek_model *m = ds_calloc(1, sizeof *m);
-  if (!m) return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
+  if (m) m->cache = ds_calloc(1, sizeof *m->cache);
+  if (!m || !m->cache) {
+    ds_model_free(m);
+    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory", fn);
+  }
   strcpy(m->path, path);
   if (o.progress && o.progress(0.0f, o.progress_user_data)) {
     ds_model_free(m);
