@@ -135,7 +135,7 @@ ds_tensor *ds_op_scale(ds_graph *g, ds_tensor *a, float s)
   if (!a) return NULL;
   if (a->type != DSEEK_TYPE_F32) return fail("scale", a, "must be f32", "");
   ds_tensor *t = node(g, DS_OP_SCALE, "scale", DSEEK_TYPE_F32, a->ne, a, NULL, NULL, NULL);
-  if (t) t->op_f[0] = s;
+  if (t) t->p.scale.s = s;
   return t;
 }
 
@@ -145,7 +145,7 @@ ds_tensor *ds_op_rms_norm(ds_graph *g, ds_tensor *a, float eps)
   if (!is_f32_rows(a)) return fail("rms_norm", a, "must be f32 with contiguous rows", "");
   if (!(eps >= 0.0f)) return fail("rms_norm", a, "eps must be >= 0", "");
   ds_tensor *t = node(g, DS_OP_RMS_NORM, "rms_norm", DSEEK_TYPE_F32, a->ne, a, NULL, NULL, NULL);
-  if (t) t->op_f[0] = eps;
+  if (t) t->p.rms_norm.eps = eps;
   return t;
 }
 
@@ -213,7 +213,7 @@ ds_tensor *ds_op_softmax(ds_graph *g, ds_tensor *a, ds_tensor *mask, float scale
     }
   }
   ds_tensor *t = node(g, DS_OP_SOFTMAX, "softmax", DSEEK_TYPE_F32, a->ne, a, mask, NULL, NULL);
-  if (t) t->op_f[0] = scale;
+  if (t) t->p.softmax.scale = scale;
   return t;
 }
 
@@ -328,7 +328,7 @@ ds_tensor *ds_op_concat(ds_graph *g, ds_tensor *a, ds_tensor *b, int dim)
     ne[i] = i == dim ? a->ne[i] + b->ne[i] : a->ne[i];
   }
   ds_tensor *t = node(g, DS_OP_CONCAT, "concat", DSEEK_TYPE_F32, ne, a, b, NULL, NULL);
-  if (t) t->op_i[0] = dim;
+  if (t) t->p.concat.dim = dim;
   return t;
 }
 
