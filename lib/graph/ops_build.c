@@ -185,17 +185,13 @@ ds_tensor *ds_op_rope(ds_graph *g, ds_tensor *a, ds_tensor *pos, ds_tensor *freq
     return fail("rope", a, "YaRN needs original context >= 1 and betas > 0", "");
   ds_tensor *t = node(g, DS_OP_ROPE, "rope", DSEEK_TYPE_F32, a->ne, a, pos, freq_factors, NULL);
   if (!t) return NULL;
-  t->op_i[0] = p->n_rot;
-  t->op_i[1] = p->mode;
-  t->op_i[2] = yarn ? p->yarn_orig_ctx : 0;
-  t->op_f[0] = p->freq_base;
-  t->op_f[1] = yarn ? p->yarn_factor : 1.0f;
-  t->op_f[2] = p->yarn_beta_fast;
-  t->op_f[3] = p->yarn_beta_slow;
-  /* cos/sin magnitude: yarn_mscale(s, mscale) / yarn_mscale(s, mscale_all_dim) */
-  t->op_f[4] = yarn ? (float)(yarn_mscale(p->yarn_factor, p->yarn_mscale) /
-                              yarn_mscale(p->yarn_factor, p->yarn_mscale_all_dim))
-                    : 1.0f;
+  t->p.rope = (ds_rope_op_params){
+      .n_rot = p->n_rot, .mode = p->mode, .orig_ctx = yarn ? p->yarn_orig_ctx : 0,
+      .freq_base = p->freq_base, .yarn_s = yarn ? p->yarn_factor : 1.0f,
+      .beta_fast = p->yarn_beta_fast, .beta_slow = p->yarn_beta_slow,
+      .mag = yarn ? (float)(yarn_mscale(p->yarn_factor, p->yarn_mscale) /
+                            yarn_mscale(p->yarn_factor, p->yarn_mscale_all_dim))
+                  : 1.0f};
   return t;
 }
 
