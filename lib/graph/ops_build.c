@@ -499,17 +499,6 @@ static bool check_moe_params(const ds_tensor *logits, const ds_moe_params *p)
          (!p->group_top2sum || p->n_group == 1 || E / p->n_group >= 2);
 }
 
-static void set_moe_params(ds_tensor *t, const ds_moe_params *p)
-{
-  t->op_i[0] = p->n_used;
-  t->op_i[1] = p->scoring;
-  t->op_i[2] = p->n_group;
-  t->op_i[3] = p->n_group_used;
-  t->op_i[4] = p->group_top2sum;
-  t->op_i[5] = p->norm;
-  t->op_f[0] = p->scale;
-}
-
 ds_tensor *ds_op_moe_route(ds_graph *g, ds_tensor *logits, ds_tensor *bias, const ds_moe_params *p)
 {
   if (!logits || !p) return NULL;
@@ -522,7 +511,7 @@ ds_tensor *ds_op_moe_route(ds_graph *g, ds_tensor *logits, ds_tensor *bias, cons
     return fail("moe_route", bias, "bias must be a contiguous f32 vector of n_expert", "");
   int64_t ne[4] = {p->n_used, logits->ne[1], 1, 1};
   ds_tensor *t = node(g, DS_OP_MOE_ROUTE, "moe_route", DSEEK_TYPE_I32, ne, logits, bias, NULL, NULL);
-  if (t) set_moe_params(t, p);
+  if (t) t->p.moe = *p;
   return t;
 }
 
@@ -538,7 +527,7 @@ ds_tensor *ds_op_moe_weights(ds_graph *g, ds_tensor *logits, ds_tensor *ids, con
     return fail("moe_weights", ids, "ids must be a contiguous I32 [k, T]", "");
   int64_t ne[4] = {p->n_used, logits->ne[1], 1, 1};
   ds_tensor *t = node(g, DS_OP_MOE_WEIGHTS, "moe_weights", DSEEK_TYPE_F32, ne, logits, ids, NULL, NULL);
-  if (t) set_moe_params(t, p);
+  if (t) t->p.moe = *p;
   return t;
 }
 
