@@ -33,6 +33,12 @@
  *   return NULL without touching the message, so a whole forward pass can be
  *   built and checked once at the end.
  *
+ * OP PARAMETERS
+ *   An op's scalars (rope's frequencies, the router's k and groups, a scale)
+ *   live in the node's t->p (ds_op_params): one named struct per op family,
+ *   written by its constructor (ops_build.c) and read by its kernel. A new op
+ *   with parameters adds its member there; nothing is passed by position.
+ *
  * PLANNING (plan.c)
  *   ds_graph_plan(g, max_threads) computes each planned tensor's lifetime
  *   (first definition -> last use, uses through views count; inputs and outputs
