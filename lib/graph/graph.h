@@ -33,6 +33,12 @@
  *   return NULL without touching the message, so a whole forward pass can be
  *   built and checked once at the end.
  *
+ * OP PARAMETERS
+ *   An op's scalars (rope's frequencies, the router's k and groups, a scale)
+ *   live in the node's t->p (ds_op_params): one named struct per op family,
+ *   written by its constructor (ops_build.c) and read by its kernel. A new op
+ *   with parameters adds its member there; nothing is passed by position.
+ *
  * PLANNING (plan.c)
  *   ds_graph_plan(g, max_threads) computes each planned tensor's lifetime
  *   (first definition -> last use, uses through views count; inputs and outputs
@@ -115,6 +121,40 @@ enum {
   DS_ROPE_NEOX = 2,     /* rotate (x[i], x[i + n_rot/2]): qwen2, llama safetensors */
 };
 
+/* The MoE router's parameters (ds_op_moe_route, ds_op_moe_weights below). */
+typedef struct ds_moe_params {
+  int n_used;             /* k experts per token */
+  int scoring;            /* DS_MOE_SOFTMAX or DS_MOE_SIGMOID */
+  int n_group, n_group_used;   /* group-limited selection (1, 1: none) */
+  bool group_top2sum;     /* group score: sum of its top-2 selection scores, else max */
+  bool norm;              /* norm_topk_prob: w /= sum(w) + 1e-20 (when k > 1) */
+  float scale;            /* routed_scaling_factor */
+} ds_moe_params;
+enum { DS_MOE_SOFTMAX = 1, DS_MOE_SIGMOID = 2 };   /* GGUF expert_gating_func */
+
+/* A rope node's parameters as its kernel uses them (ds_op_rope derives them
+ * from ds_rope_params): without YaRN orig_ctx is 0 and yarn_s and mag are 1. */
+typedef struct ds_rope_op_params {
+  int32_t n_rot, mode;    /* as ds_rope_params */
+  int32_t orig_ctx;       /* YaRN original context length L */
+  float freq_base;
+  float yarn_s;           /* YaRN factor s */
+  float beta_fast, beta_slow;
+  float mag;              /* cos/sin magnitude: yarn_mscale(s, mscale) / yarn_mscale(s, mscale_all_dim) */
+} ds_rope_op_params;
+
+/* Named op parameters: the builder (ops_build.c) writes, and the kernel reads,
+ * the member of the node's op family; other ops have none. */
+typedef union ds_op_params {
+  struct { float s; } scale;                    /* DS_OP_SCALE: y = s x */
+  struct { float eps; } rms_norm;               /* DS_OP_RMS_NORM */
+  struct { float scale; } softmax;              /* DS_OP_SOFTMAX: softmax(scale x + mask) */
+  struct { int32_t dim; } concat;               /* DS_OP_CONCAT */
+  struct { int32_t n_kv; float scale; } attn;   /* DS_OP_ATTN; ds_attn_set_n_kv changes n_kv */
+  ds_rope_op_params rope;                       /* DS_OP_ROPE */
+  ds_moe_params moe;                            /* DS_OP_MOE_ROUTE, DS_OP_MOE_WEIGHTS */
+} ds_op_params;
+
 typedef struct ds_tensor {
   int type;                      /* dseek_type (DSEEK_TYPE_I32 for ids/positions) */
   int n_dims;
@@ -125,6 +165,7 @@ typedef struct ds_tensor {
   struct ds_tensor *src[DS_MAX_SRC];
   int32_t op_i[8];               /* integer op parameters, meaning per op */
   float op_f[8];                 /* float op parameters, meaning per op */
+  ds_op_params p;                /* named op parameters, per op family */
   unsigned flags;
   char name[DS_MAX_NAME];
   struct ds_tensor *view_src;    /* owner of the memory (never itself a view) */
@@ -272,19 +313,9 @@ ds_tensor *ds_op_mul_mat_id_swiglu(ds_graph *g, ds_tensor *gate, ds_tensor *up, 
  * one "expert" (the node's ids source is NULL). */
 ds_tensor *ds_op_mul_mat_swiglu(ds_graph *g, ds_tensor *gate, ds_tensor *up, ds_tensor *x);
 
-typedef struct ds_moe_params {
-  int n_used;             /* k experts per token */
-  int scoring;            /* DS_MOE_SOFTMAX or DS_MOE_SIGMOID */
-  int n_group, n_group_used;   /* group-limited selection (1, 1: none) */
-  bool group_top2sum;     /* group score: sum of its top-2 selection scores, else max */
-  bool norm;              /* norm_topk_prob: w /= sum(w) + 1e-20 (when k > 1) */
-  float scale;            /* routed_scaling_factor */
-} ds_moe_params;
-enum { DS_MOE_SOFTMAX = 1, DS_MOE_SIGMOID = 2 };   /* GGUF expert_gating_func */
-
-/* Router selection: logits f32 [E, T], bias f32 [E] or NULL
- * (e_score_correction_bias) -> I32 [k, T], per token the selected experts in
- * rank order (ties to the lower index):
+/* Router selection (ds_moe_params: above ds_tensor): logits f32 [E, T], bias
+ * f32 [E] or NULL (e_score_correction_bias) -> I32 [k, T], per token the
+ * selected experts in rank order (ties to the lower index):
  *   s = softmax(logits) | sigmoid(logits);  sel = s + bias
  *   n_group > 1: keep the n_group_used best groups (score: max, or top-2 sum)
  *   ids = top-k(sel) among the kept groups */

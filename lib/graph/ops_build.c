@@ -136,7 +136,7 @@ ds_tensor *ds_op_scale(ds_graph *g, ds_tensor *a, float s)
   if (!a) return NULL;
   if (a->type != DSEEK_TYPE_F32) return fail("scale", a, "must be f32", "");
   ds_tensor *t = node(g, DS_OP_SCALE, "scale", DSEEK_TYPE_F32, a->ne, a, NULL, NULL, NULL);
-  if (t) t->op_f[0] = s;
+  if (t) t->p.scale.s = s;
   return t;
 }
 
@@ -146,7 +146,7 @@ ds_tensor *ds_op_rms_norm(ds_graph *g, ds_tensor *a, float eps)
   if (!is_f32_rows(a)) return fail("rms_norm", a, "must be f32 with contiguous rows", "");
   if (!(eps >= 0.0f)) return fail("rms_norm", a, "eps must be >= 0", "");
   ds_tensor *t = node(g, DS_OP_RMS_NORM, "rms_norm", DSEEK_TYPE_F32, a->ne, a, NULL, NULL, NULL);
-  if (t) t->op_f[0] = eps;
+  if (t) t->p.rms_norm.eps = eps;
   return t;
 }
 
@@ -183,17 +183,14 @@ ds_tensor *ds_op_rope(ds_graph *g, ds_tensor *a, ds_tensor *pos, ds_tensor *freq
     return fail("rope", a, "YaRN needs original context >= 1 and betas > 0", "");
   ds_tensor *t = node(g, DS_OP_ROPE, "rope", DSEEK_TYPE_F32, a->ne, a, pos, freq_factors, NULL);
   if (!t) return NULL;
-  t->op_i[0] = p->n_rot;
-  t->op_i[1] = p->mode;
-  t->op_i[2] = yarn ? p->yarn_orig_ctx : 0;
-  t->op_f[0] = p->freq_base;
-  t->op_f[1] = yarn ? p->yarn_factor : 1.0f;
-  t->op_f[2] = p->yarn_beta_fast;
-  t->op_f[3] = p->yarn_beta_slow;
   /* cos/sin magnitude: yarn_mscale(s, mscale) / yarn_mscale(s, mscale_all_dim) */
-  t->op_f[4] = yarn ? (float)(ds_yarn_mscale(p->yarn_factor, p->yarn_mscale) /
-                              ds_yarn_mscale(p->yarn_factor, p->yarn_mscale_all_dim))
-                    : 1.0f;
+  t->p.rope = (ds_rope_op_params){
+      .n_rot = p->n_rot, .mode = p->mode, .orig_ctx = yarn ? p->yarn_orig_ctx : 0,
+      .freq_base = p->freq_base, .yarn_s = yarn ? p->yarn_factor : 1.0f,
+      .beta_fast = p->yarn_beta_fast, .beta_slow = p->yarn_beta_slow,
+      .mag = yarn ? (float)(ds_yarn_mscale(p->yarn_factor, p->yarn_mscale) /
+                            ds_yarn_mscale(p->yarn_factor, p->yarn_mscale_all_dim))
+                  : 1.0f};
   return t;
 }
 
@@ -211,7 +208,7 @@ ds_tensor *ds_op_softmax(ds_graph *g, ds_tensor *a, ds_tensor *mask, float scale
     }
   }
   ds_tensor *t = node(g, DS_OP_SOFTMAX, "softmax", DSEEK_TYPE_F32, a->ne, a, mask, NULL, NULL);
-  if (t) t->op_f[0] = scale;
+  if (t) t->p.softmax.scale = scale;
   return t;
 }
 
@@ -326,7 +323,7 @@ ds_tensor *ds_op_concat(ds_graph *g, ds_tensor *a, ds_tensor *b, int dim)
     ne[i] = i == dim ? a->ne[i] + b->ne[i] : a->ne[i];
   }
   ds_tensor *t = node(g, DS_OP_CONCAT, "concat", DSEEK_TYPE_F32, ne, a, b, NULL, NULL);
-  if (t) t->op_i[0] = dim;
+  if (t) t->p.concat.dim = dim;
   return t;
 }
 
@@ -501,17 +498,6 @@ static bool check_moe_params(const ds_tensor *logits, const ds_moe_params *p)
          (!p->group_top2sum || p->n_group == 1 || E / p->n_group >= 2);
 }
 
-static void set_moe_params(ds_tensor *t, const ds_moe_params *p)
-{
-  t->op_i[0] = p->n_used;
-  t->op_i[1] = p->scoring;
-  t->op_i[2] = p->n_group;
-  t->op_i[3] = p->n_group_used;
-  t->op_i[4] = p->group_top2sum;
-  t->op_i[5] = p->norm;
-  t->op_f[0] = p->scale;
-}
-
 ds_tensor *ds_op_moe_route(ds_graph *g, ds_tensor *logits, ds_tensor *bias, const ds_moe_params *p)
 {
   if (!logits || !p) return NULL;
@@ -524,7 +510,7 @@ ds_tensor *ds_op_moe_route(ds_graph *g, ds_tensor *logits, ds_tensor *bias, cons
     return fail("moe_route", bias, "bias must be a contiguous f32 vector of n_expert", "");
   int64_t ne[4] = {p->n_used, logits->ne[1], 1, 1};
   ds_tensor *t = node(g, DS_OP_MOE_ROUTE, "moe_route", DSEEK_TYPE_I32, ne, logits, bias, NULL, NULL);
-  if (t) set_moe_params(t, p);
+  if (t) t->p.moe = *p;
   return t;
 }
 
@@ -540,7 +526,7 @@ ds_tensor *ds_op_moe_weights(ds_graph *g, ds_tensor *logits, ds_tensor *ids, con
     return fail("moe_weights", ids, "ids must be a contiguous I32 [k, T]", "");
   int64_t ne[4] = {p->n_used, logits->ne[1], 1, 1};
   ds_tensor *t = node(g, DS_OP_MOE_WEIGHTS, "moe_weights", DSEEK_TYPE_F32, ne, logits, ids, NULL, NULL);
-  if (t) set_moe_params(t, p);
+  if (t) t->p.moe = *p;
   return t;
 }
 

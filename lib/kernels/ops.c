@@ -30,7 +30,7 @@ size_t ds_kernel_scratch_floats(const ds_tensor *node)
     return ds_kernel_mul_mat_id_scratch_floats(node);
   case DS_OP_MOE_ROUTE:
     /* scores [E], group scores [G], kept groups [G] (int32) */
-    return (size_t)(node->src[0]->ne[0] + 2 * node->op_i[2]);
+    return (size_t)(node->src[0]->ne[0] + 2 * node->p.moe.n_group);
   case DS_OP_MOE_WEIGHTS:
     return (size_t)node->src[0]->ne[0];
   case DS_OP_ATTN:

@@ -117,7 +117,7 @@ void ds_kernel_cont(const ds_kernel_params *p, ds_tensor *dst)
 void ds_kernel_concat(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *a = dst->src[0], *b = dst->src[1];
-  int dim = dst->op_i[0];
+  int dim = dst->p.concat.dim;
   int64_t r0, r1;
   ds_kernel_rows(ds_tensor_nrows(dst), p->ith, p->nth, &r0, &r1);
   for (int64_t r = r0; r < r1; r++) {

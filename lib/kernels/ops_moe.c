@@ -62,9 +62,10 @@ static int64_t best_k(const float *x, int64_t n, int64_t k, int32_t *idx)
 void ds_kernel_moe_route(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *logits = dst->src[0], *bias = dst->src[1];
-  const int64_t E = logits->ne[0], k = dst->op_i[0], G = dst->op_i[2], G_used = dst->op_i[3];
-  const int scoring = dst->op_i[1];
-  const bool top2sum = dst->op_i[4] != 0;
+  const ds_moe_params *mp = &dst->p.moe;
+  const int64_t E = logits->ne[0], k = mp->n_used, G = mp->n_group, G_used = mp->n_group_used;
+  const int scoring = mp->scoring;
+  const bool top2sum = mp->group_top2sum;
   const int64_t per_group = E / G;
   float *s = p->scratch, *gscore = s + E;
   int32_t *gidx = (int32_t *)(gscore + G);
@@ -104,14 +105,15 @@ void ds_kernel_moe_route(const ds_kernel_params *p, ds_tensor *dst)
 void ds_kernel_moe_weights(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *logits = dst->src[0], *ids_t = dst->src[1];
-  const int64_t E = logits->ne[0], k = dst->op_i[0];
-  const bool norm = dst->op_i[5] != 0 && k > 1;
-  const float scale = dst->op_f[0];
+  const ds_moe_params *mp = &dst->p.moe;
+  const int64_t E = logits->ne[0], k = mp->n_used;
+  const bool norm = mp->norm && k > 1;
+  const float scale = mp->scale;
   float *s = p->scratch;
   int64_t r0, r1;
   ds_kernel_rows(logits->ne[1], p->ith, p->nth, &r0, &r1);
   for (int64_t t = r0; t < r1; t++) {
-    moe_scores(ds_tensor_ptr(logits, 0, t, 0, 0), E, dst->op_i[1], s);
+    moe_scores(ds_tensor_ptr(logits, 0, t, 0, 0), E, mp->scoring, s);
     const int32_t *ids = ds_tensor_ptr(ids_t, 0, t, 0, 0);
     float *w = ds_tensor_ptr(dst, 0, t, 0, 0), sum = 0.0f;
     for (int64_t j = 0; j < k; j++) {

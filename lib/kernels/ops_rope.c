@@ -12,7 +12,7 @@
  *     lo = max(floor(corr(b_fast)), 0),  hi = min(ceil(corr(b_slow)), r - 1)
  *     ramp_j = clamp((j - lo) / (hi - lo), 0, 1)    (hi == lo: hi += 0.001)
  *     f'_j = f_j / s * ramp_j + f_j * (1 - ramp_j)
- * and cos/sin are multiplied by the magnitude computed at build (op_f[4]).
+ * and cos/sin are multiplied by the magnitude computed at build (mag).
  * Angles are computed in double: at positions ~1e5 a float angle would be off
  * by ~1e-2 rad.
  */
@@ -49,13 +49,14 @@ double ds_rope_freq(const ds_rope_freqs *r, int j)
 void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *a = dst->src[0], *pos = dst->src[1], *ff = dst->src[2];
-  const int n_rot = dst->op_i[0], mode = dst->op_i[1], orig_ctx = dst->op_i[2];
-  const double mag = dst->op_f[4];
+  const ds_rope_op_params *rp = &dst->p.rope;
+  const int n_rot = rp->n_rot, mode = rp->mode;
+  const double mag = rp->mag;
   const int half = n_rot / 2;
   const int32_t *positions = pos->data;
   ds_rope_freqs rf;
-  ds_rope_freqs_init(&rf, n_rot, dst->op_f[0], ff ? ff->data : NULL, dst->op_f[1], orig_ctx, dst->op_f[2],
-                     dst->op_f[3]);
+  ds_rope_freqs_init(&rf, n_rot, rp->freq_base, ff ? ff->data : NULL, rp->yarn_s, rp->orig_ctx, rp->beta_fast,
+                     rp->beta_slow);
 
   const int64_t n = dst->ne[0];
   int64_t r0, r1;

@@ -15,7 +15,7 @@ static inline void row_at(const ds_tensor *t, int64_t r, int64_t *i1, int64_t *i
 void ds_kernel_rms_norm(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *a = dst->src[0];
-  float eps = dst->op_f[0];
+  float eps = dst->p.rms_norm.eps;
   int64_t n = dst->ne[0], r0, r1;
   ds_kernel_rows(ds_tensor_nrows(dst), p->ith, p->nth, &r0, &r1);
   for (int64_t r = r0; r < r1; r++) {
@@ -36,7 +36,7 @@ void ds_kernel_rms_norm(const ds_kernel_params *p, ds_tensor *dst)
 void ds_kernel_softmax(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *a = dst->src[0], *mask = dst->src[1];
-  float scale = dst->op_f[0];
+  float scale = dst->p.softmax.scale;
   int64_t n = dst->ne[0], r0, r1;
   ds_kernel_rows(ds_tensor_nrows(dst), p->ith, p->nth, &r0, &r1);
   for (int64_t r = r0; r < r1; r++) {

@@ -44,7 +44,7 @@ void ds_kernel_mul(const ds_kernel_params *p, ds_tensor *dst) { binary(p, dst, t
 void ds_kernel_scale(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *a = dst->src[0];
-  float s = dst->op_f[0];
+  float s = dst->p.scale.s;
   int64_t r0, r1;
   ds_kernel_rows(ds_tensor_nrows(dst), p->ith, p->nth, &r0, &r1);
   for (int64_t r = r0; r < r1; r++) {
