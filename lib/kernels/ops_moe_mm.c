@@ -34,8 +34,9 @@
  *     once (FP8 with mul_mat's decoder, ds_fp8_row_kernel) and take the
  *     level's f32 dot per input. The fused op's gate and up may differ in
  *     type: each takes its own dot.
- *   tile (types whose row has a DS_TILE_R16 tile, type_ops.h: Q8_0/Q4_0 at
- *     levels with one; batches of T >= 16 tokens and k T >= 3 E pairs:
+ *   tile (types with a tile at the level, type_ops.h: Q8_0/Q4_0, Q4_K/Q5_K
+ *     with the dmin term subtracted after each kernel call as mul_mat does,
+ *     Q6_K's two-scale tile; batches of T >= 16 tokens and k T >= 3 E pairs:
  *     prompts): unit = (used expert e, 16-row tile). When a
  *     thread reaches an expert it gathers the expert's inputs as QA u8 rows,
  *     contiguous in pair order (X1 == 1: copies of the token columns
@@ -81,8 +82,13 @@
  * its rows with one or two columns in place, and decode streams cold weights,
  * which the row-by-row dots do at memory speed (CHANGELOG.md has the
  * measurements). The 16-token floor (the type's tile.min_cols, type_ops.h, as
- * in mul_mat) keeps parallel samples (up to 15) on the dots, as decoded alone. */
+ * in mul_mat) keeps parallel samples (up to 15) on the dots, as decoded alone.
+ * The K-quant and Q6_K tiles cost more to pack (scales and mins unpacked per
+ * row), so they wait for a tile's worth of inputs per expert on average
+ * (k T >= 16 E); below that the dots were faster (CHANGELOG.md). Both
+ * bounds depend only on the batch, not on the routing. */
 #define DS_MOE_TILE_MIN_PAIRS 3
+#define DS_MOE_TILE_K_MIN_PAIRS 16
 
 /* silu(g) * u exactly as ops_unary.c's swiglu evaluates it. */
 static inline float swiglu1(float g, float u) { return g / (1.0f + expf(-g)) * u; }
@@ -119,20 +125,25 @@ static bool qa_type(const ds_tensor *node, const ds_vec_kernels *vk)
   return false;
 }
 
-/* Whether the expert tile runs a weight: its type's tile, of the kind this
- * op's scratch and scatter handle (one scale per block, no dmin term:
- * Q8_0/Q4_0), and a batch of at least the tile's columns. */
+/* Whether the expert tile runs a weight: its type has a tile at this level
+ * (type_ops.h: Q8_0/Q4_0, the K-quant tile with its dmin term, Q6_K's) and
+ * the batch has at least the tile's columns. */
 static bool moe_tile_pays(const ds_cpu_type_ops *o, int64_t T)
 {
-  return o->qa && o->tile.kind == DS_TILE_R16 && ds_cpu_type_tile_pays(o, T);
+  return o->qa && ds_cpu_type_tile_pays(o, T);
 }
 
-/* Every weight of the op (both when fused) takes the tile. */
-static bool tile_types(const ds_tensor *node, const ds_vec_kernels *vk, int64_t T)
+/* Every weight of the op (both when fused) takes the tile: T tokens, kT
+ * (token, slot) pairs over E experts. */
+static bool tile_types(const ds_tensor *node, const ds_vec_kernels *vk, int64_t T, int64_t kT, int64_t E)
 {
   const bool fused = node->op != DS_OP_MUL_MAT_ID;
-  for (int i = 0; i < (fused ? 2 : 1); i++)
-    if (!moe_tile_pays(weight_ops(vk, node->src[i ? 3 : 0]), T)) return false;
+  for (int i = 0; i < (fused ? 2 : 1); i++) {
+    const ds_cpu_type_ops *o = weight_ops(vk, node->src[i ? 3 : 0]);
+    const bool r16 = o->tile.kind == DS_TILE_R16;
+    if (!moe_tile_pays(o, T) || kT < (r16 ? DS_MOE_TILE_MIN_PAIRS * E : DS_MOE_TILE_K_MIN_PAIRS * E))
+      return false;
+  }
   return true;
 }
 
@@ -149,9 +160,11 @@ void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf
 /* Byte offsets in a thread's scratch: two decoded rows [K] f32, start [E + 1]
  * and pairs [k T] int32; then (experts dotted against QA rows) QA rows of the
  * T tokens when X1 == 1, up to T gathered inputs of one expert + 15 rows of
- * AMX padding, and (tile) a packed tile and a 16 x 16 kernel output. */
+ * AMX padding, and (tile) a packed tile (the larger of the two block
+ * formats), a 16 x 16 kernel output, the K-quant tile's dmin terms
+ * [K / 32][16] and the gathered rows' d_b s_b [T + 15][K / 32]. */
 typedef struct moe_layout {
-  size_t start, pairs, qa, gathered, pack, tile_out, end;
+  size_t start, pairs, qa, gathered, pack, tile_out, mins, ds, end;
 } moe_layout;
 
 static void moe_layout_of(const ds_tensor *node, moe_layout *l)
@@ -164,8 +177,11 @@ static void moe_layout_of(const ds_tensor *node, moe_layout *l)
   const size_t qa_bytes = qa_type(node, NULL) ? ds_qa_row_bytes(K) : 0, T = (size_t)x->ne[2];
   l->gathered = l->qa + (x->ne[1] == 1 ? T : 0) * qa_bytes;
   l->pack = l->gathered + (T + 15) * qa_bytes;
-  l->tile_out = l->pack + (qa_bytes ? (size_t)(K / DS_QA_BLOCK) * DS_GEMM_BLOCK_BYTES : 0);
-  l->end = l->tile_out + (qa_bytes ? 16 * DS_GEMM_ROWS * sizeof(float) : 0);
+  const size_t nb = qa_bytes ? (size_t)(K / DS_QA_BLOCK) : 0;
+  l->tile_out = l->pack + nb * DS_MAX(DS_GEMM_BLOCK_BYTES, DS_GEMM_Q6_BLOCK_BYTES);
+  l->mins = l->tile_out + (qa_bytes ? 16 * DS_GEMM_ROWS * sizeof(float) : 0);
+  l->ds = l->mins + nb * DS_GEMM_ROWS * sizeof(float);
+  l->end = l->ds + (qa_bytes ? (T + 15) : 0) * nb * sizeof(float);
 }
 
 size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node)
@@ -188,6 +204,7 @@ typedef struct moe_mm {
   char *qa, *gathered;
   void *pack;
   float *tile_out;
+  float *mins, *ds;   /* tile: the K-quant dmin terms, the gathered rows' d_b s_b */
   float *row[2];
   ds_fp8_row_fn fp8_row;   /* the level's FP8 row decoder, as mul_mat's */
 } moe_mm;
@@ -279,6 +296,10 @@ static void gather(const moe_mm *c, int32_t i0, int32_t count, bool u8)
     c->vk->quantize_qa(ds_tensor_ptr(c->x, 0, col % c->X1, col / c->X1, 0), c->K, row);
     if (u8) ds_qa_to_u8(row, c->K);
   }
+  /* the K-quant tile's dmin term reads d_b s_b of each input (the u8 form
+   * keeps d and s) */
+  for (int32_t i = 0; u8 && c->ds && i < count; i++)
+    ds_qa_ds(c->gathered + (size_t)i * c->qa_bytes, c->K, c->ds + (size_t)i * (size_t)(c->K / DS_QA_BLOCK));
 }
 
 /* Reference and dots: (used expert, row) units in contiguous equal ranges.
@@ -320,7 +341,8 @@ static void tile_unit(const moe_mm *c, int which, int64_t e, int64_t n0, int32_t
   const ds_tensor *w = c->w[which];
   const ds_cpu_type_ops *o = weight_ops(c->vk, w);
   const bool amx = o->tile.amx && ds_cpu_amx();   /* a level with AMX forms, on a CPU that grants them */
-  o->tile.pack(o, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K, c->pack, NULL);
+  o->tile.pack(o, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K, c->pack, c->mins);
+  const size_t nb = (size_t)(c->K / DS_QA_BLOCK);
   for (int32_t m = 0; m < count;) {
     const char *xc = c->gathered + (size_t)m * c->qa_bytes;
     const bool amx16 = amx && count - m >= DS_MOE_AMX_MIN_COLS;
@@ -329,6 +351,8 @@ static void tile_unit(const moe_mm *c, int which, int64_t e, int64_t n0, int32_t
       o->tile.amx(c->K, c->pack, xc, c->qa_bytes, c->tile_out, DS_GEMM_ROWS);
     else
       o->tile.kernel(c->K, c->pack, xc, c->qa_bytes, nc, c->tile_out, DS_GEMM_ROWS);
+    if (o->tile.min_term)   /* K-quants: minus sum_b m_b d_b s_b, as mul_mat's tile */
+      o->tile.min_term(c->K, c->mins, c->ds + (size_t)m * nb, nb, nc, c->tile_out, DS_GEMM_ROWS);
     for (int col = 0; col < nc; col++) {
       float *out = pair_out(c, c->pairs[i0 + m + col], n0);
       const float *v = c->tile_out + col * DS_GEMM_ROWS;
@@ -415,7 +439,9 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
     c.gathered = s + l.gathered;
     c.pack = s + l.pack;
     c.tile_out = (float *)(s + l.tile_out);
-    if (tile_types(dst, c.vk, T) && k * T >= DS_MOE_TILE_MIN_PAIRS * E) {
+    c.mins = (float *)(s + l.mins);
+    c.ds = (float *)(s + l.ds);
+    if (tile_types(dst, c.vk, T, k * T, E)) {
       run_tiles(p, &c, E, n_w);
       return;
     }

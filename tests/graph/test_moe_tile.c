@@ -23,15 +23,21 @@
 
 #include <math.h>
 
-enum { K = 160, N = 37, E = 7, KSEL = 3, T = 33 };
+enum { K_MAX = 256, N = 37, E = 7, KSEL = 3, T_MAX = 80 };
+/* values per row and tokens: 160 (an odd number of 32-blocks) and 33; the
+ * K-quants 256 and 80 (their expert tile needs k T >= 16 E pairs, also in
+ * the two 40-token sub-batches) */
+static int K = 160, T = 33;
 
-/* ids [KSEL, T]: expert 0 in every token's slot 0 (33 inputs), then 1 x 17,
- * 2 x 7, 3 x 1, 5 x 21, 6 x 20 over slots 1 and 2 (4 unused, distinct per
- * token), tokens in a shuffled order so no expert's inputs are contiguous. */
+/* ids [KSEL, T]: expert 0 in every token's slot 0 (T inputs), then (T = 33)
+ * 1 x 17, 2 x 7, 3 x 1, 5 x 21, 6 x 20 over slots 1 and 2 (T = 80: 41, 17,
+ * 2, 51, 49; 4 unused, distinct per token), tokens in a shuffled order so no
+ * expert's inputs are contiguous. */
 static void make_ids(int32_t *ids)
 {
-  int32_t list[2 * T], n = 0, perm[T];
-  const int32_t counts[E] = {0, 17, 7, 1, 0, 21, 20};
+  int32_t list[2 * T_MAX], n = 0, perm[T_MAX];
+  const int32_t counts33[E] = {0, 17, 7, 1, 0, 21, 20}, counts80[E] = {0, 41, 17, 2, 0, 51, 49};
+  const int32_t *counts = T == 33 ? counts33 : counts80;
   for (int32_t e = 0; e < E; e++)
     for (int32_t i = 0; i < counts[e]; i++) list[n++] = e;
   for (int32_t t = 0; t < T; t++) perm[t] = t;
@@ -54,7 +60,7 @@ static void *make_experts(int type, float *vals)
   uint64_t rb;
   ds_row_size(type, K, &rb);
   char *w = malloc((size_t)rb * N * E);
-  float f[K];
+  float f[K_MAX];
   for (int64_t r = 0; r < (int64_t)N * E; r++) {
     fill(f, K);
     tr->from_float(f, w + r * (int64_t)rb, K);
@@ -139,8 +145,9 @@ static bool same_in_sub_batch(const moe_graph *m, int type, void *w, int64_t X1,
   return same;
 }
 
-/* The tile product (k T = 99 >= 3 E pairs) against exact sums, thread counts
- * and sub-batches that still take the tile (16 and 17 tokens: 48, 51 pairs);
+/* The tile product (k T = 99 >= 3 E pairs; K-quants 240 >= 16 E) against exact sums, thread counts
+ * and sub-batches that still take the tile (16 and 17 tokens: 48, 51 pairs;
+ * K-quants 39 and 41: 117, 123);
  * each token alone (3 pairs: the dots) against exact sums; all pairs on one
  * expert against exact sums. */
 static void tile_case(int type, int64_t X1)
@@ -156,7 +163,7 @@ static void tile_case(int type, int64_t X1)
   int bad = off_exact(&m, vals, X1, T);
   CHECK_MSG(bad == 0, "%s X1 %lld level %s amx %d: %d of %d outputs off the exact sums", name, (long long)X1,
             level, (int)ds_cpu_amx(), bad, T * KSEL * N);
-  CHECK_MSG(same_in_sub_batch(&m, type, w, X1, 0, 17) && same_in_sub_batch(&m, type, w, X1, 17, 16),
+  CHECK_MSG(same_in_sub_batch(&m, type, w, X1, 0, T / 2 + 1) && same_in_sub_batch(&m, type, w, X1, T / 2 + 1, T - T / 2 - 1),
             "%s X1 %lld level %s: a sub-batch gives other bits", name, (long long)X1, level);
 
   moe_graph one;
@@ -291,6 +298,16 @@ static void test_tile(void)
   each_level(tile_case, types, 2, false);
 }
 
+/* K-quant experts (K = 256): the K-quant tile with its dmin term, and Q6_K's */
+static void test_tile_k(void)
+{
+  const int types[] = {DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K, DSEEK_TYPE_Q6_K};
+  K = 256, T = 80;
+  each_level(tile_case, types, 3, false);
+  each_level(fused_case, types, 3, true);
+  K = 160, T = 33;
+}
+
 static void test_fused(void)
 {
   const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_F32};
@@ -314,7 +331,7 @@ static void test_dense(void)
 
 static void test_fused_errors(void)
 {
-  static float data[K * N * E];
+  static float data[K_MAX * N * E];
   ds_graph *g = ds_graph_new();
   ds_tensor *wg = ds_tensor_external(g, DSEEK_TYPE_F32, 3, (int64_t[]){K, N, E}, data, "gate");
   ds_tensor *wu = ds_tensor_external(g, DSEEK_TYPE_F32, 3, (int64_t[]){K, N - 1, E}, data, "up_short");
@@ -337,6 +354,7 @@ int main(void)
 {
   ds_test_levels();
   RUN(test_tile);
+  RUN(test_tile_k);
   RUN(test_fused);
   RUN(test_dense);
   RUN(test_fused_errors);
