@@ -1,5 +1,6 @@
 /* ops.c — kernel dispatch, scratch needs, and helpers shared by the kernels. */
 #include "kernels/ops.h"
+#include "kernels/ops_attn.h"
 #include "kernels/types.h"
 
 void ds_kernel_fail(const ds_kernel_params *p, const ds_tensor *node, int64_t value)
@@ -35,9 +36,9 @@ size_t ds_kernel_scratch_floats(const ds_tensor *node)
     return (size_t)node->src[0]->ne[0];
   case DS_OP_ATTN:
     /* reference: scores over the context, one decoded k row, one decoded v
-     * row; or the fused kernel's tiles (the level may change after planning) */
+     * row; or the blocked kernel's (the level may change after planning) */
     return DS_MAX((size_t)(node->src[1]->ne[2] + node->src[1]->ne[0] + node->src[2]->ne[0]),
-                  ds_kernel_attn_flash_scratch_floats(node));
+                  ds_kernel_attn_blocked_scratch_floats(node));
   default:
     return 0;
   }

@@ -71,8 +71,6 @@ void ds_kernel_mul_mat_describe(int type, const struct ds_vec_kernels *vk, char 
 void ds_kernel_mul_mat_id_describe(int type, const struct ds_vec_kernels *vk, char *buf, size_t size);
 size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node);
 void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst);          /* ops_attn.c */
-void ds_kernel_attn_flash(const ds_kernel_params *p, ds_tensor *dst);    /* ops_attn_flash.c */
-size_t ds_kernel_attn_flash_scratch_floats(const ds_tensor *node);
 void ds_kernel_mul_mat_id(const ds_kernel_params *p, ds_tensor *dst);    /* ops_moe_mm.c */
 void ds_kernel_mul_mat_id_swiglu(const ds_kernel_params *p, ds_tensor *dst);
 void ds_kernel_moe_route(const ds_kernel_params *p, ds_tensor *dst);    /* ops_moe.c */

@@ -16,10 +16,12 @@
  * Scratch per thread: scores[n_ctx], one decoded k row, one decoded v row.
  *
  * This is the reference level (DSEEK_CPU=reference); every other level runs
- * the fused kernel of ops_attn_flash.c (same math, other summation order).
+ * the blocked kernel of ops_attn_blocked.c (same math, other summation
+ * order).
  */
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
+#include "kernels/ops_attn.h"
 #include "kernels/types.h"
 
 #include <math.h>
@@ -85,5 +87,5 @@ static void attn_reference(const ds_kernel_params *p, ds_tensor *dst)
 void ds_kernel_attn(const ds_kernel_params *p, ds_tensor *dst)
 {
   if (ds_cpu_level_get() == DS_CPU_REFERENCE) attn_reference(p, dst);
-  else ds_kernel_attn_flash(p, dst);
+  else ds_kernel_attn_blocked(p, dst);
 }

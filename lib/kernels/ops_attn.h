@@ -1,12 +1,13 @@
 /*
- * ops_attn.h — helpers of the attention kernels (ops_attn.c, ops_attn_flash.c)
- * that tests reach directly.
+ * ops_attn.h — the blocked attention kernel (ops_attn_blocked.c) and the
+ * helpers of it that tests reach directly (ops_attn_rows.c, ops_attn_scores.c).
  */
 #ifndef DS_KERNELS_OPS_ATTN_H
 #define DS_KERNELS_OPS_ATTN_H
 
 #include "kernels/cpu.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* n f16 values -> f32: F16C at DS_CPU_AVX2 and above, else the F16 type's
@@ -18,5 +19,19 @@ void ds_attn_f16_to_f32(ds_cpu_level level, const uint16_t *src, float *dst, int
  * element in j order (n successive fused axpys): AVX-512 / AVX2+FMA by level,
  * else fmaf (the twin); every level gives the same bits. */
 void ds_attn_pv(ds_cpu_level level, int64_t Dv, float *o, const float *const *v, const float *e, int n);
+
+/* Rows per score call of the blocked kernel (ops_attn_blocked.c). */
+#define DS_ATTN_BLOCK 8
+
+/* out[j] = q . k[j] for the DS_ATTN_BLOCK rows k[j] of D values (D % 8 == 0)
+ * in the one order of ops_attn_scores.c: every level gives the scalar twin's
+ * bits. */
+void ds_attn_scores8(ds_cpu_level level, int64_t D, const float *q, const float *const *k, float *out);
+
+struct ds_tensor;
+struct ds_kernel_params;
+/* The attention kernel of every level above the reference (ops_attn_blocked.c). */
+void ds_kernel_attn_blocked(const struct ds_kernel_params *p, struct ds_tensor *dst);
+size_t ds_kernel_attn_blocked_scratch_floats(const struct ds_tensor *node);
 
 #endif

@@ -1,10 +1,10 @@
 /* test_attn_decode.c — attention of few queries over a long cache (decoding
- * at depth), where the fused kernel (ops_attn_flash.c) splits a kv head's
- * query heads across threads and dots f16 key rows straight from the cache:
+ * at depth), where the blocked kernel (ops_attn_blocked.c) splits a kv head's
+ * query heads across threads:
  *   - every level above the reference against the reference level's kernel
  *     (ops_attn.c) and against a direct double-precision loop, for MLA-like
  *     shapes (one kv head, 16 query heads) and GQA, f32/f16/bf16/q8_0 caches,
- *     odd visible lengths (1, 31, 33, 97, 1037 slots: tile remainders);
+ *     odd visible lengths (1, 31, 33, 97, 1037 slots: block remainders);
  *   - the same bits for 1..4 threads (the head split follows the thread
  *     count) and for a query decoded alone or inside a batch of three;
  *   - the F16C row conversion and the value-run accumulation against their

@@ -5,7 +5,7 @@
 #include "harness.h"
 #include "util.h"
 
-enum { D = 8, H = 4, HKV = 2, P = 3, NSEQ = 3, STEPS = 4, NCTX = P + NSEQ * STEPS };
+enum { D = 8, H = 4, HKV = 2, P = 3, NSEQ = 3, STEPS = 5, NCTX = P + NSEQ * STEPS };
 
 /* attn of queries q [D, H, T] over k, v [D, HKV, n_ctx] with the given slots/seq
  * (seq == NULL: plain causal attention with pos = qslot). */
@@ -71,6 +71,43 @@ static void test_sequences_do_not_mix(void)
   CHECK(memcmp(mixed, shared_out, sizeof mixed) != 0);
 }
 
+/* Decoding: each step's NSEQ tokens in one batch over the shared cache (the
+ * blocked kernel, other sequences' slots left out) against each sequence
+ * decoded alone, one token at a time: the same bits. */
+static void test_decode_steps(void)
+{
+  static float k[NCTX * HKV * D], v[NCTX * HKV * D], q[NSEQ * STEPS * H * D];
+  fill(k, NCTX * HKV * D);
+  fill(v, NCTX * HKV * D);
+  fill(q, NSEQ * STEPS * H * D);
+  static float shared_out[NSEQ * STEPS * H * D];
+  for (int t = 0; t < STEPS; t++) {
+    int32_t qslot[NSEQ], seq[NCTX + NSEQ];
+    for (int s = 0; s < NCTX; s++) seq[s] = s < P ? -1 : (s - P) % NSEQ;
+    for (int i = 0; i < NSEQ; i++) {
+      qslot[i] = P + t * NSEQ + i;
+      seq[NCTX + i] = i;
+    }
+    run(q + t * NSEQ * H * D, NSEQ, k, v, NCTX, qslot, seq, shared_out + t * NSEQ * H * D);
+  }
+  for (int i = 0; i < NSEQ; i++) {
+    static float k1[(P + STEPS) * HKV * D], v1[(P + STEPS) * HKV * D], out1[H * D];
+    memcpy(k1, k, P * HKV * D * 4);
+    memcpy(v1, v, P * HKV * D * 4);
+    for (int t = 0; t < STEPS; t++) {
+      const int slot = P + t * NSEQ + i;
+      memcpy(k1 + (P + t) * HKV * D, k + slot * HKV * D, HKV * D * 4);
+      memcpy(v1 + (P + t) * HKV * D, v + slot * HKV * D, HKV * D * 4);
+    }
+    for (int t = 0; t < STEPS; t++) {
+      const int32_t pos1 = P + t;
+      run(q + (t * NSEQ + i) * H * D, 1, k1, v1, P + STEPS, &pos1, NULL, out1);
+      CHECK_MSG(memcmp(out1, shared_out + (t * NSEQ + i) * H * D, H * D * 4) == 0,
+                "decode: sequence %d step %d differs from running alone", i, t);
+    }
+  }
+}
+
 static void test_errors(void)
 {
   ds_graph *g = ds_graph_new();
@@ -89,6 +126,7 @@ static void test_errors(void)
 int main(void)
 {
   RUN(test_sequences_do_not_mix);
+  RUN(test_decode_steps);
   RUN(test_errors);
   return DS_TEST_RESULT();
 }

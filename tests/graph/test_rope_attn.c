@@ -228,9 +228,9 @@ static void attn_case(int type, int64_t H, int64_t Hkv, int64_t T, int64_t n_ctx
   free(vc);
 }
 
-/* Every kernel level: the reference loop (DSEEK_CPU=reference) and the fused
- * online-softmax kernel (ops_attn_flash.c) at the others; the long case spans
- * several slot tiles and query blocks. */
+/* Every kernel level: the reference loop (DSEEK_CPU=reference) and the
+ * blocked online-softmax kernel (ops_attn_blocked.c) at the others; the long
+ * case spans several slot blocks. */
 static void test_attn_gqa(void)
 {
   const int types[] = {DSEEK_TYPE_F32, DSEEK_TYPE_F16, DSEEK_TYPE_BF16};

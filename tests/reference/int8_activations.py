@@ -57,9 +57,14 @@ IQ_TYPES = {16, 17, 18, 19, 20, 21, 22, 23, 29}
 # the 1e-4 rule, so the expectation comes with alternatives, one per near
 # tie, each with that one q rounded the other way
 # (make_tiny.write_int8_expected). Module state, set by the caller: ties
-# collects (distance, shape, index, x value) of every rounded value within
-# TIE; flip = (shape, index, x value) rounds that value the other way
-# wherever it is rounded (products sharing an input share it).
+# collects (distance, row length K, column, x value) of every rounded value
+# within TIE; flip = (K, column, x value) rounds that value the other way
+# wherever it is rounded. A value is named by its column and value, not by
+# its index in the rounded tensor: one activation row reaches products as
+# tensors of different shapes (deepseek2's shared experts and router take
+# all n_tokens rows, each routed expert only the one row hn[t:t+1]), and an
+# implementation that rounds the row once hands every one of those products
+# the same q, so the alternative must flip it in all of them.
 TIE = 1e-4
 ties = None
 flip = None
@@ -81,10 +86,12 @@ def round_rows(x):
         if ties is not None:
             dist = ((rf - torch.floor(rf)) - 0.5).abs()
             for i in torch.nonzero(dist < TIE).flatten().tolist():
-                ties.append((float(dist[i]), tuple(x.shape), i, float(xf[i])))
-        if flip is not None and flip[0] == tuple(x.shape) and float(xf[flip[1]]) == flip[2]:
-            i = flip[1]
-            qf[i] = torch.floor(rf[i]) if qf[i] > rf[i] else torch.ceil(rf[i])
+                ties.append((float(dist[i]), K, i % K, float(xf[i])))
+        if flip is not None and flip[0] == K:
+            col = xf.reshape(-1, K)[:, flip[1]]
+            for row in torch.nonzero(col == flip[2]).flatten().tolist():
+                i = row * K + flip[1]
+                qf[i] = torch.floor(rf[i]) if qf[i] > rf[i] else torch.ceil(rf[i])
     return (q * d).reshape(x.shape).to(x.dtype)
 
 

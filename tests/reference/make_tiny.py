@@ -209,11 +209,11 @@ def write_int8_expected(directory, weights, config, prompt, tokens, iq):
              f"{key}_greedy " + " ".join(map(str, own)),
              f"{key}_greedy_margin " + " ".join(f"{m:.6g}" for m in margins)]
     seen = set()
-    for dist, shape, i, x in near:
-        if (shape, i, x) in seen:   # the same value rounded for two products
+    for dist, K, col, x in near:
+        if (K, col, x) in seen:   # the same value rounded for two products
             continue
-        seen.add((shape, i, x))
-        int8_activations.flip = (shape, i, x)
+        seen.add((K, col, x))
+        int8_activations.flip = (K, col, x)
         _, alt_prefill, _, alt_decode = int8_trace(weights, cfg, prompt, tokens)
         int8_activations.flip = None
         if np.array_equal(alt_prefill, prefill) and np.array_equal(alt_decode, decode):
@@ -221,9 +221,8 @@ def write_int8_expected(directory, weights, config, prompt, tokens, iq):
         k = sum(1 for line in lines if line.startswith(f"{key}_tie "))
         alt_prefill.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_prefill_logits.f32"))
         alt_decode.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_decode_logits.f32"))
-        at = ",".join(map(str, np.unravel_index(i, shape)))
         lines.append(f"{key}_tie {key}_tie{k}_prefill_logits.f32 {key}_tie{k}_decode_logits.f32 "
-                     f"{dist:.3g} [{at}] of {'x'.join(map(str, shape))}")
+                     f"{dist:.3g} column {col} of rows of {K}")
     return lines
 
 

@@ -51,12 +51,17 @@ def test_near_ties_are_recorded_and_flipped():
     ia.ties = []
     try:
         assert ia.round_rows(x)[1] == 3.0
-        assert [(s, i) for _, s, i, _ in ia.ties] == [((32,), 1)]
+        assert [(k, c) for _, k, c, _ in ia.ties] == [(32, 1)]
     finally:
         ia.ties = None
-    ia.flip = ((32,), 1, float(x[1]))
+    ia.flip = (32, 1, float(x[1]))
     try:
         assert ia.round_rows(x)[1] == 2.0
+        # the same row inside a batch of rows and as a one-row slice of it
+        # (deepseek2's shared experts vs one routed expert) flips alike
+        rows = torch.stack([torch.roll(x, 5), x, torch.roll(x, 9)])
+        assert ia.round_rows(rows)[1, 1] == 2.0 and ia.round_rows(rows[1:2])[0, 1] == 2.0
+        assert torch.equal(ia.round_rows(rows)[0], ia.round_rows(torch.roll(x, 5)))
     finally:
         ia.flip = None
 
