@@ -163,8 +163,6 @@ typedef struct ds_tensor {
   void *data;                    /* NULL until planned (inputs, intermediates) */
   ds_op op;
   struct ds_tensor *src[DS_MAX_SRC];
-  int32_t op_i[8];               /* integer op parameters, meaning per op */
-  float op_f[8];                 /* float op parameters, meaning per op */
   ds_op_params p;                /* named op parameters, per op family */
   unsigned flags;
   char name[DS_MAX_NAME];

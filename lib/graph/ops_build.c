@@ -359,8 +359,8 @@ ds_tensor *ds_op_attn(ds_graph *g, ds_tensor *q, ds_tensor *k_cache, ds_tensor *
   int64_t ne[4] = {v_cache->ne[0], q->ne[1], q->ne[2], 1};
   ds_tensor *t = node(g, DS_OP_ATTN, "attn", DSEEK_TYPE_F32, ne, q, k_cache, v_cache, pos);
   if (!t) return NULL;
-  t->op_i[0] = (int32_t)n_kv;
-  t->op_f[0] = scale;
+  t->p.attn.n_kv = (int32_t)n_kv;
+  t->p.attn.scale = scale;
   return t;
 }
 
@@ -386,7 +386,7 @@ dseek_status ds_attn_set_n_kv(ds_tensor *attn, int64_t n_kv)
   if (n_kv < 1 || n_kv > attn->src[1]->ne[2])
     return ds_error(DSEEK_ERR_INVALID_ARG, "attn_set_n_kv: '%s': n_kv %lld outside [1, %lld]",
                     attn->name, (long long)n_kv, (long long)attn->src[1]->ne[2]);
-  attn->op_i[0] = (int32_t)n_kv;
+  attn->p.attn.n_kv = (int32_t)n_kv;
   return DSEEK_OK;
 }
 

@@ -32,8 +32,8 @@ static void attn_reference(const ds_kernel_params *p, ds_tensor *dst)
   const ds_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2], *pos = dst->src[3];
   const ds_type_traits *tk = ds_type_traits_get(k->type), *tv = ds_type_traits_get(v->type);
   const int64_t Dk = k->ne[0], Dv = v->ne[0], H = q->ne[1], group = H / k->ne[1];
-  const int64_t n_kv = dst->op_i[0];
-  const float scale = dst->op_f[0];
+  const int64_t n_kv = dst->p.attn.n_kv;
+  const float scale = dst->p.attn.scale;
   const int32_t *positions = pos->data;
   /* optional sequence ownership (ds_op_attn_seq): owner[s], query seqs after n_ctx */
   const int32_t *owner = dst->src[4] ? dst->src[4]->data : NULL;

@@ -125,8 +125,8 @@ void ds_kernel_attn_blocked(const ds_kernel_params *p, ds_tensor *dst)
   const int64_t Dk = k->ne[0], Dkp = padded8(Dk), Dv = v->ne[0], H = q->ne[1], T = q->ne[2], Hkv = k->ne[1];
   const int64_t group = H / Hkv, n_split = head_splits(T * Hkv, group, p->nth);
   const int64_t per_split = (group + n_split - 1) / n_split;
-  const int64_t n_kv = dst->op_i[0], n_ctx = k->ne[2];
-  const float scale = dst->op_f[0];
+  const int64_t n_kv = dst->p.attn.n_kv, n_ctx = k->ne[2];
+  const float scale = dst->p.attn.scale;
   const int32_t *positions = pos->data;
   const int32_t *owner = dst->src[4] ? dst->src[4]->data : NULL;
   /* MLA: v is the leading Dv values of each k row */

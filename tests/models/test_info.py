@@ -69,7 +69,8 @@ def check_tensor_report(exe, tiny, quants):
         if level == "scalar":
             assert rows[("Q5_0", False)][2] == "scalar: rows decoded to f32, f32 dot", out
             assert rows[("F16", False)][2] == "scalar: F16 dot on f32 activations", out
-            assert rows[("Q4_K", True)][2] == "scalar: int8 dot on int8 activations", out   # experts too
+            # experts too, and (K-quant experts) the tile for prompts
+            assert rows[("Q4_K", True)][2] == "scalar: int8 dot on int8 activations, 16-row tile for prompts", out
         total = sum(n for n, _, _ in rows.values())
         assert total == 17 + 6 + 9 + 2 + 14 + 4, out   # every tensor of the file once
 
