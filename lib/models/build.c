@@ -111,6 +111,30 @@ ds_tensor *ds_build_logit_rows(ds_graph *g, ds_tensor *x, bool all_logits)
   return ds_op_view(g, x, 2, ne_last, NULL, x->nb[1] * (size_t)(x->ne[1] - 1));
 }
 
+ds_tensor *ds_build_kv_write(ds_graph *g, const ds_kv_cache *kv, const ds_forward *f, const int64_t ne_cache[3],
+                             void *k_mem, void *v_mem, int64_t v_head, ds_tensor *k, ds_tensor *v,
+                             const char *k_name, ds_tensor **vc)
+{
+  ds_tensor *kc = ds_tensor_external(g, kv->type, 3, ne_cache, k_mem, k_name);
+  if (v_mem) {
+    *vc = ds_tensor_external(g, kv->type, 3, ne_cache, v_mem, "v_cache");
+    ds_op_set_rows(g, kc, k, f->slots);
+    ds_op_set_rows(g, *vc, v, f->slots);
+  } else {
+    ds_op_set_rows(g, kc, k, f->slots);
+    const int64_t ne_v[3] = {v_head, ne_cache[1], ne_cache[2]};
+    *vc = kc ? ds_op_view(g, kc, 3, ne_v, kc->nb, 0) : NULL;   /* the leading v_head values of every slot */
+  }
+  return kc;
+}
+
+ds_tensor *ds_build_attend(ds_graph *g, const ds_kv_cache *kv, const ds_forward *f, ds_tensor *q, ds_tensor *kc,
+                           ds_tensor *vc, float scale, ds_tensor **attn)
+{
+  *attn = ds_op_attn_seq(g, q, kc, vc, kv->n_ctx, f->slots, f->seq, scale);
+  return *attn;
+}
+
 dseek_status ds_forward_finish(const struct dseek_model *m, ds_forward *out, int64_t n_attn, int max_threads,
                                const char *what)
 {

@@ -1,8 +1,9 @@
 /* build.h — the graph pieces every forward pass is made of (build.c): weights
  * as tensors, the linear layer, RMSNorm, the SwiGLU FFN with the choice of the
- * fused gate/up op, the DeepSeekMoE block, and the begin / finish of a
- * forward graph (inputs, last-token column, output, checks, plan). dense.c,
- * deepseek2.c and deepseek2_mtp.c are written with these. */
+ * fused gate/up op, the DeepSeekMoE block, the cache write and attention
+ * over it, and the begin / finish of a forward graph (inputs, last-token
+ * column, output, checks, plan). dense.c, deepseek2.c and deepseek2_mtp.c are
+ * written with these. */
 #ifndef DS_MODELS_BUILD_H
 #define DS_MODELS_BUILD_H
 
@@ -31,6 +32,19 @@ typedef struct ds_moe_weights {
 } ds_moe_weights;
 /* sum_k w_k Expert_k(hn) + Shared(hn) on hn [d, T] -> [d, T], the router in f32. */
 ds_tensor *ds_build_moe(ds_graph *g, ds_tensor *hn, const ds_moe_weights *w, const ds_moe_params *p);
+
+/* The cache side of attention: the new rows k [k_head, n_head, T] written to
+ * the layer's K cache at k_mem (ne_cache = {k_head, n_head, n_ctx}, kv->type)
+ * and v likewise to v_mem, at f's slots. Returns the K cache and sets *vc to
+ * the V cache; v_mem NULL: V is the first v_head values of each K row (MLA's
+ * latent cache; v unused). */
+ds_tensor *ds_build_kv_write(ds_graph *g, const ds_kv_cache *kv, const ds_forward *f, const int64_t ne_cache[3],
+                             void *k_mem, void *v_mem, int64_t v_head, ds_tensor *k, ds_tensor *v,
+                             const char *k_name, ds_tensor **vc);
+/* q [k_head, H, T] attends over those caches (every slot of f's sequences);
+ * the attn node (its n_kv set per call) is also stored in *attn. */
+ds_tensor *ds_build_attend(ds_graph *g, const ds_kv_cache *kv, const ds_forward *f, ds_tensor *q, ds_tensor *kc,
+                           ds_tensor *vc, float scale, ds_tensor **attn);
 
 /* Start a forward graph for T tokens: *out zeroed, its graph, n_attn
  * attention slots and the I32 inputs ids, pos, slots [T] and seq

@@ -75,16 +75,13 @@ static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   ds_kv_layout kl;
   ds_ds2_kv_layout(m, &kl);
   const int64_t ne_cache[3] = {kl.k_head, kl.n_head, kv->n_ctx};
-  ds_tensor *kc = ds_tensor_external(g, kv->type, 3, ne_cache, cache, "kv_latent");
-  ds_op_set_rows(g, kc, row, f->slots);
-  int64_t ne_v[3] = {kl.parts[0], kl.n_head, kv->n_ctx};
-  ds_tensor *vc = kc ? ds_op_view(g, kc, 3, ne_v, kc->nb, 0) : NULL;   /* c_kv of every slot */
+  /* the latent row [c_kv ; k_pe] cached; V = its c_kv part */
+  ds_tensor *vc, *kc = ds_build_kv_write(g, kv, f, ne_cache, cache, NULL, kl.parts[0], row, NULL, "kv_latent", &vc);
 
   /* absorbed query [W_UK^T q_nope ; q_pe] per head */
   ds_tensor *qa = ds_op_mul_mat(g, ds_build_weight(g, &L->wk_b, "attn_k_b"), ds_op_permute(g, q_nope, 0, 2, 1, 3));
   ds_tensor *qf = ds_op_concat(g, ds_op_permute(g, qa, 0, 2, 1, 3), q_pe, 0);   /* [C + r, H, T] */
-  ds_tensor *o = ds_op_attn_seq(g, qf, kc, vc, kv->n_ctx, f->slots, f->seq, d2->kq_scale);   /* [C, H, T] */
-  *attn = o;
+  ds_tensor *o = ds_build_attend(g, kv, f, qf, kc, vc, d2->kq_scale, attn);   /* [C, H, T] */
   ds_tensor *vh = ds_build_linear(g, ds_op_permute(g, o, 0, 2, 1, 3), &L->wv_b, NULL, "attn_v_b");   /* [v, T, H] */
   vh = ds_op_cont(g, ds_op_permute(g, vh, 0, 2, 1, 3));                                 /* [v, H, T] */
   int64_t ne_o[2] = {v * H, T};

@@ -54,12 +54,8 @@ dseek_status ds_forward_build_dense(const struct dseek_model *m, const ds_kv_cac
     q = ds_op_rope(g, q, out->pos, freqs, &rp);
     k = ds_op_rope(g, k, out->pos, freqs, &rp);
     v = ds_op_reshape(g, v, 3, ne_kv);
-    ds_tensor *kc = ds_tensor_external(g, kv->type, 3, ne_cache, kv->k[il], "k_cache");
-    ds_tensor *vc = ds_tensor_external(g, kv->type, 3, ne_cache, kv->v[il], "v_cache");
-    ds_op_set_rows(g, kc, k, out->slots);
-    ds_op_set_rows(g, vc, v, out->slots);
-    ds_tensor *a = ds_op_attn_seq(g, q, kc, vc, kv->n_ctx, out->slots, out->seq, scale);
-    out->attn[il] = a;
+    ds_tensor *vc, *kc = ds_build_kv_write(g, kv, out, ne_cache, kv->k[il], kv->v[il], 0, k, v, "k_cache", &vc);
+    ds_tensor *a = ds_build_attend(g, kv, out, q, kc, vc, scale, &out->attn[il]);
     int64_t ne_a[2] = {H * Dh, T};
     x = ds_op_add(g, x, ds_build_linear(g, ds_op_reshape(g, a, 2, ne_a), &L->wo, NULL, "attn_output"));
     h = ds_build_norm(g, x, &L->ffn_norm, hp->norm_eps, "ffn_norm");
