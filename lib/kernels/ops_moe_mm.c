@@ -36,7 +36,8 @@
  *     type: each takes its own dot.
  *   tile (types with a tile at the level, type_ops.h: Q8_0/Q4_0, Q4_K/Q5_K
  *     with the dmin term subtracted after each kernel call as mul_mat does,
- *     Q6_K's two-scale tile; batches of T >= 16 tokens and k T >= 3 E pairs:
+ *     Q6_K's two-scale tile; batches of T >= 16 tokens and k T >= 3 E pairs,
+ *     16 E for the K-quant and Q6_K tiles:
  *     prompts): unit = (used expert e, 16-row tile). When a
  *     thread reaches an expert it gathers the expert's inputs as QA u8 rows,
  *     contiguous in pair order (X1 == 1: copies of the token columns
@@ -440,7 +441,9 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
     c.pack = s + l.pack;
     c.tile_out = (float *)(s + l.tile_out);
     c.mins = (float *)(s + l.mins);
-    c.ds = (float *)(s + l.ds);
+    /* d_b s_b of the gathered inputs only for a weight whose tile has the dmin term */
+    for (int i = 0; i < n_w; i++)
+      if (weight_ops(c.vk, c.w[i])->tile.min_term) c.ds = (float *)(s + l.ds);
     if (tile_types(dst, c.vk, T, k * T, E)) {
       run_tiles(p, &c, E, n_w);
       return;

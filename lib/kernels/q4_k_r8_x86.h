@@ -88,7 +88,7 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, 
   __m256 acc[DS_VEC_COLS];
   const float *xd[DS_VEC_COLS];
   const int32_t *xsum[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm256_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -99,18 +99,18 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, 
     uint8_t sc[64], m[64];
     ds_q4_k_r8_scales_x86(w, sc, m);
     __m256 a[DS_VEC_COLS], mn[DS_VEC_COLS];
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) a[c] = mn[c] = _mm256_setzero_ps();
     for (int p = 0; p < 4; p++) {
       const uint8_t *qp = w + 128 + 256 * p;
       for (int i = 0; i < 256; i += 64) _mm_prefetch((const char *)qp + 2048 + i, _MM_HINT_T0);
       __m256i pe[DS_VEC_COLS], po[DS_VEC_COLS];
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int c = 0; c < nc; c++) pe[c] = po[c] = _mm256_setzero_si256();
       for (int k = 0; k < 8; k++) {
         const __m256i q = _mm256_loadu_si256((const __m256i *)(qp + 32 * k));
         const __m256i lo = _mm256_and_si256(q, nib), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int c = 0; c < nc; c++) {
           const char *xb = x + c * xs + (s * 8 + 2 * p) * DS_QA_BLOCK + 4 * k;
           int32_t ae, ao;
@@ -133,7 +133,7 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, 
 #else
         const __m256i sc16 = _mm256_or_si256(s32, _mm256_slli_epi32(s32, 16));
 #endif
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int c = 0; c < nc; c++) {
 #ifdef DS_Q4_K_R8_VNNI
           const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(h ? po[c] : pe[c]), scf);
@@ -146,16 +146,16 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, 
     }
     for (int j = 0; j < 8; j++) {
       const __m256 mf = _mm256_cvtepi32_ps(ds_q4_k_r8_lanes(m + 8 * j));
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int c = 0; c < nc; c++)
         mn[c] = _mm256_fmadd_ps(mf, _mm256_set1_ps(xd[c][s * 8 + j] * (float)xsum[c][s * 8 + j]), mn[c]);
     }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
     const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16)));
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) acc[c] = _mm256_fnmadd_ps(dmin, mn[c], _mm256_fmadd_ps(d, a[c], acc[c]));
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
 }
 

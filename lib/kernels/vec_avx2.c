@@ -98,7 +98,7 @@ ALWAYS_INLINE void dot_q8_0_n(int64_t K, const uint8_t *w, const char *x, size_t
 {
   __m256 acc[DS_VEC_COLS];
   const float *xd[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm256_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -108,14 +108,14 @@ ALWAYS_INLINE void dot_q8_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     __m256i wq = _mm256_loadu_si256((const __m256i *)(w + 2));
     __m256i u = _mm256_abs_epi8(wq);
     float dw = f16_at(w);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
       __m256i xq = _mm256_loadu_si256((const __m256i *)(x + c * xs + b * DS_QA_BLOCK));
       __m256 p = _mm256_cvtepi32_ps(block_dot(u, _mm256_sign_epi8(xq, wq)));
       acc[c] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * xd[c][b]), acc[c]);
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) out[c] = hsum256(acc[c]);
 }
 
@@ -131,7 +131,7 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
   __m256 acc[DS_VEC_COLS];
   const float *xd[DS_VEC_COLS];
   const int32_t *xsum[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm256_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -141,14 +141,14 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     if (b % 2 == 0) _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
     __m256i u = q4_unpack(w + 2);
     float dw = f16_at(w);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
       __m256i xq = _mm256_loadu_si256((const __m256i *)(x + c * xs + b * DS_QA_BLOCK));
       __m256i i = _mm256_add_epi32(block_dot(u, xq), _mm256_setr_epi32(-8 * xsum[c][b], 0, 0, 0, 0, 0, 0, 0));
       acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i), _mm256_set1_ps(dw * xd[c][b]), acc[c]);
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) out[c] = hsum256(acc[c]);
 }
 
@@ -246,7 +246,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
 {
   const size_t bytes = q5 ? 176 : 144;
   __m256 acc[DS_VEC_COLS], macc[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) acc[c] = macc[c] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += bytes) {
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
@@ -261,7 +261,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
       M[j] = dmin * (float)m;
     }
     const __m256 vm = _mm256_loadu_ps(M);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
       const char *xr = x + c * xs;
       macc[c] = _mm256_fmadd_ps(_mm256_mul_ps(vm, _mm256_loadu_ps(ds_qa_d(xr, K) + sb * 8)),
@@ -274,7 +274,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
       k4_levels2(w, q5, qh, p, u);
       for (int h = 0; h < 2; h++) {
         const int64_t blk = sb * 8 + 2 * p + h;
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int c = 0; c < nc; c++) {
           const char *xr = x + c * xs;
           __m256 pf = _mm256_cvtepi32_ps(k4_block(u[h], xr + blk * DS_QA_BLOCK));
@@ -283,7 +283,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
       }
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) out[c] = hsum256(acc[c]) - hsum256(macc[c]);
 }
 ALWAYS_INLINE void dot_q4_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
@@ -303,7 +303,7 @@ ALWAYS_INLINE void dot_q5_k_n(int64_t K, const uint8_t *w, const char *x, size_t
 ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
 {
   __m256 acc[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) acc[c] = _mm256_setzero_ps();
   for (int64_t sb = 0; sb < K / DS_QK_K; sb++, w += 210) {
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
@@ -317,7 +317,7 @@ ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t
         const __m256i v = q6_values(w, h, r), u = _mm256_abs_epi8(v);
         const __m256i scl = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * r + 1]), _mm_set1_epi16(sc[8 * h + 2 * r]));
         const int64_t blk = sb * 8 + 4 * h + r;
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int c = 0; c < nc; c++) {
           const char *xr = x + c * xs;
           __m256i xq = _mm256_loadu_si256((const __m256i *)(xr + blk * DS_QA_BLOCK));
@@ -327,7 +327,7 @@ ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t
       }
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) out[c] = hsum256(acc[c]);
 }
 
@@ -467,7 +467,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
   const int parts = q6 ? 2 : 1;
   __m256 acc[4][2];
   const float *xd[4];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c][0] = acc[c][1] = _mm256_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -477,7 +477,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
     const float *d = (const float *)(wp + 512);   /* [part][16 rows]: part 1 only for q6 */
     const int32_t *corr = (const int32_t *)(wp + (q6 ? 640 : 576));
     if (q6 || block_fits_6bit(wp)) {
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int c = 0; c < nc; c++) {
         const char *xb = x + c * xs + b * DS_QA_BLOCK;
         __m256i is[2][2];
@@ -505,7 +505,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
     __m256i wa[16];
 #pragma GCC unroll 16
     for (int i = 0; i < 16 && nc > 1; i++) wa[i] = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)));
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
       const char *xb = x + c * xs + b * DS_QA_BLOCK;
       __m256i is[2][2] = {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
@@ -524,7 +524,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
       tile_fma(acc[c], is, d, 1, xd[c][b]);
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     _mm256_storeu_ps(out + c * os, acc[c][0]);
     _mm256_storeu_ps(out + c * os + 8, acc[c][1]);

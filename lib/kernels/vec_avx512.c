@@ -98,7 +98,7 @@ ALWAYS_INLINE void q8_0_step(const uint8_t *w, const char *x, size_t xs, const f
   __m512i u = _mm512_abs_epi8(wq);
   __mmask64 neg = _mm512_movepi8_mask(wq);
   __m512 dw = weight_scales(w, two ? 34 : 0);   /* alone: lanes 8-15 meet a zero scale */
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     const char *xb = x + c * xs + b * DS_QA_BLOCK;
     __m512i xq = two ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xb);
@@ -112,7 +112,7 @@ ALWAYS_INLINE void dot_q8_0_n(int64_t K, const uint8_t *w, const char *x, size_t
 {
   __m512 acc[DS_VEC_COLS];
   const float *xd[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm512_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -125,7 +125,7 @@ ALWAYS_INLINE void dot_q8_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     q8_0_step(w, x, xs, xd, b, nc, true, acc);
   }
   if (b < nb) q8_0_step(w, x, xs, xd, b, nc, false, acc);
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
 }
 
@@ -148,7 +148,7 @@ ALWAYS_INLINE void q4_0_step(const uint8_t *w, const char *x, size_t xs, const f
   const __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0);
   __m512i u = q4_0_pair(w, two);
   __m512 dw = weight_scales(w, two ? 18 : 0);
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     const char *xb = x + c * xs + b * DS_QA_BLOCK;
     __m512i xq = two ? _mm512_loadu_si512(xb) : _mm512_maskz_loadu_epi8(0xFFFFFFFFull, xb);
@@ -165,7 +165,7 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
   __m512 acc[DS_VEC_COLS];
   const float *xd[DS_VEC_COLS];
   const int32_t *xsum[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm512_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -178,7 +178,7 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
     q4_0_step(w, x, xs, xd, xsum, b, nc, true, acc);
   }
   if (b < nb) q4_0_step(w, x, xs, xd, xsum, b, nc, false, acc);
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
 }
 
@@ -293,7 +293,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
   const size_t bytes = q5 ? 176 : 144;
   __m512 acc[DS_VEC_COLS];
   __m256 macc[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm512_setzero_ps();
     macc[c] = _mm256_setzero_ps();
@@ -303,7 +303,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
     float D[8];
     __m256 vm;
     k4_scales(w, D, &vm);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
       const char *xr = x + c * xs;
       const float *xd = ds_qa_d(xr, K) + sb * 8;
@@ -315,7 +315,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
     for (int p = 0; p < 4; p++) {
       __m512i v = k4_pair(w, q5, p);
       const __m128 dd = _mm_castpd_ps(_mm_load_sd((const double *)(D + 2 * p)));
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int c = 0; c < nc; c++) {
         const char *xr = x + c * xs;
         __m512i xq = _mm512_loadu_si512(xr + (sb * 8 + 2 * p) * DS_QA_BLOCK);
@@ -325,7 +325,7 @@ ALWAYS_INLINE void dot_k4_n(int64_t K, const uint8_t *w, const char *x, size_t x
       }
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     __m128 m4 = _mm_add_ps(_mm256_castps256_ps128(macc[c]), _mm256_extractf128_ps(macc[c], 1));
     m4 = _mm_add_ps(m4, _mm_movehl_ps(m4, m4));
@@ -349,7 +349,7 @@ ALWAYS_INLINE void dot_q5_k_n(int64_t K, const uint8_t *w, const char *x, size_t
 ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
 {
   __m512 acc[DS_VEC_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
   const __m512i nib = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3), k32 = _mm512_set1_epi8(32);
   const __m512i spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
@@ -369,7 +369,7 @@ ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t
         memcpy(&s4, w + 192 + 8 * h + 2 * r, 4);
         __m512i scl = _mm512_permutexvar_epi32(spread4, _mm512_castsi128_si512(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(s4))));
         const int64_t blk = sb * 8 + 4 * h + r;
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int c = 0; c < nc; c++) {
           const char *xr = x + c * xs;
           __m512i xq = _mm512_loadu_si512(xr + blk * DS_QA_BLOCK);
@@ -382,7 +382,7 @@ ALWAYS_INLINE void dot_q6_k_n(int64_t K, const uint8_t *w, const char *x, size_t
       }
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
 }
 
@@ -441,7 +441,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
 {
   __m512 acc[DS_GEMM_COLS];
   const float *xd[DS_GEMM_COLS];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm512_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -453,7 +453,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
     if (!q6) {
       __m512 dw = _mm512_loadu_ps((const float *)(wp + 512));
       __m512i corr = _mm512_loadu_si512(wp + 576);
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int c = 0; c < nc; c++) {
         const int32_t *xb = (const int32_t *)(x + c * xs + b * DS_QA_BLOCK);
         __m512i i0 = _mm512_dpbusd_epi32(corr, _mm512_set1_epi32(xb[0]), w[0]);
@@ -471,7 +471,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
     }
     const __m512 dlo = _mm512_loadu_ps((const float *)(wp + 512)), dhi = _mm512_loadu_ps((const float *)(wp + 576));
     const __m512i clo = _mm512_loadu_si512(wp + 640), chi = _mm512_loadu_si512(wp + 704);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) {
       const int32_t *xb = (const int32_t *)(x + c * xs + b * DS_QA_BLOCK);
       __m512i l0 = _mm512_dpbusd_epi32(clo, _mm512_set1_epi32(xb[0]), w[0]);
@@ -487,7 +487,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size
       acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(h0, h1)), _mm512_mul_ps(dhi, xv), acc[c]);
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) _mm512_storeu_ps(out + c * os, acc[c]);
 }
 
@@ -519,14 +519,14 @@ ALWAYS_INLINE void min_term_n(int64_t K, const float *mins, const float *ds, siz
 {
   const int64_t nb = K / DS_QA_BLOCK;
   __m512 acc[8];
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) acc[c] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const __m512 m = _mm512_loadu_ps(mins + b * DS_GEMM_ROWS);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int c = 0; c < nc; c++) acc[c] = _mm512_fmadd_ps(m, _mm512_set1_ps(ds[(size_t)c * dss + b]), acc[c]);
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++)
     _mm512_storeu_ps(out + (size_t)c * os, _mm512_sub_ps(_mm512_loadu_ps(out + (size_t)c * os), acc[c]));
 }

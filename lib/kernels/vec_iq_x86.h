@@ -211,7 +211,7 @@ IQ_INLINE void iq_dot_x86(int type, int64_t values, size_t bytes, iq_vunpack_fn 
       const int64_t blk = sb * per + j;
       const __m256i mv = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16((short)o.m[0])),
                                                  _mm_set1_epi16((short)o.m[1]), 1);
-      #pragma GCC unroll 4
+#pragma GCC unroll 4
       for (int c = 0; c < nc; c++) {
         const char *xr = (const char *)x + (size_t)c * xs;
         const __m256i q = _mm256_loadu_si256((const __m256i *)(xr + blk * 32));
@@ -221,7 +221,7 @@ IQ_INLINE void iq_dot_x86(int type, int64_t values, size_t bytes, iq_vunpack_fn 
       }
     }
   }
-  #pragma GCC unroll 4
+#pragma GCC unroll 4
   for (int c = 0; c < nc; c++) out[c] = sum[c];
 }
 
