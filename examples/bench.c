@@ -1,6 +1,6 @@
 /*
  * bench.c — dseek-bench: how fast a model runs here, and how close decode is
- * to this machine's memory limit (PERFORMANCE.md).
+ * to this machine's memory limit.
  *
  *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d 512,4096,16384]
  *               [--depth-fill tile|prefill] [--parallel 4,8] [--json]
@@ -9,7 +9,9 @@
  *
  * In one run:
  *   bandwidth   a streaming read of a 1 GiB buffer (far beyond the caches) by
- *               THREADS threads, each summing its own slice; bytes / second
+ *               THREADS threads, each summing its own slice; bytes / second,
+ *               probed before the first test and after every test, the best
+ *               reading kept (bench_bandwidth.c); the spread is printed too
  *   ppN         prompt processing: N tokens in one dseek_decode from an empty
  *               context; tokens / second
  *   tgN         decode: N tokens one at a time from an empty context
@@ -26,10 +28,14 @@
  *               + (D + N/2) x KV bytes per token
  *   bytes/token the weights one decoded token reads: every tensor of the file
  *               except the embedding table, plus one embedding row (the whole
- *               table when the output head is tied to it). Dense models only:
- *               a MoE file counts every expert (an upper bound).
+ *               table when the output head is tied to it), and of a MoE
+ *               file's expert tensors the share expert_used_count /
+ *               expert_count (bytes_per_token below).
  *   roofline    bandwidth / bytes per token, the decode speed if only memory
- *               traffic cost time; tg / roofline is the fraction reached.
+ *               traffic cost time; tg / roofline is the fraction reached. A
+ *               fraction over 100% is marked: the probe then read slower than
+ *               the decode did (a busy machine during the probes, or weights
+ *               partly in the caches), and the figure is not to be trusted.
  *   parallel    n samples decoded together vs one (--parallel, "0": skip), and
  *   MTP         speculative decoding with the model's MTP layer vs plain greedy
  *               (speed-up, acceptance rate), for models with a tokenizer
@@ -39,10 +45,10 @@
  * decode). Uses only the public API (dseek.h).
  */
 #include <dseek.h>
+#include "bench_bandwidth.h"
 #include "bench_depth.h"
 #include "bench_generate.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +56,6 @@
 #include <time.h>
 
 #define MAX_REPS 32
-#define BW_BYTES ((size_t)1 << 30)
 
 double now(void)
 {
@@ -69,56 +74,6 @@ double median(double *v, int n)
 {
   qsort(v, (size_t)n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* ---- memory bandwidth ------------------------------------------------------------- */
-
-typedef struct bw_slice {
-  const uint64_t *p;
-  size_t n;
-  uint64_t sum;   /* kept so the reads cannot be optimized away */
-} bw_slice;
-
-static void *bw_read(void *arg)
-{
-  bw_slice *s = arg;
-  uint64_t a = 0, b = 0, c = 0, d = 0;
-  for (size_t i = 0; i + 4 <= s->n; i += 4) {
-    a += s->p[i];
-    b += s->p[i + 1];
-    c += s->p[i + 2];
-    d += s->p[i + 3];
-  }
-  s->sum = a + b + c + d;
-  return NULL;
-}
-
-/* Median GB/s of reps streaming reads of a 1 GiB buffer by n_threads. */
-static double bandwidth(int n_threads, int reps)
-{
-  uint64_t *buf = malloc(BW_BYTES);
-  if (!buf) return 0;
-  memset(buf, 1, BW_BYTES);   /* fault the pages in */
-  size_t words = BW_BYTES / 8, per = words / (size_t)n_threads;
-  double gbs[MAX_REPS];
-  uint64_t sink = 0;
-  for (int r = 0; r <= reps; r++) {   /* r = 0: warm-up */
-    pthread_t th[64];
-    bw_slice sl[64];
-    double t0 = now();
-    for (int i = 0; i < n_threads; i++) {
-      sl[i] = (bw_slice){buf + (size_t)i * per, per, 0};
-      if (i > 0) pthread_create(&th[i], NULL, bw_read, &sl[i]);
-    }
-    bw_read(&sl[0]);
-    for (int i = 1; i < n_threads; i++) pthread_join(th[i], NULL);
-    double t = now() - t0;
-    for (int i = 0; i < n_threads; i++) sink += sl[i].sum;
-    if (r > 0) gbs[r - 1] = (double)(per * (size_t)n_threads * 8) / t / 1e9;
-  }
-  free(buf);
-  if (sink == 42) fputc(' ', stderr);
-  return median(gbs, reps);
 }
 
 /* ---- weights per token -------------------------------------------------------------- */
@@ -315,7 +270,11 @@ int main(int argc, char **argv)
   if (!toks) return 1;
   fill_tokens(toks, n_ctx_need, dseek_model_n_vocab(m));
 
-  double bw = bandwidth(n_threads, reps);
+  bench_bw probe;
+  if (bench_bw_init(&probe, n_threads) != 0) {
+    fprintf(stderr, "no memory for the bandwidth probe\n");
+    return 1;
+  }
   double bpt = bytes_per_token(path, m);
   /* warm-up: pages the weights in and builds the graphs */
   warm_page_cache(path);
@@ -331,6 +290,7 @@ int main(int argc, char **argv)
     snprintf(res[n_res].name, sizeof res[n_res].name, "pp%lld", (long long)pp[i]);
     res[n_res].n = pp[i];
     res[n_res++].tps = median(v, reps);
+    bench_bw_probe(&probe);
   }
   double tg = 0;
   if (n_tg > 0) {
@@ -340,6 +300,7 @@ int main(int argc, char **argv)
     snprintf(res[n_res].name, sizeof res[n_res].name, "tg%lld", (long long)n_tg);
     res[n_res].n = n_tg;
     res[n_res++].tps = tg;
+    bench_bw_probe(&probe);
   }
   const char *depth_how = "";
   const double kv_bpt = (double)dseek_context_kv_bytes_per_token(c);
@@ -361,8 +322,11 @@ int main(int argc, char **argv)
     res[n_res].n = n_tg;
     res[n_res].depth = depth[i];
     res[n_res++].tps = median(v, reps);
+    bench_bw_probe(&probe);
   }
   bench_depth_done();
+  const double bw = probe.best;
+  bench_bw_free(&probe);
   double roof = bw * 1e9 / bpt;
   const char *cpu = getenv("DSEEK_CPU");
   bench_gen gen;
@@ -374,7 +338,9 @@ int main(int argc, char **argv)
            dseek_model_arch(m), n_threads, reps);
     printf("  \"dseek_cpu\": \"%s\",\n  \"weight_bytes\": %lld,\n  \"bytes_per_token\": %.0f,\n",
            cpu ? cpu : "default", (long long)dseek_model_weight_bytes(m), bpt);
-    printf("  \"bandwidth_gbs\": %.2f,\n  \"roofline_tps\": %.2f,\n", bw, roof);
+    printf("  \"bandwidth_gbs\": %.2f,\n  \"bandwidth_worst_gbs\": %.2f,\n  \"bandwidth_probes\": %d,\n", bw,
+           probe.worst, probe.n);
+    printf("  \"roofline_tps\": %.2f,\n", roof);
     for (int i = 0; i < n_res; i++) printf("  \"%s_tps\": %.3f,\n", res[i].name, res[i].tps);
     if (n_depth && n_tg > 0) {
       printf("  \"kv_bytes_per_token\": %.0f,\n  \"depth_fill\": \"%s\",\n", kv_bpt, depth_how);
@@ -388,7 +354,8 @@ int main(int argc, char **argv)
     printf("model       %s (%s, %.2f GB of weights)\n", path, dseek_model_arch(m),
            (double)dseek_model_weight_bytes(m) / 1e9);
     printf("threads     %d   reps %d (medians)   DSEEK_CPU %s\n", n_threads, reps, cpu ? cpu : "default");
-    printf("bandwidth   %.1f GB/s (streaming read, %d threads)\n", bw, n_threads);
+    printf("bandwidth   %.1f GB/s (streaming read, %d threads; best of %d probes, worst %.1f)\n", bw, n_threads,
+           probe.n, probe.worst);
     printf("bytes/token %.3f GB   roofline %.1f tokens/s\n", bpt / 1e9, roof);
     if (n_depth && n_tg > 0)
       printf("KV cache    %.1f KB per token; tgN@D: depth %s, roofline with the cache reads\n", kv_bpt / 1e3,
@@ -396,11 +363,17 @@ int main(int argc, char **argv)
     printf("\n");
     printf("| test      |   tokens/s | of roofline |\n|-----------|-----------:|------------:|\n");
     for (int i = 0; i < n_res; i++) {
+      const double frac = res[i].tps / roofline_at(bw, bpt, kv_bpt, &res[i]);
       if (res[i].name[0] == 't')
-        printf("| %-9s | %10.2f | %10.1f%% |\n", res[i].name, res[i].tps,
-               100 * res[i].tps / roofline_at(bw, bpt, kv_bpt, &res[i]));
+        printf("| %-9s | %10.2f | %9.1f%%%s |\n", res[i].name, res[i].tps, 100 * frac, frac > 1 ? "!" : " ");
       else printf("| %-9s | %10.2f |             |\n", res[i].name, res[i].tps);
     }
+    for (int i = 0; i < n_res; i++)
+      if (res[i].name[0] == 't' && res[i].tps > roofline_at(bw, bpt, kv_bpt, &res[i])) {
+        printf("! over 100%% of the roofline: the probes read slower than the decode streamed (a busy "
+               "machine while probing, or weights held in the caches): not to be trusted\n");
+        break;
+      }
     bench_generate_print(&gen, 0);
   }
   free(toks);

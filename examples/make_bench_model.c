@@ -1,7 +1,7 @@
 /*
  * make_bench_model.c — writes a random-weight GGUF with the exact shapes of a
  * real model, for the benchmark: speed does not depend on the values
- * (PERFORMANCE.md). Names and keys are llama.cpp's, so the files also load
+ * (the README's Performance section). Names and keys are llama.cpp's, so the files also load
  * there.
  *
  *   make_bench_model OUT.gguf TYPE [--arch A] [--layers N] [--seed S]
