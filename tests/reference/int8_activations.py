@@ -58,8 +58,12 @@ IQ_TYPES = {16, 17, 18, 19, 20, 21, 22, 23, 29}
 # tie, each with that one q rounded the other way
 # (make_tiny.write_int8_expected). Module state, set by the caller: ties
 # collects (distance, row length K, column, x value) of every rounded value
-# within TIE; flip = (K, column, x value) rounds that value the other way
-# wherever it is rounded. A value is named by its column and value, not by
+# within TIE; flip = (K, column, x value), or a list of such, rounds that
+# value (each of them) the other way wherever it is rounded. Two flips at
+# once happen too: a kernel whose f32 sums run in another order (an
+# interleaved weight layout, say) moves every later activation by a few
+# ulps, enough to cross the closest two ties of a run, so the closest ties
+# also come in pairs (make_tiny.write_int8_expected). A value is named by its column and value, not by
 # its index in the rounded tensor: one activation row reaches products as
 # tensors of different shapes (deepseek2's shared experts and router take
 # all n_tokens rows, each routed expert only the one row hn[t:t+1]), and an
@@ -87,10 +91,12 @@ def round_rows(x):
             dist = ((rf - torch.floor(rf)) - 0.5).abs()
             for i in torch.nonzero(dist < TIE).flatten().tolist():
                 ties.append((float(dist[i]), K, i % K, float(xf[i])))
-        if flip is not None and flip[0] == K:
-            col = xf.reshape(-1, K)[:, flip[1]]
-            for row in torch.nonzero(col == flip[2]).flatten().tolist():
-                i = row * K + flip[1]
+        for fK, fcol, fx in [] if flip is None else flip if isinstance(flip, list) else [flip]:
+            if fK != K:
+                continue
+            col = xf.reshape(-1, K)[:, fcol]
+            for row in torch.nonzero(col == fx).flatten().tolist():
+                i = row * K + fcol
                 qf[i] = torch.floor(rf[i]) if qf[i] > rf[i] else torch.ceil(rf[i])
     return (q * d).reshape(x.shape).to(x.dtype)
 

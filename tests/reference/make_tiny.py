@@ -43,6 +43,7 @@ import tiny_tokenizer  # noqa: E402
 
 N_PROMPT = 12
 N_GEN = 8
+PAIR_TIES = 3   # near ties whose pairs also get an alternative (write_int8_expected)
 SEED = {"qwen2": 1234, "llama": 5678, "qwen3": 9012}
 
 TOKENIZER = tiny_tokenizer.TinyTokenizer()
@@ -190,7 +191,7 @@ def write_int8_expected(directory, weights, config, prompt, tokens, iq):
     decode logits after feeding the float reference's greedy tokens (the rows
     the C test produces), this expectation's own greedy tokens and margins,
     and one alternative per near tie (int8_activations.TIE: that value
-    rounded the other way). Files <key>_prefill_logits.f32,
+    rounded the other way) and per pair of the PAIR_TIES closest. Files <key>_prefill_logits.f32,
     <key>_decode_logits.f32 and <key>_tie<k>_{prefill,decode}_logits.f32, key
     "int8" (iq: IQ weights rounded too) or "int8_noiq"; returns the
     expected.txt lines."""
@@ -208,12 +209,17 @@ def write_int8_expected(directory, weights, config, prompt, tokens, iq):
     lines = [f"{key}_logits {key}_prefill_logits.f32 {key}_decode_logits.f32",
              f"{key}_greedy " + " ".join(map(str, own)),
              f"{key}_greedy_margin " + " ".join(f"{m:.6g}" for m in margins)]
-    seen = set()
+    seen, singles = set(), []
     for dist, K, col, x in near:
         if (K, col, x) in seen:   # the same value rounded for two products
             continue
         seen.add((K, col, x))
-        int8_activations.flip = (K, col, x)
+        singles.append((dist, K, col, x))
+    # each near tie alone, then each pair of the PAIR_TIES closest (int8_activations.flip)
+    alternatives = [[t] for t in singles]
+    alternatives += [[a, b] for i, a in enumerate(singles[:PAIR_TIES]) for b in singles[i + 1:PAIR_TIES]]
+    for alt in alternatives:
+        int8_activations.flip = [(K, col, x) for _, K, col, x in alt]
         _, alt_prefill, _, alt_decode = int8_trace(weights, cfg, prompt, tokens)
         int8_activations.flip = None
         if np.array_equal(alt_prefill, prefill) and np.array_equal(alt_decode, decode):
@@ -221,8 +227,8 @@ def write_int8_expected(directory, weights, config, prompt, tokens, iq):
         k = sum(1 for line in lines if line.startswith(f"{key}_tie "))
         alt_prefill.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_prefill_logits.f32"))
         alt_decode.astype("<f4").tofile(os.path.join(directory, f"{key}_tie{k}_decode_logits.f32"))
-        lines.append(f"{key}_tie {key}_tie{k}_prefill_logits.f32 {key}_tie{k}_decode_logits.f32 "
-                     f"{dist:.3g} column {col} of rows of {K}")
+        what = " and ".join(f"{dist:.3g} column {col} of rows of {K}" for dist, K, col, _ in alt)
+        lines.append(f"{key}_tie {key}_tie{k}_prefill_logits.f32 {key}_tie{k}_decode_logits.f32 {what}")
     return lines
 
 
