@@ -3,7 +3,7 @@
  * to this machine's memory limit.
  *
  *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d 512,4096,16384]
- *               [--depth-fill tile|prefill] [--parallel 4,8] [--json]
+ *               [--depth-fill tile|prefill] [--parallel 4,8] [--no-mmap] [--json]
  *   dseek-bench [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE
  *               [--steps 2000] [--json]     (the constraint's cost: bench_grammar.c)
  *
@@ -178,7 +178,7 @@ static double roofline_at(double bw_gbs, double bpt, double kv_bpt, const result
 static int usage(const char *argv0)
 {
   fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d DEPTHS] [--depth-fill tile|prefill]\n"
-                  "       [--parallel 4,8] [--json]\n"
+                  "       [--parallel 4,8] [--no-mmap] [--json]\n"
                   "       %s [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE [--steps N] [--json]\n",
           argv0, argv0);
   return 2;
@@ -205,12 +205,13 @@ int main(int argc, char **argv)
 {
   const char *path = NULL, *pp_list = "64,512", *par_list = "4,8", *depth_list = "";
   const char *vocab = NULL, *grammar = NULL, *schema = NULL;
-  int n_threads = 2, reps = 3, json = 0, steps = 2000;
+  int n_threads = 2, reps = 3, json = 0, steps = 2000, no_mmap = 0;
   bench_fill fill = BENCH_FILL_TILE;
   int64_t n_tg = 64;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--json")) json = 1;
+    else if (!strcmp(a, "--no-mmap")) no_mmap = 1;
     else if (!strcmp(a, "-m") && v) path = argv[++i];
     else if (!strcmp(a, "-t") && v) n_threads = atoi(argv[++i]);
     else if (!strcmp(a, "-r") && v) reps = atoi(argv[++i]);
@@ -252,6 +253,7 @@ int main(int argc, char **argv)
   dseek_context *c = NULL;
   dseek_model_options mo;
   dseek_model_options_init(&mo, sizeof mo);
+  mo.no_mmap = no_mmap;
   if (dseek_model_load(path, &mo, &m) != DSEEK_OK) {
     fprintf(stderr, "%s: %s\n", path, dseek_last_error());
     return 1;

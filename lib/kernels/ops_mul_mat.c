@@ -208,7 +208,7 @@ void ds_kernel_mul_mat_describe(int type, const ds_vec_kernels *vk, char *buf, s
   else if (o->qa)
     snprintf(buf, size, "%s: int8 dot on int8 activations%s%s", vk->name,
              o->r8.own_dot
-               ? " (dense models in memory: 8 interleaved rows per pass)"
+               ? " (loaded whole: 8 interleaved rows per pass)"
                : "",
              o->tile.kind == DS_TILE_NONE   ? ""
              : o->tile.amx && ds_cpu_amx() ? ", 16-row tile (AMX) for 16+ columns"

@@ -3,9 +3,12 @@
  * fingerprint, then the weights that only mul_mat reads repacked into the
  * layout its kernels read fastest.
  *
- * Repacking: a dense model's (llama, qwen2, qwen3) Q4_0 and Q4_K projection
- * matrices, and its output head unless tied to the embedding (which get_rows
- * reads row by row), are interleaved eight rows at a time (kernels/q4_0_r8.h,
+ * Repacking: a model's Q4_0 and Q4_K matrices that only mul_mat reads — a
+ * dense model's (llama, qwen2, qwen3) projections; deepseek2's attention
+ * projections, dense-layer and shared-expert FFNs and MTP projections (not
+ * the routed experts, which mul_mat_id reads expert by expert, nor the
+ * per-head W_UK / W_UV stacks) — and the output head unless tied to the
+ * embedding (which get_rows reads row by row), are interleaved eight rows at a time (kernels/q4_0_r8.h,
  * kernels/q4_k_r8.h) where the CPU level has a SIMD R8 kernel, in place: a mapped file's pages become the
  * process's own copies (the same bytes, so no weight is held twice), which
  * is done only when the whole file is resident anyway (read, or mapped with
@@ -86,7 +89,7 @@ static bool repack_wanted(const struct dseek_model *m)
 {
   const char *e = getenv("DSEEK_REPACK");
   if (e && strcmp(e, "0") == 0) return false;
-  if (m->arch == DS_ARCH_DEEPSEEK2 || m->arch == DS_ARCH_UNKNOWN) return false;   /* dense models only */
+  if (m->arch == DS_ARCH_UNKNOWN) return false;
   return m->gguf && all_resident(m->gguf);
 }
 
@@ -112,6 +115,33 @@ static dseek_status repack(struct dseek_model *m, ds_weight *w, void **tmp, size
   return DSEEK_OK;
 }
 
+/* The 2-D matrices of a deepseek2 block that only mul_mat reads. */
+static dseek_status repack_ds2_block(struct dseek_model *m, ds_ds2_layer *L, void **tmp, size_t *tmp_bytes)
+{
+  ds_weight *ws[] = {&L->wq,       &L->wq_a,     &L->wq_b,        &L->wkv_a,     &L->wo,
+                     &L->ffn_gate, &L->ffn_up,   &L->ffn_down,    &L->gate_shexp, &L->up_shexp,
+                     &L->down_shexp};
+  dseek_status st = DSEEK_OK;
+  for (size_t k = 0; k < DS_ARRAY_LEN(ws) && !st; k++) st = repack(m, ws[k], tmp, tmp_bytes);
+  return st;
+}
+
+static dseek_status repack_deepseek2(struct dseek_model *m, void **tmp, size_t *tmp_bytes)
+{
+  dseek_status st = DSEEK_OK;
+  for (int64_t il = 0; il < m->hp.n_layer && !st; il++) st = repack_ds2_block(m, &m->ds2_layers[il], tmp, tmp_bytes);
+  for (int64_t i = 0; m->ds2_nextn && i < m->ds2.n_nextn && !st; i++) {
+    ds_ds2_nextn *x = &m->ds2_nextn[i];
+    st = repack_ds2_block(m, &x->block, tmp, tmp_bytes);
+    if (!st) st = repack(m, &x->eh_proj, tmp, tmp_bytes);
+    /* its own head, unless it is the model's (repacked below) or an embedding */
+    if (!st && x->shared_head_head.data != m->output.data && x->shared_head_head.data != m->tok_embd.data &&
+        x->shared_head_head.data != x->embed_tokens.data)
+      st = repack(m, &x->shared_head_head, tmp, tmp_bytes);
+  }
+  return st;
+}
+
 dseek_status ds_model_prepare(struct dseek_model *m)
 {
   m->fingerprint = fingerprint(m);
@@ -119,7 +149,8 @@ dseek_status ds_model_prepare(struct dseek_model *m)
   void *tmp = NULL;
   size_t tmp_bytes = 0;
   dseek_status st = DSEEK_OK;
-  for (int64_t il = 0; il < m->hp.n_layer && !st; il++) {
+  if (m->arch == DS_ARCH_DEEPSEEK2) st = repack_deepseek2(m, &tmp, &tmp_bytes);
+  for (int64_t il = 0; m->arch != DS_ARCH_DEEPSEEK2 && il < m->hp.n_layer && !st; il++) {
     ds_dense_layer *L = &m->layers[il];
     ds_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
     for (size_t k = 0; k < DS_ARRAY_LEN(ws) && !st; k++) st = repack(m, ws[k], &tmp, &tmp_bytes);
