@@ -14,8 +14,8 @@
  *
  * (both templates, tests/data/tokenizers/deepseek_{r1,v3}/tokenizer_config.json;
  * they render no `tools` definitions: a host puts those in a system message).
- * R1-0528's template (chat_r1_0528.c) joins the systems as V3 does and
- * renders its turns differently.
+ * R1-0528's and V3-0324's templates (chat_r1_0528.c) join the systems as V3
+ * does and render their turns differently.
  */
 #include "text/chat_markers.h"
 
@@ -34,14 +34,19 @@ dseek_status ds_chat_detect(const char *source, size_t len, ds_chat_template *ou
   memset(out, 0, sizeof *out);
   if (!source || !contains(source, len, USER) || !contains(source, len, ASSISTANT))
     return ds_error(DSEEK_ERR_UNSUPPORTED,
-                    "chat template not recognised (dseek renders the DeepSeek R1, R1-0528 and V3 "
-                    "families); pass a raw prompt instead");
+                    "chat template not recognised (dseek renders the DeepSeek R1, R1-0528, V3 and "
+                    "V3-0324 families); pass a raw prompt instead");
   if (contains(source, len, "</think>") && contains(source, len, "is_last_user") &&
       contains(source, len, "'" USER "' + content + '" ASSISTANT "'")) {
     /* R1-0528: the user turn writes the assistant marker itself
      * ({{'<｜User｜>' + content + '<｜Assistant｜>'}}) and is_last_user keeps
      * the generation prompt from repeating it. */
     out->family = DS_CHAT_DEEPSEEK_R1_0528;
+  } else if (contains(source, len, "is_last_user") &&
+             contains(source, len, "'" USER "' + message['content'] + '" ASSISTANT "'")) {
+    /* V3-0324: the same user turn, written on message['content'], and no
+     * "</think>" anywhere. */
+    out->family = DS_CHAT_DEEPSEEK_V3_0324;
   } else if (contains(source, len, "</think>")) {
     out->family = DS_CHAT_DEEPSEEK_R1;
     /* The generation prompt "<｜Assistant｜><think>\n" appears with the newline
@@ -108,7 +113,7 @@ dseek_status ds_chat_render_msgs(const ds_chat_template *tmpl, const char *bos_t
   bool r1 = tmpl->family == DS_CHAT_DEEPSEEK_R1;
 
   ds_buf_puts(out, bos_text);
-  /* System prompt: R1 keeps the last system message, V3 and R1-0528 join them all. */
+  /* System prompt: R1 keeps the last system message, the others join them all. */
   bool first_system = true;
   int64_t last_system = -1;
   for (int64_t i = 0; i < n; i++) {
@@ -121,8 +126,8 @@ dseek_status ds_chat_render_msgs(const ds_chat_template *tmpl, const char *bos_t
     }
   }
   if (r1 && last_system >= 0) ds_buf_puts(out, msgs[last_system].content);
-  if (tmpl->family == DS_CHAT_DEEPSEEK_R1_0528) {
-    ds_chat_render_r1_0528(msgs, n, add_generation_prompt, out);
+  if (tmpl->family == DS_CHAT_DEEPSEEK_R1_0528 || tmpl->family == DS_CHAT_DEEPSEEK_V3_0324) {
+    ds_chat_render_r1_0528(msgs, n, add_generation_prompt, tmpl->family == DS_CHAT_DEEPSEEK_R1_0528, out);
     if (out->failed) return ds_error(DSEEK_ERR_NO_MEMORY, "chat render: out of memory");
     return DSEEK_OK;
   }

@@ -17,6 +17,7 @@ typedef enum ds_chat_family {
   DS_CHAT_DEEPSEEK_V3,   /* V3: systems joined by blank lines, no reasoning handling */
   DS_CHAT_DEEPSEEK_R1_0528,   /* R1-0528 (and its Qwen3-8B distill): systems joined, user turns open
                                  the assistant turn, tool calls after the content, no forced <think> */
+  DS_CHAT_DEEPSEEK_V3_0324,   /* V3-0324: R1-0528's turns with assistant messages kept whole */
 } ds_chat_family;
 
 typedef struct ds_chat_template {

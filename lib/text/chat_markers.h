@@ -33,7 +33,9 @@ void ds_chat_put_call(ds_buf *out, const ds_chat_call *c);
 const char *ds_chat_after_last_think(const char *content);
 
 /* R1-0528's rendering of the messages after the BOS text (chat_r1_0528.c);
- * the messages are checked already. */
-void ds_chat_render_r1_0528(const ds_chat_msg *msgs, int64_t n, bool add_generation_prompt, ds_buf *out);
+ * the messages are checked already. drop_reasoning: R1-0528 (assistant
+ * messages keep what follows their last "</think>"); false: V3-0324. */
+void ds_chat_render_r1_0528(const ds_chat_msg *msgs, int64_t n, bool add_generation_prompt, bool drop_reasoning,
+                            ds_buf *out);
 
 #endif

@@ -8,6 +8,7 @@
 static const ds_chat_template r1 = {DS_CHAT_DEEPSEEK_R1, true, true};
 static const ds_chat_template v3 = {DS_CHAT_DEEPSEEK_V3, false, true};
 static const ds_chat_template r1_0528 = {DS_CHAT_DEEPSEEK_R1_0528, false, true};
+static const ds_chat_template v3_0324 = {DS_CHAT_DEEPSEEK_V3_0324, false, true};
 
 static void expect(const ds_chat_template *t, const char *const *roles, const char *const *contents,
                    int n, bool gen, const char *want)
@@ -113,6 +114,34 @@ static void test_r1_0528(void)
   ds_buf_free(&b);
 }
 
+/* V3-0324 (tests/data/chat_templates/deepseek-v3-0324.jinja): R1-0528's turns
+ * with every assistant message written whole (message['content'], no
+ * "</think>" split), and a none content before the calls writing nothing. */
+static void test_v3_0324(void)
+{
+  const char *roles[] = {"system", "system", "user", "assistant", "user"};
+  const char *c[] = {"A", "B", "17 * 23?", "<think>\n340 + 51\n</think>\n\n391", "Thanks"};
+  expect(&v3_0324, roles, c, 5, true,
+         BOS "A\n\nB<｜User｜>17 * 23?<｜Assistant｜><think>\n340 + 51\n</think>\n\n391<｜end▁of▁sentence｜>"
+             "<｜User｜>Thanks<｜Assistant｜>");
+  /* V3 would end this one at the user's text; V3-0324's user turn opens the answer. */
+  expect(&v3_0324, roles, c, 3, false, BOS "A\n\nB<｜User｜>17 * 23?<｜Assistant｜>");
+  expect(&v3_0324, roles, c, 4, true,
+         BOS "A\n\nB<｜User｜>17 * 23?<｜Assistant｜><think>\n340 + 51\n</think>\n\n391<｜end▁of▁sentence｜>"
+             "<｜Assistant｜>");
+
+  ds_chat_call call = {NULL, "f", "{}"};
+  ds_chat_msg msgs[4] = {{"user", "q", NULL, 0}, {"assistant", NULL, &call, 1}, {"tool", "1", NULL, 0},
+                         {"assistant", "<think>t</think>ok", NULL, 0}};
+  ds_buf b = {0};
+  CHECK_EQ_INT(ds_chat_render_msgs(&v3_0324, BOS, msgs, 4, true, &b), DSEEK_OK);
+  CHECK_STR(b.data, BOS "<｜User｜>q<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f"
+                        "\n```json\n{}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜><｜end▁of▁sentence｜>"
+                        "<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>1<｜tool▁output▁end｜><｜tool▁outputs▁end｜>"
+                        "<think>t</think>ok<｜end▁of▁sentence｜><｜Assistant｜>");
+  ds_buf_free(&b);
+}
+
 static void test_detect_and_errors(void)
 {
   ds_chat_template t;
@@ -132,6 +161,10 @@ static void test_detect_and_errors(void)
   CHECK_EQ_INT(ds_chat_detect(r1_0528_src, strlen(r1_0528_src), &t), DSEEK_OK);
   CHECK_EQ_INT(t.family, DS_CHAT_DEEPSEEK_R1_0528);
   CHECK(!t.think_prefix);
+  const char *v3_0324_src = "{% set ns = namespace(is_last_user=false) %}"
+                            "{{'<｜User｜>' + message['content'] + '<｜Assistant｜>'}}";
+  CHECK_EQ_INT(ds_chat_detect(v3_0324_src, strlen(v3_0324_src), &t), DSEEK_OK);
+  CHECK_EQ_INT(t.family, DS_CHAT_DEEPSEEK_V3_0324);
   const char *chatml = "{% for m in messages %}<|im_start|>{{m.role}}{% endfor %}";
   CHECK_EQ_INT(ds_chat_detect(chatml, strlen(chatml), &t), DSEEK_ERR_UNSUPPORTED);
   CHECK(strstr(dseek_last_error(), "raw prompt") != NULL);
@@ -204,6 +237,7 @@ int main(void)
   RUN(test_literal_think_in_user);
   RUN(test_multiple_systems_and_tools);
   RUN(test_r1_0528);
+  RUN(test_v3_0324);
   RUN(test_detect_and_errors);
   return DS_TEST_RESULT();
 }

@@ -1,8 +1,8 @@
 """dseek's native chat rendering (lib/text/chat.c, chat_r1_0528.c) of tool
 calls, tool outputs and ordinary turns against DeepSeek's own Jinja chat
 templates (chat_template in tests/data/tokenizers/deepseek_{r1,v3}/
-tokenizer_config.json, and DeepSeek-R1-0528-Qwen3-8B's in
-tests/data/chat_templates/) rendered by Jinja2 (Debian's python3-jinja2) the
+tokenizer_config.json, and DeepSeek-R1-0528-Qwen3-8B's and DeepSeek-V3-0324's
+in tests/data/chat_templates/) rendered by Jinja2 (Debian's python3-jinja2) the
 way Hugging Face transformers' apply_chat_template does: a sandboxed
 environment with trim_blocks and lstrip_blocks, messages as dicts, bos_token.
 
@@ -109,6 +109,11 @@ def templates(data, chat_templates):
     # Jinja side gets "" there (what clients mean), dseek gets none.
     with open(os.path.join(chat_templates, "deepseek-r1-0528-qwen3-8b.jinja"), encoding="utf-8", newline="") as f:
         yield "deepseek_r1_0528_qwen3_8b", f.read(), "<\uff5cbegin\u2581of\u2581sentence\uff5c>", False
+    # DeepSeek-V3-0324's template reads message['content'] itself, so a none
+    # content (an assistant message that only calls tools) goes to Jinja as
+    # none. Its BOS text is V3's.
+    with open(os.path.join(chat_templates, "deepseek-v3-0324.jinja"), encoding="utf-8", newline="") as f:
+        yield "deepseek_v3_0324", f.read(), "<\uff5cbegin\u2581of\u2581sentence\uff5c>", True
 
 
 def main():

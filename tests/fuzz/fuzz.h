@@ -16,6 +16,7 @@
  *   DSEEK_FUZZ_TINY        the tiny models (tests/reference: tiny_models_dir)
  *   DSEEK_FUZZ_TOKENIZERS  tests/data/tokenizers
  *   DSEEK_FUZZ_QUANTS      tests/data/quants (llama.cpp-made split files)
+ *   DSEEK_FUZZ_CHAT_TEMPLATES  tests/data/chat_templates (published Jinja templates)
  * A target whose fixture is missing calls fuzz_skip(): the replay driver then
  * exits 77 (meson's "skipped").
  *

@@ -182,18 +182,44 @@ def text_seeds():
     put("tokenize", "invalid-truncated", b"\x00abc\xe4\xbd")
     put("tokenize", "nul-bytes", b"\x00a\x00b\x00")
 
-    def conv(flags, msgs):
-        return bytes([flags]) + b"\x1e".join(bytes([r]) + c.encode("utf-8") for r, c in msgs)
 
+# fuzz_chat's kinds (flags byte: bit 0 add_generation_prompt, value >> 1 the kind)
+CHAT_KINDS = {"r1": 0, "v3": 1, "r1-distill-qwen": 2, "r1-0528": 3, "v3-0324": 4}
+
+
+def chat_seeds():
+    """Per template kind: a plain chat, a multi-turn one with reasoning and two
+    systems, and one with tool calls and outputs; a bad role and an empty
+    input once each."""
     sysm, user, asst, tool, bad = 0, 1, 2, 3, 4
-    put("chat", "r1-simple", conv(2, [(user, "What is 2+2?")]))
-    put("chat", "r1-multi", conv(2, [(sysm, "Be brief."), (user, "Hi"), (asst, "<think>hmm</think>Hello!"),
-                                     (user, "And now?")]))
-    put("chat", "v3-systems", conv(3, [(sysm, "A"), (sysm, "B"), (user, "x"), (asst, "y")]))
-    put("chat", "tools", conv(0, [(user, "weather?"), (asst, "calling"), (tool, "{\"t\": 21}"), (tool, "ok"),
-                                  (asst, "It is 21.")]))
-    put("chat", "bad-role", conv(2, [(user, "x"), (bad, "y")]))
-    put("chat", "empty", bytes([2]))
+    none = 6   # added to a role: the content is none (an assistant that only calls tools)
+    typed = 12   # added to a role: its calls' type is "function" (else none, the default)
+
+    def conv(kind, gen, msgs):
+        """msgs: (role byte, content, [(name, arguments), ...])"""
+        out = bytes([CHAT_KINDS[kind] << 1 | gen])
+        parts = []
+        for m in msgs:
+            role, content = m[0], m[1]
+            calls = m[2] if len(m) > 2 else []
+            fields = [content] + [f for c in calls for f in c]
+            parts.append(bytes([role]) + b"\x1f".join(f.encode("utf-8") for f in fields))
+        return out + b"\x1e".join(parts)
+
+    weather = ("get_weather", "{\"city\": \"Paris\"}")
+    clock = ("get_time", "{\"zone\": \"Europe/Paris\"}")
+    for kind in CHAT_KINDS:
+        put("chat", f"{kind}-simple", conv(kind, 1, [(user, "What is 2+2?")]))
+        put("chat", f"{kind}-multi", conv(kind, 0, [(sysm, "Be brief."), (sysm, "Answer in French."), (user, "Hi"),
+                                                    (asst, "<think>hmm</think>Salut !"), (user, "17 * 23?")]))
+        put("chat", f"{kind}-tools", conv(kind, 1, [
+            (sysm, "## Tools\nget_weather, get_time"), (user, "weather and time?"),
+            (asst + none, "", [weather, clock]), (tool, "{\"t\": 21}"), (tool, "10:00"),
+            (asst, "<think>both</think>21 C at 10:00."), (user, "\u6771\u4eac?"),
+            (asst + typed, "Checking.", [("search", "{\"q\": \"\u6771\u4eac \\\"x\\\"\"}")]), (tool, "sunny")]))
+    put("chat", "bad-role", conv("r1", 1, [(user, "x"), (bad, "y")]))
+    put("chat", "none-user", conv("v3-0324", 1, [(user + none, "")]))
+    put("chat", "empty", bytes([1]))
 
 
 def state_seeds(path):
@@ -213,6 +239,7 @@ def main():
     config_seeds(tiny)
     tokenizer_seeds(tiny)
     text_seeds()
+    chat_seeds()
     if len(sys.argv) > 2:
         state_seeds(sys.argv[2])
 

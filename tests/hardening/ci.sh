@@ -83,7 +83,7 @@ fuzz_one() {
   local t=$1 dir=build-fuzz
   mkdir -p "$dir/fuzz-corpus/$t" "$dir/fuzz-artifacts/$t"
   DSEEK_FUZZ_TINY=$PWD/$dir/tests/reference/tiny DSEEK_FUZZ_TOKENIZERS=$PWD/tests/data/tokenizers \
-    DSEEK_FUZZ_QUANTS=$PWD/tests/data/quants \
+    DSEEK_FUZZ_QUANTS=$PWD/tests/data/quants DSEEK_FUZZ_CHAT_TEMPLATES=$PWD/tests/data/chat_templates \
     "$dir/tests/fuzz/fuzz_${t}_libfuzzer" -max_total_time="$fuzz_seconds" -timeout=20 -print_final_stats=1 \
     -artifact_prefix="$dir/fuzz-artifacts/$t/" "$dir/fuzz-corpus/$t" "tests/fuzz/corpus/$t" \
     >"$dir/fuzz-$t.log" 2>&1
