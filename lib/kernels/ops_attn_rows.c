@@ -5,9 +5,9 @@
  * every level).
  *
  * Cache rows (ds_attn_row_to_f32): each decode is exact or one rounding per
- * value, so the SIMD forms give the scalar decode's bits (NaNs aside: a
- * hardware f16 conversion keeps a NaN's payload, the scalar one makes it
- * canonical):
+ * value, so the SIMD forms give the scalar decode's bits (NaNs aside: the
+ * hardware f16 conversions quiet a signalling NaN, the scalar one copies its
+ * bits; both are NaN, which is all softmax sees):
  *   F16    value = the half float            F16C (x86 AVX2 level), vcvt (NEON)
  *   BF16   bits = h << 16                    a widening shift
  *   Q8_0   {f16 d; i8 q[32]}, value = q d    int8 -> int32 -> f32 (exact), one
