@@ -3,7 +3,8 @@
  * to this machine's memory limit.
  *
  *   dseek-bench -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d 512,4096,16384]
- *               [--depth-fill tile|prefill] [--parallel 4,8] [--no-mmap] [--json]
+ *               [--depth-fill tile|prefill] [--kv-type f16|f32|bf16|q8_0] [--parallel 4,8] [--no-mmap]
+ *               [--json]
  *   dseek-bench [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE
  *               [--steps 2000] [--json]     (the constraint's cost: bench_grammar.c)
  *
@@ -25,7 +26,8 @@
  *               Every repetition starts at D: the N decoded tokens are
  *               dropped again (dseek_context_shift). Its roofline fraction
  *               counts the weights plus the cache a token reads: bytes/token
- *               + (D + N/2) x KV bytes per token
+ *               + (D + N/2) x KV bytes per token. --kv-type: the cache type
+ *               of the pp, tg and tgN@D figures (default F16)
  *   bytes/token the weights one decoded token reads: every tensor of the file
  *               except the embedding table, plus one embedding row (the whole
  *               table when the output head is tied to it), and of a MoE
@@ -50,6 +52,7 @@
 #include "bench_generate.h"
 
 #include <stdint.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,7 +181,7 @@ static double roofline_at(double bw_gbs, double bpt, double kv_bpt, const result
 static int usage(const char *argv0)
 {
   fprintf(stderr, "usage: %s -m MODEL [-t THREADS] [-r REPS] [-p 64,512] [-n 64] [-d DEPTHS] [--depth-fill tile|prefill]\n"
-                  "       [--parallel 4,8] [--no-mmap] [--json]\n"
+                  "       [--kv-type f16|f32|bf16|q8_0] [--parallel 4,8] [--no-mmap] [--json]\n"
                   "       %s [-m MODEL] --vocab TOKENIZER --json-schema FILE | --grammar FILE [--steps N] [--json]\n",
           argv0, argv0);
   return 2;
@@ -198,6 +201,19 @@ static int parse_list(const char *list, int64_t *out, int max, int64_t lo, int64
   return n;
 }
 
+/* --kv-type: a cache type by its name in any case ("q8_0" or "Q8_0"), or -1. */
+static int kv_type_named(const char *name)
+{
+  static const int types[] = {DSEEK_TYPE_F16, DSEEK_TYPE_F32, DSEEK_TYPE_BF16, DSEEK_TYPE_Q8_0};
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+    const char *t = dseek_type_name(types[i]);
+    size_t k = 0;
+    while (t[k] && toupper((unsigned char)name[k]) == t[k]) k++;
+    if (!t[k] && !name[k]) return types[i];
+  }
+  return -1;
+}
+
 int bench_grammar_main(const char *model_path, const char *vocab_path, const char *grammar_file,
                        const char *schema_file, int n_threads, int n_tg, int steps, int json);
 
@@ -205,7 +221,7 @@ int main(int argc, char **argv)
 {
   const char *path = NULL, *pp_list = "64,512", *par_list = "4,8", *depth_list = "";
   const char *vocab = NULL, *grammar = NULL, *schema = NULL;
-  int n_threads = 2, reps = 3, json = 0, steps = 2000, no_mmap = 0;
+  int n_threads = 2, reps = 3, json = 0, steps = 2000, no_mmap = 0, kv_type = DSEEK_TYPE_F16;
   bench_fill fill = BENCH_FILL_TILE;
   int64_t n_tg = 64;
   for (int i = 1; i < argc; i++) {
@@ -221,6 +237,7 @@ int main(int argc, char **argv)
     else if (!strcmp(a, "--depth-fill") && v && (!strcmp(v, "tile") || !strcmp(v, "prefill")))
       fill = !strcmp(argv[++i], "tile") ? BENCH_FILL_TILE : BENCH_FILL_PREFILL;
     else if (!strcmp(a, "--parallel") && v) par_list = argv[++i];
+    else if (!strcmp(a, "--kv-type") && v && (kv_type = kv_type_named(v)) >= 0) i++;
     else if (!strcmp(a, "--vocab") && v) vocab = argv[++i];
     else if (!strcmp(a, "--grammar") && v) grammar = argv[++i];
     else if (!strcmp(a, "--json-schema") && v) schema = argv[++i];
@@ -263,6 +280,7 @@ int main(int argc, char **argv)
   co.n_ctx = n_ctx_need + 16;
   co.n_batch = n_max;
   co.n_threads = n_threads;
+  co.kv_type = kv_type;
   if (dseek_context_create(m, &co, &c) != DSEEK_OK) {
     fprintf(stderr, "%s: context: %s\n", path, dseek_last_error());
     dseek_model_free(m);
@@ -343,6 +361,7 @@ int main(int argc, char **argv)
     printf("  \"bandwidth_gbs\": %.2f,\n  \"bandwidth_worst_gbs\": %.2f,\n  \"bandwidth_probes\": %d,\n", bw,
            probe.worst, probe.n);
     printf("  \"roofline_tps\": %.2f,\n", roof);
+    printf("  \"kv_type\": \"%s\",\n", dseek_type_name(kv_type));
     for (int i = 0; i < n_res; i++) printf("  \"%s_tps\": %.3f,\n", res[i].name, res[i].tps);
     if (n_depth && n_tg > 0) {
       printf("  \"kv_bytes_per_token\": %.0f,\n  \"depth_fill\": \"%s\",\n", kv_bpt, depth_how);
@@ -360,7 +379,8 @@ int main(int argc, char **argv)
            probe.n, probe.worst);
     printf("bytes/token %.3f GB   roofline %.1f tokens/s\n", bpt / 1e9, roof);
     if (n_depth && n_tg > 0)
-      printf("KV cache    %.1f KB per token; tgN@D: depth %s, roofline with the cache reads\n", kv_bpt / 1e3,
+      printf("KV cache    %s, %.1f KB per token; tgN@D: depth %s, roofline with the cache reads\n",
+             dseek_type_name(kv_type), kv_bpt / 1e3,
              !strcmp(depth_how, "tiled") ? "tiled from one n_batch prefill (bench_depth.c)" : "by prefill");
     printf("\n");
     printf("| test      |   tokens/s | of roofline |\n|-----------|-----------:|------------:|\n");

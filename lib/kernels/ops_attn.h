@@ -7,6 +7,7 @@
 
 #include "kernels/cpu.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,12 @@
  * scalar to_float (its twin; the conversion is exact, so both give the same
  * bits). */
 void ds_attn_f16_to_f32(ds_cpu_level level, const uint16_t *src, float *dst, int64_t n);
+
+/* n values of a cache row of type F16, BF16 or Q8_0 (n a multiple of 32) ->
+ * f32 by level (F16C/AVX2/AVX-512, NEON; else the type's scalar to_float,
+ * the twin: same bits at every level) and true; any other type: false,
+ * nothing written. */
+bool ds_attn_row_to_f32(ds_cpu_level level, int type, const void *src, float *dst, int64_t n);
 
 /* o[d] += e[0] v[0][d] + ... + e[n-1] v[n-1][d] as one FMA chain per
  * element in j order (n successive fused axpys): AVX-512 / AVX2+FMA by level,

@@ -27,7 +27,8 @@
  * unit walks the list of its token's visible slots, so a sequence's blocks,
  * and its bits, are the same whether other sequences' slots are interleaved
  * in the cache or not. Every step above is the same IEEE operation at every
- * level (ops_attn_scores.c, ops_attn_exp.h, ds_attn_pv, the exact f16 decode),
+ * level (ops_attn_scores.c, ops_attn_exp.h, ds_attn_pv, the cache-row decodes
+ * ds_attn_row_to_f32),
  * and a head's result depends on nothing but its own query and slots, so the
  * bits do not depend on the level, the head split or the thread count.
  */
@@ -71,8 +72,7 @@ static const float *row_f32(const ds_tensor *c, const ds_type_traits *tr, ds_cpu
   const int64_t D = c->ne[0], Dp = padded8(D);
   if (c->type == DSEEK_TYPE_F32 && D == Dp) return src;
   if (c->type == DSEEK_TYPE_F32) memcpy(dst, src, (size_t)D * sizeof *dst);
-  else if (c->type == DSEEK_TYPE_F16) ds_attn_f16_to_f32(level, src, dst, D);
-  else tr->to_float(src, dst, D);
+  else if (!ds_attn_row_to_f32(level, c->type, src, dst, D)) tr->to_float(src, dst, D);
   for (int64_t d = D; d < Dp; d++) dst[d] = 0.0f;
   return dst;
 }
@@ -170,8 +170,7 @@ void ds_kernel_attn_blocked(const ds_kernel_params *p, ds_tensor *dst)
         else if (v->type == DSEEK_TYPE_F32) vrows[j] = ds_tensor_ptr(v, 0, hk, s, 0);
         else {
           const void *src = ds_tensor_ptr(v, 0, hk, s, 0);
-          if (v->type == DSEEK_TYPE_F16) ds_attn_f16_to_f32(level, src, vtile + j * Dv, Dv);
-          else tv->to_float(src, vtile + j * Dv, Dv);
+          if (!ds_attn_row_to_f32(level, v->type, src, vtile + j * Dv, Dv)) tv->to_float(src, vtile + j * Dv, Dv);
           vrows[j] = vtile + j * Dv;
         }
       }

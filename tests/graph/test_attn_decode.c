@@ -7,8 +7,8 @@
  *     odd visible lengths (1, 31, 33, 97, 1037 slots: block remainders);
  *   - the same bits for 1..4 threads (the head split follows the thread
  *     count) and for a query decoded alone or inside a batch of three;
- *   - the F16C row conversion and the value-run accumulation against their
- *     scalar twins, bit for bit. */
+ *   - the cache-row decodes (F16, BF16, Q8_0) and the value-run accumulation
+ *     against their scalar twins, bit for bit. */
 #include "harness.h"
 #include "levels.h"
 #include "util.h"
@@ -124,6 +124,10 @@ static void test_gqa_shapes(void)
   decode_case(DSEEK_TYPE_F16, 37, 37, 12, 2, 1037);
   decode_case(DSEEK_TYPE_F16, 17, 17, 5, 5, 33);    /* no sharing: one head per unit */
   decode_case(DSEEK_TYPE_F32, 17, 17, 3, 1, 33);
+  decode_case(DSEEK_TYPE_Q8_0, 128, 128, 12, 2, 97);   /* qwen2's head size, Q8_0 and BF16 caches */
+  decode_case(DSEEK_TYPE_Q8_0, 64, 64, 6, 1, 1037);
+  decode_case(DSEEK_TYPE_BF16, 37, 37, 12, 2, 97);
+  decode_case(DSEEK_TYPE_BF16, 64, 64, 6, 1, 1037);
 }
 
 /* Same bits, or both NaN (F16C keeps a NaN's payload, the scalar decode
@@ -162,6 +166,41 @@ static void test_f16_twin(void)
     CHECK(same_values(got, want, N));
   }
   CHECK(isinf(want[0]) && want[0] > 0 && isnan(want[2]) && want[3] > 0 && want[3] < 1e-7f && signbit(want[4]));
+}
+
+/* The BF16 and Q8_0 cache-row decodes (ds_attn_row_to_f32) == the types'
+ * scalar to_float, bit for bit, over random bytes (any bf16 pattern; Q8_0
+ * blocks with any f16 scale, infinities and NaNs included) at every level the
+ * host runs, for every length's tail; nothing written past n; other types are
+ * declined. */
+static void test_row_twins(void)
+{
+  enum { BLOCKS = 37, BYTES = BLOCKS * 34 };
+  static uint8_t src[BYTES];
+  static float want[BLOCKS * 32 + 1], got[BLOCKS * 32 + 1];
+  for (int i = 0; i < BYTES; i++) src[i] = (uint8_t)(rng_u32() >> 13);
+  src[0] = 0x00, src[1] = 0x7C;    /* Q8_0 block 0: d = +inf (q = 0 gives NaN) */
+  src[34] = 0x01, src[35] = 0x00;  /* block 1: the smallest subnormal d */
+  const int types[] = {DSEEK_TYPE_BF16, DSEEK_TYPE_Q8_0};
+  ds_cpu_level best = ds_cpu_level_get();
+  for (size_t t = 0; t < DS_ARRAY_LEN(types); t++) {
+    const int type = types[t], step = type == DSEEK_TYPE_Q8_0 ? 32 : 1;
+    const int64_t n_max = type == DSEEK_TYPE_Q8_0 ? BLOCKS * 32 : BYTES / 2;
+    const int64_t lens[] = {0, step, 2 * step, 3 * step, 5 * step, 7 * step, 17 * step, 33 * step, n_max};
+    for (size_t i = 0; i < DS_ARRAY_LEN(lens); i++) {
+      const int64_t n = lens[i] < n_max ? lens[i] : n_max;
+      ds_type_traits_get(type)->to_float(src, want, n);
+      for (int l = DS_CPU_SCALAR; l <= (int)best; l++) {
+        memset(got, 0xAB, sizeof got);
+        CHECK(ds_attn_row_to_f32((ds_cpu_level)l, type, src, got, n));
+        CHECK_MSG(same_values(got, want, (int)n), "level %d %s n=%lld", l, dseek_type_name(type), (long long)n);
+        CHECK(((uint32_t *)got)[n] == 0xABABABABu);
+      }
+    }
+  }
+  float one = 1.0f;
+  CHECK(!ds_attn_row_to_f32(best, DSEEK_TYPE_F32, &one, got, 1));
+  CHECK(!ds_attn_row_to_f32(best, DSEEK_TYPE_Q4_0, src, got, 32));
 }
 
 /* The oracle for one fused multiply-add: the CPU's FMA instruction where it
@@ -214,6 +253,7 @@ int main(void)
   RUN(test_mla_shapes);
   RUN(test_gqa_shapes);
   RUN(test_f16_twin);
+  RUN(test_row_twins);
   RUN(test_pv_twin);
   return DS_TEST_RESULT();
 }
