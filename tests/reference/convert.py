@@ -123,13 +123,15 @@ def is_llama3(config):
 def gguf_tensor_type(gguf_name, shape, file_type):
     if len(shape) <= 1 or gguf_name.endswith("_norm.weight") or not gguf_name.endswith(".weight"):
         return quants.GGML_TYPE_F32
+    if file_type == quants.GGML_TYPE_Q4_K and shape[-1] % quants.QK_K:
+        return quants.GGML_TYPE_Q5_0   # llama-quant.cpp's fallback for rows that are not 256-multiples
     return file_type
 
 
 # llama_ftype values of general.file_type (llama.h: ALL_F32 0, MOSTLY_F16 1,
-# MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_BF16 32)
+# MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_Q4_K_M 15, MOSTLY_BF16 32)
 FILE_TYPE_ID = {quants.GGML_TYPE_F32: 0, quants.GGML_TYPE_F16: 1, quants.GGML_TYPE_Q4_0: 2,
-                quants.GGML_TYPE_Q8_0: 7, quants.GGML_TYPE_BF16: 32}
+                quants.GGML_TYPE_Q8_0: 7, quants.GGML_TYPE_Q4_K: 15, quants.GGML_TYPE_BF16: 32}
 
 
 def write_gguf(path, weights, config, file_type, tokenizer=None, chat_template=None, name="tiny"):

@@ -400,7 +400,7 @@ def read_expected(d):
 
 def test_generated_files_are_consistent(generated):
     names = [line.split()[0] for line in open(generated / "manifest.txt")]
-    assert len(names) == 8 * len(ARCHS)
+    assert len(names) == 8 * len(ARCHS) + len(make_tiny.WIDE_VARIANTS)
     for name in names:
         d = generated / name
         kv, pre, dec = read_expected(d)
@@ -449,6 +449,26 @@ def test_gguf_tensor_types_and_metadata(generated, arch):
     assert f.tensors["token_embd.weight"]["ne"] == [64, 300]
     assert "output.weight" not in gguf_read.GGUFFile(
         generated / f"{arch}-gguf-f32-tied" / "model.gguf").tensors
+
+
+def test_wide_q4_k_model(generated):
+    """The 256-wide model: every matrix in Q4_K (rows of 256 and 512, whole
+    super-blocks), its logits as varied as the base models' and near its own
+    float weights' (the Q4_K rounding shows, but is small)."""
+    for name, arch, wtype in make_tiny.WIDE_VARIANTS:
+        f = gguf_read.GGUFFile(generated / name / "model.gguf")
+        assert f.metadata[f"{arch}.embedding_length"] == 256 and f.metadata[f"{arch}.feed_forward_length"] == 512
+        assert f.metadata["general.file_type"] == 15
+        for tname, t in f.tensors.items():
+            quantized = len(t["ne"]) == 2 and tname.endswith(".weight") and "_norm" not in tname
+            assert t["type"] == (quants.GGML_TYPE_BY_NAME[wtype] if quantized else quants.GGML_TYPE_F32), tname
+            assert not quantized or t["ne"][0] % 256 == 0, tname
+        kv, pre, _ = read_expected(generated / name)
+        assert kv["weights"] == wtype and 0.3 < pre.std() < 5 and len(set(np.argmax(pre, axis=1).tolist())) > 3
+        cfg = make_tiny.tiny_config(arch, False, wide=True)
+        weights = make_tiny.random_weights(cfg, make_tiny.WIDE_SEED)
+        _, want, _ = models.greedy_trace(weights, cfg, make_tiny.prompt_tokens(arch), 1, torch.float64)
+        assert 0 < np.abs(pre - want.numpy()).max() < 4.0   # seen: 2.0 (logits up to 7.6)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
