@@ -17,7 +17,6 @@
 #include "dseek.h"
 #include "harness.h"
 #include "levels.h"
-#include "graph/graph.h"
 #include "kernels/type_ops.h"
 #include "kernels/vec.h"
 #include "models/model.h"
@@ -197,17 +196,17 @@ typedef struct run {
 } run;
 
 /* The repack at load (README; lib/models/model_prepare.c): a dense model's
- * Q4_0 and Q4_K projections and its untied output head are interleaved
- * eight rows at a time where the level has a SIMD R8 kernel for the type
- * (type_ops.h: r8.simd), and kept as the file has them elsewhere. Checks one
- * weight (what: its name); returns whether it carries the R8 flag. */
+ * projections and its untied output head whose type has an R8 layout (Q4_0,
+ * Q4_K: type_ops.h r8.flag) are interleaved eight rows at a time where the
+ * level has a SIMD R8 kernel for the type (r8.simd), and kept as the file
+ * has them elsewhere. Checks one weight (what: its name); returns whether it
+ * carries an R8 flag. */
 static bool check_r8_weight(const char *name, const char *what, const ds_weight *w)
 {
   const ds_cpu_level l = ds_cpu_level_get();
-  const unsigned flag = w->type == DSEEK_TYPE_Q4_0 ? DS_TENSOR_Q4_0_R8
-                        : w->type == DSEEK_TYPE_Q4_K ? DS_TENSOR_Q4_K_R8 : 0;
   const ds_cpu_type_ops *o = ds_cpu_type_ops_get(ds_vec_get(l), w->type);
-  const bool want = flag && l != DS_CPU_REFERENCE && o && o->r8.simd;
+  const unsigned flag = o ? o->r8.flag : 0;
+  const bool want = flag && l != DS_CPU_REFERENCE && o->r8.simd;
   CHECK_MSG(w->layout == (want ? flag : 0u), "%s at %s: %s %s R8", name, ds_cpu_level_name(l), what,
             want ? "not repacked to" : "repacked to");
   return w->layout != 0;

@@ -288,7 +288,7 @@ def variants(arch):
 
 
 # the WIDE_CONFIG models: (name, arch, weights type); GGUF, untied, with the tokenizer
-WIDE_VARIANTS = [("qwen2-gguf-q4_k-d256", "qwen2", "q4_k")]
+WIDE_VARIANTS = [("qwen2-gguf-q4_k_m-d256", "qwen2", "q4_k_m")]
 
 
 def write_variant(out_dir, name, arch, fmt, wtype, tied, with_tok, shards, weights, cfg, prompt, chat_template):
