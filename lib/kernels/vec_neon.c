@@ -17,7 +17,9 @@
  * The integer dots exist twice (vec_neon_int.h): with the base instructions
  * (ds_vec_neon, DS_CPU_NEON) and with the ARMv8.2 dot product, 4 products per
  * lane in one sdot (ds_vec_neon_dotprod, DS_CPU_NEON_DOTPROD, where the CPU
- * reports it); both give the twin's bits.
+ * reports it); both give the twin's bits. So does the R8 Q4_K dot
+ * (q4_k_r8_neon.h, included with them), eight interleaved rows per call in
+ * the lanes of two registers, in q4_k_r8.h's summation order.
  */
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #include "kernels/quants.h"
@@ -70,11 +72,34 @@ ALWAYS_INLINE int32x4_t dot16_mull(int32x4_t acc, int8x16_t a, int8x16_t b)
   acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(a), vget_low_s8(b)));
   return vpadalq_s16(acc, vmull_high_s8(a, b));
 }
+/* The R8 kernels' four row sums (lane i: products 4i .. 4i + 3): the 8
+ * products of each half widened into int16 lanes by vmlal (a block's 8
+ * chunks of u q <= 15 * 127 add up to < 2^14 in each), then pairs of pairs
+ * added into int32 once per block. */
+ALWAYS_INLINE int16x8x2_t dot4_mlal(int16x8x2_t acc, int8x16_t u, int8x16_t q)
+{
+  acc.val[0] = vmlal_s8(acc.val[0], vget_low_s8(u), vget_low_s8(q));
+  acc.val[1] = vmlal_high_s8(acc.val[1], u, q);
+  return acc;
+}
+ALWAYS_INLINE int32x4_t rows_mlal(int16x8x2_t acc)
+{
+  return vpaddq_s32(vpaddlq_s16(acc.val[0]), vpaddlq_s16(acc.val[1]));
+}
 #define DOT16 dot16_mull
 #define NEON_FN(name) name##_neon
+#define R8_ACC int16x8x2_t
+#define R8_ZERO ((int16x8x2_t){{vdupq_n_s16(0), vdupq_n_s16(0)}})
+#define R8_DOT4 dot4_mlal
+#define R8_ROWS rows_mlal
 #include "kernels/vec_neon_int.h"
+#include "kernels/q4_k_r8_neon.h"
 #undef DOT16
 #undef NEON_FN
+#undef R8_ACC
+#undef R8_ZERO
+#undef R8_DOT4
+#undef R8_ROWS
 
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("dotprod"))), apply_to = function)
@@ -86,9 +111,18 @@ ALWAYS_INLINE int32x4_t dot16_mull(int32x4_t acc, int8x16_t a, int8x16_t b)
 ALWAYS_INLINE int32x4_t dot16_sdot(int32x4_t acc, int8x16_t a, int8x16_t b) { return vdotq_s32(acc, a, b); }
 #define DOT16 dot16_sdot
 #define NEON_FN(name) name##_dotprod
+#define R8_ACC int32x4_t   /* sdot sums each lane's 4 products itself */
+#define R8_ZERO vdupq_n_s32(0)
+#define R8_DOT4 vdotq_s32
+#define R8_ROWS(acc) (acc)
 #include "kernels/vec_neon_int.h"
+#include "kernels/q4_k_r8_neon.h"
 #undef DOT16
 #undef NEON_FN
+#undef R8_ACC
+#undef R8_ZERO
+#undef R8_DOT4
+#undef R8_ROWS
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -164,6 +198,7 @@ const ds_vec_kernels ds_vec_neon = {
   .dot_q4_k = dot_q4_k_neon,
   .dot_q5_k = dot_q5_k_neon,
   .dot_q6_k = dot_q6_k_neon,
+  .dot_q4_k_r8 = dot_q4_k_r8_neon,
   .axpy_f32 = axpy_f32,
 };
 
@@ -178,6 +213,7 @@ const ds_vec_kernels ds_vec_neon_dotprod = {
   .dot_q4_k = dot_q4_k_dotprod,
   .dot_q5_k = dot_q5_k_dotprod,
   .dot_q6_k = dot_q6_k_dotprod,
+  .dot_q4_k_r8 = dot_q4_k_r8_dotprod,
   .axpy_f32 = axpy_f32,
 };
 #else

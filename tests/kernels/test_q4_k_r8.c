@@ -1,14 +1,17 @@
 /* test_q4_k_r8.c — the R8 interleaving of Q4_K rows (kernels/q4_k_r8.h):
  * repacking in place gives every row back byte for byte, each level's R8
- * kernel gives the scalar twin's bits (q4_k_r8.h's summation order) for any
- * number of columns per call, the twin is the plain Q4_K dot's value to within
- * the order of its f32 sums, the tile packed from R8 blocks is the plain
- * rows' tile, and mul_mat on a flagged weight gives, at every
- * level and batch size 1..20, the unflagged product's bits where it takes the
- * same path (the reference, the tile), and elsewhere each column's bits alone,
- * independent of the thread count and close to the unflagged product. */
+ * kernel (every SIMD level has one: AVX2, AVX-512, NEON, dotprod) gives the
+ * scalar twin's bits (q4_k_r8.h's summation order) for any number of columns
+ * per call, the twin is the plain Q4_K dot's value to within the order of its
+ * f32 sums, the tile packed from R8 blocks is the plain rows' tile, and
+ * mul_mat on a flagged weight gives, at every level and batch size 1..20,
+ * the unflagged product's bits where it takes the same path (the reference,
+ * the tile at levels that have one: not NEON), and elsewhere each column's
+ * bits alone, independent of the thread count and close to the unflagged
+ * product. */
 #include "harness.h"
 #include "kernels/q4_k_r8.h"
+#include "kernels/type_ops.h"
 #include "kernels/types.h"
 #include "vec_test.h"
 #include "r8_test.h"
@@ -93,6 +96,10 @@ static void test_twins(void)
     }
     for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
       const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
+      /* every SIMD level (AVX2, AVX-512, NEON, dotprod) has its own kernel,
+       * so model_prepare.c repacks Q4_K there (type_ops.h: r8.simd) */
+      CHECK_MSG(l == DS_CPU_SCALAR || (vk->dot_q4_k_r8 && ds_cpu_type_ops_get(vk, DSEEK_TYPE_Q4_K)->r8.simd),
+                "%s: no SIMD R8 Q4_K dot", level_name(l));
       if (!vk->dot_q4_k_r8) continue;
       for (int nc = 1; nc <= DS_VEC_COLS; nc++) {
         /* the first nc columns of a call of nc: the twin's bits of those columns */

@@ -17,7 +17,9 @@
 #include "dseek.h"
 #include "harness.h"
 #include "levels.h"
+#include "kernels/type_ops.h"
 #include "kernels/vec.h"
+#include "models/model.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -190,7 +192,45 @@ static int32_t argmax(const float *x, int64_t n)
 typedef struct run {
   float *prefill, *decode;
   int32_t gen[MAX_TOK];
+  int r8;   /* weights the load repacked to an R8 layout */
 } run;
+
+/* The repack at load (README; lib/models/model_prepare.c): a dense model's
+ * projections and its untied output head whose type has an R8 layout (Q4_0,
+ * Q4_K: type_ops.h r8.flag) are interleaved eight rows at a time where the
+ * level has a SIMD R8 kernel for the type (r8.simd), and kept as the file
+ * has them elsewhere. Checks one weight (what: its name); returns whether it
+ * carries an R8 flag. */
+static bool check_r8_weight(const char *name, const char *what, const ds_weight *w)
+{
+  const ds_cpu_level l = ds_cpu_level_get();
+  const ds_cpu_type_ops *o = ds_cpu_type_ops_get(ds_vec_get(l), w->type);
+  const unsigned flag = o ? o->r8.flag : 0;
+  const bool want = flag && l != DS_CPU_REFERENCE && o->r8.simd;
+  CHECK_MSG(w->layout == (want ? flag : 0u), "%s at %s: %s %s R8", name, ds_cpu_level_name(l), what,
+            want ? "not repacked to" : "repacked to");
+  return w->layout != 0;
+}
+
+/* Every projection and the untied head of a dense model; returns how many
+ * are in an R8 layout. */
+static int check_r8(const char *name, const struct dseek_model *m)
+{
+  if (!m->layers) return 0;   /* not a dense model */
+  int flagged = 0;
+  for (int64_t il = 0; il < m->hp.n_layer; il++) {
+    const ds_dense_layer *L = &m->layers[il];
+    const ds_weight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->ffn_gate, &L->ffn_up, &L->ffn_down};
+    static const char *const names[] = {"wq", "wk", "wv", "wo", "ffn_gate", "ffn_up", "ffn_down"};
+    for (size_t k = 0; k < DS_ARRAY_LEN(ws); k++) {
+      char what[64];
+      snprintf(what, sizeof what, "layer %lld %s", (long long)il, names[k]);
+      flagged += ws[k]->data && check_r8_weight(name, what, ws[k]);
+    }
+  }
+  if (m->output.data && m->output.data != m->tok_embd.data) flagged += check_r8_weight(name, "output", &m->output);
+  return flagged;
+}
 
 static bool run_variant(const char *path, const char *name, const expected *e, run *r)
 {
@@ -203,6 +243,7 @@ static bool run_variant(const char *path, const char *name, const expected *e, r
   CHECK_MSG(st == DSEEK_OK, "%s: load: %s", name, dseek_last_error());
   if (st) return false;
   CHECK_EQ_INT(dseek_model_n_vocab(m), e->vocab);
+  r->r8 = check_r8(name, m);
 
   dseek_context_options co;
   dseek_context_options_init(&co, sizeof co);
@@ -285,8 +326,8 @@ static void check_rule(const char *name, const char *level, const expected *e, c
     if (r->gen[j] != x->greedy[j]) break;
     agreed++;
   }
-  fprintf(stderr, "%-9s %-26s prefill %.2e decode %.2e (tol %.1e) greedy %lld/%lld vs %s\n", level, name, pw, dw,
-          tol, (long long)agreed, (long long)e->n_gen, what);
+  fprintf(stderr, "%-9s %-26s prefill %.2e decode %.2e (tol %.1e) greedy %lld/%lld R8 %d vs %s\n", level, name, pw,
+          dw, tol, (long long)agreed, (long long)e->n_gen, r->r8, what);
 }
 
 /* Q8_0, Q4_0, K-quant and IQ weights: above the reference level dseek

@@ -120,16 +120,37 @@ def is_llama3(config):
     return s.get("rope_type", s.get("type")) == "llama3"
 
 
-def gguf_tensor_type(gguf_name, shape, file_type):
+def use_more_bits(i_layer, n_layers):
+    """llama-quant.cpp's choice of the layers that get more bits in K-quant mixes."""
+    return i_layer < n_layers // 8 or i_layer >= 7 * n_layers // 8 or (i_layer - n_layers // 8) % 3 == 2
+
+
+def q4_k_m_type(gguf_name, n_layers):
+    """Q4_K_M (llama-quant.cpp, llama_tensor_get_type): the output head in Q6_K, attn_v
+    and ffn_down in Q6_K in the use_more_bits layers, the rest Q4_K."""
+    if gguf_name == "output.weight":
+        return quants.GGML_TYPE_Q6_K
+    if gguf_name.endswith(("attn_v.weight", "ffn_down.weight")):
+        if use_more_bits(int(gguf_name.split(".")[1]), n_layers):
+            return quants.GGML_TYPE_Q6_K
+    return quants.GGML_TYPE_Q4_K
+
+
+def gguf_tensor_type(gguf_name, shape, file_type, n_layers=0):
     if len(shape) <= 1 or gguf_name.endswith("_norm.weight") or not gguf_name.endswith(".weight"):
         return quants.GGML_TYPE_F32
+    if file_type == quants.FILE_TYPE_Q4_K_M:
+        file_type = q4_k_m_type(gguf_name, n_layers)
+    if file_type in (quants.GGML_TYPE_Q4_K, quants.GGML_TYPE_Q6_K) and shape[-1] % quants.QK_K:
+        return quants.GGML_TYPE_Q5_0   # llama-quant.cpp's fallback for rows that are not 256-multiples
     return file_type
 
 
 # llama_ftype values of general.file_type (llama.h: ALL_F32 0, MOSTLY_F16 1,
-# MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_BF16 32)
+# MOSTLY_Q4_0 2, MOSTLY_Q8_0 7, MOSTLY_Q4_K_M 15, MOSTLY_BF16 32)
 FILE_TYPE_ID = {quants.GGML_TYPE_F32: 0, quants.GGML_TYPE_F16: 1, quants.GGML_TYPE_Q4_0: 2,
-                quants.GGML_TYPE_Q8_0: 7, quants.GGML_TYPE_BF16: 32}
+                quants.GGML_TYPE_Q8_0: 7, quants.GGML_TYPE_Q4_K: 15, quants.FILE_TYPE_Q4_K_M: 15,
+                quants.GGML_TYPE_BF16: 32}
 
 
 def write_gguf(path, weights, config, file_type, tokenizer=None, chat_template=None, name="tiny"):
@@ -167,7 +188,7 @@ def write_gguf(path, weights, config, file_type, tokenizer=None, chat_template=N
         if arch == "llama" and hf_name.endswith(("k_proj.weight", "k_proj.bias")):
             values = permute_qk(values, hp["n_head_kv"])
         gname = hf_to_gguf_name(hf_name)
-        w.add_tensor(gname, values, gguf_tensor_type(gname, values.shape, file_type))
+        w.add_tensor(gname, values, gguf_tensor_type(gname, values.shape, file_type, hp["n_layer"]))
     w.write(path)
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Generate tiny random qwen2, qwen3 and llama models in every file form dseek loads,
-each with the reference's expected outputs next to it.
+and a wider qwen2 in Q4_K (WIDE_VARIANTS), each with the reference's expected
+outputs next to it.
 
     /usr/bin/python3 make_tiny.py OUT_DIR [--manifest FILE] [--arch qwen2,qwen3,llama,deepseek2]
 
@@ -85,10 +86,19 @@ ARCH_CONFIG = {
 }
 
 
-def tiny_config(arch, tied):
+# A wider model whose rows (256, 512 values) take K-quant blocks of 256: its
+# Q4_K matrices are repacked to R8 at load where the CPU level has the SIMD
+# kernel (lib/kernels/q4_k_r8.h), so that path meets the reference end to end.
+WIDE_CONFIG = {"hidden_size": 256, "intermediate_size": 512}
+WIDE_SEED = 3456
+
+
+def tiny_config(arch, tied, wide=False):
     cfg = dict(BASE_CONFIG)
     cfg.update(json.loads(json.dumps(ARCH_CONFIG[arch])))
     cfg["tie_word_embeddings"] = tied
+    if wide:
+        cfg.update(WIDE_CONFIG)
     return cfg
 
 
@@ -96,11 +106,15 @@ def random_weights(config, seed):
     """Deterministic N(0, s) weights, scaled so activations and logits stay
     O(1): q/k entries ~N(0,1) give attention scores of std ~1 (not uniform),
     logits have std ~1.5. Norm weights are 1 + N(0, 0.1) and biases N(0, 0.1)
-    so that a missing norm or bias shows up."""
+    so that a missing norm or bias shows up. A wider model (WIDE_CONFIG) keeps
+    those scales: a matrix's std shrinks by sqrt(base width / its width)
+    (exactly 1 at the base sizes, so their weights do not change)."""
     rng = np.random.default_rng(seed)
     d, ff, V = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
     H, Hkv = config["num_attention_heads"], config["num_key_value_heads"]
     hd = config.get("head_dim") or d // H
+    sd = float(np.sqrt(BASE_CONFIG["hidden_size"] / d))        # inputs of width d (o_proj: H hd = d here)
+    sf = float(np.sqrt(BASE_CONFIG["intermediate_size"] / ff))  # down_proj: the FFN's width
 
     def normal(shape, std):
         return (rng.standard_normal(shape) * std).astype(np.float32)
@@ -109,9 +123,9 @@ def random_weights(config, seed):
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
         w[p + "input_layernorm.weight"] = 1 + normal((d,), 0.1)
-        w[p + "self_attn.q_proj.weight"] = normal((H * hd, d), 0.15)
-        w[p + "self_attn.k_proj.weight"] = normal((Hkv * hd, d), 0.15)
-        w[p + "self_attn.v_proj.weight"] = normal((Hkv * hd, d), 0.15)
+        w[p + "self_attn.q_proj.weight"] = normal((H * hd, d), 0.15 * sd)
+        w[p + "self_attn.k_proj.weight"] = normal((Hkv * hd, d), 0.15 * sd)
+        w[p + "self_attn.v_proj.weight"] = normal((Hkv * hd, d), 0.15 * sd)
         if config["model_type"] == "qwen2":
             w[p + "self_attn.q_proj.bias"] = normal((H * hd,), 0.1)
             w[p + "self_attn.k_proj.bias"] = normal((Hkv * hd,), 0.1)
@@ -119,14 +133,14 @@ def random_weights(config, seed):
         if config["model_type"] == "qwen3":
             w[p + "self_attn.q_norm.weight"] = 1 + normal((hd,), 0.1)
             w[p + "self_attn.k_norm.weight"] = 1 + normal((hd,), 0.1)
-        w[p + "self_attn.o_proj.weight"] = normal((d, H * hd), 0.1)
+        w[p + "self_attn.o_proj.weight"] = normal((d, H * hd), 0.1 * sd)
         w[p + "post_attention_layernorm.weight"] = 1 + normal((d,), 0.1)
-        w[p + "mlp.gate_proj.weight"] = normal((ff, d), 0.15)
-        w[p + "mlp.up_proj.weight"] = normal((ff, d), 0.15)
-        w[p + "mlp.down_proj.weight"] = normal((d, ff), 0.1)
+        w[p + "mlp.gate_proj.weight"] = normal((ff, d), 0.15 * sd)
+        w[p + "mlp.up_proj.weight"] = normal((ff, d), 0.15 * sd)
+        w[p + "mlp.down_proj.weight"] = normal((d, ff), 0.1 * sf)
     w["model.norm.weight"] = 1 + normal((d,), 0.1)
     if not config["tie_word_embeddings"]:
-        w["lm_head.weight"] = normal((V, d), 0.2)
+        w["lm_head.weight"] = normal((V, d), 0.2 * sd)
     return w
 
 
@@ -266,7 +280,7 @@ def write_expected(directory, weights, config, prompt, header):
 
 
 def variants(arch):
-    """(name, format, weights type, tied, tokenizer, shards)."""
+    """(name, format, weights type, tied, tokenizer, shards) of the base-size models."""
     return [
         (f"{arch}-gguf-f32", "gguf", "f32", False, True, 1),
         (f"{arch}-gguf-f16", "gguf", "f16", False, True, 1),
@@ -277,6 +291,29 @@ def variants(arch):
         (f"{arch}-hf-bf16-sharded", "hf", "BF16", False, True, 2),
         (f"{arch}-hf-f32-tied-notok", "hf", "F32", True, False, 1),
     ]
+
+
+# the WIDE_CONFIG models: (name, arch, weights type); GGUF, untied, with the tokenizer
+WIDE_VARIANTS = [("qwen2-gguf-q4_k_m-d256", "qwen2", "q4_k_m")]
+
+
+def write_variant(out_dir, name, arch, fmt, wtype, tied, with_tok, shards, weights, cfg, prompt, chat_template):
+    """One model directory with its expectations; returns its manifest line."""
+    d = os.path.join(out_dir, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    if fmt == "gguf":
+        path = os.path.join(d, "model.gguf")
+        convert.write_gguf(path, weights, cfg, quants.GGML_TYPE_BY_NAME[wtype],
+                           TOKENIZER if with_tok else None, chat_template, name)
+        read_w, read_cfg = convert.load_gguf(path)
+    else:
+        write_hf(d, weights, cfg, wtype, shards, with_tok, chat_template)
+        read_w, read_cfg = convert.load_hf(d)
+    header = {"arch": arch, "format": fmt, "weights": wtype.lower(),
+              "tied": int(tied), "tokenizer": int(with_tok)}
+    write_expected(d, read_w, read_cfg, prompt, header)
+    return f"{name} {arch} {fmt} {wtype.lower()} {int(tied)} {int(with_tok)}"
 
 
 def generate(out_dir, archs, chat_template):
@@ -294,21 +331,13 @@ def generate(out_dir, archs, chat_template):
             models_by_tie[tied] = (random_weights(cfg, SEED[arch] + int(tied)), cfg)
         for name, fmt, wtype, tied, with_tok, shards in variants(arch):
             weights, cfg = models_by_tie[tied]
-            d = os.path.join(out_dir, name)
-            shutil.rmtree(d, ignore_errors=True)
-            os.makedirs(d)
-            if fmt == "gguf":
-                path = os.path.join(d, "model.gguf")
-                convert.write_gguf(path, weights, cfg, quants.GGML_TYPE_BY_NAME[wtype],
-                                   TOKENIZER if with_tok else None, chat_template, name)
-                read_w, read_cfg = convert.load_gguf(path)
-            else:
-                write_hf(d, weights, cfg, wtype, shards, with_tok, chat_template)
-                read_w, read_cfg = convert.load_hf(d)
-            header = {"arch": arch, "format": fmt, "weights": wtype.lower(),
-                      "tied": int(tied), "tokenizer": int(with_tok)}
-            write_expected(d, read_w, read_cfg, prompt, header)
-            manifest.append(f"{name} {arch} {fmt} {wtype.lower()} {int(tied)} {int(with_tok)}")
+            manifest.append(write_variant(out_dir, name, arch, fmt, wtype, tied, with_tok, shards,
+                                          weights, cfg, prompt, chat_template))
+        for name, wide_arch, wtype in WIDE_VARIANTS:
+            if wide_arch == arch:
+                cfg = tiny_config(arch, False, wide=True)
+                manifest.append(write_variant(out_dir, name, arch, "gguf", wtype, False, True, 1,
+                                              random_weights(cfg, WIDE_SEED), cfg, prompt, chat_template))
     with open(os.path.join(out_dir, "manifest.txt"), "w") as f:
         f.write("\n".join(manifest) + "\n")
     return manifest

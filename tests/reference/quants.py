@@ -20,6 +20,7 @@ written here is byte-identical to what ggml's reference path would write.
         q = min(31, (int8)(x * id + 16.5)); low nibbles as Q4_0, bit 4 of value
         j in bit j of the little-endian u32 qh; value = (q - 16) d
     Q4_K: see quants_k.py (256-value super-blocks, 144 bytes).
+    Q6_K: see quants_q6_k.py (256-value super-blocks, 210 bytes).
 """
 
 import numpy as np
@@ -40,17 +41,20 @@ GGML_TYPE_Q4_0 = 2
 GGML_TYPE_Q5_0 = 6
 GGML_TYPE_Q8_0 = 8
 GGML_TYPE_Q4_K = 12
+GGML_TYPE_Q6_K = 14   # quants_q6_k.py
 GGML_TYPE_BF16 = 30
 GGML_TYPE_IQ2_XXS = 16   # quants_iq.py
 GGML_TYPE_IQ1_S = 19
 # not a ggml type: the per-tensor mix of unsloth-style "UD" files (convert_deepseek2.tensor_type)
 FILE_TYPE_UD_MIX = 1000
+# not a ggml type: llama.cpp's Q4_K_M mix for a dense model (convert.gguf_tensor_type)
+FILE_TYPE_Q4_K_M = 1001
 
 GGML_TYPE_NAMES = {
     GGML_TYPE_F32: "f32", GGML_TYPE_F16: "f16", GGML_TYPE_Q4_0: "q4_0",
     GGML_TYPE_Q8_0: "q8_0", GGML_TYPE_BF16: "bf16", GGML_TYPE_Q5_0: "q5_0",
     GGML_TYPE_Q4_K: "q4_k", GGML_TYPE_IQ2_XXS: "iq2_xxs", GGML_TYPE_IQ1_S: "iq1_s",
-    FILE_TYPE_UD_MIX: "ud_mix",
+    GGML_TYPE_Q6_K: "q6_k", FILE_TYPE_UD_MIX: "ud_mix", FILE_TYPE_Q4_K_M: "q4_k_m",
 }
 GGML_TYPE_BY_NAME = {v: k for k, v in GGML_TYPE_NAMES.items()}
 
@@ -59,7 +63,7 @@ GGML_BLOCK = {
     GGML_TYPE_F32: (1, 4), GGML_TYPE_F16: (1, 2), GGML_TYPE_BF16: (1, 2),
     GGML_TYPE_Q8_0: (QK8_0, Q8_0_BLOCK_BYTES), GGML_TYPE_Q4_0: (QK4_0, Q4_0_BLOCK_BYTES),
     GGML_TYPE_Q5_0: (QK5_0, Q5_0_BLOCK_BYTES), GGML_TYPE_Q4_K: (QK_K, Q4_K_BLOCK_BYTES),
-    GGML_TYPE_IQ2_XXS: (QK_K, 66), GGML_TYPE_IQ1_S: (QK_K, 50),
+    GGML_TYPE_Q6_K: (QK_K, 210), GGML_TYPE_IQ2_XXS: (QK_K, 66), GGML_TYPE_IQ1_S: (QK_K, 50),
 }
 
 
@@ -220,6 +224,9 @@ def encode(x, ggml_type):
     if ggml_type == GGML_TYPE_Q4_K:
         import quants_k
         return quants_k.quantize_q4_k(x)
+    if ggml_type == GGML_TYPE_Q6_K:
+        import quants_q6_k
+        return quants_q6_k.quantize_q6_k(x)
     if ggml_type in (GGML_TYPE_IQ2_XXS, GGML_TYPE_IQ1_S):
         import quants_iq
         return (quants_iq.quantize_iq2_xxs if ggml_type == GGML_TYPE_IQ2_XXS else quants_iq.quantize_iq1_s)(x)
@@ -243,6 +250,9 @@ def decode(data, ggml_type, n_values):
     if ggml_type == GGML_TYPE_Q4_K:
         import quants_k
         return quants_k.dequantize_q4_k(data, n_values)
+    if ggml_type == GGML_TYPE_Q6_K:
+        import quants_q6_k
+        return quants_q6_k.dequantize_q6_k(data, n_values)
     if ggml_type in (GGML_TYPE_IQ2_XXS, GGML_TYPE_IQ1_S):
         import quants_iq
         dq = quants_iq.dequantize_iq2_xxs if ggml_type == GGML_TYPE_IQ2_XXS else quants_iq.dequantize_iq1_s

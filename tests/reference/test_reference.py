@@ -20,6 +20,7 @@ import gguf_write as g  # noqa: E402
 import make_tiny  # noqa: E402
 import models  # noqa: E402
 import quants  # noqa: E402
+import quants_q6_k  # noqa: E402
 import safetensors_write as st  # noqa: E402
 
 ARCHS = ["qwen2", "qwen3", "llama"]
@@ -400,7 +401,7 @@ def read_expected(d):
 
 def test_generated_files_are_consistent(generated):
     names = [line.split()[0] for line in open(generated / "manifest.txt")]
-    assert len(names) == 8 * len(ARCHS)
+    assert len(names) == 8 * len(ARCHS) + len(make_tiny.WIDE_VARIANTS)
     for name in names:
         d = generated / name
         kv, pre, dec = read_expected(d)
@@ -449,6 +450,73 @@ def test_gguf_tensor_types_and_metadata(generated, arch):
     assert f.tensors["token_embd.weight"]["ne"] == [64, 300]
     assert "output.weight" not in gguf_read.GGUFFile(
         generated / f"{arch}-gguf-f32-tied" / "model.gguf").tensors
+
+
+def test_wide_q4_k_m_model(generated):
+    """The 256-wide model: llama.cpp's Q4_K_M mix for 2 layers (the head, and
+    attn_v and ffn_down of layer 1, the use_more_bits layer, in Q6_K; every
+    other matrix Q4_K), rows of 256 and 512 (whole super-blocks), its logits
+    as varied as the base models' and near its own float weights' (the
+    rounding shows, but is small)."""
+    q6_k = {"output.weight", "blk.1.attn_v.weight", "blk.1.ffn_down.weight"}
+    for name, arch, wtype in make_tiny.WIDE_VARIANTS:
+        f = gguf_read.GGUFFile(generated / name / "model.gguf")
+        assert f.metadata[f"{arch}.embedding_length"] == 256 and f.metadata[f"{arch}.feed_forward_length"] == 512
+        assert f.metadata["general.file_type"] == 15
+        for tname, t in f.tensors.items():
+            quantized = len(t["ne"]) == 2 and tname.endswith(".weight") and "_norm" not in tname
+            want = (quants.GGML_TYPE_Q6_K if tname in q6_k else quants.GGML_TYPE_Q4_K) if quantized else quants.GGML_TYPE_F32
+            assert t["type"] == want and (not quantized or t["ne"][0] % 256 == 0), tname
+        kv, pre, _ = read_expected(generated / name)
+        assert kv["weights"] == wtype and 0.3 < pre.std() < 5 and len(set(np.argmax(pre, axis=1).tolist())) > 3
+        cfg = make_tiny.tiny_config(arch, False, wide=True)
+        weights = make_tiny.random_weights(cfg, make_tiny.WIDE_SEED)
+        _, want, _ = models.greedy_trace(weights, cfg, make_tiny.prompt_tokens(arch), 1, torch.float64)
+        assert 0 < np.abs(pre - want.numpy()).max() < 4.0   # seen: 2.0 (logits up to 7.6)
+
+
+def test_use_more_bits():
+    """llama-quant.cpp's layer choice, by hand: first and last eighth, then every third."""
+    assert [i for i in range(2) if convert.use_more_bits(i, 2)] == [1]
+    assert [i for i in range(16) if convert.use_more_bits(i, 16)] == [0, 1, 4, 7, 10, 13, 14, 15]
+
+
+def test_q6_k_block_by_hand():
+    """A Q6_K block from its definition (block_q6_K in ggml-common.h): value v
+    = 128 h + 32 k + l has low bits in ql[64 h + l + 32 (k % 2)] (nibble k // 2),
+    high bits in bits 2k, 2k + 1 of qh[32 h + l], scale scales[v // 16]."""
+    rng = np.random.default_rng(5)
+    q = rng.integers(0, 64, 256)
+    sc = rng.integers(-128, 128, 16).astype(np.int8)
+    d = np.float32(0.0137)
+    raw = np.zeros(210, np.uint8)
+    for v in range(256):
+        h, k, l = v // 128, (v % 128) // 32, v % 32
+        raw[64 * h + l + 32 * (k % 2)] |= (q[v] & 15) << (4 * (k // 2))
+        raw[128 + 32 * h + l] |= (q[v] >> 4) << (2 * k)
+    raw[192:208] = sc.view(np.uint8)
+    raw[208:210] = np.array([quants.f32_to_f16_bits(d)], np.uint16).view(np.uint8)
+    d16 = np.float32(quants.f16_bits_to_f32(np.array([quants.f32_to_f16_bits(d)]))[0])
+    want = np.array([(d16 * np.float32(sc[v // 16])) * np.float32(q[v] - 32) for v in range(256)], np.float32)
+    assert np.array_equal(quants_q6_k.dequantize_q6_k(raw.tobytes(), 256), want)
+    assert quants.ggml_nbytes(quants.GGML_TYPE_Q6_K, 512) == 420
+
+
+def test_q6_k_round_trip():
+    """Quantized and read back: a Q6_K value lies within half a step of its
+    group (d16 |scales[g]| / 2, plus f16 rounding of d) of the input, and an
+    all-zero row stays zero."""
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((4, 512)) * np.array([[0.01], [1.0], [30.0], [0.2]])).astype(np.float32)
+    raw = quants_q6_k.quantize_q6_k(x)
+    y = quants_q6_k.dequantize_q6_k(raw, x.size).reshape(x.shape)
+    blocks = np.frombuffer(raw, np.uint8).reshape(-1, 210)
+    d = quants.f16_bits_to_f32(blocks[:, 208:210].copy().view(np.uint16)[:, 0])
+    step = (np.abs(d[:, None] * blocks[:, 192:208].copy().view(np.int8)).astype(np.float32)).reshape(4, 32)
+    err = np.abs(y - x).reshape(4, 32, 16).max(axis=2)
+    assert np.all(err <= step * 0.5 * (1 + 1e-3) + 1e-7)
+    assert np.abs(y - x).max() / np.abs(x).max() < 0.03
+    assert not np.any(quants_q6_k.dequantize_q6_k(quants_q6_k.quantize_q6_k(np.zeros(256, np.float32)), 256))
 
 
 @pytest.mark.parametrize("arch", ARCHS)
