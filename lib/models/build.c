@@ -46,6 +46,13 @@ static bool fuse_gate_up(const ds_weight *gate, const ds_weight *up)
   return !gate->scale && !up->scale && gate->type == up->type && !gate->layout && !up->layout;
 }
 
+/* The routed experts' gate and up in one op: as fuse_gate_up, except that
+ * both may be in the same R8 layout (ops_moe_mm.c reads it in every way). */
+static bool fuse_experts(const ds_weight *gate, const ds_weight *up)
+{
+  return !gate->scale && !up->scale && gate->type == up->type && gate->layout == up->layout;
+}
+
 ds_tensor *ds_build_ffn(ds_graph *g, ds_tensor *x, const ds_weight *gate, const ds_weight *up,
                         const ds_weight *down, bool may_fuse)
 {
@@ -76,7 +83,7 @@ ds_tensor *ds_build_moe(ds_graph *g, ds_tensor *hn, const ds_moe_weights *w, con
   ds_tensor *x = ds_op_reshape(g, hn, 3, ne3);
   /* silu(G_e hn) * (U_e hn) in one op for stacked experts (GGUF); FP8 and
    * scattered experts (Hugging Face files) take the two products */
-  ds_tensor *h = !w->gate->table && !w->up->table && fuse_gate_up(&w->gate->w, &w->up->w)
+  ds_tensor *h = !w->gate->table && !w->up->table && fuse_experts(&w->gate->w, &w->up->w)
                      ? ds_op_mul_mat_id_swiglu(g, ds_build_weight(g, &w->gate->w, "ffn_gate_exps"),
                                                ds_build_weight(g, &w->up->w, "ffn_up_exps"), x, ids)
                      : ds_op_swiglu(g, experts(g, x, w->gate, ids, "ffn_gate_exps"),
