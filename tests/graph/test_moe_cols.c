@@ -14,8 +14,8 @@
  *   - R8 experts (Q4_0 and Q4_K, each expert's N = 19 rows repacked on their
  *     own: two groups and three plain tail rows; mul_mat_id, the fused op
  *     with both weights R8 and with only the gate R8): a group row's value
- *     equals the level's R8 dot called here with ncols = 1 on the input's
- *     QA row, a tail row's the plain dot's, the reference's the decoded
+ *     equals the scalar twin of the R8 dot called here with ncols = 1 on the
+ *     input's QA row (vec.h: every level gives its bits), a tail row's the plain dot's, the reference's the decoded
  *     original row's;
  *   - FP8 block-scaled experts: mul_mat_id gives the bits of mul_mat_scaled
  *     on each expert (both decode rows with the same decoder, fp8.h), at
@@ -69,8 +69,8 @@ typedef struct experts {
 } experts;
 
 /* Row n of expert e against the f32 column xc with one column per call: the
- * level's integer dot on xc's QA row (a row of an R8 group: the R8 dot of
- * its group, the row's lane), or (decoded types, the reference) the decoded
+ * level's integer dot on xc's QA row (a row of an R8 group: the scalar R8
+ * dot of its group, the row's lane), or (decoded types, the reference) the decoded
  * original row's f32 dot. */
 static float one_col(int type, const experts *x, size_t rb, int64_t e, int64_t n, const float *xc)
 {
@@ -83,7 +83,7 @@ static float one_col(int type, const experts *x, size_t rb, int64_t e, int64_t n
     const char *group = (const char *)x->data + (size_t)(e * N + n / DS_R8_ROWS * DS_R8_ROWS) * rb;
     float v8[DS_R8_ROWS];
     vk->quantize_qa(xc, K, qa);
-    ds_cpu_type_ops_get(vk, type)->r8.dot(K, group, qa, 0, 1, v8);
+    ds_cpu_type_ops_get(&ds_vec_scalar, type)->r8.dot(K, group, qa, 0, 1, v8);   /* the scalar twin (vec.h: every level's bits) */
     return v8[n % DS_R8_ROWS];
   }
   if (level == DS_CPU_REFERENCE) {
