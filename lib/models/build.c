@@ -39,8 +39,9 @@ ds_tensor *ds_build_embed(ds_graph *g, const ds_weight *w, ds_tensor *ids)
 }
 
 /* Can silu(G x) * (U x) be one op? Not for FP8 (it needs the scale grids),
- * two weight types, repacked layouts (the experts' kernels read the file's
- * rows) or a strided x. */
+ * two weight types, R8 layouts (a dense FFN's R8 weights take mul_mat's R8
+ * path; the fused op reads R8 too, but has not been measured against it
+ * for dense FFNs) or a strided x. */
 static bool fuse_gate_up(const ds_weight *gate, const ds_weight *up)
 {
   return !gate->scale && !up->scale && gate->type == up->type && !gate->layout && !up->layout;
