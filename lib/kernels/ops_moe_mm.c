@@ -48,6 +48,20 @@
  *     tiles of e, then its up tiles, combined in place). Units are cut into
  *     contiguous ranges of equal cost (inputs + a packing charge).
  *
+ * R8 experts (flagged DS_TENSOR_Q4_0_R8 / DS_TENSOR_Q4_K_R8: each expert's
+ * N rows interleaved eight at a time, repacked at load, q4_0_r8.h,
+ * q4_k_r8.h): the dots way's units are (used expert, 8-row group) and then
+ * one per tail row (N % 8, in the plain layout, the plain dot); a group takes
+ * the type's R8 dot over the same gathered QA rows, DS_VEC_COLS columns per
+ * call, so one activation load serves eight rows (a column's bits do not
+ * depend on the other columns of an R8 call either, vec.h); the tile way
+ * packs its tiles from the R8 blocks (r8.tile_pack: the plain packer's
+ * bytes, so the tile's bits do not change); the reference (and a level
+ * without the type's dot) decodes each row from the groups. A value of an R8
+ * expert differs from the plain row's only by the R8 dot's summation order,
+ * the same at every level, as in mul_mat. The fused op's gate and up may
+ * each be R8 or not.
+ *
  * In every way a (row, input) value is computed the same way whatever else is
  * in the batch: a dot's or a tile's column result does not depend on the other
  * columns of its call (vec.h: every level keeps one accumulator per column;
@@ -63,6 +77,7 @@
 #include "kernels/cpu.h"
 #include "kernels/fp8.h"
 #include "kernels/ops.h"
+#include "kernels/q4_0_r8.h"
 #include "kernels/type_ops.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
@@ -114,6 +129,14 @@ static const ds_cpu_type_ops *weight_ops(const ds_vec_kernels *vk, const ds_tens
   return ds_cpu_type_ops_get(vk, w->type);
 }
 
+/* Whether the experts are held in the type's R8 layout (each expert's N
+ * rows interleaved on their own, q4_0_r8.h / q4_k_r8.h). */
+static bool is_r8(const ds_tensor *w)
+{
+  const ds_cpu_type_ops *o = ds_cpu_type_ops_get(NULL, w->type);
+  return o && o->r8.flag && (w->flags & o->r8.flag);
+}
+
 /* Experts without a scale grid of which one weight (gate or up when fused,
  * each may have its own type) is dotted against QA rows at level vk (NULL:
  * at some level, for the scratch size). */
@@ -153,7 +176,8 @@ void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf
   const ds_cpu_type_ops *o = vk ? ds_cpu_type_ops_get(vk, type) : NULL;
   if (!o) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
   else if (o->qa)
-    snprintf(buf, size, "%s: int8 dot on int8 activations%s", vk->name,
+    snprintf(buf, size, "%s: int8 dot on int8 activations%s%s", vk->name,
+             o->r8.simd ? " (loaded whole: 8 interleaved rows per pass)" : "",   /* repacked: model_prepare.c */
              moe_tile_pays(o, INT64_MAX) ? ", 16-row tile for prompts" : "");
   else snprintf(buf, size, "%s: rows decoded to f32, f32 dot", vk->name);
 }
@@ -163,9 +187,10 @@ void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf
  * T tokens when X1 == 1, up to T gathered inputs of one expert + 15 rows of
  * AMX padding, and (tile) a packed tile (the larger of the two block
  * formats), a 16 x 16 kernel output, the K-quant tile's dmin terms
- * [K / 32][16] and the gathered rows' d_b s_b [T + 15][K / 32]. */
+ * [K / 32][16], the gathered rows' d_b s_b [T + 15][K / 32] and 16 rows of
+ * an R8 expert's last tile back in the plain layout. */
 typedef struct moe_layout {
-  size_t start, pairs, qa, gathered, pack, tile_out, mins, ds, end;
+  size_t start, pairs, qa, gathered, pack, tile_out, mins, ds, rows16, end;
 } moe_layout;
 
 static void moe_layout_of(const ds_tensor *node, moe_layout *l)
@@ -182,7 +207,8 @@ static void moe_layout_of(const ds_tensor *node, moe_layout *l)
   l->tile_out = l->pack + nb * DS_MAX(DS_GEMM_BLOCK_BYTES, DS_GEMM_Q6_BLOCK_BYTES);
   l->mins = l->tile_out + (qa_bytes ? 16 * DS_GEMM_ROWS * sizeof(float) : 0);
   l->ds = l->mins + nb * DS_GEMM_ROWS * sizeof(float);
-  l->end = l->ds + (qa_bytes ? (T + 15) : 0) * nb * sizeof(float);
+  l->rows16 = l->ds + (qa_bytes ? (T + 15) : 0) * nb * sizeof(float);
+  l->end = l->rows16 + nb * 18 * DS_GEMM_ROWS;   /* 16 Q4_0 / Q4_K rows (18 bytes per 32 values) */
 }
 
 size_t ds_kernel_mul_mat_id_scratch_floats(const ds_tensor *node)
@@ -206,6 +232,9 @@ typedef struct moe_mm {
   void *pack;
   float *tile_out;
   float *mins, *ds;   /* tile: the K-quant dmin terms, the gathered rows' d_b s_b */
+  void *rows16;       /* tile: an R8 expert's rows back in the plain layout */
+  bool r8[2];         /* the weight is in its type's R8 layout */
+  bool grouped;       /* dots: units are 8-row groups (a weight takes its R8 dot) */
   float *row[2];
   ds_fp8_row_fn fp8_row;   /* the level's FP8 row decoder, as mul_mat's */
 } moe_mm;
@@ -234,7 +263,9 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t 
   const ds_tensor *w = c->w[which];
   const char *wrow = expert_matrix(w, c->table, e) + n * (int64_t)w->nb[1];
   const ds_cpu_type_ops *o = c->vk ? weight_ops(c->vk, w) : NULL;
-  const ds_vec_dot_fn qdot = c->qa && o->qa ? o->dot : NULL;
+  /* an R8 weight's tail rows (past its last whole group) are plain rows */
+  const bool plain_row = !c->r8[which] || n >= c->N - c->N % DS_R8_ROWS;
+  const ds_vec_dot_fn qdot = c->qa && o->qa && plain_row ? o->dot : NULL;
   if (qdot) {
     /* whole groups of DS_VEC_COLS, the rest one column per call: the x86
      * 2- and 3-column forms of some dots (Q4_0, Q8_0, Q6_K) take longer than
@@ -256,6 +287,9 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t 
     ds_fp8_scale_shape(c->N, c->K, &sr, &scols);
     c->fp8_row((const uint8_t *)wrow, sc + (n / DS_FP8_BLOCK) * scols, c->K, c->row[which]);
     r = c->row[which];
+  } else if (c->r8[which]) {   /* the reference, or a level without the type's dot */
+    weight_ops(c->vk, w)->r8.row_to_float(expert_matrix(w, c->table, e), c->K, c->N, n, c->row[which]);
+    r = c->row[which];
   } else if (w->type != DSEEK_TYPE_F32) {
     weight_ops(c->vk, w)->to_float(wrow, c->row[which], c->K);
     r = c->row[which];
@@ -266,6 +300,32 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t 
     if (c->vk) c->vk->dot_f32(c->K, r, col, 0, 1, &v);
     else v = ds_dot_f32(r, col, c->K);
     put(pair_out(c, c->pairs[i], n), which, v);
+  }
+}
+
+/* Dots: rows [8 g, 8 g + 8) of expert e of weight `which` (an R8 group)
+ * with the inputs of pairs [i0, i0 + count): an R8 weight takes its R8 dot,
+ * eight rows per call over the gathered QA rows, DS_VEC_COLS columns per
+ * call as rows_unit (vec.h: every column keeps the bits of a one-column
+ * call); a weight in the plain layout (the fused op's other one) its rows. */
+static void group_unit(const moe_mm *c, int which, int64_t e, int64_t g, int32_t i0, int32_t count)
+{
+  if (!c->r8[which] || !c->qa || !weight_ops(c->vk, c->w[which])->qa) {
+    for (int r = 0; r < DS_R8_ROWS; r++) rows_unit(c, which, e, g * DS_R8_ROWS + r, i0, count);
+    return;
+  }
+  const ds_tensor *w = c->w[which];
+  const char *group = expert_matrix(w, c->table, e) + g * DS_R8_ROWS * (int64_t)w->nb[1];
+  const ds_vec_dot_r8_fn r8dot = weight_ops(c->vk, w)->r8.dot;
+  for (int32_t m = 0; m < count;) {
+    const int nc = count - m >= DS_VEC_COLS ? DS_VEC_COLS : 1;
+    float v[DS_VEC_COLS * DS_R8_ROWS];
+    r8dot(c->K, group, c->gathered + (size_t)m * c->qa_bytes, c->qa_bytes, nc, v);
+    for (int col = 0; col < nc; col++) {
+      float *out = pair_out(c, c->pairs[i0 + m + col], g * DS_R8_ROWS);
+      for (int r = 0; r < DS_R8_ROWS; r++) put(out + r, which, v[col * DS_R8_ROWS + r]);
+    }
+    m += nc;
   }
 }
 
@@ -303,21 +363,24 @@ static void gather(const moe_mm *c, int32_t i0, int32_t count, bool u8)
     ds_qa_ds(c->gathered + (size_t)i * c->qa_bytes, c->K, c->ds + (size_t)i * (size_t)(c->K / DS_QA_BLOCK));
 }
 
-/* Reference and dots: (used expert, row) units in contiguous equal ranges.
- * A thread's units of one expert are rows [n0, n1): its inputs are gathered
- * once (in chunks of at most T, more only when ids repeat an expert within a
- * token), then every row meets all of them; the fused op's up row follows
- * its gate row. */
+/* Reference and dots: (used expert, row) units in contiguous equal ranges;
+ * grouped (an R8 weight with its dot): (used expert, 8-row group) units,
+ * then one per tail row. A thread's units of one expert are [u0, u1): its
+ * inputs are gathered once (in chunks of at most T, more only when ids
+ * repeat an expert within a token), then every row meets all of them; the
+ * fused op's up rows follow their gate rows. */
 static void run_rows(const ds_kernel_params *p, const moe_mm *c, int64_t E, int n_w)
 {
   int64_t n_used = 0;
   for (int64_t e = 0; e < E; e++) n_used += c->start[e + 1] > c->start[e];
+  const int64_t groups = c->grouped ? c->N / DS_R8_ROWS : 0;
+  const int64_t per_expert = groups + (c->N - groups * DS_R8_ROWS);
   int64_t u0, u1;
-  ds_kernel_rows(n_used * c->N, p->ith, p->nth, &u0, &u1);
+  ds_kernel_rows(n_used * per_expert, p->ith, p->nth, &u0, &u1);
   const int32_t chunk = c->qa ? (int32_t)c->dst->ne[2] : INT32_MAX;
   int64_t used_index = -1, e = -1;
   for (int64_t u = u0; u < u1;) {
-    const int64_t want = u / c->N, n0 = u % c->N, n1 = DS_MIN(c->N, n0 + (u1 - u));
+    const int64_t want = u / per_expert, n0 = u % per_expert, n1 = DS_MIN(per_expert, n0 + (u1 - u));
     while (used_index < want) {   /* advance to the want-th used expert */
       e++;
       if (c->start[e + 1] > c->start[e]) used_index++;
@@ -326,7 +389,10 @@ static void run_rows(const ds_kernel_params *p, const moe_mm *c, int64_t E, int 
       const int32_t count = DS_MIN(chunk, c->start[e + 1] - from);
       if (c->qa) gather(c, from, count, false);
       for (int64_t n = n0; n < n1; n++)
-        for (int which = 0; which < n_w; which++) rows_unit(c, which, e, n, from, count);
+        for (int which = 0; which < n_w; which++) {
+          if (n < groups) group_unit(c, which, e, n, from, count);
+          else rows_unit(c, which, e, n + groups * (DS_R8_ROWS - 1), from, count);
+        }
       from += count;
     }
     u += n1 - n0;
@@ -342,7 +408,10 @@ static void tile_unit(const moe_mm *c, int which, int64_t e, int64_t n0, int32_t
   const ds_tensor *w = c->w[which];
   const ds_cpu_type_ops *o = weight_ops(c->vk, w);
   const bool amx = o->tile.amx && ds_cpu_amx();   /* a level with AMX forms, on a CPU that grants them */
-  o->tile.pack(o, expert_matrix(w, c->table, e) + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K, c->pack, c->mins);
+  const char *base = expert_matrix(w, c->table, e);
+  if (c->r8[which])   /* from the R8 groups (the plain packer's bytes) */
+    o->r8.tile_pack(o, base, w->nb[1], c->K, c->N, n0, nr, c->pack, c->mins, c->rows16);
+  else o->tile.pack(o, base + n0 * (int64_t)w->nb[1], w->nb[1], nr, c->K, c->pack, c->mins);
   const size_t nb = (size_t)(c->K / DS_QA_BLOCK);
   for (int32_t m = 0; m < count;) {
     const char *xc = c->gathered + (size_t)m * c->qa_bytes;
@@ -434,6 +503,7 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
       .fp8_row = ds_fp8_row_kernel(level),
   };
   const int n_w = fused ? 2 : 1;
+  for (int i = 0; i < n_w; i++) c.r8[i] = is_r8(c.w[i]);
   if (c.vk && qa_type(dst, c.vk)) {
     c.qa_bytes = ds_qa_row_bytes(c.K);
     c.qa = s + l.qa;
@@ -441,6 +511,8 @@ static void moe_mm_run(const ds_kernel_params *p, ds_tensor *dst, bool fused)
     c.pack = s + l.pack;
     c.tile_out = (float *)(s + l.tile_out);
     c.mins = (float *)(s + l.mins);
+    c.rows16 = s + l.rows16;
+    for (int i = 0; i < n_w; i++) c.grouped |= c.r8[i] && weight_ops(c.vk, c.w[i])->qa;
     /* d_b s_b of the gathered inputs only for a weight whose tile has the dmin term */
     for (int i = 0; i < n_w; i++)
       if (weight_ops(c.vk, c.w[i])->tile.min_term) c.ds = (float *)(s + l.ds);

@@ -39,11 +39,19 @@ ds_tensor *ds_build_embed(ds_graph *g, const ds_weight *w, ds_tensor *ids)
 }
 
 /* Can silu(G x) * (U x) be one op? Not for FP8 (it needs the scale grids),
- * two weight types, repacked layouts (the experts' kernels read the file's
- * rows) or a strided x. */
+ * two weight types, R8 layouts (a dense FFN's R8 weights take mul_mat's R8
+ * path; the fused op reads R8 too, but has not been measured against it
+ * for dense FFNs) or a strided x. */
 static bool fuse_gate_up(const ds_weight *gate, const ds_weight *up)
 {
   return !gate->scale && !up->scale && gate->type == up->type && !gate->layout && !up->layout;
+}
+
+/* The routed experts' gate and up in one op: as fuse_gate_up, except that
+ * both may be in the same R8 layout (ops_moe_mm.c reads it in every way). */
+static bool fuse_experts(const ds_weight *gate, const ds_weight *up)
+{
+  return !gate->scale && !up->scale && gate->type == up->type && gate->layout == up->layout;
 }
 
 ds_tensor *ds_build_ffn(ds_graph *g, ds_tensor *x, const ds_weight *gate, const ds_weight *up,
@@ -76,7 +84,7 @@ ds_tensor *ds_build_moe(ds_graph *g, ds_tensor *hn, const ds_moe_weights *w, con
   ds_tensor *x = ds_op_reshape(g, hn, 3, ne3);
   /* silu(G_e hn) * (U_e hn) in one op for stacked experts (GGUF); FP8 and
    * scattered experts (Hugging Face files) take the two products */
-  ds_tensor *h = !w->gate->table && !w->up->table && fuse_gate_up(&w->gate->w, &w->up->w)
+  ds_tensor *h = !w->gate->table && !w->up->table && fuse_experts(&w->gate->w, &w->up->w)
                      ? ds_op_mul_mat_id_swiglu(g, ds_build_weight(g, &w->gate->w, "ffn_gate_exps"),
                                                ds_build_weight(g, &w->up->w, "ffn_up_exps"), x, ids)
                      : ds_op_swiglu(g, experts(g, x, w->gate, ids, "ffn_gate_exps"),

@@ -1,13 +1,14 @@
 /*
  * model_prepare.c — the last step of a load (ds_model_prepare): the model's
- * fingerprint, then the weights that only mul_mat reads repacked into the
- * layout its kernels read fastest.
+ * fingerprint, then the weights that only the matrix products read
+ * repacked into the layout their kernels read fastest.
  *
- * Repacking: a model's Q4_0 and Q4_K matrices that only mul_mat reads — a
- * dense model's (llama, qwen2, qwen3) projections; deepseek2's attention
- * projections, dense-layer and shared-expert FFNs and MTP projections (not
- * the routed experts, which mul_mat_id reads expert by expert, nor the
- * per-head W_UK / W_UV stacks) — and the output head unless tied to the
+ * Repacking: a model's Q4_0 and Q4_K matrices that only mul_mat (or the
+ * expert products) read — a dense model's (llama, qwen2, qwen3) projections;
+ * deepseek2's attention projections, dense-layer and shared-expert FFNs, MTP
+ * projections and stacked routed experts (each expert's matrix on its own:
+ * ops_moe_mm.c reads them expert by expert; not the per-head W_UK / W_UV
+ * stacks) — and the output head unless tied to the
  * embedding (which get_rows reads row by row), are interleaved eight rows at a time (kernels/q4_0_r8.h,
  * kernels/q4_k_r8.h) where the CPU level has a SIMD R8 kernel, in place: a mapped file's pages become the
  * process's own copies (the same bytes, so no weight is held twice), which
@@ -93,13 +94,17 @@ static bool repack_wanted(const struct dseek_model *m)
   return m->gguf && all_resident(m->gguf);
 }
 
-static dseek_status repack(struct dseek_model *m, ds_weight *w, void **tmp, size_t *tmp_bytes)
+/* Repack w, a matrix or (max_dims 3) a stack of ne[2] matrices (a stacked
+ * GGUF expert tensor [K, N, E], expert e's N rows contiguous): each matrix's
+ * rows are interleaved on their own, so expert e's slice is an R8 matrix. */
+static dseek_status repack_stack(struct dseek_model *m, ds_weight *w, int max_dims, void **tmp, size_t *tmp_bytes)
 {
   const bool k = w->type == DSEEK_TYPE_Q4_K;
-  if (!w->data || (w->type != DSEEK_TYPE_Q4_0 && !k) || w->n_dims != 2 || w->ne[1] < DS_R8_ROWS ||
+  if (!w->data || (w->type != DSEEK_TYPE_Q4_0 && !k) || w->n_dims < 2 || w->n_dims > max_dims || w->ne[1] < DS_R8_ROWS ||
       w->ne[0] % (k ? 256 : 32) != 0 || !level_has_r8(w->type))
     return DSEEK_OK;
   const size_t row_bytes = (size_t)(w->ne[0] / 32) * 18;   /* Q4_0 and Q4_K: 18 bytes per 32 values */
+  const int64_t n_mat = w->n_dims == 3 ? w->ne[2] : 1;
   if (*tmp_bytes < DS_R8_ROWS * row_bytes) {
     ds_free(*tmp);
     *tmp_bytes = DS_R8_ROWS * row_bytes;
@@ -107,22 +112,42 @@ static dseek_status repack(struct dseek_model *m, ds_weight *w, void **tmp, size
   }
   ds_file *f = file_of(m->gguf, w->data);
   if (!f) return DSEEK_OK;   /* not in the file (converted at load): leave it */
-  dseek_status st = ds_file_make_writable(f, w->data, row_bytes * (size_t)w->ne[1]);
+  const size_t mat_bytes = row_bytes * (size_t)w->ne[1];
+  dseek_status st = ds_file_make_writable(f, w->data, mat_bytes * (size_t)n_mat);
   if (st) return ds_error_prefix(st, "%s: repacking a weight", m->path);
-  if (k) ds_q4_k_r8_repack(w->data, w->ne[0], w->ne[1], *tmp);
-  else ds_q4_0_r8_repack(w->data, w->ne[0], w->ne[1], *tmp);
+  for (int64_t e = 0; e < n_mat; e++) {
+    void *mat = (char *)w->data + (size_t)e * mat_bytes;
+    if (k) ds_q4_k_r8_repack(mat, w->ne[0], w->ne[1], *tmp);
+    else ds_q4_0_r8_repack(mat, w->ne[0], w->ne[1], *tmp);
+  }
   w->layout = k ? DS_TENSOR_Q4_K_R8 : DS_TENSOR_Q4_0_R8;
   return DSEEK_OK;
 }
 
-/* The 2-D matrices of a deepseek2 block that only mul_mat reads. */
+static dseek_status repack(struct dseek_model *m, ds_weight *w, void **tmp, size_t *tmp_bytes)
+{
+  return repack_stack(m, w, 2, tmp, tmp_bytes);
+}
+
+/* Routed experts: stacked ones only (an HF expert table's matrices are
+ * scattered over the file, and it is not read here: no GGUF). */
+static dseek_status repack_experts(struct dseek_model *m, ds_experts *x, void **tmp, size_t *tmp_bytes)
+{
+  if (x->table || x->w.scale) return DSEEK_OK;
+  return repack_stack(m, &x->w, 3, tmp, tmp_bytes);
+}
+
+/* The 2-D matrices of a deepseek2 block that only mul_mat reads, and its
+ * stacked routed experts (mul_mat_id and the fused gate/up op read them). */
 static dseek_status repack_ds2_block(struct dseek_model *m, ds_ds2_layer *L, void **tmp, size_t *tmp_bytes)
 {
   ds_weight *ws[] = {&L->wq,       &L->wq_a,     &L->wq_b,        &L->wkv_a,     &L->wo,
                      &L->ffn_gate, &L->ffn_up,   &L->ffn_down,    &L->gate_shexp, &L->up_shexp,
                      &L->down_shexp};
+  ds_experts *xs[] = {&L->gate_exps, &L->up_exps, &L->down_exps};
   dseek_status st = DSEEK_OK;
   for (size_t k = 0; k < DS_ARRAY_LEN(ws) && !st; k++) st = repack(m, ws[k], tmp, tmp_bytes);
+  for (size_t k = 0; L->moe && k < DS_ARRAY_LEN(xs) && !st; k++) st = repack_experts(m, xs[k], tmp, tmp_bytes);
   return st;
 }
 

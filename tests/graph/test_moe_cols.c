@@ -11,6 +11,12 @@
  *     host has: each value equals the level's dot called here with ncols = 1
  *     on the input's QA row (the reference level: the decoded row's f32 dot
  *     in order; the fused op: silu(g) * u of those, as ops_unary.c's swiglu);
+ *   - R8 experts (Q4_0 and Q4_K, each expert's N = 19 rows repacked on their
+ *     own: two groups and three plain tail rows; mul_mat_id, the fused op
+ *     with both weights R8 and with only the gate R8): a group row's value
+ *     equals the scalar twin of the R8 dot called here with ncols = 1 on the
+ *     input's QA row (vec.h: every level gives its bits), a tail row's the plain dot's, the reference's the decoded
+ *     original row's;
  *   - FP8 block-scaled experts: mul_mat_id gives the bits of mul_mat_scaled
  *     on each expert (both decode rows with the same decoder, fp8.h), at
  *     every level. */
@@ -18,6 +24,8 @@
 #include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
+#include "kernels/q4_0_r8.h"
+#include "kernels/q4_k_r8.h"
 #include "kernels/type_ops.h"
 #include "kernels/vec.h"
 #include "util.h"
@@ -53,15 +61,31 @@ static void *make_experts(int type, size_t *row_bytes)
   return w;
 }
 
+/* Experts as the op reads them (data, with tensor flags) and as the file
+ * had them (plain: the same pointer unless repacked). */
+typedef struct experts {
+  const void *data, *plain;
+  unsigned flags;
+} experts;
+
 /* Row n of expert e against the f32 column xc with one column per call: the
- * level's integer dot on xc's QA row, or (decoded types, the reference) the
- * decoded row's f32 dot. */
-static float one_col(int type, const void *w, size_t rb, int64_t e, int64_t n, const float *xc)
+ * level's integer dot on xc's QA row (a row of an R8 group: the scalar R8
+ * dot of its group, the row's lane), or (decoded types, the reference) the decoded
+ * original row's f32 dot. */
+static float one_col(int type, const experts *x, size_t rb, int64_t e, int64_t n, const float *xc)
 {
   const ds_cpu_level level = ds_cpu_level_get();
-  const char *wrow = (const char *)w + (size_t)(e * N + n) * rb;
+  const char *wrow = (const char *)x->plain + (size_t)(e * N + n) * rb;
   _Alignas(64) char qa[1024];
   float row[K], v;
+  if (x->flags && level != DS_CPU_REFERENCE && n < N - N % DS_R8_ROWS) {
+    const ds_vec_kernels *vk = ds_vec_get(level);
+    const char *group = (const char *)x->data + (size_t)(e * N + n / DS_R8_ROWS * DS_R8_ROWS) * rb;
+    float v8[DS_R8_ROWS];
+    vk->quantize_qa(xc, K, qa);
+    ds_cpu_type_ops_get(&ds_vec_scalar, type)->r8.dot(K, group, qa, 0, 1, v8);   /* the scalar twin (vec.h: every level's bits) */
+    return v8[n % DS_R8_ROWS];
+  }
   if (level == DS_CPU_REFERENCE) {
     ds_type_traits_get(type)->to_float(wrow, row, K);
     return ds_dot_f32(row, xc, K);
@@ -80,11 +104,14 @@ static float one_col(int type, const void *w, size_t rb, int64_t e, int64_t n, c
 /* mul_mat_id of gate and mul_mat_id_swiglu of gate and up on T tokens, k
  * slots, input columns X1, against one_col at the current level; adds the
  * values off to bad[0] (mul_mat_id) and bad[1] (fused). */
-static void cols_case(int type, const void *gate, const void *up, size_t rb, int64_t T, int64_t k, int64_t X1, int *bad)
+static void cols_case(int type, const experts *gate, const experts *up, size_t rb, int64_t T, int64_t k, int64_t X1,
+                      int *bad)
 {
   ds_graph *g = ds_graph_new();
-  ds_tensor *wg = ds_tensor_external(g, type, 3, (int64_t[]){K, N, E}, (void *)gate, "gate");
-  ds_tensor *wu = ds_tensor_external(g, type, 3, (int64_t[]){K, N, E}, (void *)up, "up");
+  ds_tensor *wg = ds_tensor_external(g, type, 3, (int64_t[]){K, N, E}, (void *)gate->data, "gate");
+  ds_tensor *wu = ds_tensor_external(g, type, 3, (int64_t[]){K, N, E}, (void *)up->data, "up");
+  wg->flags |= gate->flags;
+  wu->flags |= up->flags;
   ds_tensor *x = input_f32(g, K, X1, T, 1);
   ds_tensor *ids = ds_tensor_input(g, DSEEK_TYPE_I32, 2, (int64_t[]){k, T}, "ids");
   ds_tensor *y = ds_op_mul_mat_id(g, wg, NULL, NULL, x, ids), *f = ds_op_mul_mat_id_swiglu(g, wg, wu, x, ids);
@@ -109,27 +136,65 @@ static void cols_case(int type, const void *gate, const void *up, size_t rb, int
   ds_graph_free(g);
 }
 
+/* Every batch shape of the dots at every level for gate and up experts. */
+static void cols_all_levels(int type, const experts *gate, const experts *up, size_t rb, const char *what)
+{
+  const ds_cpu_level best = ds_cpu_level_get();
+  for (int l = DS_CPU_REFERENCE; l <= (int)best; l++) {
+    ds_cpu_level_set((ds_cpu_level)l);
+    int bad[2] = {0, 0}, cases = 0;
+    for (int64_t T = 1; T <= TMAX; T++)
+      for (int64_t k = 2; k <= KMAX; k++)
+        for (int x1 = 0; x1 < 2; x1++, cases++) cols_case(type, gate, up, rb, T, k, x1 ? k : 1, bad);
+    CHECK_MSG(bad[0] == 0 && bad[1] == 0 && cases == TMAX * (KMAX - 1) * 2,
+              "%s%s at %s: %d mul_mat_id and %d mul_mat_id_swiglu values differ from one-column dots",
+              ds_type_traits_get(type)->name, what, ds_cpu_level_name((ds_cpu_level)l), bad[0], bad[1]);
+  }
+  ds_cpu_level_set(best);
+}
+
 static void test_cols_keep_bits(void)
 {
   const int types[] = {DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0, DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q6_K, DSEEK_TYPE_IQ4_NL,
                        DSEEK_TYPE_IQ2_XXS};
-  const ds_cpu_level best = ds_cpu_level_get();
   for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
     size_t rb;
     void *gate = make_experts(types[i], &rb), *up = make_experts(types[i], &rb);
-    for (int l = DS_CPU_REFERENCE; l <= (int)best; l++) {
-      ds_cpu_level_set((ds_cpu_level)l);
-      int bad[2] = {0, 0}, cases = 0;
-      for (int64_t T = 1; T <= TMAX; T++)
-        for (int64_t k = 2; k <= KMAX; k++)
-          for (int x1 = 0; x1 < 2; x1++, cases++) cols_case(types[i], gate, up, rb, T, k, x1 ? k : 1, bad);
-      CHECK_MSG(bad[0] == 0 && bad[1] == 0 && cases == TMAX * (KMAX - 1) * 2,
-                "%s at %s: %d mul_mat_id and %d mul_mat_id_swiglu values differ from one-column dots",
-                ds_type_traits_get(types[i])->name, ds_cpu_level_name((ds_cpu_level)l), bad[0], bad[1]);
-    }
-    ds_cpu_level_set(best);
+    cols_all_levels(types[i], &(experts){gate, gate, 0}, &(experts){up, up, 0}, rb, "");
     free(gate);
     free(up);
+  }
+}
+
+/* A copy of E experts with each expert's rows repacked to R8 on their own
+ * (as the loader does, model_prepare.c). */
+static void *repack_experts(int type, const void *w, size_t rb)
+{
+  char *r8 = malloc(rb * N * E), *tmp = malloc(rb * DS_R8_ROWS);
+  memcpy(r8, w, rb * N * E);
+  for (int e = 0; e < E; e++) {
+    if (type == DSEEK_TYPE_Q4_K) ds_q4_k_r8_repack(r8 + (size_t)e * N * rb, K, N, tmp);
+    else ds_q4_0_r8_repack(r8 + (size_t)e * N * rb, K, N, tmp);
+  }
+  free(tmp);
+  return r8;
+}
+
+static void test_r8_cols_keep_bits(void)
+{
+  const int types[] = {DSEEK_TYPE_Q4_0, DSEEK_TYPE_Q4_K};
+  for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+    size_t rb;
+    void *gate = make_experts(types[i], &rb), *up = make_experts(types[i], &rb);
+    void *gate8 = repack_experts(types[i], gate, rb), *up8 = repack_experts(types[i], up, rb);
+    const unsigned flag = ds_cpu_type_ops_get(NULL, types[i])->r8.flag;
+    CHECK(flag != 0);
+    cols_all_levels(types[i], &(experts){gate8, gate, flag}, &(experts){up8, up, flag}, rb, " R8");
+    cols_all_levels(types[i], &(experts){gate8, gate, flag}, &(experts){up, up, 0}, rb, " R8 gate, plain up");
+    free(gate);
+    free(up);
+    free(gate8);
+    free(up8);
   }
 }
 
@@ -197,6 +262,7 @@ int main(void)
 {
   ds_test_levels();
   RUN(test_cols_keep_bits);
+  RUN(test_r8_cols_keep_bits);
   RUN(test_fp8_as_mul_mat);
   return DS_TEST_RESULT();
 }

@@ -13,11 +13,19 @@
  *     the exact sums;
  *   - mul_mat_id_swiglu against swiglu(mul_mat_id(G), mul_mat_id(U)): bits
  *     equal at every level, the reference included, and for F32 experts;
- *   - mul_mat_swiglu (one FFN) against swiglu(mul_mat(G), mul_mat(U)). */
+ *   - mul_mat_swiglu (one FFN) against swiglu(mul_mat(G), mul_mat(U));
+ *   - R8 experts (Q4_0, Q4_K; each expert's 37 rows repacked on their own:
+ *     four groups and five tail rows, the last tile partial), mul_mat_id and
+ *     the fused op: the tile packs the plain rows' bytes, so the bits of the
+ *     plain experts' tile (and at the reference, of the decoded rows); the
+ *     levels without the tile (R8 dots) against the exact sums. */
 #include "harness.h"
 #include "levels.h"
 #include "kernels/cpu.h"
 #include "kernels/ops.h"
+#include "kernels/q4_0_r8.h"
+#include "kernels/q4_k_r8.h"
+#include "kernels/type_ops.h"
 #include "kernels/vec.h"
 #include "util.h"
 
@@ -95,14 +103,19 @@ typedef struct moe_graph {
   ds_tensor *x, *ids, *y;
 } moe_graph;
 
+/* Tensor flags of the experts build() makes (an R8 layout, or 0). */
+static unsigned w_flags;
+
 static void build(moe_graph *m, int type, void *gate, void *up, int64_t X1, int64_t n_tok, bool fused)
 {
   m->g = ds_graph_new();
   ds_tensor *wg = ds_tensor_external(m->g, type, 3, (int64_t[]){K, N, E}, gate, "gate");
+  wg->flags |= w_flags;
   m->x = input_f32(m->g, K, X1, n_tok, 1);
   m->ids = ds_tensor_input(m->g, DSEEK_TYPE_I32, 2, (int64_t[]){KSEL, n_tok}, "ids");
   if (fused) {
     ds_tensor *wu = ds_tensor_external(m->g, type, 3, (int64_t[]){K, N, E}, up, "up");
+    wu->flags |= w_flags;
     m->y = ds_op_mul_mat_id_swiglu(m->g, wg, wu, m->x, m->ids);
   } else {
     m->y = ds_op_mul_mat_id(m->g, wg, NULL, NULL, m->x, m->ids);
@@ -329,6 +342,75 @@ static void test_dense(void)
   ds_cpu_level_set(best);
 }
 
+/* A copy of the E experts with each expert's rows repacked to R8. */
+static void *repack_experts(int type, const void *w)
+{
+  uint64_t rb;
+  ds_row_size(type, K, &rb);
+  char *r8 = malloc((size_t)rb * N * E), *tmp = malloc((size_t)rb * DS_R8_ROWS);
+  memcpy(r8, w, (size_t)rb * N * E);
+  for (int e = 0; e < E; e++) {
+    if (type == DSEEK_TYPE_Q4_K) ds_q4_k_r8_repack(r8 + (size_t)e * N * rb, K, N, tmp);
+    else ds_q4_0_r8_repack(r8 + (size_t)e * N * rb, K, N, tmp);
+  }
+  free(tmp);
+  return r8;
+}
+
+/* R8 experts on a prompt batch (T tokens, the tile where the level has it)
+ * against the same experts in the plain layout: mul_mat_id, and the fused
+ * op with both weights R8. */
+static void r8_case(int type, int64_t X1)
+{
+  float *vals = malloc(sizeof(float) * K * N * E), *uvals = malloc(sizeof(float) * K * N * E);
+  void *gate = make_experts(type, vals), *up = make_experts(type, uvals);
+  void *gate8 = repack_experts(type, gate), *up8 = repack_experts(type, up);
+  const ds_cpu_level level = ds_cpu_level_get();
+  const ds_cpu_type_ops *o = level == DS_CPU_REFERENCE ? NULL : ds_cpu_type_ops_get(ds_vec_get(level), type);
+  const bool same = !o || (o->qa && o->tile.kind != DS_TILE_NONE);   /* the reference or the tile */
+  for (int fused = 0; fused < 2; fused++) {
+    moe_graph plain, r8;
+    w_flags = 0;
+    build(&plain, type, gate, up, X1, T, fused);
+    w_flags = ds_cpu_type_ops_get(NULL, type)->r8.flag;
+    build(&r8, type, gate8, up8, X1, T, fused);
+    w_flags = 0;
+    fill_inputs(plain.g);
+    make_ids(plain.ids->data);
+    memcpy(r8.x->data, plain.x->data, sizeof(float) * K * X1 * T);
+    memcpy(r8.ids->data, plain.ids->data, sizeof(int32_t) * KSEL * T);
+    CHECK(compute_threads(plain.g, 2) == DSEEK_OK);
+    CHECK(same_bits_for_thread_counts(r8.g, r8.y));
+    const char *name = ds_type_traits_get(type)->name;
+    if (same)
+      CHECK_MSG(memcmp(plain.y->data, r8.y->data, sizeof(float) * N * KSEL * T) == 0,
+                "R8 %s%s X1 %lld level %s amx %d: not the plain experts' bits", name, fused ? " fused" : "",
+                (long long)X1, ds_cpu_level_name(level), (int)ds_cpu_amx());
+    else if (!fused) {
+      const int bad = off_exact(&r8, vals, X1, T);
+      CHECK_MSG(bad == 0, "R8 %s X1 %lld level %s: %d outputs off the exact sums", name, (long long)X1,
+                ds_cpu_level_name(level), bad);
+    }
+    ds_graph_free(plain.g);
+    ds_graph_free(r8.g);
+  }
+  free(gate);
+  free(up);
+  free(gate8);
+  free(up8);
+  free(vals);
+  free(uvals);
+}
+
+static void test_tile_r8(void)
+{
+  const int q4_0[] = {DSEEK_TYPE_Q4_0}, q4_k[] = {DSEEK_TYPE_Q4_K};
+  each_level(r8_case, q4_0, 1, true);
+  K = 256, T = 80;
+  each_level(r8_case, q4_k, 1, true);
+  K = 160, T = 33;
+}
+
 static void test_fused_errors(void)
 {
   static float data[K_MAX * N * E];
@@ -357,6 +439,7 @@ int main(void)
   RUN(test_tile_k);
   RUN(test_fused);
   RUN(test_dense);
+  RUN(test_tile_r8);
   RUN(test_fused_errors);
   return DS_TEST_RESULT();
 }

@@ -598,13 +598,18 @@ static void test_type_kernel(void)
       CHECK_MSG(!strncmp(buf, want, strlen(want)), "level %s, %s%s: '%s', expected '%s...'", name,
                 dseek_type_name(cases[i].type), cases[i].experts ? " experts" : "", buf, want);
     }
-    /* dense Q4_0 and Q4_K name the R8 layout where the level has its kernel (model_prepare.c) */
-    CHECK(dseek_type_kernel(DSEEK_TYPE_Q4_0, 0, buf, sizeof buf) == DSEEK_OK);
-    CHECK_MSG((strstr(buf, "8 interleaved rows") != NULL) == (l != DS_CPU_REFERENCE && vk->dot_q4_0_r8 != NULL),
-              "level %s, Q4_0: '%s'", name, buf);
-    CHECK(dseek_type_kernel(DSEEK_TYPE_Q4_K, 0, buf, sizeof buf) == DSEEK_OK);
-    CHECK_MSG((strstr(buf, "8 interleaved rows") != NULL) == (l != DS_CPU_REFERENCE && vk->dot_q4_k_r8 != NULL),
-              "level %s, Q4_K: '%s'", name, buf);
+    /* dense Q4_0 and Q4_K name the R8 layout where the level has its kernel,
+     * experts where the loader repacks them (a SIMD R8 kernel, model_prepare.c) */
+    for (int experts = 0; experts < 2; experts++) {
+      const int types[2] = {DSEEK_TYPE_Q4_0, DSEEK_TYPE_Q4_K};
+      for (int t = 0; t < 2; t++) {
+        const ds_cpu_type_ops *o = l == DS_CPU_REFERENCE ? NULL : ds_cpu_type_ops_get(vk, types[t]);
+        const bool r8 = o && (experts ? o->r8.simd : o->r8.own_dot != NULL);
+        CHECK(dseek_type_kernel(types[t], experts, buf, sizeof buf) == DSEEK_OK);
+        CHECK_MSG((strstr(buf, "8 interleaved rows") != NULL) == r8, "level %s, %s%s: '%s'", name,
+                  dseek_type_name(types[t]), experts ? " experts" : "", buf);
+      }
+    }
   }
   ds_cpu_level_set(best);
   /* a type dseek cannot compute with (Q4_2, long removed from ggml), bad arguments */
