@@ -19,18 +19,6 @@
 
 #include <math.h>
 
-/* A cache of n values of type, holding what the type represents exactly. */
-static void *make_cache(int type, int64_t n)
-{
-  const ds_type_traits *tr = ds_type_traits_get(type);
-  float *vals = malloc((size_t)n * 4);
-  for (int64_t i = 0; i < n; i++) vals[i] = frand();
-  void *c = malloc((size_t)(n / tr->block_size) * tr->type_size);
-  tr->from_float(vals, c, n);
-  free(vals);
-  return c;
-}
-
 static double worst_error;
 
 /* One token at position L - 1 over n_ctx = L + 2 slots (n_kv = L). mla: one
@@ -38,7 +26,7 @@ static double worst_error;
 static void blocked_case(int type, int64_t D, int64_t Dv, int64_t H, int64_t Hkv, int64_t L, int mla, float scale)
 {
   const int64_t n_ctx = L + 2;
-  void *kc = make_cache(type, D * Hkv * n_ctx), *vc = mla ? NULL : make_cache(type, Dv * Hkv * n_ctx);
+  void *kc = random_cache(type, D * Hkv * n_ctx), *vc = mla ? NULL : random_cache(type, Dv * Hkv * n_ctx);
   float *q = malloc((size_t)(D * H) * 4), *ref = malloc((size_t)(Dv * H) * 4), *twin = malloc((size_t)(Dv * H) * 4);
   fill(q, D * H);
   const ds_cpu_level best = ds_cpu_level_get();
