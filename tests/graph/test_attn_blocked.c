@@ -2,14 +2,17 @@
  * blocks of eight, all heads of a kv head per block, online softmax with the
  * polynomial exp) for one decoded token:
  *   - against the reference level's kernel (ops_attn.c: expf, sums in slot
- *     order) at depths 1, 17, 300 and 5000, GQA ratios 1, 4 and 6 (head dim
+ *     order) at depths 1, 17, 256, 257, 300 and 5000 (one partition of the
+ *     slot list; two, the second of one slot; two; sixteen), GQA ratios 1, 4 and 6 (head dim
  *     128, and an odd 37 that pads), MLA's absorbed shape (one latent kv
  *     head, V a view of the leading 512 of the 576-value K rows, 16 heads),
  *     f16 and f32 caches, and peaked scores (a large scale: the running max
  *     moves often): max |new - reference| <= 1e-6, peaked 2e-5 (measured
- *     1.8e-7 and 7.8e-6; ATTN_VERBOSE=1 prints every case);
+ *     2.2e-7 and 1.0e-5; ATTN_VERBOSE=1 prints every case);
  *   - every level above the reference gives the scalar level's bits (the
- *     twins are the same operations), for 1, 2 and 3 threads;
+ *     twins are the same operations), for 1, 2 and 3 threads (more threads
+ *     than kv heads: the slot split, partitions merged past a barrier; one
+ *     thread: the same partitions merged in one walk);
  *   - ds_attn_scores8 at every level against its scalar twin, bit for bit. */
 #include "harness.h"
 #include "levels.h"
@@ -78,7 +81,7 @@ static void blocked_case(int type, int64_t D, int64_t Dv, int64_t H, int64_t Hkv
   free(twin);
 }
 
-static const int64_t depths[] = {1, 17, 300, 5000};
+static const int64_t depths[] = {1, 17, 256, 257, 300, 5000};
 
 static void test_gqa(void)
 {

@@ -2,8 +2,9 @@
  * blocks of their slot lists (kernels/ops_attn_blocked.c walks those blocks
  * together) get the bits of each token attending alone:
  *   - parallel chains' decode tokens over a shared prompt with each chain's
- *     own slots interleaved (ds_op_attn_seq ownership; one and two tokens per
- *     chain, and a padding token at position -1);
+ *     own slots interleaved (ds_op_attn_seq ownership; four chains with one
+ *     and two tokens each, and a padding token at position -1; two chains,
+ *     which MLA on three threads walks by the slot split);
  *   - a prompt batch of 60 tokens at depth 300 and one at depth 0 (causal lists that are
  *     prefixes of each other);
  * for GQA (head dim 128 f16, 6 query heads per kv head; 37 f32) and MLA's
@@ -101,30 +102,34 @@ static const shape shapes[] = {
   {DSEEK_TYPE_F32, 576, 512, 16, 1, 1},
 };
 
-/* N chains over a prompt of P shared slots, then S steps of each chain's own
- * slots interleaved (slot P + s N + c is chain c's); the op holds the last
- * `per` steps of every chain, and a padding token when pad is set. */
+/* n chains over a prompt of P shared slots, then S steps of each chain's own
+ * slots interleaved (slot P + s n + c is chain c's); the op holds the last
+ * `per` steps of every chain, and a padding token when pad is set. Two
+ * chains of MLA (one kv head) on three threads take the slot split. */
+static void chains(int n, int per, int pad)
+{
+  enum { P = 200, S = 20, NMAX = 4, PER_MAX = 2 };
+  const int64_t n_kv = P + n * S, n_ctx = n_kv + 3, T = n * per + pad;
+  int32_t pos[NMAX * PER_MAX + 1], owner[P + NMAX * S + 3 + NMAX * PER_MAX + 1];
+  for (int64_t s = 0; s < n_ctx; s++) owner[s] = s < P || s >= n_kv ? -1 : (int32_t)((s - P) % n);
+  for (int64_t i = 0; i < n * per; i++) {
+    const int64_t c = i % n, step = S - per + i / n;
+    pos[i] = (int32_t)(P + step * n + c);
+    owner[n_ctx + i] = (int32_t)c;
+  }
+  if (pad) {
+    pos[T - 1] = -1;
+    owner[n_ctx + T - 1] = 0;
+  }
+  const batch b = {n_ctx, n_kv, T, pos, owner};
+  for (size_t i = 0; i < DS_ARRAY_LEN(shapes); i++) share_case(&shapes[i], &b, "chains");
+}
+
 static void test_chains(void)
 {
-  enum { P = 200, N = 4, S = 20 };
-  const int64_t n_kv = P + N * S, n_ctx = n_kv + 3;
   for (int per = 1; per <= 2; per++)
-    for (int pad = 0; pad <= 1; pad++) {
-      const int64_t T = N * per + pad;
-      int32_t pos[N * 2 + 1], owner[P + N * S + 3 + N * 2 + 1];
-      for (int64_t s = 0; s < n_ctx; s++) owner[s] = s < P || s >= n_kv ? -1 : (int32_t)((s - P) % N);
-      for (int64_t i = 0; i < N * per; i++) {
-        const int64_t c = i % N, step = S - per + i / N;
-        pos[i] = (int32_t)(P + step * N + c);
-        owner[n_ctx + i] = (int32_t)c;
-      }
-      if (pad) {
-        pos[T - 1] = -1;
-        owner[n_ctx + T - 1] = 0;
-      }
-      const batch b = {n_ctx, n_kv, T, pos, owner};
-      for (size_t i = 0; i < DS_ARRAY_LEN(shapes); i++) share_case(&shapes[i], &b, "chains");
-    }
+    for (int pad = 0; pad <= 1; pad++) chains(4, per, pad);
+  chains(2, 1, 0);
 }
 
 /* T prompt tokens at positions depth .. depth + T - 1. */
