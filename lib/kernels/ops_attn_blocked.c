@@ -26,7 +26,9 @@
  *     M' = max(M, m_k),  c = exp(M - M'),  c_k = exp(m_k - M')
  *     L  = fma(l_k, c_k, L c),  O = fma(c_k, o_k, O c) per element
  * (exp: ds_attn_exp1); out = O (1 / L). A list of one partition (n <= 16
- * PART_MIN_BLOCKS) is the plain walk. W depends on n alone, so a token's
+ * PART_MIN_BLOCKS = 512) is the plain walk: a partition costs its restart
+ * (the running max moves more often) and one merge, so short lists are not
+ * cut. W depends on n alone, so a token's
  * result is the same whether one thread walks its partitions in a row or
  * several threads take one each: when the tokens x kv heads of an op are
  * fewer than the threads (one decode token of MLA, or of GQA with few kv
@@ -84,16 +86,19 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t pair_state_floats(int64_t Dkp, int64_t Dv) { return Dkp + 2 * (Dv + 2); }
 
 /* Floats of running softmax state a thread holds at once: the whole group of
- * one token at least, up to ATTN_STATE_FLOATS for tiles of tokens. */
+ * one token at least, up to ATTN_STATE_FLOATS for tiles of tokens; a
+ * multiple of 16, so that the key block after it starts on a cache line (an
+ * AVX-512 load across two lines costs two). */
 #define ATTN_STATE_FLOATS ((int64_t)1 << 17)
 static int64_t state_floats(int64_t T, int64_t group, int64_t pair_floats)
 {
-  return DS_MAX(group * pair_floats, DS_MIN(T * group * pair_floats, ATTN_STATE_FLOATS));
+  const int64_t n = DS_MAX(group * pair_floats, DS_MIN(T * group * pair_floats, ATTN_STATE_FLOATS));
+  return (n + 15) & ~(int64_t)15;
 }
 
 /* Slots per partition of a list of n: a multiple of B, at least
  * PART_MIN_BLOCKS blocks, and at most PARTS_MAX partitions. */
-#define PART_MIN_BLOCKS 16
+#define PART_MIN_BLOCKS 32
 #define PARTS_MAX 16
 static int64_t partition_slots(int64_t n)
 {

@@ -2,8 +2,8 @@
  * blocks of eight, all heads of a kv head per block, online softmax with the
  * polynomial exp) for one decoded token:
  *   - against the reference level's kernel (ops_attn.c: expf, sums in slot
- *     order) at depths 1, 17, 256, 257, 300 and 5000 (one partition of the
- *     slot list; two, the second of one slot; two; sixteen), GQA ratios 1, 4 and 6 (head dim
+ *     order) at depths 1, 17, 300, 512, 513 and 5000 (one partition of the
+ *     slot list up to 512; two, the second of one slot; ten), GQA ratios 1, 4 and 6 (head dim
  *     128, and an odd 37 that pads), MLA's absorbed shape (one latent kv
  *     head, V a view of the leading 512 of the 576-value K rows, 16 heads),
  *     f16 and f32 caches, and peaked scores (a large scale: the running max
@@ -81,7 +81,7 @@ static void blocked_case(int type, int64_t D, int64_t Dv, int64_t H, int64_t Hkv
   free(twin);
 }
 
-static const int64_t depths[] = {1, 17, 256, 257, 300, 5000};
+static const int64_t depths[] = {1, 17, 300, 512, 513, 5000};
 
 static void test_gqa(void)
 {

@@ -3,10 +3,11 @@
  * together) get the bits of each token attending alone:
  *   - parallel chains' decode tokens over a shared prompt with each chain's
  *     own slots interleaved (ds_op_attn_seq ownership; four chains with one
- *     and two tokens each, and a padding token at position -1; two chains,
- *     which MLA on three threads walks by the slot split);
- *   - a prompt batch of 60 tokens at depth 300 and one at depth 0 (causal lists that are
- *     prefixes of each other);
+ *     and two tokens each, and a padding token at position -1; prompts of
+ *     200, 500 and 600, whose lists have one, two and two partitions; two
+ *     chains, which MLA on three threads walks by the slot split);
+ *   - a prompt batch of 40 tokens at depth 600 and one at depth 0 (causal
+ *     lists that are prefixes of each other);
  * for GQA (head dim 128 f16, 6 query heads per kv head; 37 f32) and MLA's
  * absorbed shape (576/512, f16 and f32; 16 heads: several tiles of tokens),
  * at every level above the reference and 1, 2 and 3 threads: bit for bit
@@ -104,13 +105,15 @@ static const shape shapes[] = {
 
 /* n chains over a prompt of P shared slots, then S steps of each chain's own
  * slots interleaved (slot P + s n + c is chain c's); the op holds the last
- * `per` steps of every chain, and a padding token when pad is set. Two
- * chains of MLA (one kv head) on three threads take the slot split. */
-static void chains(int n, int per, int pad)
+ * `per` steps of every chain, and a padding token when pad is set. Lists
+ * past 512 entries are cut into partitions (a prompt of 600: the boundary
+ * falls in the shared blocks; of 500: after them); two chains of MLA (one
+ * kv head) on three threads take the slot split. */
+static void chains(int64_t P, int n, int per, int pad)
 {
-  enum { P = 200, S = 20, NMAX = 4, PER_MAX = 2 };
+  enum { PMAX = 600, S = 20, NMAX = 4, PER_MAX = 2 };
   const int64_t n_kv = P + n * S, n_ctx = n_kv + 3, T = n * per + pad;
-  int32_t pos[NMAX * PER_MAX + 1], owner[P + NMAX * S + 3 + NMAX * PER_MAX + 1];
+  int32_t pos[NMAX * PER_MAX + 1], owner[PMAX + NMAX * S + 3 + NMAX * PER_MAX + 1];
   for (int64_t s = 0; s < n_ctx; s++) owner[s] = s < P || s >= n_kv ? -1 : (int32_t)((s - P) % n);
   for (int64_t i = 0; i < n * per; i++) {
     const int64_t c = i % n, step = S - per + i / n;
@@ -128,15 +131,16 @@ static void chains(int n, int per, int pad)
 static void test_chains(void)
 {
   for (int per = 1; per <= 2; per++)
-    for (int pad = 0; pad <= 1; pad++) chains(4, per, pad);
-  chains(2, 1, 0);
+    for (int pad = 0; pad <= 1; pad++) chains(200, 4, per, pad);
+  chains(500, 4, 2, 0);   /* shares 31 blocks: the boundary at 512 in each token's own walk */
+  chains(600, 2, 1, 0);
 }
 
 /* T prompt tokens at positions depth .. depth + T - 1. */
 static void test_prompt_batches(void)
 {
-  enum { T = 60 };
-  static const int64_t depths[] = {300, 0};
+  enum { T = 40 };
+  static const int64_t depths[] = {600, 0};   /* 600: two partitions, the boundary in the shared blocks */
   for (size_t d = 0; d < DS_ARRAY_LEN(depths); d++) {
     int32_t pos[T];
     for (int t = 0; t < T; t++) pos[t] = (int32_t)(depths[d] + t);
