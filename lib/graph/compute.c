@@ -8,6 +8,8 @@ typedef struct compute_job {
   ds_threadpool *pool;
 } compute_job;
 
+static void pool_barrier(void *pool) { ds_threadpool_barrier(pool); }
+
 static void compute_thread(void *arg, int ith, int nth)
 {
   compute_job *job = arg;
@@ -17,6 +19,10 @@ static void compute_thread(void *arg, int ith, int nth)
     .nth = nth,
     .scratch = g->scratch + (size_t)ith * g->scratch_floats,
     .error = &g->error,
+    .scratch0 = g->scratch,
+    .scratch_stride = g->scratch_floats,
+    .barrier = pool_barrier,
+    .barrier_arg = job->pool,
   };
   for (int i = 0; i < g->n_exec; i++) {
     ds_kernel_run(&p, g->exec[i]);

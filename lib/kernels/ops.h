@@ -30,6 +30,14 @@ typedef struct ds_kernel_params {
   int ith, nth;
   float *scratch;          /* this thread's scratch */
   ds_kernel_error *error;
+  /* For a kernel in phases: thread i's scratch is scratch0 + i scratch_stride,
+   * and barrier(barrier_arg), called by all nth threads, returns once every
+   * thread arrived (a full memory fence); NULL: no barrier (then a kernel
+   * runs its phases on one thread's terms, as if nth were 1). */
+  float *scratch0;
+  size_t scratch_stride;
+  void (*barrier)(void *arg);
+  void *barrier_arg;
 } ds_kernel_params;
 
 /* Rows [*r0, *r1) of n for thread ith of nth: contiguous, balanced ranges. */

@@ -29,6 +29,18 @@ static inline void fill(float *x, int64_t n)
   for (int64_t i = 0; i < n; i++) x[i] = frand();
 }
 
+/* A cache of n values of type, holding what the type represents exactly. */
+static inline void *random_cache(int type, int64_t n)
+{
+  const ds_type_traits *tr = ds_type_traits_get(type);
+  float *vals = malloc((size_t)n * 4);
+  for (int64_t i = 0; i < n; i++) vals[i] = frand();
+  void *c = malloc((size_t)(n / tr->block_size) * tr->type_size);
+  tr->from_float(vals, c, n);
+  free(vals);
+  return c;
+}
+
 static inline ds_tensor *input_f32(ds_graph *g, int64_t ne0, int64_t ne1, int64_t ne2, int64_t ne3)
 {
   int64_t ne[4] = {ne0, ne1, ne2, ne3};
