@@ -3,10 +3,11 @@
  * fingerprint, then the weights that only mul_mat reads repacked into the
  * layout its kernels read fastest.
  *
- * Repacking: a dense model's (llama, qwen2, qwen3) Q4_0 and Q4_K projection
- * matrices, and its output head unless tied to the embedding (which get_rows
- * reads row by row), are interleaved eight rows at a time (kernels/q4_0_r8.h,
- * kernels/q4_k_r8.h) where the CPU level has a SIMD R8 kernel, in place: a mapped file's pages become the
+ * Repacking: a dense model's (llama, qwen2, qwen3) Q4_0, Q4_K and Q6_K
+ * projection matrices, and its output head unless tied to the embedding
+ * (which get_rows reads row by row), are interleaved eight rows at a time
+ * (kernels/q4_0_r8.h, kernels/q4_k_r8.h, kernels/q6_k_r8.h) where the CPU
+ * level has a SIMD R8 kernel for the type, in place: a mapped file's pages become the
  * process's own copies (the same bytes, so no weight is held twice), which
  * is done only when the whole file is resident anyway (read, or mapped with
  * MAP_POPULATE because it fits in memory): repacking a larger one would turn
@@ -17,6 +18,7 @@
 #include "kernels/cpu.h"
 #include "kernels/q4_0_r8.h"
 #include "kernels/q4_k_r8.h"
+#include "kernels/q6_k_r8.h"
 #include "kernels/type_ops.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
@@ -90,13 +92,28 @@ static bool repack_wanted(const struct dseek_model *m)
   return m->gguf && all_resident(m->gguf);
 }
 
+/* The R8 layouts: the type, its block (values, bytes), repacker and flag. */
+static const struct r8_kind {
+  int type;
+  int64_t block_values;
+  size_t block_bytes;
+  void (*repack)(void *w, int64_t K, int64_t N, void *tmp);
+  unsigned flag;
+} r8_kinds[] = {
+  {DSEEK_TYPE_Q4_0, 32, 18, ds_q4_0_r8_repack, DS_TENSOR_Q4_0_R8},
+  {DSEEK_TYPE_Q4_K, 256, 144, ds_q4_k_r8_repack, DS_TENSOR_Q4_K_R8},
+  {DSEEK_TYPE_Q6_K, 256, 210, ds_q6_k_r8_repack, DS_TENSOR_Q6_K_R8},
+};
+
 static dseek_status repack(struct dseek_model *m, ds_weight *w, void **tmp, size_t *tmp_bytes)
 {
-  const bool k = w->type == DSEEK_TYPE_Q4_K;
-  if (!w->data || (w->type != DSEEK_TYPE_Q4_0 && !k) || w->n_dims != 2 || w->ne[1] < DS_R8_ROWS ||
-      w->ne[0] % (k ? 256 : 32) != 0 || !level_has_r8(w->type))
+  const struct r8_kind *kind = NULL;
+  for (size_t i = 0; i < DS_ARRAY_LEN(r8_kinds); i++)
+    if (r8_kinds[i].type == w->type) kind = &r8_kinds[i];
+  if (!w->data || !kind || w->n_dims != 2 || w->ne[1] < DS_R8_ROWS || w->ne[0] % kind->block_values != 0 ||
+      !level_has_r8(w->type))
     return DSEEK_OK;
-  const size_t row_bytes = (size_t)(w->ne[0] / 32) * 18;   /* Q4_0 and Q4_K: 18 bytes per 32 values */
+  const size_t row_bytes = (size_t)(w->ne[0] / kind->block_values) * kind->block_bytes;
   if (*tmp_bytes < DS_R8_ROWS * row_bytes) {
     ds_free(*tmp);
     *tmp_bytes = DS_R8_ROWS * row_bytes;
@@ -106,9 +123,8 @@ static dseek_status repack(struct dseek_model *m, ds_weight *w, void **tmp, size
   if (!f) return DSEEK_OK;   /* not in the file (converted at load): leave it */
   dseek_status st = ds_file_make_writable(f, w->data, row_bytes * (size_t)w->ne[1]);
   if (st) return ds_error_prefix(st, "%s: repacking a weight", m->path);
-  if (k) ds_q4_k_r8_repack(w->data, w->ne[0], w->ne[1], *tmp);
-  else ds_q4_0_r8_repack(w->data, w->ne[0], w->ne[1], *tmp);
-  w->layout = k ? DS_TENSOR_Q4_K_R8 : DS_TENSOR_Q4_0_R8;
+  kind->repack(w->data, w->ne[0], w->ne[1], *tmp);
+  w->layout = kind->flag;
   return DSEEK_OK;
 }
 

@@ -598,13 +598,16 @@ static void test_type_kernel(void)
       CHECK_MSG(!strncmp(buf, want, strlen(want)), "level %s, %s%s: '%s', expected '%s...'", name,
                 dseek_type_name(cases[i].type), cases[i].experts ? " experts" : "", buf, want);
     }
-    /* dense Q4_0 and Q4_K name the R8 layout where the level has its kernel (model_prepare.c) */
+    /* dense Q4_0, Q4_K and Q6_K name the R8 layout where the level has its kernel (model_prepare.c) */
     CHECK(dseek_type_kernel(DSEEK_TYPE_Q4_0, 0, buf, sizeof buf) == DSEEK_OK);
     CHECK_MSG((strstr(buf, "8 interleaved rows") != NULL) == (l != DS_CPU_REFERENCE && vk->dot_q4_0_r8 != NULL),
               "level %s, Q4_0: '%s'", name, buf);
     CHECK(dseek_type_kernel(DSEEK_TYPE_Q4_K, 0, buf, sizeof buf) == DSEEK_OK);
     CHECK_MSG((strstr(buf, "8 interleaved rows") != NULL) == (l != DS_CPU_REFERENCE && vk->dot_q4_k_r8 != NULL),
               "level %s, Q4_K: '%s'", name, buf);
+    CHECK(dseek_type_kernel(DSEEK_TYPE_Q6_K, 0, buf, sizeof buf) == DSEEK_OK);
+    CHECK_MSG((strstr(buf, "8 interleaved rows") != NULL) == (l != DS_CPU_REFERENCE && vk->dot_q6_k_r8 != NULL),
+              "level %s, Q6_K: '%s'", name, buf);
   }
   ds_cpu_level_set(best);
   /* a type dseek cannot compute with (Q4_2, long removed from ggml), bad arguments */

@@ -1,0 +1,129 @@
+/*
+ * q6_k_r8_x86.h — the R8 Q6_K dot (q6_k_r8.h, vec.h: dot_q6_k_r8) and its
+ * tile packer for x86, included by vec_avx2.c and vec_avx512.c (compiled with
+ * at least AVX2 + FMA + F16C); both levels run this code, in q6_k_r8.h's
+ * order.
+ *
+ * The eight rows sit in the eight 32-bit lanes. Chunk k of block j = 4h + q
+ * is chunk k of ql pair (h, q % 2), nibble q / 2, with chunk k of qh half h,
+ * bits 2q: a mask, a shift, an or and -32 give the signed values v in
+ * [-32, 31] of 4 values of each row. maddubs(|v|, sign(a, v)) with the 4
+ * activation bytes a broadcast has pairs of at most 2 * 32 * 127, and one
+ * madd with the 16-value group's scale in both int16 halves of the row's
+ * lane gives sc * (its 4 products) in int32, so a block's 8 chunks add to
+ * t_b exactly in int32 (one accumulator per column: no registers spill at 4
+ * columns); to f32 (exact, < 2^24) and one FMA with d_r dx_b per block.
+ */
+#ifndef DS_KERNELS_Q6_K_R8_X86_H
+#define DS_KERNELS_Q6_K_R8_X86_H
+
+#include "kernels/q6_k_r8.h"
+#include "kernels/vec.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+/* Weight bytes fetched ahead of use: two lines per 16-value group, the next
+ * super-block's 27 lines within the 16 groups of this one. */
+#define DS_Q6_K_R8_PREFETCH 2048
+
+/* The signed values of chunk k of block 4h + q (q < 4) from its ql chunk at
+ * ql and its qh chunk at qh (q6_k_r8.h). */
+static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_values_x86(const uint8_t *ql, const uint8_t *qh, int q)
+{
+  const __m256i nib = _mm256_set1_epi8(0x0F), top = _mm256_set1_epi8(0x30);
+  const __m256i l = _mm256_loadu_si256((const __m256i *)ql), h = _mm256_loadu_si256((const __m256i *)qh);
+  /* 16-bit shifts: bits crossing into the other byte land outside 0x30 / 0x0F */
+  const __m256i lo = _mm256_and_si256(q / 2 ? _mm256_srli_epi16(l, 4) : l, nib);
+  const __m256i hi = q == 0 ? _mm256_slli_epi16(h, 4) : q == 1 ? _mm256_slli_epi16(h, 2) : q == 2 ? h : _mm256_srli_epi16(h, 2);
+  return _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_and_si256(hi, top)), _mm256_set1_epi8(32));
+}
+
+/* The eight rows' int8 scales of group g of the R8 block blk, each in both
+ * int16 halves of its row's lane. */
+static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_scale16(const uint8_t *blk, int g)
+{
+  const __m256i s = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + DS_Q6_K_R8_SC + 8 * g)));
+  return _mm256_blend_epi16(s, _mm256_slli_epi32(s, 16), 0xAA);
+}
+
+static inline __attribute__((always_inline)) void ds_q6_k_r8_dot_x86(int64_t K, const uint8_t *w, const char *x, size_t xs,
+                                                                     const int nc, float *out)
+{
+  __m256 acc[DS_VEC_COLS];
+  const float *xd[DS_VEC_COLS];
+#pragma GCC unroll 4
+  for (int c = 0; c < nc; c++) {
+    acc[c] = _mm256_setzero_ps();
+    xd[c] = ds_qa_d(x + c * xs, K);
+  }
+  for (int64_t s = 0; s < K / 256; s++, w += DS_Q6_K_R8_BLOCK_BYTES) {
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + DS_Q6_K_R8_D)));
+    for (int h = 0; h < 2; h++)
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; q++) {   /* q a constant: its shifts are immediates */
+        const int j = 4 * h + q;
+        const uint8_t *ql = w + 256 * (2 * h + q % 2), *qh = w + DS_Q6_K_R8_QH + 256 * h;
+        const char *xb = x + (s * 8 + j) * DS_QA_BLOCK;
+        __m256i t[DS_VEC_COLS];
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++) t[c] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+        for (int e = 0; e < 2; e++) {   /* values 16e .. 16e + 15: group 2j + e */
+          _mm_prefetch((const char *)w + DS_Q6_K_R8_PREFETCH + 64 * (4 * j + 2 * e), _MM_HINT_T0);
+          _mm_prefetch((const char *)w + DS_Q6_K_R8_PREFETCH + 64 * (4 * j + 2 * e + 1), _MM_HINT_T0);
+          const __m256i sc = ds_q6_k_r8_scale16(w, 2 * j + e);
+#pragma GCC unroll 1
+          for (int k = 4 * e; k < 4 * e + 4; k++) {
+            const __m256i v = ds_q6_k_r8_values_x86(ql + 32 * k, qh + 32 * k, q), u = _mm256_abs_epi8(v);
+#pragma GCC unroll 4
+            for (int c = 0; c < nc; c++) {
+              int32_t a;
+              memcpy(&a, xb + c * xs + 4 * k, 4);
+              const __m256i p = _mm256_maddubs_epi16(u, _mm256_sign_epi8(_mm256_set1_epi32(a), v));
+              t[c] = _mm256_add_epi32(t[c], _mm256_madd_epi16(p, sc));
+            }
+          }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < nc; c++)
+          acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t[c]), _mm256_mul_ps(d, _mm256_set1_ps(xd[c][s * 8 + j])), acc[c]);
+      }
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
+}
+
+/* Rows n0 .. n0 + 15 of the R8 matrix at w (two whole groups, row_bytes =
+ * K / 256 * 210 per row) into the Q6_K tile (vec.h): the bytes of
+ * ds_q6_k_r8_pack_r16. Per block j, chunk k's values are tile group k of the
+ * group's 8 rows; the half sums by maddubs with u8 ones and madd, the scales
+ * by one F16C conversion and an f32 multiply. */
+static inline __attribute__((always_inline)) void ds_q6_k_r8_pack_tile_x86(const void *w, size_t row_bytes, int64_t K,
+                                                                           void *dst)
+{
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  for (int64_t s = 0; s < K / 256; s++)
+    for (int g = 0; g < 2; g++) {   /* rows 8g .. 8g + 7 of the tile */
+      const uint8_t *blk = (const uint8_t *)w + (size_t)(8 * g) * row_bytes + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES;
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk + DS_Q6_K_R8_D)));
+      for (int j = 0; j < 8; j++) {
+        const int h = j / 4, q = j % 4;
+        const uint8_t *ql = blk + 256 * (2 * h + q % 2), *qh = blk + DS_Q6_K_R8_QH + 256 * h;
+        uint8_t *pb = (uint8_t *)dst + (s * 8 + j) * DS_GEMM_Q6_BLOCK_BYTES;
+        for (int e = 0; e < 2; e++) {   /* values 16e .. 16e + 15 */
+          __m256i sum = _mm256_setzero_si256();
+          for (int k = 4 * e; k < 4 * e + 4; k++) {
+            const __m256i v = ds_q6_k_r8_values_x86(ql + 32 * k, qh + 32 * k, q);
+            _mm256_storeu_si256((__m256i *)(pb + 64 * k + 32 * g), v);
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16));
+          }
+          const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + DS_Q6_K_R8_SC + 8 * (2 * j + e))));
+          _mm256_storeu_ps((float *)(pb + 512 + 64 * e + 32 * g), _mm256_mul_ps(d, _mm256_cvtepi32_ps(sc)));
+          _mm256_storeu_si256((__m256i *)(pb + 640 + 64 * e + 32 * g), _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), sum), 7));
+        }
+      }
+    }
+}
+
+#endif
