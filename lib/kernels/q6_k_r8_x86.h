@@ -1,18 +1,23 @@
 /*
  * q6_k_r8_x86.h — the R8 Q6_K dot (q6_k_r8.h, vec.h: dot_q6_k_r8) and its
  * tile packer for x86, included by vec_avx2.c and vec_avx512.c (compiled with
- * at least AVX2 + FMA + F16C); both levels run this code, in q6_k_r8.h's
- * order.
+ * at least AVX2 + FMA + F16C), in q6_k_r8.h's order.
  *
  * The eight rows sit in the eight 32-bit lanes. Chunk k of block j = 4h + q
  * is chunk k of ql pair (h, q % 2), nibble q / 2, with chunk k of qh half h,
- * bits 2q: a mask, a shift, an or and -32 give the signed values v in
- * [-32, 31] of 4 values of each row. maddubs(|v|, sign(a, v)) with the 4
- * activation bytes a broadcast has pairs of at most 2 * 32 * 127, and one
- * madd with the 16-value group's scale in both int16 halves of the row's
- * lane gives sc * (its 4 products) in int32, so a block's 8 chunks add to
- * t_b exactly in int32 (one accumulator per column: no registers spill at 4
- * columns); to f32 (exact, < 2^24) and one FMA with d_r dx_b per block.
+ * bits 2q: a mask, a shift and an or give the levels u in [0, 63] of 4
+ * values of each row. maddubs(u, a) with the 4 activation bytes a broadcast
+ * has pairs of at most 2 * 63 * 127, and one madd with the 16-value group's
+ * scale in both int16 halves of the row's lane gives sc * (its 4 products)
+ * in int32, so a block's 8 chunks add to sum_e sc_e sum u q in int32 (one
+ * accumulator per column: nothing spills in the chunk loops at 4 columns);
+ * the -32 offset comes off once per block as 32 (sc_0 S_0 + sc_1 S_1) from
+ * the column's 16-value group sums S, leaving t_b exactly; to f32 (exact,
+ * < 2^24) and one FMA with d_r dx_b per block. (A sign/abs form, u - 32
+ * against sign-adjusted activations, needs no group sums but two more byte
+ * operations per chunk and one per column; it measured slower.) Run at
+ * AVX-512, this code is no faster than that level's plain Q6_K dot, so only
+ * vec_avx2.c takes the dot; both take the tile packer.
  */
 #ifndef DS_KERNELS_Q6_K_R8_X86_H
 #define DS_KERNELS_Q6_K_R8_X86_H
@@ -27,16 +32,16 @@
  * super-block's 27 lines within the 16 groups of this one. */
 #define DS_Q6_K_R8_PREFETCH 2048
 
-/* The signed values of chunk k of block 4h + q (q < 4) from its ql chunk at
- * ql and its qh chunk at qh (q6_k_r8.h). */
-static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_values_x86(const uint8_t *ql, const uint8_t *qh, int q)
+/* The levels u (0..63) of chunk k of block 4h + q (q < 4) from its ql chunk
+ * at ql and its qh chunk at qh (q6_k_r8.h). */
+static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_levels_x86(const uint8_t *ql, const uint8_t *qh, int q)
 {
   const __m256i nib = _mm256_set1_epi8(0x0F), top = _mm256_set1_epi8(0x30);
   const __m256i l = _mm256_loadu_si256((const __m256i *)ql), h = _mm256_loadu_si256((const __m256i *)qh);
   /* 16-bit shifts: bits crossing into the other byte land outside 0x30 / 0x0F */
   const __m256i lo = _mm256_and_si256(q / 2 ? _mm256_srli_epi16(l, 4) : l, nib);
   const __m256i hi = q == 0 ? _mm256_slli_epi16(h, 4) : q == 1 ? _mm256_slli_epi16(h, 2) : q == 2 ? h : _mm256_srli_epi16(h, 2);
-  return _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_and_si256(hi, top)), _mm256_set1_epi8(32));
+  return _mm256_or_si256(lo, _mm256_and_si256(hi, top));
 }
 
 /* The eight rows' int8 scales of group g of the R8 block blk, each in both
@@ -47,6 +52,32 @@ static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_scale16(const ui
   return _mm256_blend_epi16(s, _mm256_slli_epi32(s, 16), 0xAA);
 }
 
+/* Row r's scales of groups 2j, 2j + 1 as the int16 pair of lane r. */
+static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_scale_pairs(const uint8_t *blk, int j)
+{
+  const __m128i s = _mm_loadu_si128((const __m128i *)(blk + DS_Q6_K_R8_SC + 16 * j));
+  return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s, _mm_srli_si128(s, 8)));
+}
+
+/* The 16-value group sums S_(j,0), S_(j,1) of the 8 QA blocks at xb (one
+ * super-block of a column) as int16 pairs, S_(j,0) | S_(j,1) << 16 in pr[j]
+ * (|S| <= 16 * 127): per block 8 lanes of 4-byte sums, halves 0-3 and 4-7
+ * added by two rounds of hadd over four blocks. */
+static inline __attribute__((always_inline)) void ds_q6_k_r8_group_sums_x86(const char *xb, int32_t pr[8])
+{
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  __m256i v[8];
+  for (int j = 0; j < 8; j++)
+    v[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i *)(xb + 32 * j))), ones16);
+  for (int i = 0; i < 2; i++) {
+    const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4 * i], v[4 * i + 1]), _mm256_hadd_epi32(v[4 * i + 2], v[4 * i + 3]));
+    const __m128i lo = _mm256_castsi256_si128(a), hi = _mm256_extracti128_si256(a, 1);
+    _mm_storeu_si128((__m128i *)(pr + 4 * i), _mm_blend_epi16(lo, _mm_slli_epi32(hi, 16), 0xAA));
+  }
+}
+
+/* t_b (q6_k_r8.h) as sum_e sc_e sum u q - 32 (sc_0 S_0 + sc_1 S_1): the same
+ * integer, so the twin's bits. */
 static inline __attribute__((always_inline)) void ds_q6_k_r8_dot_x86(int64_t K, const uint8_t *w, const char *x, size_t xs,
                                                                      const int nc, float *out)
 {
@@ -59,6 +90,9 @@ static inline __attribute__((always_inline)) void ds_q6_k_r8_dot_x86(int64_t K, 
   }
   for (int64_t s = 0; s < K / 256; s++, w += DS_Q6_K_R8_BLOCK_BYTES) {
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + DS_Q6_K_R8_D)));
+    int32_t pr[DS_VEC_COLS][8];
+#pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) ds_q6_k_r8_group_sums_x86(x + c * xs + s * 256, pr[c]);
     for (int h = 0; h < 2; h++)
 #pragma GCC unroll 4
       for (int q = 0; q < 4; q++) {   /* q a constant: its shifts are immediates */
@@ -75,19 +109,22 @@ static inline __attribute__((always_inline)) void ds_q6_k_r8_dot_x86(int64_t K, 
           const __m256i sc = ds_q6_k_r8_scale16(w, 2 * j + e);
 #pragma GCC unroll 1
           for (int k = 4 * e; k < 4 * e + 4; k++) {
-            const __m256i v = ds_q6_k_r8_values_x86(ql + 32 * k, qh + 32 * k, q), u = _mm256_abs_epi8(v);
+            const __m256i u = ds_q6_k_r8_levels_x86(ql + 32 * k, qh + 32 * k, q);
 #pragma GCC unroll 4
             for (int c = 0; c < nc; c++) {
               int32_t a;
               memcpy(&a, xb + c * xs + 4 * k, 4);
-              const __m256i p = _mm256_maddubs_epi16(u, _mm256_sign_epi8(_mm256_set1_epi32(a), v));
-              t[c] = _mm256_add_epi32(t[c], _mm256_madd_epi16(p, sc));
+              t[c] = _mm256_add_epi32(t[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_set1_epi32(a)), sc));
             }
           }
         }
+        const __m256i scp = ds_q6_k_r8_scale_pairs(w, j);
 #pragma GCC unroll 4
-        for (int c = 0; c < nc; c++)
-          acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t[c]), _mm256_mul_ps(d, _mm256_set1_ps(xd[c][s * 8 + j])), acc[c]);
+        for (int c = 0; c < nc; c++) {
+          const __m256i m = _mm256_madd_epi16(scp, _mm256_set1_epi32(pr[c][j]));
+          const __m256i tb = _mm256_sub_epi32(t[c], _mm256_slli_epi32(m, 5));
+          acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tb), _mm256_mul_ps(d, _mm256_set1_ps(xd[c][s * 8 + j])), acc[c]);
+        }
       }
   }
 #pragma GCC unroll 4
@@ -114,7 +151,7 @@ static inline __attribute__((always_inline)) void ds_q6_k_r8_pack_tile_x86(const
         for (int e = 0; e < 2; e++) {   /* values 16e .. 16e + 15 */
           __m256i sum = _mm256_setzero_si256();
           for (int k = 4 * e; k < 4 * e + 4; k++) {
-            const __m256i v = ds_q6_k_r8_values_x86(ql + 32 * k, qh + 32 * k, q);
+            const __m256i v = _mm256_sub_epi8(ds_q6_k_r8_levels_x86(ql + 32 * k, qh + 32 * k, q), _mm256_set1_epi8(32));
             _mm256_storeu_si256((__m256i *)(pb + 64 * k + 32 * g), v);
             sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, v), ones16));
           }

@@ -1,13 +1,14 @@
 /* test_q6_k_r8.c — the R8 interleaving of Q6_K rows (kernels/q6_k_r8.h):
  * repacking in place gives every row back byte for byte, each level's R8
  * kernel gives the scalar twin's bits (q6_k_r8.h's summation order) for any
- * number of columns per call, also at the int16 bound (every value -32, every
- * scale -128, every activation 127), the twin is the plain Q6_K dot's value
- * to within the order of its f32 sums, the tile packed from R8 blocks is the
- * plain rows' tile, and mul_mat on a flagged weight gives, at every level and
- * batch size 1..20, the unflagged product's bits where it takes the same path
- * (the reference, the tile), and elsewhere each column's bits alone,
- * independent of the thread count and close to the unflagged product. */
+ * number of columns per call, also at the bounds of its integer sums (every
+ * value -32 or 31, every scale -128, every activation 127), the twin is the
+ * plain Q6_K dot's value to within the order of its f32 sums, the tile packed
+ * from R8 blocks is the plain rows' tile, and mul_mat on a flagged weight
+ * gives, at every level and batch size 1..20, the unflagged product's bits
+ * where it takes the same path (the reference, the tile), and elsewhere each
+ * column's bits alone, independent of the thread count and close to the
+ * unflagged product. */
 #include "harness.h"
 #include "kernels/q6_k_r8.h"
 #include "kernels/types.h"
@@ -127,38 +128,42 @@ static void test_twins(void)
   }
 }
 
-/* The int16 bound of the kernels: every level 0 (value -32), every scale
- * -128, every activation 127, so each 16-value group's int16 sum is
- * 16 * (-32) * 127 = -65024 in two int16 halves of -32512, and
- * sc * isum = 8323072. */
+/* The kernels' int16 and int32 bounds: every level 0 (value -32), then every
+ * level 63 (value 31), every scale -128, every activation 127 (constant
+ * columns), so each 16-value group sums to 16 v 127 and its term is
+ * -128 16 v 127 dx_b with dx_b = (c + 1) / 127. */
 static void test_extremes(void)
 {
   const int64_t K = 512;
   const size_t rb = ds_q6_k_row_bytes(K), qb = ds_qa_row_bytes(K);
-  uint8_t *w = calloc(8, rb), *tmp = malloc(8 * rb);
-  for (size_t i = 0; i < 8 * rb; i += 210) {
-    memset(w + i + 192, 0x80, 16);   /* sc = -128 */
-    const uint16_t one = 0x3C00;
-    memcpy(w + i + 208, &one, 2);
-  }
-  ds_q6_k_r8_repack(w, K, 8, tmp);
   uint8_t *qa = aligned_alloc(64, qb * DS_VEC_COLS);
   float *x = malloc((size_t)K * 4);
   for (int c = 0; c < DS_VEC_COLS; c++) {
     for (int64_t k = 0; k < K; k++) x[k] = (float)(c + 1);
     ds_vec_scalar.quantize_qa(x, K, qa + (size_t)c * qb);
   }
-  float want[DS_VEC_COLS * 8];
-  ds_vec_scalar.dot_q6_k_r8(K, w, qa, qb, DS_VEC_COLS, want);
-  /* per 16-value group (-128) (16 (-32) 127) dx_b, dx_b = (c + 1) / 127 */
-  for (int c = 0; c < DS_VEC_COLS; c++)
-    for (int r = 0; r < 8; r++) {
-      const double expect = (double)(K / 16) * 65536.0 * (c + 1);
-      CHECK_MSG(fabs(want[c * 8 + r] - expect) <= 1e-5 * expect, "col %d row %d: %g, expected %g", c, r,
-                want[c * 8 + r], expect);
+  for (int fill = 0; fill < 2; fill++) {
+    const int v = fill ? 31 : -32;
+    uint8_t *w = malloc(8 * rb), *tmp = malloc(8 * rb);
+    for (size_t i = 0; i < 8 * rb; i += 210) {
+      memset(w + i, fill ? 0xFF : 0, 192);   /* ql, qh */
+      memset(w + i + 192, 0x80, 16);         /* sc = -128 */
+      const uint16_t one = 0x3C00;
+      memcpy(w + i + 208, &one, 2);
     }
-  check_levels(w, qa, K, want, "extreme");
-  free(w), free(tmp), free(qa), free(x);
+    ds_q6_k_r8_repack(w, K, 8, tmp);
+    float want[DS_VEC_COLS * 8];
+    ds_vec_scalar.dot_q6_k_r8(K, w, qa, qb, DS_VEC_COLS, want);
+    for (int c = 0; c < DS_VEC_COLS; c++)
+      for (int r = 0; r < 8; r++) {
+        const double expect = (double)(K / 16) * -128.0 * 16.0 * v * (c + 1);
+        CHECK_MSG(fabs(want[c * 8 + r] - expect) <= 1e-5 * fabs(expect), "v %d col %d row %d: %g, expected %g", v, c,
+                  r, want[c * 8 + r], expect);
+      }
+    check_levels(w, qa, K, want, fill ? "levels 63" : "levels 0");
+    free(w), free(tmp);
+  }
+  free(qa), free(x);
 }
 
 static bool plain_q6(const void *w, size_t rb, int nr, int64_t K, void *dst, float *mins)
