@@ -12,26 +12,24 @@
 #define Q6_K_BYTES 210
 #define R8 8
 
-/* Super-block s of row r (its 210 Q6_K bytes at src) into the R8 block o,
- * or back (to_row): every byte has one place in each layout. */
-static void move_row(uint8_t *row, int r, uint8_t *blk, bool to_row)
+/* One piece of a row's super-block: n bytes at row offset a, R8 offset b. */
+static void move(const uint8_t *src, uint8_t *dst, size_t a, size_t b, size_t n, bool to_row)
 {
-  for (int P = 0; P < 4; P++)   /* ql: row offset 64h + 32p = 32P */
-    for (int k = 0; k < 8; k++) {
-      uint8_t *a = row + 32 * P + 4 * k, *b = blk + 256 * P + 32 * k + 4 * r;
-      memcpy(to_row ? a : b, to_row ? b : a, 4);
-    }
-  for (int h = 0; h < 2; h++)
-    for (int k = 0; k < 8; k++) {
-      uint8_t *a = row + 128 + 32 * h + 4 * k, *b = blk + DS_Q6_K_R8_QH + 256 * h + 32 * k + 4 * r;
-      memcpy(to_row ? a : b, to_row ? b : a, 4);
-    }
-  for (int g = 0; g < 16; g++) {
-    uint8_t *a = row + 192 + g, *b = blk + DS_Q6_K_R8_SC + 8 * g + r;
-    *(to_row ? a : b) = *(to_row ? b : a);
-  }
-  uint8_t *a = row + 208, *b = blk + DS_Q6_K_R8_D + 2 * r;
-  memcpy(to_row ? a : b, to_row ? b : a, 2);
+  memcpy(dst + (to_row ? a : b), src + (to_row ? b : a), n);
+}
+
+/* Super-block s of row r, its 210 Q6_K bytes, into the R8 block (to_row
+ * false: src the row's bytes, dst the R8 block) or back: every byte has one
+ * place in each layout. */
+static void move_row(const uint8_t *src, uint8_t *dst, int r, bool to_row)
+{
+  for (size_t P = 0; P < 4; P++)   /* ql: row offset 64h + 32p = 32P */
+    for (size_t k = 0; k < 8; k++) move(src, dst, 32 * P + 4 * k, 256 * P + 32 * k + 4 * (size_t)r, 4, to_row);
+  for (size_t h = 0; h < 2; h++)
+    for (size_t k = 0; k < 8; k++)
+      move(src, dst, 128 + 32 * h + 4 * k, DS_Q6_K_R8_QH + 256 * h + 32 * k + 4 * (size_t)r, 4, to_row);
+  for (size_t g = 0; g < 16; g++) move(src, dst, 192 + g, DS_Q6_K_R8_SC + 8 * g + (size_t)r, 1, to_row);
+  move(src, dst, 208, DS_Q6_K_R8_D + 2 * (size_t)r, 2, to_row);
 }
 
 void ds_q6_k_r8_chunk(const uint8_t *blk, int j, int k, int8_t v[32])
@@ -50,8 +48,8 @@ void ds_q6_k_r8_repack(void *w, int64_t K, int64_t N, void *tmp)
     memcpy(tmp, grp, R8 * row_bytes);
     for (int64_t s = 0; s < K / 256; s++)
       for (int r = 0; r < R8; r++)
-        move_row((uint8_t *)tmp + (size_t)r * row_bytes + (size_t)s * Q6_K_BYTES, r,
-                 grp + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES, false);
+        move_row((const uint8_t *)tmp + (size_t)r * row_bytes + (size_t)s * Q6_K_BYTES,
+                 grp + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES, r, false);
   }
 }
 
@@ -62,9 +60,9 @@ void ds_q6_k_r8_row(const void *w, int64_t K, int64_t N, int64_t n, void *dst)
     memcpy(dst, (const uint8_t *)w + (size_t)n * row_bytes, row_bytes);
     return;
   }
-  uint8_t *grp = (uint8_t *)w + (size_t)(n - n % R8) * row_bytes;   /* only read (to_row) */
+  const uint8_t *grp = (const uint8_t *)w + (size_t)(n - n % R8) * row_bytes;
   for (int64_t s = 0; s < K / 256; s++)
-    move_row((uint8_t *)dst + (size_t)s * Q6_K_BYTES, (int)(n % R8), grp + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES, true);
+    move_row(grp + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES, (uint8_t *)dst + (size_t)s * Q6_K_BYTES, (int)(n % R8), true);
 }
 
 void ds_q6_k_r8_row_to_float(const void *w, int64_t K, int64_t N, int64_t n, float *dst)
@@ -76,10 +74,10 @@ void ds_q6_k_r8_row_to_float(const void *w, int64_t K, int64_t N, int64_t n, flo
     tr->to_float((const uint8_t *)w + (size_t)n * row_bytes, dst, K);
     return;
   }
-  uint8_t *grp = (uint8_t *)w + (size_t)(n - n % R8) * row_bytes;   /* only read */
+  const uint8_t *grp = (const uint8_t *)w + (size_t)(n - n % R8) * row_bytes;
   uint8_t blk[Q6_K_BYTES];
   for (int64_t s = 0; s < K / 256; s++) {
-    move_row(blk, (int)(n % R8), grp + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES, true);
+    move_row(grp + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES, blk, (int)(n % R8), true);
     tr->to_float(blk, dst + s * 256, 256);
   }
 }

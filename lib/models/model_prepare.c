@@ -7,12 +7,12 @@
  * projection matrices, and its output head unless tied to the embedding
  * (which get_rows reads row by row), are interleaved eight rows at a time
  * (kernels/q4_0_r8.h, kernels/q4_k_r8.h, kernels/q6_k_r8.h) where the CPU
- * level has a SIMD R8 kernel for the type, in place: a mapped file's pages become the
- * process's own copies (the same bytes, so no weight is held twice), which
- * is done only when the whole file is resident anyway (read, or mapped with
- * MAP_POPULATE because it fits in memory): repacking a larger one would turn
- * pages the kernel could drop into memory it cannot. DSEEK_REPACK=0 keeps
- * every weight as the file has it (for comparisons).
+ * level has a SIMD R8 kernel for the type, in place: a mapped file's pages
+ * become the process's own copies (the same bytes, so no weight is held
+ * twice), which is done only when the whole file is resident anyway (read,
+ * or mapped with MAP_POPULATE because it fits in memory): repacking a larger
+ * one would turn pages the kernel could drop into memory it cannot.
+ * DSEEK_REPACK=0 keeps every weight as the file has it (for comparisons).
  */
 #include "formats/gguf.h"
 #include "kernels/cpu.h"
