@@ -16,8 +16,8 @@
  * < 2^24) and one FMA with d_r dx_b per block. (A sign/abs form, u - 32
  * against sign-adjusted activations, needs no group sums but two more byte
  * operations per chunk and one per column; it measured slower.) Run at
- * AVX-512, this code is no faster than that level's plain Q6_K dot, so only
- * vec_avx2.c takes the dot; both take the tile packer.
+ * AVX-512 this code is no faster than that level's plain Q6_K dot, so
+ * vec_avx512.c takes the 512-bit forms below (dot and tile packer).
  */
 #ifndef DS_KERNELS_Q6_K_R8_X86_H
 #define DS_KERNELS_Q6_K_R8_X86_H
@@ -76,6 +76,65 @@ static inline __attribute__((always_inline)) void ds_q6_k_r8_group_sums_x86(cons
   }
 }
 
+/* sum_e sc_e sum u q of block j = 4h + q (the part of t_b before the
+ * offset term) for nc columns, the block's QA bytes at xb, into t[c].
+ * AVX2: maddubs(u, a) and madd with the group's scale per chunk. AVX-512:
+ * chunks k and k + 1 in one 64-byte register (rows in lanes 0-7, then again
+ * in 8-15), the activation bytes 4k .. 4k + 7 spread to those halves by one
+ * permute, vpdpbusd summing u a into int32 per lane; per group the halves
+ * are added and multiplied by sc in int32. The same integer either way. */
+static inline __attribute__((always_inline)) void ds_q6_k_r8_block_x86(const uint8_t *w, int h, int q, const char *xb,
+                                                                       size_t xs, const int nc, __m256i *t)
+{
+  const int j = 4 * h + q;
+  const uint8_t *ql = w + 256 * (2 * h + q % 2), *qh = w + DS_Q6_K_R8_QH + 256 * h;
+#pragma GCC unroll 4
+  for (int c = 0; c < nc; c++) t[c] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+  for (int e = 0; e < 2; e++) {   /* values 16e .. 16e + 15: group 2j + e */
+    _mm_prefetch((const char *)w + DS_Q6_K_R8_PREFETCH + 64 * (4 * j + 2 * e), _MM_HINT_T0);
+    _mm_prefetch((const char *)w + DS_Q6_K_R8_PREFETCH + 64 * (4 * j + 2 * e + 1), _MM_HINT_T0);
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    const __m512i nib = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30);
+    const __m512i spread = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512i p[DS_VEC_COLS];
+#pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) p[c] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+    for (int k = 4 * e; k < 4 * e + 4; k += 2) {
+      const __m512i l = _mm512_loadu_si512((const void *)(ql + 32 * k));
+      const __m512i hb = _mm512_loadu_si512((const void *)(qh + 32 * k));
+      const __m512i lo = _mm512_and_si512(q / 2 ? _mm512_srli_epi16(l, 4) : l, nib);
+      const __m512i hi = q == 0 ? _mm512_slli_epi16(hb, 4) : q == 1 ? _mm512_slli_epi16(hb, 2) : q == 2 ? hb : _mm512_srli_epi16(hb, 2);
+      const __m512i u = _mm512_or_si512(lo, _mm512_and_si512(hi, top));
+#pragma GCC unroll 4
+      for (int c = 0; c < nc; c++) {
+        const __m128i a8 = _mm_loadl_epi64((const __m128i *)(xb + c * xs + 4 * k));
+        p[c] = _mm512_dpbusd_epi32(p[c], u, _mm512_permutexvar_epi32(spread, _mm512_castsi128_si512(a8)));
+      }
+    }
+    const __m256i sc = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(w + DS_Q6_K_R8_SC + 8 * (2 * j + e))));
+#pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) {
+      const __m256i g = _mm256_add_epi32(_mm512_castsi512_si256(p[c]), _mm512_extracti64x4_epi64(p[c], 1));
+      t[c] = _mm256_add_epi32(t[c], _mm256_mullo_epi32(g, sc));
+    }
+#else
+    const __m256i sc = ds_q6_k_r8_scale16(w, 2 * j + e);
+#pragma GCC unroll 1
+    for (int k = 4 * e; k < 4 * e + 4; k++) {
+      const __m256i u = ds_q6_k_r8_levels_x86(ql + 32 * k, qh + 32 * k, q);
+#pragma GCC unroll 4
+      for (int c = 0; c < nc; c++) {
+        int32_t a;
+        memcpy(&a, xb + c * xs + 4 * k, 4);
+        t[c] = _mm256_add_epi32(t[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_set1_epi32(a)), sc));
+      }
+    }
+#endif
+  }
+}
+
 /* t_b (q6_k_r8.h) as sum_e sc_e sum u q - 32 (sc_0 S_0 + sc_1 S_1): the same
  * integer, so the twin's bits. */
 static inline __attribute__((always_inline)) void ds_q6_k_r8_dot_x86(int64_t K, const uint8_t *w, const char *x, size_t xs,
@@ -97,27 +156,8 @@ static inline __attribute__((always_inline)) void ds_q6_k_r8_dot_x86(int64_t K, 
 #pragma GCC unroll 4
       for (int q = 0; q < 4; q++) {   /* q a constant: its shifts are immediates */
         const int j = 4 * h + q;
-        const uint8_t *ql = w + 256 * (2 * h + q % 2), *qh = w + DS_Q6_K_R8_QH + 256 * h;
-        const char *xb = x + (s * 8 + j) * DS_QA_BLOCK;
         __m256i t[DS_VEC_COLS];
-#pragma GCC unroll 4
-        for (int c = 0; c < nc; c++) t[c] = _mm256_setzero_si256();
-#pragma GCC unroll 2
-        for (int e = 0; e < 2; e++) {   /* values 16e .. 16e + 15: group 2j + e */
-          _mm_prefetch((const char *)w + DS_Q6_K_R8_PREFETCH + 64 * (4 * j + 2 * e), _MM_HINT_T0);
-          _mm_prefetch((const char *)w + DS_Q6_K_R8_PREFETCH + 64 * (4 * j + 2 * e + 1), _MM_HINT_T0);
-          const __m256i sc = ds_q6_k_r8_scale16(w, 2 * j + e);
-#pragma GCC unroll 1
-          for (int k = 4 * e; k < 4 * e + 4; k++) {
-            const __m256i u = ds_q6_k_r8_levels_x86(ql + 32 * k, qh + 32 * k, q);
-#pragma GCC unroll 4
-            for (int c = 0; c < nc; c++) {
-              int32_t a;
-              memcpy(&a, xb + c * xs + 4 * k, 4);
-              t[c] = _mm256_add_epi32(t[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_set1_epi32(a)), sc));
-            }
-          }
-        }
+        ds_q6_k_r8_block_x86(w, h, q, x + (s * 8 + j) * DS_QA_BLOCK, xs, nc, t);
         const __m256i scp = ds_q6_k_r8_scale_pairs(w, j);
 #pragma GCC unroll 4
         for (int c = 0; c < nc; c++) {
@@ -130,6 +170,54 @@ static inline __attribute__((always_inline)) void ds_q6_k_r8_dot_x86(int64_t K, 
 #pragma GCC unroll 4
   for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
 }
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+/* The tile packer in AVX-512 (the bytes of ds_q6_k_r8_pack_r16): chunk k of
+ * a block from both groups is the tile's 64-byte group k of 16 rows, so
+ * every vector holds all 16 rows: the values, the half sums (maddubs with u8
+ * ones, madd), the scales and d by one F16C conversion each. The next
+ * tile's blocks are fetched ahead, a share per block. */
+static inline __attribute__((always_inline)) void ds_q6_k_r8_pack_tile_x86_512(const void *w, size_t row_bytes, int64_t K,
+                                                                               void *dst)
+{
+  const __m512i nib = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30), off = _mm512_set1_epi8(32);
+  const __m512i ones8 = _mm512_set1_epi8(1), ones16 = _mm512_set1_epi16(1);
+  const uint8_t *g0 = w, *g1 = (const uint8_t *)w + 8 * row_bytes;
+  const char *next = (const char *)w + 16 * row_bytes;
+  for (int64_t s = 0; s < K / 256; s++) {
+    const uint8_t *b0 = g0 + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES, *b1 = g1 + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES;
+    const __m512 d = _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(b0 + DS_Q6_K_R8_D))),
+                                                             _mm_loadu_si128((const __m128i *)(b1 + DS_Q6_K_R8_D)), 1));
+    for (int j = 0; j < 8; j++) {
+      const int h = j / 4, q = j % 4;
+      const size_t lo_at = 256 * (size_t)(2 * h + q % 2), hi_at = DS_Q6_K_R8_QH + 256 * (size_t)h;
+      uint8_t *pb = (uint8_t *)dst + (s * 8 + j) * DS_GEMM_Q6_BLOCK_BYTES;
+      for (int i = 0; i < 4; i++) {   /* the next tile: 2 x 1680 bytes per super-block, 8 lines per block */
+        _mm_prefetch(next + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES + 64 * (size_t)(4 * j + i), _MM_HINT_T0);
+        _mm_prefetch(next + 8 * row_bytes + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES + 64 * (size_t)(4 * j + i), _MM_HINT_T0);
+      }
+      for (int e = 0; e < 2; e++) {
+        __m512i sum = _mm512_setzero_si512();
+        for (int k = 4 * e; k < 4 * e + 4; k++) {
+          const __m512i l = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + lo_at + 32 * k))),
+                                               _mm256_loadu_si256((const __m256i *)(b1 + lo_at + 32 * k)), 1);
+          const __m512i hb = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(b0 + hi_at + 32 * k))),
+                                                _mm256_loadu_si256((const __m256i *)(b1 + hi_at + 32 * k)), 1);
+          const __m512i lo = _mm512_and_si512(q / 2 ? _mm512_srli_epi16(l, 4) : l, nib);
+          const __m512i hi = q == 0 ? _mm512_slli_epi16(hb, 4) : q == 1 ? _mm512_slli_epi16(hb, 2) : q == 2 ? hb : _mm512_srli_epi16(hb, 2);
+          const __m512i v = _mm512_sub_epi8(_mm512_or_si512(lo, _mm512_and_si512(hi, top)), off);
+          _mm512_storeu_si512((void *)(pb + 64 * k), v);
+          sum = _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_maddubs_epi16(ones8, v), ones16));
+        }
+        const size_t sc_at = DS_Q6_K_R8_SC + 8 * (size_t)(2 * j + e);
+        const __m128i sc8 = _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(b0 + sc_at)), _mm_loadl_epi64((const __m128i *)(b1 + sc_at)));
+        _mm512_storeu_ps((void *)(pb + 512 + 64 * e), _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc8))));
+        _mm512_storeu_si512((void *)(pb + 640 + 64 * e), _mm512_slli_epi32(_mm512_sub_epi32(_mm512_setzero_si512(), sum), 7));
+      }
+    }
+  }
+}
+#endif
 
 /* Rows n0 .. n0 + 15 of the R8 matrix at w (two whole groups, row_bytes =
  * K / 256 * 210 per row) into the Q6_K tile (vec.h): the bytes of

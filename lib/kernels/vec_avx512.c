@@ -775,9 +775,11 @@ DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
 DISPATCH_COLS(dot_q4_k_r8, ds_q4_k_r8_dot_x86, uint8_t)
 
+DISPATCH_COLS(dot_q6_k_r8, ds_q6_k_r8_dot_x86, uint8_t)
+
 static void pack_q6_k_r8_r16(const void *w, size_t row_bytes, int64_t K, void *dst)
 {
-  ds_q6_k_r8_pack_tile_x86(w, row_bytes, K, dst);
+  ds_q6_k_r8_pack_tile_x86_512(w, row_bytes, K, dst);
 }
 
 static void pack_q4_k_r8_r16(const void *w, size_t row_bytes, int64_t K, void *dst, float *mins)
@@ -805,6 +807,7 @@ const ds_vec_kernels ds_vec_avx512 = {
   .pack_q4_0_r8_r16 = pack_q4_0_r8_r16,
   .dot_q4_k_r8 = dot_q4_k_r8,
   .pack_q4_k_r8_r16 = pack_q4_k_r8_r16,
+  .dot_q6_k_r8 = dot_q6_k_r8,
   .pack_q6_k_r8_r16 = pack_q6_k_r8_r16,
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
