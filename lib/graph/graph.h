@@ -113,6 +113,7 @@ enum {
   DS_TENSOR_VIEW = 1u << 3,
   DS_TENSOR_Q4_0_R8 = 1u << 4,   /* a Q4_0 weight whose rows are R8-interleaved (kernels/q4_0_r8.h) */
   DS_TENSOR_Q4_K_R8 = 1u << 5,   /* a Q4_K weight whose rows are R8-interleaved (kernels/q4_k_r8.h) */
+  DS_TENSOR_Q6_K_R8 = 1u << 6,   /* a Q6_K weight whose rows are R8-interleaved (kernels/q6_k_r8.h) */
 };
 
 /* RoPE pair layouts (lib/models/README.md §1.4, §2, §3). */

@@ -177,7 +177,8 @@ void ds_kernel_mul_mat_id_describe(int type, const ds_vec_kernels *vk, char *buf
   if (!o) snprintf(buf, size, "reference: rows decoded to f32, f32 dot in order");
   else if (o->qa)
     snprintf(buf, size, "%s: int8 dot on int8 activations%s%s", vk->name,
-             o->r8.simd ? " (loaded whole: 8 interleaved rows per pass)" : "",   /* repacked: model_prepare.c */
+             /* repacked: model_prepare.c (Q4_0 and Q4_K experts; Q6_K's keep their rows) */
+             o->r8.simd && type != DSEEK_TYPE_Q6_K ? " (loaded whole: 8 interleaved rows per pass)" : "",
              moe_tile_pays(o, INT64_MAX) ? ", 16-row tile for prompts" : "");
   else snprintf(buf, size, "%s: rows decoded to f32, f32 dot", vk->name);
 }

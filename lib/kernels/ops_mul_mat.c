@@ -57,7 +57,8 @@
  * every level. A Q4_K weight flagged DS_TENSOR_Q4_K_R8 (q4_k_r8.h) takes the
  * same paths with its own R8 kernel (order in q4_k_r8.h), its tail rows
  * plain Q4_K, its tiles packed straight from the R8 blocks (the K-quant
- * packer's bytes).
+ * packer's bytes); a Q6_K weight flagged DS_TENSOR_Q6_K_R8 (q6_k_r8.h)
+ * likewise, its tiles packed from the R8 blocks into the Q6_K tile.
  *
  * With -DDSEEK_HAVE_OPENBLAS, large f32 x f32 products go to cblas_sgemm on
  * thread 0 (OpenBLAS threads itself); that path is not bit-identical to the
@@ -167,7 +168,7 @@ static size_t gemm_scratch_bytes(int64_t K)
 {
   return (size_t)(K / DS_QA_BLOCK) * DS_GEMM_Q6_BLOCK_BYTES + 16 * DS_GEMM_ROWS * sizeof(float)   /* 16: AMX */
          + (size_t)(K / DS_QA_BLOCK) * DS_GEMM_ROWS * sizeof(float)                              /* K-quant mins */
-         + (size_t)(K / DS_QA_BLOCK) * 18 * DS_GEMM_ROWS;                                        /* R8: 16 Q4_0 / Q4_K rows */
+         + (size_t)((K + 255) / 256) * 210 * DS_GEMM_ROWS;   /* R8: 16 rows back (Q6_K: 210 bytes per 256 values, the most) */
 }
 
 /* Q4_K/Q5_K tiles: d_b s_b of every QA row's blocks (ds_qa_ds) after the QA
@@ -257,8 +258,8 @@ static void mul_mat_gemm(ds_tensor *dst, const ds_cpu_type_ops *o, int64_t n0, i
 }
 
 /* An R8 weight below the tile's batch size (the QA rows are in the scratch):
- * units are the eight-row groups and then the tail rows (plain Q4_0 or
- * Q4_K), per batch. */
+ * units are the eight-row groups and then the tail rows (plain Q4_0, Q4_K
+ * or Q6_K), per batch. */
 static void mul_mat_r8(const ds_kernel_params *p, ds_tensor *dst, const ds_cpu_type_ops *o)
 {
   const ds_tensor *w = dst->src[0], *x = dst->src[1];

@@ -4,6 +4,7 @@
 #include "kernels/ops.h"
 #include "kernels/q4_0_r8.h"
 #include "kernels/q4_k_r8.h"
+#include "kernels/q6_k_r8.h"
 #include "kernels/types.h"
 
 #include <stdatomic.h>
@@ -57,6 +58,15 @@ static void r8_pack_q4_k(const ds_cpu_type_ops *o, const void *base, size_t rb, 
   if (o->vk->pack_q4_k_r8_r16 && whole_groups(N, nt, nr))
     o->vk->pack_q4_k_r8_r16((const char *)base + (size_t)nt * rb, rb, K, dst, mins);
   else ds_q4_k_r8_pack_r16(base, K, N, nt, nr, dst, mins, rows16);
+}
+
+static void r8_pack_q6_k(const ds_cpu_type_ops *o, const void *base, size_t rb, int64_t K, int64_t N, int64_t nt,
+                         int nr, void *dst, float *mins, void *rows16)
+{
+  (void)mins;
+  if (o->vk->pack_q6_k_r8_r16 && whole_groups(N, nt, nr))
+    o->vk->pack_q6_k_r8_r16((const char *)base + (size_t)nt * rb, rb, K, dst);
+  else ds_q6_k_r8_pack_r16(base, K, N, nt, nr, dst, rows16);
 }
 
 /* ---- one row ------------------------------------------------------------ */
@@ -135,6 +145,12 @@ static void set_r8(ds_cpu_type_ops *o)
     o->r8.dot = vk->dot_q4_k_r8 ? vk->dot_q4_k_r8 : ds_vec_scalar.dot_q4_k_r8;
     o->r8.tile_pack = r8_pack_q4_k;
     o->r8.row_to_float = ds_q4_k_r8_row_to_float;
+  } else if (o->type == DSEEK_TYPE_Q6_K) {
+    o->r8.flag = DS_TENSOR_Q6_K_R8;
+    o->r8.own_dot = vk->dot_q6_k_r8;
+    o->r8.dot = vk->dot_q6_k_r8 ? vk->dot_q6_k_r8 : ds_vec_scalar.dot_q6_k_r8;
+    o->r8.tile_pack = r8_pack_q6_k;
+    o->r8.row_to_float = ds_q6_k_r8_row_to_float;
   }
 }
 

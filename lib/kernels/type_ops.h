@@ -10,7 +10,7 @@
  *               whether a dmin term follows it, and the columns from which it
  *               pays; kind DS_TILE_NONE: the level has no tile for the type
  *   R8          the interleaved layout a weight may be repacked to at load
- *               (q4_0_r8.h, q4_k_r8.h): tensor flag, dot, tile packer, row
+ *               (q4_0_r8.h, q4_k_r8.h, q6_k_r8.h): tensor flag, dot, tile packer, row
  *               decoder, and whether the level has a SIMD kernel for it
  *
  * The rows are built once from the level tables (vec_*.c), so a level's
@@ -65,7 +65,7 @@ struct ds_cpu_type_ops {
     int min_cols;               /* columns from which the tile beats the dots */
   } tile;
   struct {
-    uint32_t flag;              /* DS_TENSOR_Q4_0_R8 / DS_TENSOR_Q4_K_R8, or 0: no R8 layout */
+    uint32_t flag;              /* DS_TENSOR_Q4_0_R8 / _Q4_K_R8 / _Q6_K_R8, or 0: no R8 layout */
     bool simd;                  /* the level has its own R8 kernel (a repack pays) */
     ds_vec_dot_r8_fn own_dot;   /* the level's R8 dot, or NULL */
     ds_vec_dot_r8_fn dot;       /* own_dot, else the scalar twin */

@@ -169,6 +169,12 @@ typedef struct ds_vec_kernels {
   /* 16 R8 Q4_K rows (two whole groups) into the K-quant tile and mins, the
    * bytes of ds_q4_k_r8_pack_r16 (NULL: that portable packer) */
   void (*pack_q4_k_r8_r16)(const void *w, size_t row_bytes, int64_t K, void *dst, float *mins);
+  /* R8 Q6_K groups x QA rows (q6_k_r8.h: its order, the same bits at every
+   * level), out[c * 8 + r]; NULL: the scalar twin */
+  ds_vec_dot_r8_fn dot_q6_k_r8;
+  /* 16 R8 Q6_K rows (two whole groups) into the Q6_K tile, the bytes of
+   * ds_q6_k_r8_pack_r16 (NULL: that portable packer) */
+  void (*pack_q6_k_r8_r16)(const void *w, size_t row_bytes, int64_t K, void *dst);
   /* The level's AMX forms of gemm_r16 and gemm_q6_k_r16 for exactly 16
    * columns (vec_amx.c, the same bits), or NULL: a capability of the level,
    * usable only once ds_cpu_amx() says the CPU and OS grant the tiles */

@@ -21,6 +21,7 @@
 #include "kernels/vec_iq_x86.h"
 #include "kernels/q4_0_r8_x86.h"
 #include "kernels/q4_k_r8_x86.h"
+#include "kernels/q6_k_r8_x86.h"
 #include "dseek.h"
 
 #include <immintrin.h>
@@ -402,6 +403,12 @@ DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
 DISPATCH_COLS(dot_q4_k_r8, ds_q4_k_r8_dot_x86, uint8_t)
+DISPATCH_COLS(dot_q6_k_r8, ds_q6_k_r8_dot_x86, uint8_t)
+
+static void pack_q6_k_r8_r16(const void *w, size_t row_bytes, int64_t K, void *dst)
+{
+  ds_q6_k_r8_pack_tile_x86(w, row_bytes, K, dst);
+}
 
 static void pack_q4_k_r8_r16(const void *w, size_t row_bytes, int64_t K, void *dst, float *mins)
 {
@@ -761,6 +768,8 @@ const ds_vec_kernels ds_vec_avx2 = {
   .pack_q4_0_r8_r16 = pack_q4_0_r8_r16,
   .dot_q4_k_r8 = dot_q4_k_r8,
   .pack_q4_k_r8_r16 = pack_q4_k_r8_r16,
+  .dot_q6_k_r8 = dot_q6_k_r8,
+  .pack_q6_k_r8_r16 = pack_q6_k_r8_r16,
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,

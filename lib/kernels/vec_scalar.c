@@ -7,6 +7,7 @@
 #include "core/platform.h"   /* ds_fmaf */
 #include "kernels/quants.h"
 #include "kernels/q4_k_r8.h"
+#include "kernels/q6_k_r8.h"
 #include "kernels/quants_iq.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
@@ -134,6 +135,37 @@ static void dot_q4_k_r8(int64_t K, const void *w, const void *x, size_t x_stride
         }
         acc[r] = ds_fmaf(ds_get_half(blk + 2 * r), a, acc[r]);
         acc[r] = ds_fmaf(-ds_get_half(blk + 16 + 2 * r), mn, acc[r]);
+      }
+    }
+    for (int r = 0; r < 8; r++) out[c * 8 + r] = acc[r];
+  }
+}
+
+/* Eight R8-interleaved Q6_K rows (q6_k_r8.h) against QA rows: the twin of
+ * the SIMD kernels, in the order q6_k_r8.h defines (one fmaf chain per row
+ * and column, blocks in order). */
+static void dot_q6_k_r8(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
+{
+  for (int c = 0; c < ncols; c++) {
+    const void *xr = (const char *)x + (size_t)c * x_stride;
+    const int8_t *xq = xr;
+    const float *xd = ds_qa_d(xr, K);
+    float acc[8] = {0};
+    for (int64_t s = 0; s < K / DS_QK_K; s++) {
+      const uint8_t *blk = (const uint8_t *)w + (size_t)s * DS_Q6_K_R8_BLOCK_BYTES;
+      for (int j = 0; j < 8; j++) {
+        int32_t isum[2][8] = {{0}};   /* [e][r] */
+        const int8_t *q = xq + (s * 8 + j) * DS_QA_BLOCK;
+        for (int k = 0; k < 8; k++) {
+          int8_t v[32];
+          ds_q6_k_r8_chunk(blk, j, k, v);
+          for (int n = 0; n < 32; n++) isum[k / 4][n / 4] += v[n] * q[4 * k + n % 4];
+        }
+        for (int r = 0; r < 8; r++) {
+          const int32_t t = (int8_t)blk[DS_Q6_K_R8_SC + 8 * (2 * j) + r] * isum[0][r] +
+                            (int8_t)blk[DS_Q6_K_R8_SC + 8 * (2 * j + 1) + r] * isum[1][r];
+          acc[r] = ds_fmaf((float)t, ds_get_half(blk + DS_Q6_K_R8_D + 2 * r) * xd[s * 8 + j], acc[r]);
+        }
       }
     }
     for (int r = 0; r < 8; r++) out[c * 8 + r] = acc[r];
@@ -337,6 +369,7 @@ const ds_vec_kernels ds_vec_scalar = {
   .axpy_f32 = axpy_f32,
   .dot_q4_0_r8 = dot_q4_0_r8,
   .dot_q4_k_r8 = dot_q4_k_r8,
+  .dot_q6_k_r8 = dot_q6_k_r8,
 };
 
 const ds_vec_kernels *ds_vec_get(ds_cpu_level level)

@@ -25,7 +25,7 @@ typedef struct ds_weight {
   int64_t ne[4];
   void *data;
   float *scale;        /* F8_E4M3: weight_scale_inv [ceil(ne1/128), ceil(ne0/128)], else NULL */
-  unsigned layout;     /* graph.h tensor flags of its layout (DS_TENSOR_Q4_0_R8, DS_TENSOR_Q4_K_R8), 0: as in the file */
+  unsigned layout;     /* graph.h tensor flags of its layout (DS_TENSOR_Q4_0_R8, _Q4_K_R8, _Q6_K_R8), 0: as in the file */
 } ds_weight;
 
 typedef struct ds_dense_layer {

@@ -3,14 +3,16 @@
  * fingerprint, then the weights that only the matrix products read
  * repacked into the layout their kernels read fastest.
  *
- * Repacking: a model's Q4_0 and Q4_K matrices that only mul_mat (or the
- * expert products) read — a dense model's (llama, qwen2, qwen3) projections;
- * deepseek2's attention projections, dense-layer and shared-expert FFNs, MTP
- * projections and stacked routed experts (each expert's matrix on its own:
- * ops_moe_mm.c reads them expert by expert; not the per-head W_UK / W_UV
- * stacks) — and the output head unless tied to the
- * embedding (which get_rows reads row by row), are interleaved eight rows at a time (kernels/q4_0_r8.h,
- * kernels/q4_k_r8.h) where the CPU level has a SIMD R8 kernel, in place: a mapped file's pages become the
+ * Repacking: a model's Q4_0, Q4_K and Q6_K matrices that only mul_mat (or
+ * the expert products) read — a dense model's (llama, qwen2, qwen3)
+ * projections; deepseek2's attention projections, dense-layer and
+ * shared-expert FFNs, MTP projections and stacked Q4_0/Q4_K routed experts
+ * (each expert's matrix on its own: ops_moe_mm.c reads them expert by
+ * expert; not the per-head W_UK / W_UV stacks) — and the output head unless
+ * tied to the embedding (which get_rows reads row by row), are interleaved
+ * eight rows at a time (kernels/q4_0_r8.h, kernels/q4_k_r8.h,
+ * kernels/q6_k_r8.h) where the CPU level has a SIMD R8 kernel for the type,
+ * in place: a mapped file's pages become the
  * process's own copies (the same bytes, so no weight is held twice), which
  * is done only when the whole file is resident anyway (read, or mapped with
  * MAP_POPULATE because it fits in memory): repacking a larger one would turn
@@ -21,6 +23,7 @@
 #include "kernels/cpu.h"
 #include "kernels/q4_0_r8.h"
 #include "kernels/q4_k_r8.h"
+#include "kernels/q6_k_r8.h"
 #include "kernels/type_ops.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
@@ -94,16 +97,33 @@ static bool repack_wanted(const struct dseek_model *m)
   return m->gguf && all_resident(m->gguf);
 }
 
+/* The R8 layouts: the type, its block (values, bytes), repacker and flag,
+ * and whether the expert products read it (ops_moe_mm.c: Q4_0 and Q4_K). */
+static const struct r8_kind {
+  int type;
+  int64_t block_values;
+  size_t block_bytes;
+  void (*repack)(void *w, int64_t K, int64_t N, void *tmp);
+  unsigned flag;
+  bool experts;
+} r8_kinds[] = {
+  {DSEEK_TYPE_Q4_0, 32, 18, ds_q4_0_r8_repack, DS_TENSOR_Q4_0_R8, true},
+  {DSEEK_TYPE_Q4_K, 256, 144, ds_q4_k_r8_repack, DS_TENSOR_Q4_K_R8, true},
+  {DSEEK_TYPE_Q6_K, 256, 210, ds_q6_k_r8_repack, DS_TENSOR_Q6_K_R8, false},
+};
+
 /* Repack w, a matrix or (max_dims 3) a stack of ne[2] matrices (a stacked
  * GGUF expert tensor [K, N, E], expert e's N rows contiguous): each matrix's
  * rows are interleaved on their own, so expert e's slice is an R8 matrix. */
 static dseek_status repack_stack(struct dseek_model *m, ds_weight *w, int max_dims, void **tmp, size_t *tmp_bytes)
 {
-  const bool k = w->type == DSEEK_TYPE_Q4_K;
-  if (!w->data || (w->type != DSEEK_TYPE_Q4_0 && !k) || w->n_dims < 2 || w->n_dims > max_dims || w->ne[1] < DS_R8_ROWS ||
-      w->ne[0] % (k ? 256 : 32) != 0 || !level_has_r8(w->type))
+  const struct r8_kind *kind = NULL;
+  for (size_t i = 0; i < DS_ARRAY_LEN(r8_kinds); i++)
+    if (r8_kinds[i].type == w->type) kind = &r8_kinds[i];
+  if (!w->data || !kind || w->n_dims < 2 || w->n_dims > max_dims || (w->n_dims == 3 && !kind->experts) ||
+      w->ne[1] < DS_R8_ROWS || w->ne[0] % kind->block_values != 0 || !level_has_r8(w->type))
     return DSEEK_OK;
-  const size_t row_bytes = (size_t)(w->ne[0] / 32) * 18;   /* Q4_0 and Q4_K: 18 bytes per 32 values */
+  const size_t row_bytes = (size_t)(w->ne[0] / kind->block_values) * kind->block_bytes;
   const int64_t n_mat = w->n_dims == 3 ? w->ne[2] : 1;
   if (*tmp_bytes < DS_R8_ROWS * row_bytes) {
     ds_free(*tmp);
@@ -115,12 +135,8 @@ static dseek_status repack_stack(struct dseek_model *m, ds_weight *w, int max_di
   const size_t mat_bytes = row_bytes * (size_t)w->ne[1];
   dseek_status st = ds_file_make_writable(f, w->data, mat_bytes * (size_t)n_mat);
   if (st) return ds_error_prefix(st, "%s: repacking a weight", m->path);
-  for (int64_t e = 0; e < n_mat; e++) {
-    void *mat = (char *)w->data + (size_t)e * mat_bytes;
-    if (k) ds_q4_k_r8_repack(mat, w->ne[0], w->ne[1], *tmp);
-    else ds_q4_0_r8_repack(mat, w->ne[0], w->ne[1], *tmp);
-  }
-  w->layout = k ? DS_TENSOR_Q4_K_R8 : DS_TENSOR_Q4_0_R8;
+  for (int64_t e = 0; e < n_mat; e++) kind->repack((char *)w->data + (size_t)e * mat_bytes, w->ne[0], w->ne[1], *tmp);
+  w->layout = kind->flag;
   return DSEEK_OK;
 }
 

@@ -28,13 +28,14 @@ static uint8_t *random_q4_0(int64_t K, int64_t N)
   return w;
 }
 
+static const r8_layout LAYOUT = {DSEEK_TYPE_Q4_0, ds_q4_0_r8_repack, ds_q4_0_r8_row, ds_q4_0_r8_row_to_float};
+
 static void test_repack_roundtrip(void)
 {
   const int64_t Ks[] = {32, 256, 1536}, Ns[] = {8, 13, 16, 37};
-  const r8_layout lay = {DSEEK_TYPE_Q4_0, ds_q4_0_r8_repack, ds_q4_0_r8_row, ds_q4_0_r8_row_to_float};
   for (size_t a = 0; a < DS_ARRAY_LEN(Ks); a++)
     for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++)
-      check_r8_roundtrip(&lay, random_q4_0(Ks[a], Ns[c]), Ks[a], Ns[c], (size_t)(Ks[a] / 32) * 18);
+      check_r8_roundtrip(&LAYOUT, random_q4_0(Ks[a], Ns[c]), Ks[a], Ns[c], (size_t)(Ks[a] / 32) * 18);
 }
 
 static void test_twins(void)
@@ -73,80 +74,39 @@ static void test_twins(void)
   }
 }
 
-/* The tile from R8 rows: the portable packer and each level's SIMD one give
- * the bytes ds_gemm_pack_r16 gives for the original rows (whole tiles, a
- * tile of a matrix with tail rows, a short last tile). */
+static bool plain_q4_0(const void *w, size_t rb, int nr, int64_t K, void *dst, float *mins)
+{
+  (void)mins;
+  return ds_gemm_pack_r16(DSEEK_TYPE_Q4_0, w, rb, nr, K, dst);
+}
+static void portable_q4_0(const void *r8, int64_t K, int64_t N, int64_t n0, int nr, void *dst, float *mins, void *rows)
+{
+  (void)mins;
+  ds_q4_0_r8_pack_r16(r8, K, N, n0, nr, dst, rows);
+}
+static bool simd_q4_0(const ds_vec_kernels *vk, const void *r8, size_t rb, int64_t K, void *dst, float *mins)
+{
+  (void)mins;
+  if (!vk->pack_q4_0_r8_r16) return false;
+  vk->pack_q4_0_r8_r16(r8, rb, K, dst);
+  return true;
+}
+
+/* The tile from R8 rows is the original rows' tile. */
 static void test_pack(void)
 {
   const int64_t Ks[] = {32, 512, 1536}, Ns[] = {16, 32, 45};
+  const r8_tile t = {DS_GEMM_BLOCK_BYTES, false, plain_q4_0, portable_q4_0, simd_q4_0};
   for (size_t a = 0; a < DS_ARRAY_LEN(Ks); a++)
-    for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++) {
-      const int64_t K = Ks[a], N = Ns[c];
-      const size_t rb = (size_t)(K / 32) * 18, tile = (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES;
-      uint8_t *w = random_q4_0(K, N), *r8 = malloc(rb * (size_t)N), *tmp = malloc(16 * rb);
-      uint8_t *want = malloc(tile), *got = malloc(tile);
-      memcpy(r8, w, rb * (size_t)N);
-      ds_q4_0_r8_repack(r8, K, N, tmp);
-      for (int64_t n0 = 0; n0 < N; n0 += 16) {
-        const int nr = (int)DS_MIN(16, N - n0);
-        CHECK(ds_gemm_pack_r16(DSEEK_TYPE_Q4_0, w + (size_t)n0 * rb, rb, nr, K, want));
-        memset(got, 0xAB, tile);
-        ds_q4_0_r8_pack_r16(r8, K, N, n0, nr, got, tmp);
-        CHECK_MSG(memcmp(got, want, tile) == 0, "portable K %lld N %lld n0 %lld", (long long)K, (long long)N,
-                  (long long)n0);
-        if (nr < 16 || n0 + 16 > N - N % 8) continue;
-        for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
-          const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
-          if (!vk->pack_q4_0_r8_r16) continue;
-          memset(got, 0xAB, tile);
-          vk->pack_q4_0_r8_r16(r8 + (size_t)n0 * rb, rb, K, got);
-          CHECK_MSG(memcmp(got, want, tile) == 0, "%s K %lld N %lld n0 %lld", level_name(l), (long long)K,
-                    (long long)N, (long long)n0);
-        }
-      }
-      free(w), free(r8), free(tmp), free(want), free(got);
-    }
+    for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++)
+      check_r8_pack(&LAYOUT, &t, random_q4_0(Ks[a], Ns[c]), Ks[a], Ns[c], (size_t)(Ks[a] / 32) * 18);
 }
 
-/* mul_mat on a flagged (repacked) weight against the same weight unflagged. */
+/* mul_mat on a flagged weight: K = 512, N = 45 (5 groups and 5 tail rows),
+ * batch sizes 1..24 (a 16-column tile call and an 8-column one). */
 static void test_mul_mat(void)
 {
-  const int64_t K = 512, N = 45;   /* 5 groups and 5 tail rows */
-  const int Ms[] = {1, 2, 5, 8, 13, 15, 16, 17, 24};
-  const size_t rb = (size_t)(K / 32) * 18;
-  uint8_t *w = random_q4_0(K, N), *r8 = malloc(rb * (size_t)N), *tmp = malloc(8 * rb);
-  memcpy(r8, w, rb * (size_t)N);
-  ds_q4_0_r8_repack(r8, K, N, tmp);
-  float *x = malloc((size_t)(K * 24) * 4);
-  for (int64_t i = 0; i < K * 24; i++) x[i] = frand();
-  for (int l = DS_CPU_REFERENCE; l <= (int)ds_cpu_detected(); l++) {
-    float *alone = run_mul_mat_flags(DSEEK_TYPE_Q4_0, r8, x, K, N, 1, (ds_cpu_level)l, 1, DS_TENSOR_Q4_0_R8);
-    for (size_t a = 0; a < DS_ARRAY_LEN(Ms); a++) {
-      const int64_t M = Ms[a];
-      float *plain = run_mul_mat(DSEEK_TYPE_Q4_0, w, x, K, N, M, (ds_cpu_level)l, 2);
-      float *y1 = run_mul_mat_flags(DSEEK_TYPE_Q4_0, r8, x, K, N, M, (ds_cpu_level)l, 1, DS_TENSOR_Q4_0_R8);
-      float *y2 = run_mul_mat_flags(DSEEK_TYPE_Q4_0, r8, x, K, N, M, (ds_cpu_level)l, 2, DS_TENSOR_Q4_0_R8);
-      if (!plain || !y1 || !y2 || !alone) break;
-      CHECK_MSG(memcmp(y1, y2, (size_t)(N * M) * 4) == 0, "%s M %lld: thread count changes bits", level_name(l),
-                (long long)M);
-      /* the reference and the tile (16+ columns, at levels that have one) take the original rows' path;
-       * below 16 columns the R8 kernel, and column 0 keeps its bits alone */
-      const bool same_path = l == DS_CPU_REFERENCE || (M >= 16 && ds_vec_get((ds_cpu_level)l)->gemm_r16);
-      if (same_path)
-        CHECK_MSG(memcmp(y1, plain, (size_t)(N * M) * 4) == 0, "%s M %lld: not the unflagged bits", level_name(l),
-                  (long long)M);
-      else
-        CHECK_MSG(memcmp(y1, alone, (size_t)N * 4) == 0, "%s M %lld: column 0 differs from its solo product",
-                  level_name(l), (long long)M);
-      double worst = 0;
-      for (int64_t i = 0; i < N * M; i++) worst = fmax(worst, fabs(y1[i] - plain[i]) / (1.0 + fabs(plain[i])));
-      CHECK_MSG(worst < 1e-4, "%s M %lld: %g from the unflagged product", level_name(l), (long long)M, worst);
-      free(plain), free(y1), free(y2);
-    }
-    free(alone);
-  }
-  ds_cpu_level_set(ds_cpu_detected());
-  free(w), free(r8), free(tmp), free(x);
+  check_r8_mul_mat(&LAYOUT, DS_TENSOR_Q4_0_R8, random_q4_0(512, 45), 512, 45, (size_t)(512 / 32) * 18, 24);
 }
 
 int main(void)

@@ -37,13 +37,14 @@ static uint8_t *random_q4_k(int64_t K, int64_t N)
   return w;
 }
 
+static const r8_layout LAYOUT = {DSEEK_TYPE_Q4_K, ds_q4_k_r8_repack, ds_q4_k_r8_row, ds_q4_k_r8_row_to_float};
+
 static void test_repack_roundtrip(void)
 {
   const int64_t Ks[] = {256, 512, 4096}, Ns[] = {8, 13, 16, 37};
-  const r8_layout lay = {DSEEK_TYPE_Q4_K, ds_q4_k_r8_repack, ds_q4_k_r8_row, ds_q4_k_r8_row_to_float};
   for (size_t a = 0; a < DS_ARRAY_LEN(Ks); a++)
     for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++)
-      check_r8_roundtrip(&lay, random_q4_k(Ks[a], Ns[c]), Ks[a], Ns[c], ds_q4_k_row_bytes(Ks[a]));
+      check_r8_roundtrip(&LAYOUT, random_q4_k(Ks[a], Ns[c]), Ks[a], Ns[c], ds_q4_k_row_bytes(Ks[a]));
 }
 
 /* The scales in the R8 block against ds_scale_min_k4 on the original rows. */
@@ -117,86 +118,32 @@ static void test_twins(void)
   }
 }
 
-/* The K-quant tile from R8 rows: the portable packer and each level's SIMD
- * one give the tile and mins ds_gemm_pack_k_r16 gives for the original rows
- * (whole tiles, a tile of a matrix with tail rows, a short last tile). */
+static bool plain_q4_k(const void *w, size_t rb, int nr, int64_t K, void *dst, float *mins)
+{
+  return ds_gemm_pack_k_r16(DSEEK_TYPE_Q4_K, w, rb, nr, K, dst, mins);
+}
+static bool simd_q4_k(const ds_vec_kernels *vk, const void *r8, size_t rb, int64_t K, void *dst, float *mins)
+{
+  if (!vk->pack_q4_k_r8_r16) return false;
+  vk->pack_q4_k_r8_r16(r8, rb, K, dst, mins);
+  return true;
+}
+
+/* The K-quant tile and mins from R8 rows are the original rows'. */
 static void test_pack(void)
 {
   const int64_t Ks[] = {256, 1536}, Ns[] = {16, 32, 45};
+  const r8_tile t = {DS_GEMM_BLOCK_BYTES, true, plain_q4_k, ds_q4_k_r8_pack_r16, simd_q4_k};
   for (size_t a = 0; a < DS_ARRAY_LEN(Ks); a++)
-    for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++) {
-      const int64_t K = Ks[a], N = Ns[c];
-      const size_t rb = ds_q4_k_row_bytes(K), tile = (size_t)(K / 32) * DS_GEMM_BLOCK_BYTES;
-      const size_t mb = (size_t)(K / 32) * DS_GEMM_ROWS * sizeof(float);
-      uint8_t *w = random_q4_k(K, N), *r8 = malloc(rb * (size_t)N), *tmp = malloc(16 * rb);
-      uint8_t *want = malloc(tile), *got = malloc(tile);
-      float *mwant = malloc(mb), *mgot = malloc(mb);
-      memcpy(r8, w, rb * (size_t)N);
-      ds_q4_k_r8_repack(r8, K, N, tmp);
-      for (int64_t n0 = 0; n0 < N; n0 += 16) {
-        const int nr = (int)DS_MIN(16, N - n0);
-        CHECK(ds_gemm_pack_k_r16(DSEEK_TYPE_Q4_K, w + (size_t)n0 * rb, rb, nr, K, want, mwant));
-        memset(got, 0xAB, tile);
-        memset(mgot, 0xAB, mb);
-        ds_q4_k_r8_pack_r16(r8, K, N, n0, nr, got, mgot, tmp);
-        CHECK_MSG(memcmp(got, want, tile) == 0 && memcmp(mgot, mwant, mb) == 0, "portable K %lld N %lld n0 %lld",
-                  (long long)K, (long long)N, (long long)n0);
-        if (nr < 16 || n0 + 16 > N - N % 8) continue;
-        for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
-          const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
-          if (!vk->pack_q4_k_r8_r16) continue;
-          memset(got, 0xAB, tile);
-          memset(mgot, 0xAB, mb);
-          vk->pack_q4_k_r8_r16(r8 + (size_t)n0 * rb, rb, K, got, mgot);
-          CHECK_MSG(memcmp(got, want, tile) == 0 && memcmp(mgot, mwant, mb) == 0, "%s K %lld N %lld n0 %lld",
-                    level_name(l), (long long)K, (long long)N, (long long)n0);
-        }
-      }
-      free(w), free(r8), free(tmp), free(want), free(got), free(mwant), free(mgot);
-    }
+    for (size_t c = 0; c < DS_ARRAY_LEN(Ns); c++)
+      check_r8_pack(&LAYOUT, &t, random_q4_k(Ks[a], Ns[c]), Ks[a], Ns[c], ds_q4_k_row_bytes(Ks[a]));
 }
 
-/* mul_mat on a flagged (repacked) weight against the same weight unflagged,
- * batch sizes 1..20; below 16 columns every column against its product alone. */
+/* mul_mat on a flagged weight: K = 768, N = 45 (5 groups and 5 tail rows),
+ * batch sizes 1..20. */
 static void test_mul_mat(void)
 {
-  const int64_t K = 768, N = 45;   /* 5 groups and 5 tail rows */
-  enum { MMAX = 20 };
-  const size_t rb = ds_q4_k_row_bytes(K);
-  uint8_t *w = random_q4_k(K, N), *r8 = malloc(rb * (size_t)N), *tmp = malloc(8 * rb);
-  memcpy(r8, w, rb * (size_t)N);
-  ds_q4_k_r8_repack(r8, K, N, tmp);
-  float *x = malloc((size_t)(K * MMAX) * 4);
-  for (int64_t i = 0; i < K * MMAX; i++) x[i] = frand();
-  for (int l = DS_CPU_REFERENCE; l <= (int)ds_cpu_detected(); l++) {
-    float *alone[MMAX];
-    for (int m = 0; m < MMAX; m++)
-      alone[m] = run_mul_mat_flags(DSEEK_TYPE_Q4_K, r8, x + m * K, K, N, 1, (ds_cpu_level)l, 1, DS_TENSOR_Q4_K_R8);
-    for (int64_t M = 1; M <= MMAX; M++) {
-      float *plain = run_mul_mat(DSEEK_TYPE_Q4_K, w, x, K, N, M, (ds_cpu_level)l, 2);
-      float *y1 = run_mul_mat_flags(DSEEK_TYPE_Q4_K, r8, x, K, N, M, (ds_cpu_level)l, 1, DS_TENSOR_Q4_K_R8);
-      float *y2 = run_mul_mat_flags(DSEEK_TYPE_Q4_K, r8, x, K, N, M, (ds_cpu_level)l, 2, DS_TENSOR_Q4_K_R8);
-      CHECK(plain && y1 && y2);
-      if (!plain || !y1 || !y2) break;
-      CHECK_MSG(memcmp(y1, y2, (size_t)(N * M) * 4) == 0, "%s M %lld: thread count changes bits", level_name(l),
-                (long long)M);
-      const bool same_path = l == DS_CPU_REFERENCE || (M >= 16 && ds_vec_get((ds_cpu_level)l)->gemm_r16);
-      if (same_path)
-        CHECK_MSG(memcmp(y1, plain, (size_t)(N * M) * 4) == 0, "%s M %lld: not the unflagged bits", level_name(l),
-                  (long long)M);
-      else
-        for (int64_t m = 0; m < M; m++)
-          CHECK_MSG(alone[m] && memcmp(y1 + m * N, alone[m], (size_t)N * 4) == 0,
-                    "%s M %lld: column %lld differs from its solo product", level_name(l), (long long)M, (long long)m);
-      double worst = 0;
-      for (int64_t i = 0; i < N * M; i++) worst = fmax(worst, fabs(y1[i] - plain[i]) / (1.0 + fabs(plain[i])));
-      CHECK_MSG(worst < 1e-4, "%s M %lld: %g from the unflagged product", level_name(l), (long long)M, worst);
-      free(plain), free(y1), free(y2);
-    }
-    for (int m = 0; m < MMAX; m++) free(alone[m]);
-  }
-  ds_cpu_level_set(ds_cpu_detected());
-  free(w), free(r8), free(tmp), free(x);
+  check_r8_mul_mat(&LAYOUT, DS_TENSOR_Q4_K_R8, random_q4_k(768, 45), 768, 45, ds_q4_k_row_bytes(768), 20);
 }
 
 int main(void)

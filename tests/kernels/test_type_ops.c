@@ -6,6 +6,7 @@
  * decoder), and the types vec.h promises an integer dot have one.
  */
 #include "harness.h"
+#include "graph/graph.h"
 #include "kernels/type_ops.h"
 #include "kernels/types.h"
 #include "kernels/vec.h"
@@ -93,7 +94,7 @@ static void test_complete(void)
   }
   CHECK(rows > 0);
   /* the scalar level holds every kernel: each integer-dot type dots QA rows,
-   * the tiled types have their tiles, and Q4_0 / Q4_K their R8 layouts */
+   * the tiled types have their tiles, and Q4_0 / Q4_K / Q6_K their R8 layouts */
   for (size_t i = 0; i < DS_ARRAY_LEN(int_dot_types); i++)
     CHECK_MSG(ds_cpu_type_ops_get(&ds_vec_scalar, int_dot_types[i])->qa, "scalar %s: no integer dot",
               dseek_type_name(int_dot_types[i]));
@@ -102,6 +103,7 @@ static void test_complete(void)
   CHECK(ds_cpu_type_ops_get(&ds_vec_scalar, DSEEK_TYPE_Q6_K)->tile.kind == DS_TILE_Q6);
   CHECK(ds_cpu_type_ops_get(&ds_vec_scalar, DSEEK_TYPE_Q4_0)->r8.flag != 0);
   CHECK(ds_cpu_type_ops_get(&ds_vec_scalar, DSEEK_TYPE_Q4_K)->r8.flag != 0);
+  CHECK(ds_cpu_type_ops_get(&ds_vec_scalar, DSEEK_TYPE_Q6_K)->r8.flag == DS_TENSOR_Q6_K_R8);
   /* Q2_K and Q3_K are decoded to f32 rows; ids without a format have no row */
   CHECK(!ds_cpu_type_ops_get(&ds_vec_scalar, DSEEK_TYPE_Q2_K)->dot);
   CHECK(!ds_cpu_type_ops_get(&ds_vec_scalar, DSEEK_TYPE_Q3_K)->dot);

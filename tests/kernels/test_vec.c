@@ -598,13 +598,14 @@ static void test_type_kernel(void)
       CHECK_MSG(!strncmp(buf, want, strlen(want)), "level %s, %s%s: '%s', expected '%s...'", name,
                 dseek_type_name(cases[i].type), cases[i].experts ? " experts" : "", buf, want);
     }
-    /* dense Q4_0 and Q4_K name the R8 layout where the level has its kernel,
-     * experts where the loader repacks them (a SIMD R8 kernel, model_prepare.c) */
+    /* dense Q4_0, Q4_K and Q6_K name the R8 layout where the level has its
+     * kernel, Q4_0 and Q4_K experts where the loader repacks them (a SIMD R8
+     * kernel, model_prepare.c); Q6_K experts keep their rows */
     for (int experts = 0; experts < 2; experts++) {
-      const int types[2] = {DSEEK_TYPE_Q4_0, DSEEK_TYPE_Q4_K};
-      for (int t = 0; t < 2; t++) {
+      const int types[3] = {DSEEK_TYPE_Q4_0, DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q6_K};
+      for (int t = 0; t < 3; t++) {
         const ds_cpu_type_ops *o = l == DS_CPU_REFERENCE ? NULL : ds_cpu_type_ops_get(vk, types[t]);
-        const bool r8 = o && (experts ? o->r8.simd : o->r8.own_dot != NULL);
+        const bool r8 = o && (experts ? o->r8.simd && types[t] != DSEEK_TYPE_Q6_K : o->r8.own_dot != NULL);
         CHECK(dseek_type_kernel(types[t], experts, buf, sizeof buf) == DSEEK_OK);
         CHECK_MSG((strstr(buf, "8 interleaved rows") != NULL) == r8, "level %s, %s%s: '%s'", name,
                   dseek_type_name(types[t]), experts ? " experts" : "", buf);
