@@ -136,6 +136,11 @@ typedef struct ds_vec_kernels {
   void (*quantize_qa)(const float *x, int64_t K, void *dst);
   ds_vec_dot_fn dot_q8_0;   /* w: Q8_0 row, x: QA rows */
   ds_vec_dot_fn dot_q4_0;   /* w: Q4_0 row, x: QA rows */
+  /* w: Q5_0 row, x: QA rows. Per block the exact isum_b = sum_j u_j q_j - 16 s_b
+   * (u = nibble | fifth bit << 4, 0..31), then per column one FMA chain in
+   * block order, out = fma(isum_{nb-1}, d_w d_{nb-1}, ... fma(isum_0, d_w d_0, 0))
+   * with d_w d_b rounded to f32 first: every level gives the scalar twin's bits. */
+  ds_vec_dot_fn dot_q5_0;
   ds_vec_dot_fn dot_f32;    /* w: f32 row, x: f32 rows; any K */
   ds_vec_dot_fn dot_f16;    /* w: f16 row, x: f32 rows; any K */
   ds_vec_dot_fn dot_bf16;   /* w: bf16 row, x: f32 rows; any K */
