@@ -2,8 +2,9 @@
  * vec.h — the dot-product kernels behind mul_mat, one table per CPU level
  * (cpu.h): vec_scalar.c (plain C, the twins), vec_avx2.c, vec_avx512.c.
  *
- * Quantized weights (Q8_0, Q4_0, Q5_0, the K and IQ types) are multiplied with activations quantized
- * once per op to "QA" rows, the int8 format the integer SIMD instructions eat.
+ * Quantized weights (Q8_0, Q4_0, Q5_0, the K and IQ types) are multiplied
+ * with activations quantized once per op to "QA" rows, the int8 format the
+ * integer SIMD instructions eat.
  * A QA row of K values (K % 32 == 0) is, in bytes:
  *   q[K]        int8, q_j = round_half_even(x_j / d_b), b = j / 32
  *   d[K/32]     f32,  d_b = max_j |x_j| / 127 over block b   (as Q8_0, scale in f32)
