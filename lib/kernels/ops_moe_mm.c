@@ -23,7 +23,7 @@
  *     decoded once and dotted with every input routed to e, in f32 in order.
  *   dots (levels without the GEMM tile, types other than Q8_0/Q4_0, small
  *     batches): the same units with the level's dots (vec.h). A row of a
- *     type with an integer dot at this level (type_ops.h: the row's qa; Q8_0, Q4_0,
+ *     type with an integer dot at this level (type_ops.h: the row's qa; Q8_0, Q4_0, Q5_0,
  *     Q4_K, Q5_K, Q6_K, the IQ types) is read in place against the inputs
  *     routed to its expert, gathered as contiguous QA rows when the thread
  *     reaches the expert (as the tile gathers them, in s8), DS_VEC_COLS

@@ -16,7 +16,7 @@
  * weight (src[2] = its scale grid, fp8.h) decodes row n with the scales of its
  * 128-row block.
  *
- * Kernels (every other level, vec.h): for Q8_0, Q4_0 and (at levels with
+ * Kernels (every other level, vec.h): for Q8_0, Q4_0, Q5_0 and (at levels with
  * their integer dots) Q4_K, Q5_K, Q6_K and the IQ weights each thread first quantizes
  * all activation columns once to QA rows in its scratch (the only change to
  * the result: activations rounded to int8 per 32-block, about 0.3% of a dot's

@@ -73,7 +73,7 @@ static void r8_pack_q6_k(const ds_cpu_type_ops *o, const void *base, size_t rb, 
 
 static bool is_int_dot_type(int type)
 {
-  return type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0 || type == DSEEK_TYPE_Q4_K ||
+  return type == DSEEK_TYPE_Q8_0 || type == DSEEK_TYPE_Q4_0 || type == DSEEK_TYPE_Q5_0 || type == DSEEK_TYPE_Q4_K ||
          type == DSEEK_TYPE_Q5_K || type == DSEEK_TYPE_Q6_K || ds_vec_iq_index(type) >= 0;
 }
 
@@ -82,6 +82,7 @@ static ds_vec_dot_fn level_dot(const ds_vec_kernels *vk, int type)
   switch (type) {
   case DSEEK_TYPE_Q8_0: return vk->dot_q8_0;
   case DSEEK_TYPE_Q4_0: return vk->dot_q4_0;
+  case DSEEK_TYPE_Q5_0: return vk->dot_q5_0;
   case DSEEK_TYPE_Q4_K: return vk->dot_q4_k;
   case DSEEK_TYPE_Q5_K: return vk->dot_q5_k;
   case DSEEK_TYPE_Q6_K: return vk->dot_q6_k;

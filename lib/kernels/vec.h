@@ -2,8 +2,9 @@
  * vec.h — the dot-product kernels behind mul_mat, one table per CPU level
  * (cpu.h): vec_scalar.c (plain C, the twins), vec_avx2.c, vec_avx512.c.
  *
- * Quantized weights (Q8_0, Q4_0) are multiplied with activations quantized
- * once per op to "QA" rows, the int8 format the integer SIMD instructions eat.
+ * Quantized weights (Q8_0, Q4_0, Q5_0, the K and IQ types) are multiplied
+ * with activations quantized once per op to "QA" rows, the int8 format the
+ * integer SIMD instructions eat.
  * A QA row of K values (K % 32 == 0) is, in bytes:
  *   q[K]        int8, q_j = round_half_even(x_j / d_b), b = j / 32
  *   d[K/32]     f32,  d_b = max_j |x_j| / 127 over block b   (as Q8_0, scale in f32)
@@ -136,6 +137,11 @@ typedef struct ds_vec_kernels {
   void (*quantize_qa)(const float *x, int64_t K, void *dst);
   ds_vec_dot_fn dot_q8_0;   /* w: Q8_0 row, x: QA rows */
   ds_vec_dot_fn dot_q4_0;   /* w: Q4_0 row, x: QA rows */
+  /* w: Q5_0 row, x: QA rows. Per block the exact isum_b = sum_j u_j q_j - 16 s_b
+   * (u = nibble | fifth bit << 4, 0..31), then per column one FMA chain in
+   * block order, out = fma(isum_{nb-1}, d_w d_{nb-1}, ... fma(isum_0, d_w d_0, 0))
+   * with d_w d_b rounded to f32 first: every level gives the scalar twin's bits. */
+  ds_vec_dot_fn dot_q5_0;
   ds_vec_dot_fn dot_f32;    /* w: f32 row, x: f32 rows; any K */
   ds_vec_dot_fn dot_f16;    /* w: f16 row, x: f32 rows; any K */
   ds_vec_dot_fn dot_bf16;   /* w: bf16 row, x: f32 rows; any K */

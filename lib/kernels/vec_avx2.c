@@ -20,6 +20,7 @@
 #include "kernels/vec.h"
 #include "kernels/vec_iq_x86.h"
 #include "kernels/q4_0_r8_x86.h"
+#include "kernels/q5_0_x86.h"
 #include "kernels/q4_k_r8_x86.h"
 #include "kernels/q6_k_r8_x86.h"
 #include "dseek.h"
@@ -401,6 +402,7 @@ DOT_FLOAT_N(dot_bf16_n, load8_bf16, one_bf16)
 
 DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
+DISPATCH_COLS(dot_q5_0, ds_q5_0_dot_x86, uint8_t)
 DISPATCH_COLS(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
 DISPATCH_COLS(dot_q4_k_r8, ds_q4_k_r8_dot_x86, uint8_t)
 DISPATCH_COLS(dot_q6_k_r8, ds_q6_k_r8_dot_x86, uint8_t)
@@ -764,6 +766,7 @@ const ds_vec_kernels ds_vec_avx2 = {
   .quantize_qa = quantize_qa,
   .dot_q8_0 = dot_q8_0,
   .dot_q4_0 = dot_q4_0,
+  .dot_q5_0 = dot_q5_0,
   .dot_q4_0_r8 = dot_q4_0_r8,
   .pack_q4_0_r8_r16 = pack_q4_0_r8_r16,
   .dot_q4_k_r8 = dot_q4_k_r8,

@@ -19,6 +19,7 @@
 #include "kernels/vec.h"
 #include "kernels/vec_iq_x86.h"
 #include "kernels/q4_0_r8_x86.h"
+#include "kernels/q5_0_x86.h"
 #include "kernels/q4_k_r8_x86.h"
 #include "kernels/q6_k_r8_x86.h"
 #include "dseek.h"
@@ -772,6 +773,7 @@ static void axpy_f32(int64_t n, float a, const float *x, float *y)
 
 DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
+DISPATCH_COLS(dot_q5_0, ds_q5_0_dot_x86, uint8_t)
 DISPATCH_COLS(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
 DISPATCH_COLS(dot_q4_k_r8, ds_q4_k_r8_dot_x86, uint8_t)
 
@@ -803,6 +805,7 @@ const ds_vec_kernels ds_vec_avx512 = {
   .quantize_qa = quantize_qa,
   .dot_q8_0 = dot_q8_0,
   .dot_q4_0 = dot_q4_0,
+  .dot_q5_0 = dot_q5_0,
   .dot_q4_0_r8 = dot_q4_0_r8,
   .pack_q4_0_r8_r16 = pack_q4_0_r8_r16,
   .dot_q4_k_r8 = dot_q4_k_r8,

@@ -22,6 +22,7 @@
  * the lanes of two registers, in q4_k_r8.h's summation order.
  */
 #if defined(__aarch64__) && defined(__ARM_NEON)
+#include "core/platform.h"   /* ds_fmaf */
 #include "kernels/quants.h"
 #include "kernels/vec.h"
 
@@ -192,6 +193,7 @@ const ds_vec_kernels ds_vec_neon = {
   .quantize_qa = quantize_qa,
   .dot_q8_0 = dot_q8_0_neon,
   .dot_q4_0 = dot_q4_0_neon,
+  .dot_q5_0 = dot_q5_0_neon,
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,
@@ -207,6 +209,7 @@ const ds_vec_kernels ds_vec_neon_dotprod = {
   .quantize_qa = quantize_qa,
   .dot_q8_0 = dot_q8_0_dotprod,
   .dot_q4_0 = dot_q4_0_dotprod,
+  .dot_q5_0 = dot_q5_0_dotprod,
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,

@@ -45,6 +45,32 @@ static void NEON_FN(dot_q4_0)(int64_t K, const void *w, const void *x, size_t x_
   }
 }
 
+/* Q5_0 (vec.h: dot_q5_0): the fifth bits as bytes by vtst of qh's byte i / 8
+ * against bit i % 8, or'ed into the nibbles; values 0..31 fit s8. The block
+ * sum is exact and goes into the same fmaf chain as the twin's. */
+static void NEON_FN(dot_q5_0)(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
+{
+  const uint8x16_t lo4 = vdupq_n_u8(0x0F), five = vdupq_n_u8(0x10);
+  const uint8x16_t bit = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  float acc[DS_VEC_COLS] = {0};
+  const uint8_t *wb = w;
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wb += 22) {
+    const uint8x16_t u = vld1q_u8(wb + 6);
+    const uint8x16_t h0 = vcombine_u8(vdup_n_u8(wb[2]), vdup_n_u8(wb[3]));
+    const uint8x16_t h1 = vcombine_u8(vdup_n_u8(wb[4]), vdup_n_u8(wb[5]));
+    const int8x16_t v0 = vreinterpretq_s8_u8(vorrq_u8(vandq_u8(u, lo4), vandq_u8(vtstq_u8(h0, bit), five)));
+    const int8x16_t v1 = vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(u, 4), vandq_u8(vtstq_u8(h1, bit), five)));
+    const float dw = ds_get_half(wb);
+    for (int c = 0; c < ncols; c++) {
+      const char *xr = (const char *)x + (size_t)c * x_stride;
+      const int8_t *q = (const int8_t *)xr + b * DS_QA_BLOCK;
+      const int32x4_t s = DOT16(DOT16(vdupq_n_s32(0), v0, vld1q_s8(q)), v1, vld1q_s8(q + 16));
+      acc[c] = ds_fmaf((float)(vaddvq_s32(s) - 16 * ds_qa_s(xr, K)[b]), dw * ds_qa_d(xr, K)[b], acc[c]);
+    }
+  }
+  for (int c = 0; c < ncols; c++) out[c] = acc[c];
+}
+
 /* ---- K-quants (quants_k.c layouts; the equations in vec_scalar.c) --------- */
 
 static void NEON_FN(dot_k4)(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out, bool q5)

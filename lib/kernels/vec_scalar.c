@@ -79,6 +79,34 @@ static void dot_q4_0(int64_t K, const void *w, const void *x, size_t x_stride, i
   }
 }
 
+/* Q5_0 block: {f16 d; u8 qh[4]; u8 q[16]} (22 bytes, ggml-common.h in
+ * llama.cpp): value j = lo4(q_j) | bit j of the LE u32 qh << 4, value j + 16 =
+ * hi4(q_j) | bit j + 16 << 4, x = (u - 16) d; sum (u - 16) x = sum u x - 16 s.
+ * |isum| <= 32 * 16 * 127 < 2^24: exact in f32. The fmaf chain in block order
+ * is what every SIMD level computes too (vec.h). */
+static void dot_q5_0(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
+{
+  float acc[DS_VEC_COLS] = {0};
+  const uint8_t *wb = w;
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wb += 22) {
+    const uint32_t qh = (uint32_t)wb[2] | (uint32_t)wb[3] << 8 | (uint32_t)wb[4] << 16 | (uint32_t)wb[5] << 24;
+    int u[DS_QA_BLOCK];
+    for (int j = 0; j < 16; j++) {
+      u[j] = (wb[6 + j] & 0x0F) | (int)((qh >> j) & 1) << 4;
+      u[j + 16] = (wb[6 + j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
+    }
+    const float dw = ds_get_half(wb);
+    for (int c = 0; c < ncols; c++) {
+      const char *xr = (const char *)x + (size_t)c * x_stride;
+      const int8_t *q = (const int8_t *)xr + b * DS_QA_BLOCK;
+      int32_t isum = -16 * ds_qa_s(xr, K)[b];
+      for (int j = 0; j < DS_QA_BLOCK; j++) isum += u[j] * q[j];
+      acc[c] = ds_fmaf((float)isum, dw * ds_qa_d(xr, K)[b], acc[c]);   /* fused on every C runtime */
+    }
+  }
+  for (int c = 0; c < ncols; c++) out[c] = acc[c];
+}
+
 /* Eight R8-interleaved Q4_0 rows (q4_0_r8.h) against QA rows: the twin of the
  * SIMD R8 kernels, one fmaf chain per row and column (vec.h). */
 static void dot_q4_0_r8(int64_t K, const void *w, const void *x, size_t x_stride, int ncols, float *out)
@@ -356,6 +384,7 @@ const ds_vec_kernels ds_vec_scalar = {
   .quantize_qa = quantize_qa,
   .dot_q8_0 = dot_q8_0,
   .dot_q4_0 = dot_q4_0,
+  .dot_q5_0 = dot_q5_0,
   .dot_f32 = dot_f32,
   .dot_f16 = dot_f16,
   .dot_bf16 = dot_bf16,

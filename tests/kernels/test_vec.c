@@ -573,7 +573,7 @@ static void test_cpu_levels(void)
 
 /* dseek_type_kernel names the level in effect and the kernel that level's
  * dispatch takes (cpu.h, ops_mul_mat.c, ops_moe_mm.c): at the reference every
- * row decoded to f32; above it Q8_0/Q4_0 on int8 activations (experts too),
+ * row decoded to f32; above it Q8_0/Q4_0/Q5_0 on int8 activations (experts too),
  * K-quants where the level's table has their integer dot (experts decoded),
  * F16 its own dot, other types decoded. */
 static void test_type_kernel(void)
@@ -587,6 +587,7 @@ static void test_type_kernel(void)
     char want[160];
     const struct { int type, experts; const char *kind; } cases[] = {
       {DSEEK_TYPE_Q8_0, 0, "int8 dot on int8 activations"}, {DSEEK_TYPE_Q4_0, 1, "int8 dot on int8 activations"},
+      {DSEEK_TYPE_Q5_0, 1, "int8 dot on int8 activations"},
       {DSEEK_TYPE_F16, 0, "F16 dot on f32 activations"},     {DSEEK_TYPE_Q2_K, 0, "rows decoded to f32, f32 dot"},
       {DSEEK_TYPE_Q4_K, 1, vk->dot_q4_k ? "int8 dot on int8 activations" : "rows decoded to f32, f32 dot"},
       {DSEEK_TYPE_Q6_K, 0, vk->dot_q6_k ? "int8 dot on int8 activations" : "rows decoded to f32, f32 dot"},

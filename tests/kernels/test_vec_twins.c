@@ -36,7 +36,8 @@ static void half_offsets(int type, int *a, int *b)
   *a = *b = -1;
   switch (type) {
   case DSEEK_TYPE_Q8_0:
-  case DSEEK_TYPE_Q4_0: *a = 0; break;
+  case DSEEK_TYPE_Q4_0:
+  case DSEEK_TYPE_Q5_0: *a = 0; break;
   case DSEEK_TYPE_Q4_K:
   case DSEEK_TYPE_Q5_K: *a = 0, *b = 2; break;
   case DSEEK_TYPE_Q6_K: *a = 208; break;
@@ -173,7 +174,8 @@ static void qdot_case(int type, int64_t K, int wkind, const int xkinds[4])
 
 static void test_quantized_dots(void)
 {
-  const int types[] = {DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K, DSEEK_TYPE_Q6_K, DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0};
+  const int types[] = {DSEEK_TYPE_Q4_K, DSEEK_TYPE_Q5_K, DSEEK_TYPE_Q6_K, DSEEK_TYPE_Q8_0, DSEEK_TYPE_Q4_0,
+                       DSEEK_TYPE_Q5_0};
   const int64_t Ks[] = {256, 512, 2816, 11008};
   const int mixed[4] = {X_RANDOM, X_MAX, X_MIN, X_ALTERNATE}, random[4] = {X_RANDOM, X_RANDOM, X_RANDOM, X_RANDOM};
   for (size_t t = 0; t < DS_ARRAY_LEN(types); t++)
@@ -184,6 +186,46 @@ static void test_quantized_dots(void)
       qdot_case(types[t], Ks[k], W_ZEROS, mixed);
       qdot_case(types[t], Ks[k], W_MIN, mixed);
     }
+}
+
+/* Q5_0 (vec.h: dot_q5_0): every level gives the scalar twin's bits, for
+ * every ncols 1..4. 256 blocks whose qh byte i runs through all 256 values
+ * (block b: (b + 64 i) mod 256), so each fifth bit meets each value slot set
+ * and clear in every combination with its byte's neighbours; random nibbles,
+ * scales and QA rows (random, +-127, alternating), and K = 32 (one block). */
+static void test_q5_0_bits(void)
+{
+  const int64_t Ks[] = {256 * 32, 32, 160};
+  for (size_t k = 0; k < DS_ARRAY_LEN(Ks); k++) {
+    const int64_t K = Ks[k];
+    const size_t rb = (size_t)(K / 32) * 22, xs = ds_qa_row_bytes(K);
+    uint8_t *w = malloc(rb);
+    char *x = aligned_alloc(64, 4 * xs);
+    make_qrow(DSEEK_TYPE_Q5_0, K, W_RANDOM, w, rb);
+    for (int64_t b = 0; b < K / 32; b++)
+      for (int i = 0; i < 4; i++) w[b * 22 + 2 + i] = (uint8_t)(b + 64 * i);
+    const int kinds[4] = {X_RANDOM, X_MAX, X_ALTERNATE, X_RANDOM};
+    for (int c = 0; c < 4; c++) make_qa(K, kinds[c], x + c * xs);
+    float twin[4];
+    ds_vec_scalar.dot_q5_0(K, w, x, xs, 4, twin);
+    for (size_t l = 0; l < DS_ARRAY_LEN(simd_levels); l++) {
+      if (simd_levels[l] > ds_cpu_detected()) continue;
+      const ds_vec_kernels *vk = ds_vec_get(simd_levels[l]);
+      CHECK_MSG(ds_cpu_type_ops_get(vk, DSEEK_TYPE_Q5_0)->dot == vk->dot_q5_0 && vk->dot_q5_0,
+                "%s: Q5_0 rows do not take the level's dot", vk->name);
+      if (!vk->dot_q5_0) continue;
+      for (int nc = 1; nc <= 4; nc++)
+        for (int c0 = 0; c0 + nc <= 4; c0++) {
+          float got[4];
+          vk->dot_q5_0(K, w, x + c0 * xs, xs, nc, got);
+          for (int c = 0; c < nc; c++)
+            CHECK_MSG(!memcmp(&got[c], &twin[c0 + c], sizeof(float)), "%s Q5_0 K=%lld ncols %d col %d: %.9g vs twin %.9g",
+                      vk->name, (long long)K, nc, c0 + c, got[c], twin[c0 + c]);
+        }
+    }
+    free(w);
+    free(x);
+  }
 }
 
 /* The IQ types' integer dots (quants_iq.h): odd numbers of super-blocks, and
@@ -550,6 +592,7 @@ int main(void)
 {
   ds_test_levels();
   RUN(test_quantized_dots);
+  RUN(test_q5_0_bits);
   RUN(test_iq_dots);
   RUN(test_gemm_tiles);
   RUN(test_gemm_amx_extremes);

@@ -67,7 +67,7 @@ def check_tensor_report(exe, tiny, quants):
             if level == "reference":
                 assert kernel == "reference: rows decoded to f32, f32 dot in order", out
         if level == "scalar":
-            assert rows[("Q5_0", False)][2] == "scalar: rows decoded to f32, f32 dot", out
+            assert rows[("Q5_0", False)][2] == "scalar: int8 dot on int8 activations", out
             assert rows[("F16", False)][2] == "scalar: F16 dot on f32 activations", out
             # experts too, and (K-quant experts) the tile for prompts
             assert rows[("Q4_K", True)][2] == "scalar: int8 dot on int8 activations, 16-row tile for prompts", out

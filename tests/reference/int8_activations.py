@@ -23,9 +23,11 @@ small probability per value (see TIE below; an exact half, which
 round-half-even settles here, is such a near tie too, since the C
 implementation's f32 x * (1 / d_b) need not be exactly half).
 
-Which products round (the weight types with int8 kernels: Q8_0, Q4_0, the
-K-quants and the IQ types; a type decoded to f32 first, such as Q5_0, keeps
-float activations, and so do F32/F16/BF16):
+Which products round (the weight types with int8 kernels: Q8_0, Q4_0, Q5_0,
+the K-quants and the IQ types; Q5_0's 5-bit values u - 16 times int8 q are
+exact integers per block just as Q4_0's, so it takes the same rounded x~ at
+every level above the reference; a type decoded to f32 first keeps float
+activations, and so do F32/F16/BF16):
     every 2-D weight of those types stored in the GGUF and multiplied as stored;
     deepseek2's split attn_k_b / attn_v_b multiply q_nope and the attention's
     latent output (the absorbed MLA form, deepseek2.mla_absorbed), so those
@@ -42,9 +44,10 @@ import gguf_read
 BLOCK = 32
 
 # weight types whose products round their activations (ggml type ids,
-# ggml.h: Q4_0 2, Q8_0 8, Q4_K 12, Q5_K 13, Q6_K 14, IQ2_XXS 16, IQ2_XS 17,
-# IQ3_XXS 18, IQ1_S 19, IQ4_NL 20, IQ3_S 21, IQ2_S 22, IQ4_XS 23, IQ1_M 29)
-INT8_TYPES = {2, 8, 12, 13, 14}
+# ggml.h: Q4_0 2, Q5_0 6, Q8_0 8, Q4_K 12, Q5_K 13, Q6_K 14, IQ2_XXS 16,
+# IQ2_XS 17, IQ3_XXS 18, IQ1_S 19, IQ4_NL 20, IQ3_S 21, IQ2_S 22, IQ4_XS 23,
+# IQ1_M 29)
+INT8_TYPES = {2, 6, 8, 12, 13, 14}
 IQ_TYPES = {16, 17, 18, 19, 20, 21, 22, 23, 29}
 
 
