@@ -18,6 +18,7 @@
 #include "harness.h"
 #include "levels.h"
 #include "kernels/type_ops.h"
+#include "formats/gguf.h"
 #include "kernels/vec.h"
 #include "models/model.h"
 
@@ -198,15 +199,16 @@ typedef struct run {
 /* The repack at load (README; lib/models/model_prepare.c): a dense model's
  * projections and its untied output head whose type has an R8 layout (Q4_0,
  * Q4_K: type_ops.h r8.flag) are interleaved eight rows at a time where the
- * level has a SIMD R8 kernel for the type (r8.simd), and kept as the file
- * has them elsewhere. Checks one weight (what: its name); returns whether it
- * carries an R8 flag. */
-static bool check_r8_weight(const char *name, const char *what, const ds_weight *w)
+ * level has a SIMD R8 kernel for the type (r8.simd) and the file is wholly
+ * in memory (resident: read, or mapped with every page brought in; a
+ * Windows view is not), and kept as the file has them elsewhere. Checks one
+ * weight (what: its name); returns whether it carries an R8 flag. */
+static bool check_r8_weight(const char *name, const char *what, const ds_weight *w, bool resident)
 {
   const ds_cpu_level l = ds_cpu_level_get();
   const ds_cpu_type_ops *o = ds_cpu_type_ops_get(ds_vec_get(l), w->type);
   const unsigned flag = o ? o->r8.flag : 0;
-  const bool want = flag && l != DS_CPU_REFERENCE && o->r8.simd;
+  const bool want = flag && l != DS_CPU_REFERENCE && o->r8.simd && resident;
   CHECK_MSG(w->layout == (want ? flag : 0u), "%s at %s: %s %s R8", name, ds_cpu_level_name(l), what,
             want ? "not repacked to" : "repacked to");
   return w->layout != 0;
@@ -217,6 +219,9 @@ static bool check_r8_weight(const char *name, const char *what, const ds_weight 
 static int check_r8(const char *name, const struct dseek_model *m)
 {
   if (!m->layers) return 0;   /* not a dense model */
+  bool resident = m->gguf != NULL;
+  for (int i = 0; m->gguf && i < m->gguf->n_shards; i++)
+    resident = resident && (i == 0 ? &m->gguf->file : &m->gguf->shards[i]->file)->resident;
   int flagged = 0;
   for (int64_t il = 0; il < m->hp.n_layer; il++) {
     const ds_dense_layer *L = &m->layers[il];
@@ -225,10 +230,10 @@ static int check_r8(const char *name, const struct dseek_model *m)
     for (size_t k = 0; k < DS_ARRAY_LEN(ws); k++) {
       char what[64];
       snprintf(what, sizeof what, "layer %lld %s", (long long)il, names[k]);
-      flagged += ws[k]->data && check_r8_weight(name, what, ws[k]);
+      flagged += ws[k]->data && check_r8_weight(name, what, ws[k], resident);
     }
   }
-  if (m->output.data && m->output.data != m->tok_embd.data) flagged += check_r8_weight(name, "output", &m->output);
+  if (m->output.data && m->output.data != m->tok_embd.data) flagged += check_r8_weight(name, "output", &m->output, resident);
   return flagged;
 }
 
