@@ -11,12 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* n f16 values -> f32: F16C at DS_CPU_AVX2 and above, else the F16 type's
- * scalar to_float (its twin; the conversion is exact, so both give the same
- * bits). */
-void ds_attn_f16_to_f32(ds_cpu_level level, const uint16_t *src, float *dst, int64_t n);
-
-/* n values of a cache row of type F16, BF16 or Q8_0 (n a multiple of 32) ->
+/* n values of a cache row of type F16, BF16 or Q8_0 (Q8_0: n a multiple of 32) ->
  * f32 by level (F16C/AVX2/AVX-512, NEON; else the type's scalar to_float,
  * the twin: same bits at every level) and true; any other type: false,
  * nothing written. */

@@ -163,11 +163,6 @@ bool ds_attn_row_to_f32(ds_cpu_level level, int type, const void *src, float *ds
   return false;
 }
 
-void ds_attn_f16_to_f32(ds_cpu_level level, const uint16_t *src, float *dst, int64_t n)
-{
-  ds_attn_row_to_f32(level, DSEEK_TYPE_F16, src, dst, n);
-}
-
 /* o[d] = fma(e[n-1], v[n-1][d], ... fma(e[0], v[0][d], o[d])): n successive
  * axpys o += e_j v_j as one FMA chain per element, in slot order, with o
  * loaded and stored once per call instead of once per slot (the per-slot

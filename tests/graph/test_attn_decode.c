@@ -152,17 +152,17 @@ static void test_f16_twin(void)
   src[3] = 0x0001;   /* smallest subnormal */
   src[4] = 0x8000;   /* -0 */
   float want[N], got[N];
-  ds_attn_f16_to_f32(DS_CPU_SCALAR, src, want, N);
+  CHECK(ds_attn_row_to_f32(DS_CPU_SCALAR, DSEEK_TYPE_F16, src, want, N));
   ds_cpu_level best = ds_cpu_level_get();
   for (int l = DS_CPU_SCALAR; l <= (int)best; l++)
     for (int n = 0; n <= 40; n += 1 + (n > 17) * 6) {
       memset(got, 0xAB, sizeof got);
-      ds_attn_f16_to_f32((ds_cpu_level)l, src + 3, got, n);
+      ds_attn_row_to_f32((ds_cpu_level)l, DSEEK_TYPE_F16, src + 3, got, n);
       CHECK_MSG(same_values(got, want + 3, n), "level %d n=%d", l, n);
       CHECK(((uint32_t *)got)[n] == 0xABABABABu);   /* nothing written past n */
     }
   for (int l = DS_CPU_SCALAR; l <= (int)best; l++) {
-    ds_attn_f16_to_f32((ds_cpu_level)l, src, got, N);
+    ds_attn_row_to_f32((ds_cpu_level)l, DSEEK_TYPE_F16, src, got, N);
     CHECK(same_values(got, want, N));
   }
   CHECK(isinf(want[0]) && want[0] > 0 && isnan(want[2]) && want[3] > 0 && want[3] < 1e-7f && signbit(want[4]));
