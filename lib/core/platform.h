@@ -52,9 +52,9 @@ dseek_status ds_file_open(const char *path, bool allow_mmap, ds_file *out);
 dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t together, ds_file *out);
 
 /* Let the caller rewrite bytes [p, p + n) of a resident file's memory in
- * place: a private mapping's pages become the process's own copies (the file
- * is never written). Errors: DSEEK_ERR_IO with the system's reason,
- * DSEEK_ERR_UNSUPPORTED where the OS's view cannot become writable. */
+ * place: a private (copy-on-write) mapping's pages become the process's own
+ * copies, so the file is never written. Errors: DSEEK_ERR_IO with the
+ * system's reason. */
 dseek_status ds_file_make_writable(ds_file *f, const void *p, size_t n);
 
 /* Release the bytes; safe on a zeroed ds_file. */

@@ -109,16 +109,26 @@ static long long read_handle(void *src, void *buf, size_t want, const char **why
   return (long long)got;
 }
 
-/* A read-only view of the whole file; NULL when the OS refuses. */
-static const uint8_t *map_view(HANDLE h, uint64_t size, uint64_t together)
+/* A copy-on-write view of the whole file, kept read-only until
+ * ds_file_make_writable asks for a range (as the POSIX MAP_PRIVATE mapping):
+ * the pages written become the process's own and the file is never changed.
+ * NULL when the OS refuses. *populated: the file fits in the memory available
+ * and the whole view was handed to PrefetchVirtualMemory. */
+static const uint8_t *map_view(HANDLE h, uint64_t size, uint64_t together, bool *populated)
 {
-  HANDLE mapping = CreateFileMappingW(h, NULL, PAGE_READONLY, 0, 0, NULL);
+  *populated = false;
+  HANDLE mapping = CreateFileMappingW(h, NULL, PAGE_WRITECOPY, 0, 0, NULL);
   if (!mapping) return NULL;
-  void *p = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, (SIZE_T)size);
+  void *p = MapViewOfFile(mapping, FILE_MAP_COPY, 0, 0, (SIZE_T)size);
   CloseHandle(mapping);   /* the view keeps the section alive */
+  DWORD old;
+  if (p && !VirtualProtect(p, (SIZE_T)size, PAGE_READONLY, &old)) {
+    UnmapViewOfFile(p);
+    return NULL;
+  }
   if (p && populate_now(size, together)) {
     WIN32_MEMORY_RANGE_ENTRY range = {p, (SIZE_T)size};
-    PrefetchVirtualMemory(GetCurrentProcess(), 1, &range, 0);   /* a hint: failure changes nothing */
+    *populated = PrefetchVirtualMemory(GetCurrentProcess(), 1, &range, 0) != 0;
   }
   return p;
 }
@@ -146,8 +156,9 @@ dseek_status ds_file_open_in_set(const char *path, bool allow_mmap, uint64_t tog
     return ds_error(DSEEK_ERR_IO, "%s: cannot stat: %s", path, win_message(e, msg, sizeof msg));
   }
   uint64_t size = (uint64_t)li.QuadPart;
-  const uint8_t *p = size > 0 && allow_mmap && size <= SIZE_MAX ? map_view(h, size, together) : NULL;
-  dseek_status status = take_view(p, false, read_handle, h, path, size, out);   /* prefetch is only a hint */
+  bool populated = false;
+  const uint8_t *p = size > 0 && allow_mmap && size <= SIZE_MAX ? map_view(h, size, together, &populated) : NULL;
+  dseek_status status = take_view(p, populated, read_handle, h, path, size, out);
   CloseHandle(h);
   return status;
 }
@@ -162,9 +173,13 @@ void ds_file_close(ds_file *f)
 
 dseek_status ds_file_make_writable(ds_file *f, const void *p, size_t n)
 {
-  (void)p;
   if (!f->mapped || n == 0) return DSEEK_OK;   /* read into our own memory: writable already */
-  return ds_error(DSEEK_ERR_UNSUPPORTED, "a read-only file view cannot be made writable here");
+  DWORD old;
+  if (!VirtualProtect((void *)p, (SIZE_T)n, PAGE_WRITECOPY, &old)) {   /* whole pages, as mprotect */
+    char msg[256];
+    return ds_error(DSEEK_ERR_IO, "cannot make a mapped range writable: %s", win_message(GetLastError(), msg, sizeof msg));
+  }
+  return DSEEK_OK;
 }
 
 FILE *ds_fopen(const char *path, const char *mode)

@@ -64,6 +64,15 @@ static void test_files(void)
     CHECK_EQ_INT(ds_file_open(path, mapped != 0, &file), DSEEK_OK);
     CHECK(file.size == sizeof payload && file.data && !memcmp(file.data, payload, sizeof payload));
     if (mapped) CHECK(file.mapped);
+    CHECK(file.resident);   /* a few bytes fit in any machine's memory */
+    /* a range made writable takes our bytes and leaves the file as it was
+     * (the load's R8 repack relies on it: copy-on-write views everywhere) */
+    CHECK_EQ_INT(ds_file_make_writable(&file, file.data + 2, 3), DSEEK_OK);
+    memcpy((uint8_t *)file.data + 2, "xyz", 3);
+    CHECK(!memcmp(file.data + 2, "xyz", 3) && !memcmp(file.data, payload, 2));
+    ds_file_close(&file);
+    CHECK_EQ_INT(ds_file_open(path, false, &file), DSEEK_OK);
+    CHECK(file.size == sizeof payload && !memcmp(file.data, payload, sizeof payload));
     ds_file_close(&file);
   }
   ds_file file;

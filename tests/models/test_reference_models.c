@@ -200,8 +200,8 @@ typedef struct run {
  * projections and its untied output head whose type has an R8 layout (Q4_0,
  * Q4_K: type_ops.h r8.flag) are interleaved eight rows at a time where the
  * level has a SIMD R8 kernel for the type (r8.simd) and the file is wholly
- * in memory (resident: read, or mapped with every page brought in; a
- * Windows view is not), and kept as the file has them elsewhere. Checks one
+ * in memory (resident: read, or mapped with every page brought in), and
+ * kept as the file has them elsewhere. Checks one
  * weight (what: its name); returns whether it carries an R8 flag. */
 static bool check_r8_weight(const char *name, const char *what, const ds_weight *w, bool resident)
 {
@@ -237,19 +237,19 @@ static int check_r8(const char *name, const struct dseek_model *m)
   return flagged;
 }
 
-static bool run_variant(const char *path, const char *name, const expected *e, run *r)
+static bool run_variant(const char *path, const char *name, const expected *e, bool mapped, run *r)
 {
   memset(r, 0, sizeof *r);
   r->prefill = calloc((size_t)(e->n_prompt * e->vocab), sizeof(float));
   r->decode = calloc((size_t)(e->n_gen * e->vocab), sizeof(float));
   if (!r->prefill || !r->decode) return false;
   dseek_model *m = NULL;
-  /* read, not mapped: the file is then wholly in memory on every platform,
-   * so the loader repacks (check_r8) and every platform runs the same
-   * kernels for the same expectation (a Windows view is never repacked) */
+  /* read (or, mapped, a view the loader brings in whole: a tiny file
+   * always fits), so the file is wholly in memory on every platform and the
+   * loader repacks (check_r8) */
   dseek_model_options mo;
   dseek_model_options_init(&mo, sizeof mo);
-  mo.no_mmap = 1;
+  mo.no_mmap = !mapped;
   dseek_status st = dseek_model_load(path, &mo, &m);
   CHECK_MSG(st == DSEEK_OK, "%s: load: %s", name, dseek_last_error());
   if (st) return false;
@@ -379,15 +379,28 @@ static void check_variant(const char *tiny, const char *name, ds_cpu_level top)
   }
   snprintf(path, sizeof path, "%s/model.gguf", dir);
   FILE *probe = fopen(path, "rb");
+  const bool gguf = probe != NULL;
   if (probe) fclose(probe);
   else snprintf(path, sizeof path, "%s", dir);   /* a Hugging Face directory */
 
+  run r = {0};
   for (int l = DS_CPU_REFERENCE; l <= (int)top; l++) {
     const char *level = ds_cpu_level_name(ds_cpu_level_set((ds_cpu_level)l));
-    run r;
-    if (run_variant(path, name, &e, &r)) check_rule(name, level, &e, &r, expectation_at(&e, (ds_cpu_level)l));
     run_free(&r);
+    if (run_variant(path, name, &e, false, &r)) check_rule(name, level, &e, &r, expectation_at(&e, (ds_cpu_level)l));
   }
+  /* A GGUF file mapped instead of read: the copy-on-write view is repacked
+   * in place the same way (every platform), so the same weights carry R8
+   * flags and every logit has the read load's bits. */
+  run mr;
+  if (gguf && run_variant(path, name, &e, true, &mr)) {
+    CHECK_MSG(mr.r8 == r.r8, "%s mapped: %d weights in R8, read: %d", name, mr.r8, r.r8);
+    CHECK_MSG(!memcmp(mr.prefill, r.prefill, (size_t)(e.n_prompt * e.vocab) * sizeof(float)) &&
+                  !memcmp(mr.decode, r.decode, (size_t)(e.n_gen * e.vocab) * sizeof(float)),
+              "%s mapped: logits differ from the read load's", name);
+  }
+  if (gguf) run_free(&mr);
+  run_free(&r);
   expected_free(&e);
 }
 
