@@ -17,6 +17,11 @@
  * nothing written. */
 bool ds_attn_row_to_f32(ds_cpu_level level, int type, const void *src, float *dst, int64_t n);
 
+/* The decode ds_attn_row_to_f32 runs for type at level, resolved once (the
+ * kernel calls it per cache row); NULL for a type it declines. */
+typedef void (*ds_attn_row_fn)(const void *src, float *dst, int64_t n);
+ds_attn_row_fn ds_attn_row_decoder(ds_cpu_level level, int type);
+
 /* o[d] += e[0] v[0][d] + ... + e[n-1] v[n-1][d] as one FMA chain per
  * element in j order (n successive fused axpys): AVX-512 / AVX2+FMA by level,
  * else fmaf (the twin); every level gives the same bits. */

@@ -130,19 +130,16 @@ static int64_t head_splits(int64_t units, int64_t group, int nth)
   return n < group ? n : group;
 }
 
-/* Row s of kv head hk of cache c as D f32 values followed by zeros up to
- * padded8(D), at dst; or the cache row itself when it is f32 and D % 8 == 0. */
-static const float *row_f32(const ds_tensor *c, const ds_type_traits *tr, ds_cpu_level level, int64_t hk, int64_t s,
-                            float *dst)
+/* A cache type's row decode: the level's (ds_attn_row_decoder), else the
+ * type's to_float (F32: a copy). */
+static ds_attn_row_fn cache_row_decoder(ds_cpu_level level, int type)
 {
-  const void *src = ds_tensor_ptr(c, 0, hk, s, 0);
-  const int64_t D = c->ne[0], Dp = padded8(D);
-  if (c->type == DSEEK_TYPE_F32 && D == Dp) return src;
-  if (c->type == DSEEK_TYPE_F32) memcpy(dst, src, (size_t)D * sizeof *dst);
-  else if (!ds_attn_row_to_f32(level, c->type, src, dst, D)) tr->to_float(src, dst, D);
-  for (int64_t d = D; d < Dp; d++) dst[d] = 0.0f;
-  return dst;
+  const ds_attn_row_fn f = ds_attn_row_decoder(level, type);
+  return f ? f : ds_type_traits_get(type)->to_float;
 }
+
+/* Blocks ahead of the one decoded whose cache rows are prefetched. */
+#define PREFETCH_BLOCKS 1
 
 /* Asks the CPU to fetch the bytes [p, p + n) into cache (no effect on results). */
 static void prefetch_row(const void *p, size_t n)
@@ -198,7 +195,9 @@ static void head_block(ds_cpu_level level, int64_t Dkp, int64_t Dv, float scale,
 typedef struct attn_op {
   ds_cpu_level level;
   const ds_tensor *q, *k, *v, *dst;
-  const ds_type_traits *tk, *tv;
+  ds_attn_row_fn kdec, vdec;          /* the cache rows' decodes, resolved once */
+  size_t k_row_bytes, v_row_bytes;    /* bytes of one cache row (for prefetching) */
+  bool k_in_place;                    /* f32 keys of a multiple of 8 are read where they lie */
   int64_t Dk, Dkp, Dv, n_kv, n_ctx;
   float scale;
   const int32_t *positions, *owner;   /* owner: NULL, or ds_op_attn_seq's */
@@ -255,27 +254,39 @@ static void block_rows(const attn_op *a, int64_t hk, const int32_t *slots, int64
                        const float **krows, const float **vrows)
 {
   const ds_tensor *k = a->k, *v = a->v;
+  const char *kbase = (const char *)k->data + hk * (int64_t)k->nb[1];
+  const char *vbase = (const char *)v->data + hk * (int64_t)v->nb[1];
+  const int64_t ks = (int64_t)k->nb[2], vs = (int64_t)v->nb[2];
   for (int j = 0; j < n; j++) {
     const int64_t s = slots ? slots[j0 + j] : j0 + j;
-    krows[j] = row_f32(k, a->tk, a->level, hk, s, a->ktile + j * a->Dkp);
-    if (a->v_in_k) vrows[j] = krows[j];
-    else if (v->type == DSEEK_TYPE_F32) vrows[j] = ds_tensor_ptr(v, 0, hk, s, 0);
-    else {
-      const void *src = ds_tensor_ptr(v, 0, hk, s, 0);
+    const void *ksrc = kbase + s * ks;
+    if (a->k_in_place) {
+      krows[j] = ksrc;
+    } else {   /* D values, then zeros up to Dkp */
+      float *row = a->ktile + j * a->Dkp;
+      a->kdec(ksrc, row, a->Dk);
+      for (int64_t d = a->Dk; d < a->Dkp; d++) row[d] = 0.0f;
+      krows[j] = row;
+    }
+    if (a->v_in_k) {
+      vrows[j] = krows[j];
+    } else if (v->type == DSEEK_TYPE_F32) {
+      vrows[j] = (const float *)(vbase + s * vs);
+    } else {
       float *row = a->vtile + j * a->Dv;
-      if (!ds_attn_row_to_f32(a->level, v->type, src, row, a->Dv)) a->tv->to_float(src, row, a->Dv);
+      a->vdec(vbase + s * vs, row, a->Dv);
       vrows[j] = row;
     }
   }
   for (int j = n; j < B; j++) krows[j] = krows[0];
-  /* the next block's cache rows, asked for now: past a few MiB of cache the
-   * rows come from DRAM, and the per-row walk alone leaves the loads waiting
-   * on it */
-  for (int64_t j = j0 + B; j < DS_MIN(j0 + 2 * B, n_slots); j++) {
+  /* the cache rows PREFETCH_BLOCKS blocks ahead, asked for now: past a few
+   * MiB of cache the rows come from DRAM, and the per-row walk alone leaves
+   * the loads waiting on it */
+  const int64_t p0 = j0 + PREFETCH_BLOCKS * B;
+  for (int64_t j = p0; j < DS_MIN(p0 + B, n_slots); j++) {
     const int64_t s = slots ? slots[j] : j;
-    prefetch_row(ds_tensor_ptr(k, 0, hk, s, 0), (size_t)(a->Dk * a->tk->type_size / a->tk->block_size));
-    if (!a->v_in_k)
-      prefetch_row(ds_tensor_ptr(v, 0, hk, s, 0), (size_t)(a->Dv * a->tv->type_size / a->tv->block_size));
+    prefetch_row(kbase + s * ks, a->k_row_bytes);
+    if (!a->v_in_k) prefetch_row(vbase + s * vs, a->v_row_bytes);
   }
 }
 
@@ -505,8 +516,8 @@ void ds_kernel_attn_blocked(const ds_kernel_params *p, ds_tensor *dst)
     .k = k,
     .v = v,
     .dst = dst,
-    .tk = ds_type_traits_get(k->type),
-    .tv = ds_type_traits_get(v->type),
+    .kdec = cache_row_decoder(ds_cpu_level_get(), k->type),
+    .vdec = cache_row_decoder(ds_cpu_level_get(), v->type),
     .Dk = k->ne[0],
     .Dkp = padded8(k->ne[0]),
     .Dv = v->ne[0],
@@ -517,6 +528,10 @@ void ds_kernel_attn_blocked(const ds_kernel_params *p, ds_tensor *dst)
     .owner = dst->src[4] ? dst->src[4]->data : NULL,
     .v_in_k = v->data == k->data && v->type == k->type && v->nb[1] == k->nb[1] && v->nb[2] == k->nb[2],
   };
+  const ds_type_traits *tk = ds_type_traits_get(k->type), *tv = ds_type_traits_get(v->type);
+  a.k_row_bytes = (size_t)(a.Dk / tk->block_size * (int64_t)tk->type_size);
+  a.v_row_bytes = (size_t)(a.Dv / tv->block_size * (int64_t)tv->type_size);
+  a.k_in_place = k->type == DSEEK_TYPE_F32 && a.Dk == a.Dkp;
   const int64_t H = q->ne[1], T = q->ne[2], Hkv = k->ne[1], group = H / Hkv;
   const int64_t pair_floats = pair_state_floats(a.Dkp, a.Dv), state = state_floats(T, group, pair_floats);
   float *st = p->scratch;

@@ -33,12 +33,24 @@
 #define Q8_0_BYTES (2 + DS_QK)
 
 #if defined(__x86_64__) || defined(__i386__)
-/* n f16 values -> f32 with F16C, 8 at a time (exact, as the scalar decode);
- * only called at DS_CPU_AVX2 and above, which require F16C (cpu.c). */
+/* n f16 values -> f32 with F16C, 32 then 8 at a time (exact, as the scalar
+ * decode); only called at DS_CPU_AVX2 and above, which require F16C (cpu.c).
+ * Four conversions per pass: the decode runs once per cache row of every
+ * block, and one per pass left it mostly loop overhead. */
 __attribute__((target("avx2,f16c"))) static void f16_rows_f16c(const void *row, float *dst, int64_t n)
 {
   const uint16_t *src = row;
   int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256 a = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i)));
+    const __m256 b = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i + 8)));
+    const __m256 c = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i + 16)));
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i + 24)));
+    _mm256_storeu_ps(dst + i, a);
+    _mm256_storeu_ps(dst + i + 8, b);
+    _mm256_storeu_ps(dst + i + 16, c);
+    _mm256_storeu_ps(dst + i + 24, d);
+  }
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
   for (; i < n; i++) dst[i] = ds_f16_to_f32(src[i]);
 }
@@ -129,7 +141,7 @@ static void q8_0_rows_neon(const void *row, float *dst, int64_t n)
 
 /* The SIMD decodes by type: simd[0] at the AVX2 / NEON rank, simd[1] at the
  * AVX-512 / dotprod rank; NULL (and every level below) the scalar twin. */
-typedef void (*row_decode)(const void *src, float *dst, int64_t n);
+typedef ds_attn_row_fn row_decode;
 static const struct {
   int type;
   row_decode simd[2];
@@ -149,18 +161,23 @@ static const struct {
 #endif
 };
 
-bool ds_attn_row_to_f32(ds_cpu_level level, int type, const void *src, float *dst, int64_t n)
+ds_attn_row_fn ds_attn_row_decoder(ds_cpu_level level, int type)
 {
   for (size_t i = 0; i < sizeof row_decodes / sizeof row_decodes[0]; i++) {
     if (row_decodes[i].type != type) continue;
     const row_decode f = level >= DS_CPU_AVX512 ? row_decodes[i].simd[1]
                          : level >= DS_CPU_AVX2 ? row_decodes[i].simd[0]
                                                 : NULL;
-    if (f) f(src, dst, n);
-    else ds_type_traits_get(type)->to_float(src, dst, n);   /* the scalar twin */
-    return true;
+    return f ? f : ds_type_traits_get(type)->to_float;   /* NULL: the scalar twin */
   }
-  return false;
+  return NULL;
+}
+
+bool ds_attn_row_to_f32(ds_cpu_level level, int type, const void *src, float *dst, int64_t n)
+{
+  const ds_attn_row_fn f = ds_attn_row_decoder(level, type);
+  if (f) f(src, dst, n);
+  return f != NULL;
 }
 
 /* o[d] = fma(e[n-1], v[n-1][d], ... fma(e[0], v[0][d], o[d])): n successive
@@ -178,12 +195,18 @@ static void pv_scalar(int64_t Dv, float *o, const float *const *v, const float *
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-/* Four W-wide column chunks of o per pass: four independent FMA chains (one
- * chain alone waits on the FMA latency at every slot). Advances d. */
-#define PV_FOUR_CHUNKS(VEC, W, LOAD, STORE, FMADD, SET1)                  \
-  for (; d + 4 * (W) <= Dv; d += 4 * (W)) {                               \
-    VEC a0 = LOAD(o + d), a1 = LOAD(o + d + (W));                         \
-    VEC a2 = LOAD(o + d + 2 * (W)), a3 = LOAD(o + d + 3 * (W));           \
+/* Eight W-wide column chunks of o per pass (a head of 128 values in one
+ * AVX-512 pass or two AVX2 passes): eight independent FMA chains (one chain
+ * alone waits on the FMA latency at every slot), and e_j broadcast and v_j's
+ * pointer loaded once per eight FMAs. The rest of o runs one chunk at a
+ * time. Advances d. */
+#define PV_EIGHT_CHUNKS(VEC, W, LOAD, STORE, FMADD, SET1)                 \
+  for (; d + 8 * (W) <= Dv; d += 8 * (W)) {                               \
+    float *od = o + d;                                                    \
+    VEC a0 = LOAD(od), a1 = LOAD(od + (W)), a2 = LOAD(od + 2 * (W));      \
+    VEC a3 = LOAD(od + 3 * (W)), a4 = LOAD(od + 4 * (W));                 \
+    VEC a5 = LOAD(od + 5 * (W)), a6 = LOAD(od + 6 * (W));                 \
+    VEC a7 = LOAD(od + 7 * (W));                                          \
     for (int j = 0; j < n; j++) {                                         \
       const VEC ej = SET1(e[j]);                                          \
       const float *vj = v[j] + d;                                         \
@@ -191,18 +214,26 @@ static void pv_scalar(int64_t Dv, float *o, const float *const *v, const float *
       a1 = FMADD(ej, LOAD(vj + (W)), a1);                                 \
       a2 = FMADD(ej, LOAD(vj + 2 * (W)), a2);                             \
       a3 = FMADD(ej, LOAD(vj + 3 * (W)), a3);                             \
+      a4 = FMADD(ej, LOAD(vj + 4 * (W)), a4);                             \
+      a5 = FMADD(ej, LOAD(vj + 5 * (W)), a5);                             \
+      a6 = FMADD(ej, LOAD(vj + 6 * (W)), a6);                             \
+      a7 = FMADD(ej, LOAD(vj + 7 * (W)), a7);                             \
     }                                                                     \
-    STORE(o + d, a0);                                                     \
-    STORE(o + d + (W), a1);                                               \
-    STORE(o + d + 2 * (W), a2);                                           \
-    STORE(o + d + 3 * (W), a3);                                           \
+    STORE(od, a0);                                                        \
+    STORE(od + (W), a1);                                                  \
+    STORE(od + 2 * (W), a2);                                              \
+    STORE(od + 3 * (W), a3);                                              \
+    STORE(od + 4 * (W), a4);                                              \
+    STORE(od + 5 * (W), a5);                                              \
+    STORE(od + 6 * (W), a6);                                              \
+    STORE(od + 7 * (W), a7);                                              \
   }
 
 __attribute__((target("avx512f"))) static void pv_avx512(int64_t Dv, float *o, const float *const *v, const float *e,
                                                            int n)
 {
   int64_t d = 0;
-  PV_FOUR_CHUNKS(__m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_set1_ps)
+  PV_EIGHT_CHUNKS(__m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps, _mm512_set1_ps)
   for (; d < Dv; d += 16) {
     const __mmask16 m = Dv - d >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (Dv - d)) - 1);
     __m512 acc = _mm512_maskz_loadu_ps(m, o + d);
@@ -215,7 +246,7 @@ __attribute__((target("avx2,fma"))) static void pv_avx2(int64_t Dv, float *o, co
                                                          int n)
 {
   int64_t d = 0;
-  PV_FOUR_CHUNKS(__m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_set1_ps)
+  PV_EIGHT_CHUNKS(__m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps, _mm256_set1_ps)
   for (; d + 8 <= Dv; d += 8) {
     __m256 acc = _mm256_loadu_ps(o + d);
     for (int j = 0; j < n; j++) acc = _mm256_fmadd_ps(_mm256_set1_ps(e[j]), _mm256_loadu_ps(v[j] + d), acc);
@@ -227,7 +258,7 @@ __attribute__((target("avx2,fma"))) static void pv_avx2(int64_t Dv, float *o, co
     o[d] = acc;
   }
 }
-#undef PV_FOUR_CHUNKS
+#undef PV_EIGHT_CHUNKS
 #endif
 
 void ds_attn_pv(ds_cpu_level level, int64_t Dv, float *o, const float *const *v, const float *e, int n)
