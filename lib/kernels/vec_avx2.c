@@ -470,39 +470,42 @@ ALWAYS_INLINE int block_depth(const uint8_t *wp)
   return 0;
 }
 
-/* maddubs(a, *w) with w read from memory by the instruction itself: GCC
- * would otherwise load the 16 weight vectors once for all the unrolled
- * columns and spill them to the stack, twice the instructions. */
-ALWAYS_INLINE __m256i maddubs_mem(__m256i a, const uint8_t *w)
-{
-  __m256i r;
-  __asm__("vpmaddubsw %2, %1, %0" : "=x"(r) : "x"(a), "m"(*(const __m256i *)w));
-  return r;
-}
-
 /* The 4 activation bytes at p in every dword (a load-port broadcast). */
 ALWAYS_INLINE __m256i bcast4(const char *p) { return _mm256_castps_si256(_mm256_broadcast_ss((const float *)p)); }
 
-/* is[h] += sum over runs of `depth` groups in [g0, g1) of madd(sum of the
- * run's maddubs(a_g, w_g,h), 1): column xb's sums of the block at wp. */
-ALWAYS_INLINE void block_sums(const uint8_t *wp, const char *xb, const int depth, const int g0, const int g1,
-                              __m256i *is)
+/* is[c][h] += sum over runs of `depth` groups in [g0, g1) of madd(sum of the
+ * run's maddubs(a_c,g, w_g,h), 1) for the np <= 2 columns at xb[c]: the
+ * register block. Each group's two weight vectors are loaded once and serve
+ * both columns (2 x 2 s16 sums), so a block-column costs 8 weight loads and 8
+ * activation broadcasts. */
+ALWAYS_INLINE void block_sums(const uint8_t *wp, const char *const *xb, const int np, const int depth, const int g0,
+                              const int g1, __m256i is[][2][2], const int part)
 {
   const __m256i ones = _mm256_set1_epi16(1);
 #pragma GCC unroll 8
   for (int g = g0; g < g1; g += depth) {
-    __m256i s[2];
+    __m256i s[2][2];
 #pragma GCC unroll 8
     for (int k = 0; k < depth; k++) {
-      const __m256i a = bcast4(xb + 4 * (g + k));
+      __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + 64 * (g + k)));
+      __m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 64 * (g + k) + 32));
+      /* (empty asm: the weights stay in registers for both columns, and the
+       * s16 sums stay chains, which GCC would otherwise reassociate into
+       * trees of live products spilled to the stack) */
+      __asm__("" : "+x"(w0), "+x"(w1));
 #pragma GCC unroll 2
-      for (int h = 0; h < 2; h++) {
-        const __m256i p = maddubs_mem(a, wp + 64 * (g + k) + 32 * h);
-        s[h] = k ? _mm256_add_epi16(s[h], p) : p;
+      for (int c = 0; c < np; c++) {
+        const __m256i a = bcast4(xb[c] + 4 * (g + k));
+        const __m256i p0 = _mm256_maddubs_epi16(a, w0), p1 = _mm256_maddubs_epi16(a, w1);
+        s[c][0] = k ? _mm256_add_epi16(s[c][0], p0) : p0;
+        s[c][1] = k ? _mm256_add_epi16(s[c][1], p1) : p1;
+        __asm__("" : "+x"(s[c][0]), "+x"(s[c][1]));
       }
     }
 #pragma GCC unroll 2
-    for (int h = 0; h < 2; h++) is[h] = _mm256_add_epi32(is[h], _mm256_madd_epi16(s[h], ones));
+    for (int c = 0; c < np; c++)
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; h++) is[c][part][h] = _mm256_add_epi32(is[c][part][h], _mm256_madd_epi16(s[c][h], ones));
   }
 }
 
@@ -517,68 +520,68 @@ ALWAYS_INLINE void tile_fma(__m256 *acc, __m256i is[2][2], const float *d, const
                                acc[h]);
 }
 
-/* Every column's block b (activations at x + c * xs) at the s16 depth (8, 4 or 2) into acc. */
+/* The nc <= 2 columns' block b (activations at x + c * xs) at the s16 depth
+ * (8, 4 or 2) into acc. */
 ALWAYS_INLINE void tile_block_small(const uint8_t *wp, const char *x, size_t xs, const int nc, int64_t b,
-                                    const float *const *xd, const int depth, const bool q6, __m256 acc[4][2])
+                                    const float *const *xd, const int depth, const bool q6, __m256 acc[2][2])
 {
   const float *d = (const float *)(wp + 512);   /* [part][16 rows]: part 1 only for q6 */
   const int32_t *corr = (const int32_t *)(wp + (q6 ? 640 : 576));
   const int parts = q6 ? 2 : 1;
-#pragma GCC unroll 4
+  const char *xb[2];
+  __m256i is[2][2][2];
+#pragma GCC unroll 2
   for (int c = 0; c < nc; c++) {
-    const char *xb = x + c * xs;
-    __asm__("" : "+r"(xb));   /* one address register per column, groups by displacement */
-    __m256i is[2][2];
+    xb[c] = x + c * xs;
+    __asm__("" : "+r"(xb[c]));   /* one address register per column, groups by displacement */
     for (int part = 0; part < parts; part++)
-      for (int h = 0; h < 2; h++) is[part][h] = _mm256_loadu_si256((const __m256i *)(corr + 16 * part + 8 * h));
-    if (q6) {
-      block_sums(wp, xb, 2, 0, 4, is[0]);
-      block_sums(wp, xb, 2, 4, 8, is[1]);
-    } else
-      block_sums(wp, xb, depth, 0, 8, is[0]);
-    tile_fma(acc[c], is, d, parts, xd[c][b]);
+      for (int h = 0; h < 2; h++) is[c][part][h] = _mm256_loadu_si256((const __m256i *)(corr + 16 * part + 8 * h));
   }
+  if (q6) {
+    block_sums(wp, xb, nc, 2, 0, 4, is, 0);
+    block_sums(wp, xb, nc, 2, 4, 8, is, 1);
+  } else
+    block_sums(wp, xb, nc, depth, 0, 8, is, 0);
+#pragma GCC unroll 2
+  for (int c = 0; c < nc; c++) tile_fma(acc[c], is[c], d, parts, xd[c][b]);
 }
 
-/* Every column's block b (activations at x + c * xs) with the sign trick
- * (weights of any range) into acc. */
+/* The nc <= 2 columns' block b (activations at x + c * xs) with the sign
+ * trick (weights of any range) into acc: each weight vector and its |w|
+ * serve both columns. */
 ALWAYS_INLINE void tile_block_sign(const uint8_t *wp, const char *x, size_t xs, const int nc, int64_t b,
-                                   const float *const *xd, __m256 acc[4][2])
+                                   const float *const *xd, __m256 acc[2][2])
 {
   const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
-  /* |w| once per block for several columns; one column takes it in place */
-  __m256i wa[16];
-#pragma GCC unroll 16
-  for (int i = 0; i < 16 && nc > 1; i++) wa[i] = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)));
-#pragma GCC unroll 4
-  for (int c = 0; c < nc; c++) {
-    const char *xb = x + c * xs;
-    __m256i is[2][2] = {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
-#pragma GCC unroll 8
-    for (int g = 0; g < 8; g++) {
-      int32_t x4;
-      memcpy(&x4, xb + 4 * g, 4);
-      const __m256i q = _mm256_xor_si256(_mm256_set1_epi32(x4), flip);
+  __m256i is[2][2][2];
 #pragma GCC unroll 2
-      for (int h = 0; h < 2; h++) {
-        const __m256i w = _mm256_loadu_si256((const __m256i *)(wp + 64 * g + 32 * h));
-        const __m256i a = nc > 1 ? wa[2 * g + h] : _mm256_abs_epi8(w);
-        is[0][h] = _mm256_add_epi32(is[0][h], _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(q, w)), ones));
-      }
+  for (int c = 0; c < nc; c++) is[c][0][0] = is[c][0][1] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+  for (int g = 0; g < 8; g++) {
+    __m256i q[2];
+#pragma GCC unroll 2
+    for (int c = 0; c < nc; c++) q[c] = _mm256_xor_si256(bcast4(x + c * xs + 4 * g), flip);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+      const __m256i w = _mm256_loadu_si256((const __m256i *)(wp + 64 * g + 32 * h)), a = _mm256_abs_epi8(w);
+#pragma GCC unroll 2
+      for (int c = 0; c < nc; c++)
+        is[c][0][h] = _mm256_add_epi32(is[c][0][h], _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(q[c], w)), ones));
     }
-    tile_fma(acc[c], is, (const float *)(wp + 512), 1, xd[c][b]);
   }
+#pragma GCC unroll 2
+  for (int c = 0; c < nc; c++) tile_fma(acc[c], is[c], (const float *)(wp + 512), 1, xd[c][b]);
 }
 
-/* Blocks [b0, b1) of nc columns, on top of out (first: from zero); depth[b -
+/* Blocks [b0, b1) of nc <= 2 columns, on top of out (first: from zero); depth[b -
  * b0] is block b's s16 depth (unused for q6). */
 ALWAYS_INLINE void gemm_tile_n(int64_t K, int64_t b0, int64_t b1, const uint8_t *wp, const char *x, size_t xs,
                                const int nc, float *out, size_t os, const bool q6, const uint8_t *depth, bool first)
 {
   const size_t block_bytes = q6 ? DS_GEMM_Q6_BLOCK_BYTES : DS_GEMM_BLOCK_BYTES;
-  __m256 acc[4][2];
-  const float *xd[4];
-#pragma GCC unroll 4
+  __m256 acc[2][2];
+  const float *xd[2];
+#pragma GCC unroll 2
   for (int c = 0; c < nc; c++) {
     for (int h = 0; h < 2; h++) acc[c][h] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(out + c * os + 8 * h);
     xd[c] = ds_qa_d(x + c * xs, K);
@@ -601,7 +604,7 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, int64_t b0, int64_t b1, const uint8_t 
     default: tile_block_sign(wp, xb, xs, nc, b, xd, acc); break;
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 2
   for (int c = 0; c < nc; c++) {
     _mm256_storeu_ps(out + c * os, acc[c][0]);
     _mm256_storeu_ps(out + c * os + 8, acc[c][1]);
@@ -609,10 +612,11 @@ ALWAYS_INLINE void gemm_tile_n(int64_t K, int64_t b0, int64_t b1, const uint8_t 
 }
 
 /* Blocks per pass of gemm_tile: their depths are found once for all the
- * columns of the call. */
-#define DS_TILE_CHUNK 128
+ * columns of the call, and their 20 KB of weights stay in L1 while the
+ * column pairs pass over them. */
+#define DS_TILE_CHUNK 32
 
-/* Up to 8 columns as runs of 4 (each column's sums do not depend on the run),
+/* Up to 8 columns as pairs (each column's sums do not depend on the pair),
  * the blocks in chunks: a column's accumulators go through out between
  * chunks (exact), so the sums are those of one pass. */
 ALWAYS_INLINE void gemm_tile(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os,
@@ -624,15 +628,11 @@ ALWAYS_INLINE void gemm_tile(int64_t K, const void *wp, const void *x, size_t xs
   for (int64_t b0 = 0; b0 < nb; b0 += DS_TILE_CHUNK) {
     const int64_t b1 = b0 + DS_TILE_CHUNK < nb ? b0 + DS_TILE_CHUNK : nb;
     for (int64_t b = b0; b < b1 && !q6; b++) depth[b - b0] = (uint8_t)block_depth(w + b * DS_GEMM_BLOCK_BYTES);
-    for (int c0 = 0; c0 < ncols; c0 += 4) {
+    for (int c0 = 0; c0 < ncols; c0 += 2) {
       const char *xp = (const char *)x + (size_t)c0 * xs;
       float *o = out + (size_t)c0 * os;
-      switch (ncols - c0) {
-      case 1: gemm_tile_n(K, b0, b1, w, xp, xs, 1, o, os, q6, depth, b0 == 0); break;
-      case 2: gemm_tile_n(K, b0, b1, w, xp, xs, 2, o, os, q6, depth, b0 == 0); break;
-      case 3: gemm_tile_n(K, b0, b1, w, xp, xs, 3, o, os, q6, depth, b0 == 0); break;
-      default: gemm_tile_n(K, b0, b1, w, xp, xs, 4, o, os, q6, depth, b0 == 0); break;
-      }
+      if (ncols - c0 == 1) gemm_tile_n(K, b0, b1, w, xp, xs, 1, o, os, q6, depth, b0 == 0);
+      else gemm_tile_n(K, b0, b1, w, xp, xs, 2, o, os, q6, depth, b0 == 0);
     }
   }
 }
