@@ -430,7 +430,7 @@ DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
 
 /* ---- prompt-batch GEMM tile (vec.h layout) ---------------------------------------- */
 
-/* 16 rows x nc <= 4 columns. The activations arrive as u8 a = q + 128 (vec.h);
+/* 16 rows x nc <= 2 columns (a register block). The activations arrive as u8 a = q + 128 (vec.h);
  * maddubs(a, w) sums pairs a_j w_j + a_k w_k in s16, so a lane of D such
  * vectors added in s16 is exact while D * 2 * 255 * max|w| <= 32767. Per
  * 32-block the kernel takes the deepest s16 run the block's weights allow
@@ -445,9 +445,9 @@ DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
  *   isum = sum q w directly (c unused).
  * The integer isum is exact whichever way, so the depth changes no bits.
  * Register halves: rows 0-7 and 8-15 of a 4-value group; lanes = rows, so one
- * conversion and one FMA per half, no horizontal sums; the 16 weight vectors
- * are memory operands of the maddubs (L1), each column's 4-byte activation
- * groups broadcast once and used by both halves. q6: the Q6_K tile (vec.h,
+ * conversion and one FMA per half, no horizontal sums; each weight vector is
+ * loaded once and serves both columns, each column's 4-byte activation
+ * groups are broadcast once and used by both halves. q6: the Q6_K tile (vec.h,
  * values in [-32, 31]), groups 0-3 and 4-7 summed apart, each from its
  * correction, and scaled by its own d (lo, then hi). */
 
