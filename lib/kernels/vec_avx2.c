@@ -430,32 +430,83 @@ DISPATCH_COLS(dot_bf16, dot_bf16_n, void)
 
 /* ---- prompt-batch GEMM tile (vec.h layout) ---------------------------------------- */
 
-/* 16 rows x nc <= 4 columns. The activations arrive as u8 a = q + 128 (vec.h);
- * maddubs(a, w) sums pairs a_j w_j + a_k w_k in s16, exact only while
- * 2 * 255 * |w| stays below 32768. Two ways per 32-block:
- * - small weights, every w of the block in [-32, 31] (Q4_0, Q4_K, Q5_K, Q6_K
- *   always, Q8_0 sometimes): maddubs(a, w) of two groups added in s16
- *   (<= 4 * 255 * 32 = 32640), madd with 1s, starting from the tile's
- *   correction c = -128 sum w: isum = c + sum a w = sum q w;
+/* 16 rows x nc <= 2 columns (a register block). The activations arrive as u8 a = q + 128 (vec.h);
+ * maddubs(a, w) sums pairs a_j w_j + a_k w_k in s16, so a lane of D such
+ * vectors added in s16 is exact while D * 2 * 255 * max|w| <= 32767. Per
+ * 32-block the kernel takes the deepest s16 run the block's weights allow
+ * (block_depth, once per block and call for all its columns):
+ * - w in [-8, 7] (Q4_0): D = 8, all eight 4-value groups summed in s16, one
+ *   madd with 1s per register half;
+ * - w in [-16, 15] (Q4_K): D = 4; w in [-32, 31] (Q5_K, Q6_K always): D = 2;
+ *   each run is widened by madd and added to the tile's correction
+ *   c = -128 sum w: isum = c + sum a w = sum q w;
  * - otherwise (Q8_0's full range, -128 included): back to q (xor 0x80) and
  *   the dots' sign trick maddubs(|w|, sign(q, w)), pairs <= 2 * 128 * 127,
  *   isum = sum q w directly (c unused).
+ * The integer isum is exact whichever way, so the depth changes no bits.
  * Register halves: rows 0-7 and 8-15 of a 4-value group; lanes = rows, so one
- * conversion and one FMA per half, no horizontal sums. q6: the Q6_K tile
- * (vec.h, values in [-32, 31]), groups 0-3 and 4-7 summed apart, each from
- * its correction, and scaled by its own d (lo, then hi). */
+ * conversion and one FMA per half, no horizontal sums; each weight vector is
+ * loaded once and serves both columns, each column's 4-byte activation
+ * groups are broadcast once and used by both halves. q6: the Q6_K tile (vec.h,
+ * values in [-32, 31]), groups 0-3 and 4-7 summed apart, each from its
+ * correction, and scaled by its own d (lo, then hi). */
 
-/* All 16 weight vectors of the block at wp in [-32, 31]: (w + 32) has its two
- * top bits clear. The first vector is tested alone first: a Q8_0 block
- * almost always fails there. */
-ALWAYS_INLINE bool block_fits_6bit(const uint8_t *wp)
+/* The s16 depth for the block at wp: 8, 4, 2, or 0 for the sign trick. With
+ * hi / lo the bytewise max / min of its 16 weight vectors, m = max(hi, ~lo)
+ * = max_j max(w_j, -w_j - 1) >= 0, and w in [-2^k, 2^k - 1] iff m < 2^k. */
+ALWAYS_INLINE int block_depth(const uint8_t *wp)
 {
-  const __m256i k32 = _mm256_set1_epi8(32), top = _mm256_set1_epi8((char)0xC0);
-  __m256i v = _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)wp), k32);
-  if (!_mm256_testz_si256(v, top)) return false;
+  __m256i hi = _mm256_loadu_si256((const __m256i *)wp), lo = hi;
 #pragma GCC unroll 16
-  for (int i = 1; i < 16; i++) v = _mm256_or_si256(v, _mm256_add_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)), k32));
-  return _mm256_testz_si256(v, top);
+  for (int i = 1; i < 16; i++) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(wp + 32 * i));
+    hi = _mm256_max_epi8(hi, v);
+    lo = _mm256_min_epi8(lo, v);
+  }
+  const __m256i m = _mm256_max_epi8(hi, _mm256_xor_si256(lo, _mm256_set1_epi8(-1)));
+  if (_mm256_testz_si256(m, _mm256_set1_epi8((char)0xF8))) return 8;
+  if (_mm256_testz_si256(m, _mm256_set1_epi8((char)0xF0))) return 4;
+  if (_mm256_testz_si256(m, _mm256_set1_epi8((char)0xE0))) return 2;
+  return 0;
+}
+
+/* The 4 activation bytes at p in every dword (a load-port broadcast). */
+ALWAYS_INLINE __m256i bcast4(const char *p) { return _mm256_castps_si256(_mm256_broadcast_ss((const float *)p)); }
+
+/* is[c][h] += sum over runs of `depth` groups in [g0, g1) of madd(sum of the
+ * run's maddubs(a_c,g, w_g,h), 1) for the np <= 2 columns at xb[c]: the
+ * register block. Each group's two weight vectors are loaded once and serve
+ * both columns (2 x 2 s16 sums), so a block-column costs 8 weight loads and 8
+ * activation broadcasts. */
+ALWAYS_INLINE void block_sums(const uint8_t *wp, const char *const *xb, const int np, const int depth, const int g0,
+                              const int g1, __m256i is[][2][2], const int part)
+{
+  const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 8
+  for (int g = g0; g < g1; g += depth) {
+    __m256i s[2][2];
+#pragma GCC unroll 8
+    for (int k = 0; k < depth; k++) {
+      __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + 64 * (g + k)));
+      __m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 64 * (g + k) + 32));
+      /* (empty asm: the weights stay in registers for both columns, and the
+       * s16 sums stay chains, which GCC would otherwise reassociate into
+       * trees of live products spilled to the stack) */
+      __asm__("" : "+x"(w0), "+x"(w1));
+#pragma GCC unroll 2
+      for (int c = 0; c < np; c++) {
+        const __m256i a = bcast4(xb[c] + 4 * (g + k));
+        const __m256i p0 = _mm256_maddubs_epi16(a, w0), p1 = _mm256_maddubs_epi16(a, w1);
+        s[c][0] = k ? _mm256_add_epi16(s[c][0], p0) : p0;
+        s[c][1] = k ? _mm256_add_epi16(s[c][1], p1) : p1;
+        __asm__("" : "+x"(s[c][0]), "+x"(s[c][1]));
+      }
+    }
+#pragma GCC unroll 2
+    for (int c = 0; c < np; c++)
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; h++) is[c][part][h] = _mm256_add_epi32(is[c][part][h], _mm256_madd_epi16(s[c][h], ones));
+  }
 }
 
 /* acc[h] += isum[part][h] * (d[part][rows of h] d_x), parts in order. */
@@ -469,90 +520,119 @@ ALWAYS_INLINE void tile_fma(__m256 *acc, __m256i is[2][2], const float *d, const
                                acc[h]);
 }
 
-ALWAYS_INLINE void gemm_tile_n(int64_t K, const uint8_t *wp, const char *x, size_t xs, const int nc, float *out,
-                               size_t os, const bool q6)
+/* The nc <= 2 columns' block b (activations at x + c * xs) at the s16 depth
+ * (8, 4 or 2) into acc. */
+ALWAYS_INLINE void tile_block_small(const uint8_t *wp, const char *x, size_t xs, const int nc, int64_t b,
+                                    const float *const *xd, const int depth, const bool q6, __m256 acc[2][2])
+{
+  const float *d = (const float *)(wp + 512);   /* [part][16 rows]: part 1 only for q6 */
+  const int32_t *corr = (const int32_t *)(wp + (q6 ? 640 : 576));
+  const int parts = q6 ? 2 : 1;
+  const char *xb[2];
+  __m256i is[2][2][2];
+#pragma GCC unroll 2
+  for (int c = 0; c < nc; c++) {
+    xb[c] = x + c * xs;
+    __asm__("" : "+r"(xb[c]));   /* one address register per column, groups by displacement */
+    for (int part = 0; part < parts; part++)
+      for (int h = 0; h < 2; h++) is[c][part][h] = _mm256_loadu_si256((const __m256i *)(corr + 16 * part + 8 * h));
+  }
+  if (q6) {
+    block_sums(wp, xb, nc, 2, 0, 4, is, 0);
+    block_sums(wp, xb, nc, 2, 4, 8, is, 1);
+  } else
+    block_sums(wp, xb, nc, depth, 0, 8, is, 0);
+#pragma GCC unroll 2
+  for (int c = 0; c < nc; c++) tile_fma(acc[c], is[c], d, parts, xd[c][b]);
+}
+
+/* The nc <= 2 columns' block b (activations at x + c * xs) with the sign
+ * trick (weights of any range) into acc: each weight vector and its |w|
+ * serve both columns. */
+ALWAYS_INLINE void tile_block_sign(const uint8_t *wp, const char *x, size_t xs, const int nc, int64_t b,
+                                   const float *const *xd, __m256 acc[2][2])
+{
+  const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
+  __m256i is[2][2][2];
+#pragma GCC unroll 2
+  for (int c = 0; c < nc; c++) is[c][0][0] = is[c][0][1] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+  for (int g = 0; g < 8; g++) {
+    __m256i q[2];
+#pragma GCC unroll 2
+    for (int c = 0; c < nc; c++) q[c] = _mm256_xor_si256(bcast4(x + c * xs + 4 * g), flip);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+      const __m256i w = _mm256_loadu_si256((const __m256i *)(wp + 64 * g + 32 * h)), a = _mm256_abs_epi8(w);
+#pragma GCC unroll 2
+      for (int c = 0; c < nc; c++)
+        is[c][0][h] = _mm256_add_epi32(is[c][0][h], _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(q[c], w)), ones));
+    }
+  }
+#pragma GCC unroll 2
+  for (int c = 0; c < nc; c++) tile_fma(acc[c], is[c], (const float *)(wp + 512), 1, xd[c][b]);
+}
+
+/* Blocks [b0, b1) of nc <= 2 columns, on top of out (first: from zero); depth[b -
+ * b0] is block b's s16 depth (unused for q6). */
+ALWAYS_INLINE void gemm_tile_n(int64_t K, int64_t b0, int64_t b1, const uint8_t *wp, const char *x, size_t xs,
+                               const int nc, float *out, size_t os, const bool q6, const uint8_t *depth, bool first)
 {
   const size_t block_bytes = q6 ? DS_GEMM_Q6_BLOCK_BYTES : DS_GEMM_BLOCK_BYTES;
-  const int parts = q6 ? 2 : 1;
-  __m256 acc[4][2];
-  const float *xd[4];
-#pragma GCC unroll 4
+  __m256 acc[2][2];
+  const float *xd[2];
+#pragma GCC unroll 2
   for (int c = 0; c < nc; c++) {
-    acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+    for (int h = 0; h < 2; h++) acc[c][h] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(out + c * os + 8 * h);
     xd[c] = ds_qa_d(x + c * xs, K);
   }
-  const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
-  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, wp += block_bytes) {
-    const float *d = (const float *)(wp + 512);   /* [part][16 rows]: part 1 only for q6 */
-    const int32_t *corr = (const int32_t *)(wp + (q6 ? 640 : 576));
-    if (q6 || block_fits_6bit(wp)) {
-#pragma GCC unroll 4
-      for (int c = 0; c < nc; c++) {
-        const char *xb = x + c * xs + b * DS_QA_BLOCK;
-        __m256i is[2][2];
-        for (int part = 0; part < parts; part++)
-          for (int h = 0; h < 2; h++) is[part][h] = _mm256_loadu_si256((const __m256i *)(corr + 16 * part + 8 * h));
-#pragma GCC unroll 4
-        for (int gp = 0; gp < 4; gp++) {
-          const int part = q6 ? gp / 2 : 0;
-          int32_t x4[2];
-          memcpy(x4, xb + 8 * gp, 8);
-          const __m256i a0 = _mm256_set1_epi32(x4[0]), a1 = _mm256_set1_epi32(x4[1]);
-#pragma GCC unroll 2
-          for (int h = 0; h < 2; h++) {
-            const __m256i w0 = _mm256_loadu_si256((const __m256i *)(wp + 128 * gp + 32 * h));
-            const __m256i w1 = _mm256_loadu_si256((const __m256i *)(wp + 128 * gp + 64 + 32 * h));
-            const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(a0, w0), _mm256_maddubs_epi16(a1, w1));
-            is[part][h] = _mm256_add_epi32(is[part][h], _mm256_madd_epi16(p, ones));
-          }
-        }
-        tile_fma(acc[c], is, d, parts, xd[c][b]);
-      }
+  wp += b0 * block_bytes;
+  for (int64_t b = b0; b < b1; b++, wp += block_bytes) {
+    /* the block's activations at xb + c * xs: one address register for the
+     * columns (GCC would otherwise keep an induction pointer per column and
+     * 4-byte group, 32 of them, on the stack) */
+    const char *xb = x + b * DS_QA_BLOCK;
+    __asm__("" : "+r"(xb));
+    if (q6) {
+      tile_block_small(wp, xb, xs, nc, b, xd, 2, true, acc);
       continue;
     }
-    /* |w| once per block for several columns; one column takes it in place */
-    __m256i wa[16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16 && nc > 1; i++) wa[i] = _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(wp + 32 * i)));
-#pragma GCC unroll 4
-    for (int c = 0; c < nc; c++) {
-      const char *xb = x + c * xs + b * DS_QA_BLOCK;
-      __m256i is[2][2] = {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
-#pragma GCC unroll 8
-      for (int g = 0; g < 8; g++) {
-        int32_t x4;
-        memcpy(&x4, xb + 4 * g, 4);
-        const __m256i q = _mm256_xor_si256(_mm256_set1_epi32(x4), flip);
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; h++) {
-          const __m256i w = _mm256_loadu_si256((const __m256i *)(wp + 64 * g + 32 * h));
-          const __m256i a = nc > 1 ? wa[2 * g + h] : _mm256_abs_epi8(w);
-          is[0][h] = _mm256_add_epi32(is[0][h], _mm256_madd_epi16(_mm256_maddubs_epi16(a, _mm256_sign_epi8(q, w)), ones));
-        }
-      }
-      tile_fma(acc[c], is, d, 1, xd[c][b]);
+    switch (depth[b - b0]) {
+    case 8: tile_block_small(wp, xb, xs, nc, b, xd, 8, false, acc); break;
+    case 4: tile_block_small(wp, xb, xs, nc, b, xd, 4, false, acc); break;
+    case 2: tile_block_small(wp, xb, xs, nc, b, xd, 2, false, acc); break;
+    default: tile_block_sign(wp, xb, xs, nc, b, xd, acc); break;
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 2
   for (int c = 0; c < nc; c++) {
     _mm256_storeu_ps(out + c * os, acc[c][0]);
     _mm256_storeu_ps(out + c * os + 8, acc[c][1]);
   }
 }
 
-/* Up to 8 columns as runs of 4 (each column's sums do not depend on the run). */
+/* Blocks per pass of gemm_tile: their depths are found once for all the
+ * columns of the call, and their 20 KB of weights stay in L1 while the
+ * column pairs pass over them. */
+#define DS_TILE_CHUNK 32
+
+/* Up to 8 columns as pairs (each column's sums do not depend on the pair),
+ * the blocks in chunks: a column's accumulators go through out between
+ * chunks (exact), so the sums are those of one pass. */
 ALWAYS_INLINE void gemm_tile(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os,
                              const bool q6)
 {
   const uint8_t *w = wp;
-  for (int c0 = 0; c0 < ncols; c0 += 4) {
-    const char *xp = (const char *)x + (size_t)c0 * xs;
-    float *o = out + (size_t)c0 * os;
-    switch (ncols - c0) {
-    case 1: gemm_tile_n(K, w, xp, xs, 1, o, os, q6); break;
-    case 2: gemm_tile_n(K, w, xp, xs, 2, o, os, q6); break;
-    case 3: gemm_tile_n(K, w, xp, xs, 3, o, os, q6); break;
-    default: gemm_tile_n(K, w, xp, xs, 4, o, os, q6); break;
+  const int64_t nb = K / DS_QA_BLOCK;
+  uint8_t depth[DS_TILE_CHUNK];
+  for (int64_t b0 = 0; b0 < nb; b0 += DS_TILE_CHUNK) {
+    const int64_t b1 = b0 + DS_TILE_CHUNK < nb ? b0 + DS_TILE_CHUNK : nb;
+    for (int64_t b = b0; b < b1 && !q6; b++) depth[b - b0] = (uint8_t)block_depth(w + b * DS_GEMM_BLOCK_BYTES);
+    for (int c0 = 0; c0 < ncols; c0 += 2) {
+      const char *xp = (const char *)x + (size_t)c0 * xs;
+      float *o = out + (size_t)c0 * os;
+      if (ncols - c0 == 1) gemm_tile_n(K, b0, b1, w, xp, xs, 1, o, os, q6, depth, b0 == 0);
+      else gemm_tile_n(K, b0, b1, w, xp, xs, 2, o, os, q6, depth, b0 == 0);
     }
   }
 }
@@ -563,6 +643,39 @@ static void gemm_r16(int64_t K, const void *wp, const void *x, size_t xs, int nc
 static void gemm_q6_k_r16(int64_t K, const void *wp, const void *x, size_t xs, int ncols, float *out, size_t os)
 {
   gemm_tile(K, wp, x, xs, ncols, out, os, true);
+}
+
+/* The Q4_K/Q5_K tile's min term (vec.h, ds_gemm_min_term): per column two
+ * ymm of the 16 rows, acc += mins[b][rows] * ds_b over blocks b in order (an
+ * FMA with the broadcast ds_b); 4 columns per pass share each mins load. */
+ALWAYS_INLINE void min_term_n(int64_t K, const float *mins, const float *ds, size_t dss, const int nc, float *out,
+                              size_t os)
+{
+  __m256 acc[4][2];
+#pragma GCC unroll 4
+  for (int c = 0; c < nc; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++) {
+    const __m256 m0 = _mm256_loadu_ps(mins + b * DS_GEMM_ROWS), m1 = _mm256_loadu_ps(mins + b * DS_GEMM_ROWS + 8);
+#pragma GCC unroll 4
+    for (int c = 0; c < nc; c++) {
+      const __m256 v = _mm256_broadcast_ss(ds + (size_t)c * dss + b);
+      acc[c][0] = _mm256_fmadd_ps(m0, v, acc[c][0]);
+      acc[c][1] = _mm256_fmadd_ps(m1, v, acc[c][1]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int c = 0; c < nc; c++)
+    for (int h = 0; h < 2; h++) {
+      float *o = out + (size_t)c * os + 8 * h;
+      _mm256_storeu_ps(o, _mm256_sub_ps(_mm256_loadu_ps(o), acc[c][h]));
+    }
+}
+
+static void gemm_min_term(int64_t K, const float *mins, const float *ds, size_t dss, int ncols, float *out, size_t os)
+{
+  int c = 0;
+  for (; c + 4 <= ncols; c += 4) min_term_n(K, mins, ds + (size_t)c * dss, dss, 4, out + (size_t)c * os, os);
+  for (; c < ncols; c++) min_term_n(K, mins, ds + (size_t)c * dss, dss, 1, out + (size_t)c * os, os);
 }
 
 /* Packing 16 full rows of Q8_0 / Q4_0 (vec.h layout) per 32-block: value
@@ -782,6 +895,7 @@ const ds_vec_kernels ds_vec_avx2 = {
   .gemm_r16 = gemm_r16,
   .pack_r16 = pack_r16,
   .gemm_q6_k_r16 = gemm_q6_k_r16,
+  .gemm_min_term = gemm_min_term,
   .pack_k_r16 = pack_k_r16,
   .pack_q6_k_r16 = pack_q6_k_r16,
   .axpy_f32 = axpy_f32,
