@@ -12,7 +12,11 @@
  * int32. With AVX-512 VNNI (vec_avx512.c) vpdpbusd sums the 4 products of a
  * row's lane into int32 directly, and t = (float)isum * (float)sc, exact
  * (|t| < 2^22): the same t. The 6-bit scales and mins of the super-block come
- * out of its 96 bytes with a few whole-register byte operations.
+ * out of its 96 bytes with a few whole-register byte operations. The kernel
+ * is bound by vector ALU operations, so the per-block work is kept small:
+ * the madd operand comes from one shuffle of the block's 8 scale bytes, and
+ * the min products dx_b * (float)s_b (q4_k_r8.h: rounded first) come 8 at a
+ * time from one vector multiply, each then broadcast from memory.
  */
 #ifndef DS_KERNELS_Q4_K_R8_X86_H
 #define DS_KERNELS_Q4_K_R8_X86_H
@@ -53,6 +57,15 @@ static inline __attribute__((always_inline)) __m256i ds_q4_k_r8_lanes(const uint
  * of ds_q4_k_r8_pack_r16. Per block j of a super-block, chunk k's nibbles
  * are tile group k of the group's 8 rows; level sums by maddubs with u8
  * ones (pairs <= 30), scales by one F16C conversion and an f32 multiply. */
+/* The same lanes from a broadcast and one shuffle (a register operand, no
+ * 64-bit extraction: valgrind 3.19 cannot run the compiler's vmovq for it). */
+static inline __attribute__((always_inline)) __m256i ds_q4_k_r8_lanes_of(const uint8_t *p)
+{
+  const __m256i zext = _mm256_setr_epi8(0, -1, -1, -1, 1, -1, -1, -1, 2, -1, -1, -1, 3, -1, -1, -1, 4, -1, -1, -1, 5, -1,
+                                        -1, -1, 6, -1, -1, -1, 7, -1, -1, -1);
+  return _mm256_shuffle_epi8(_mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)p)), zext);
+}
+
 static inline __attribute__((always_inline)) void ds_q4_k_r8_pack_tile_x86(const void *w, size_t row_bytes, int64_t K,
                                                                            void *dst, float *mins)
 {
@@ -95,9 +108,19 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, 
     xsum[c] = ds_qa_s(x + c * xs, K);
   }
   const __m256i nib = _mm256_set1_epi8(0x0F);
+#ifndef DS_Q4_K_R8_VNNI
+  /* lane r of a block's broadcast 8 scale bytes: byte r in both int16 halves */
+  const __m256i sc_lanes = _mm256_setr_epi8(0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1, 4, -1, 4, -1, 5, -1,
+                                            5, -1, 6, -1, 6, -1, 7, -1, 7, -1);
+#endif
   for (int64_t s = 0; s < K / 256; s++, w += DS_Q4_K_R8_BLOCK_BYTES) {
     uint8_t sc[64], m[64];
     ds_q4_k_r8_scales_x86(w, sc, m);
+    float ds[DS_VEC_COLS][8];   /* dx_b * (float)s_b of the super-block's blocks */
+#pragma GCC unroll 4
+    for (int c = 0; c < nc; c++)
+      _mm256_storeu_ps(ds[c], _mm256_mul_ps(_mm256_loadu_ps(xd[c] + s * 8),
+                                            _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(xsum[c] + s * 8)))));
     __m256 a[DS_VEC_COLS], mn[DS_VEC_COLS];
 #pragma GCC unroll 4
     for (int c = 0; c < nc; c++) a[c] = mn[c] = _mm256_setzero_ps();
@@ -127,11 +150,10 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, 
       }
       for (int h = 0; h < 2; h++) {
         const int j = 2 * p + h;
-        const __m256i s32 = ds_q4_k_r8_lanes(sc + 8 * j);
 #ifdef DS_Q4_K_R8_VNNI
-        const __m256 scf = _mm256_cvtepi32_ps(s32);
+        const __m256 scf = _mm256_cvtepi32_ps(ds_q4_k_r8_lanes(sc + 8 * j));
 #else
-        const __m256i sc16 = _mm256_or_si256(s32, _mm256_slli_epi32(s32, 16));
+        const __m256i sc16 = _mm256_shuffle_epi8(_mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(sc + 8 * j))), sc_lanes);
 #endif
 #pragma GCC unroll 4
         for (int c = 0; c < nc; c++) {
@@ -145,10 +167,10 @@ static inline __attribute__((always_inline)) void ds_q4_k_r8_dot_x86(int64_t K, 
       }
     }
     for (int j = 0; j < 8; j++) {
-      const __m256 mf = _mm256_cvtepi32_ps(ds_q4_k_r8_lanes(m + 8 * j));
+      const __m256 mf = _mm256_cvtepi32_ps(ds_q4_k_r8_lanes_of(m + 8 * j));
 #pragma GCC unroll 4
       for (int c = 0; c < nc; c++)
-        mn[c] = _mm256_fmadd_ps(mf, _mm256_set1_ps(xd[c][s * 8 + j] * (float)xsum[c][s * 8 + j]), mn[c]);
+        mn[c] = _mm256_fmadd_ps(mf, _mm256_broadcast_ss(&ds[c][j]), mn[c]);
     }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
     const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 16)));

@@ -7,9 +7,10 @@
  * is chunk k of ql pair (h, q % 2), nibble q / 2, with chunk k of qh half h,
  * bits 2q: a mask, a shift and an or give the levels u in [0, 63] of 4
  * values of each row. maddubs(u, a) with the 4 activation bytes a broadcast
- * has pairs of at most 2 * 63 * 127, and one madd with the 16-value group's
- * scale in both int16 halves of the row's lane gives sc * (its 4 products)
- * in int32, so a block's 8 chunks add to sum_e sc_e sum u q in int32 (one
+ * has pairs of at most 2 * 63 * 127, two chunks' pairs add in int16 (<= 32004),
+ * and one madd with the 16-value group's scale in both int16 halves of the
+ * row's lane gives sc * (their 8 products) in int32, so a block's 8 chunks
+ * add to sum_e sc_e sum u q in int32 (one
  * accumulator per column: nothing spills in the chunk loops at 4 columns);
  * the -32 offset comes off once per block as 32 (sc_0 S_0 + sc_1 S_1) from
  * the column's 16-value group sums S, leaving t_b exactly; to f32 (exact,
@@ -44,19 +45,21 @@ static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_levels_x86(const
   return _mm256_or_si256(lo, _mm256_and_si256(hi, top));
 }
 
-/* The eight rows' int8 scales of group g of the R8 block blk, each in both
- * int16 halves of its row's lane. */
-static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_scale16(const uint8_t *blk, int g)
+/* The eight rows' int8 scales of group 2j + e (sc2 the 16 scale bytes of
+ * block j: groups 2j, 2j + 1), each in both int16 halves of its row's lane:
+ * one byte shuffle and one sign extension. */
+static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_scale16(__m128i sc2, int e)
 {
-  const __m256i s = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + DS_Q6_K_R8_SC + 8 * g)));
-  return _mm256_blend_epi16(s, _mm256_slli_epi32(s, 16), 0xAA);
+  const __m128i dup = e ? _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)
+                        : _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc2, dup));
 }
 
 /* Row r's scales of groups 2j, 2j + 1 as the int16 pair of lane r. */
 static inline __attribute__((always_inline)) __m256i ds_q6_k_r8_scale_pairs(const uint8_t *blk, int j)
 {
   const __m128i s = _mm_loadu_si128((const __m128i *)(blk + DS_Q6_K_R8_SC + 16 * j));
-  return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(s, _mm_srli_si128(s, 8)));
+  return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s, _mm_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)));
 }
 
 /* The 16-value group sums S_(j,0), S_(j,1) of the 8 QA blocks at xb (one
@@ -120,15 +123,19 @@ static inline __attribute__((always_inline)) void ds_q6_k_r8_block_x86(const uin
       t[c] = _mm256_add_epi32(t[c], _mm256_mullo_epi32(g, sc));
     }
 #else
-    const __m256i sc = ds_q6_k_r8_scale16(w, 2 * j + e);
+    const __m256i sc = ds_q6_k_r8_scale16(_mm_loadu_si128((const __m128i *)(w + DS_Q6_K_R8_SC + 16 * j)), e);
 #pragma GCC unroll 1
-    for (int k = 4 * e; k < 4 * e + 4; k++) {
-      const __m256i u = ds_q6_k_r8_levels_x86(ql + 32 * k, qh + 32 * k, q);
+    for (int k = 4 * e; k < 4 * e + 4; k += 2) {   /* two chunks' pairs add in int16: <= 4 * 63 * 127 */
+      const __m256i u0 = ds_q6_k_r8_levels_x86(ql + 32 * k, qh + 32 * k, q);
+      const __m256i u1 = ds_q6_k_r8_levels_x86(ql + 32 * k + 32, qh + 32 * k + 32, q);
 #pragma GCC unroll 4
       for (int c = 0; c < nc; c++) {
-        int32_t a;
-        memcpy(&a, xb + c * xs + 4 * k, 4);
-        t[c] = _mm256_add_epi32(t[c], _mm256_madd_epi16(_mm256_maddubs_epi16(u, _mm256_set1_epi32(a)), sc));
+        int32_t a0, a1;
+        memcpy(&a0, xb + c * xs + 4 * k, 4);
+        memcpy(&a1, xb + c * xs + 4 * k + 4, 4);
+        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(u0, _mm256_set1_epi32(a0)),
+                                           _mm256_maddubs_epi16(u1, _mm256_set1_epi32(a1)));
+        t[c] = _mm256_add_epi32(t[c], _mm256_madd_epi16(p, sc));
       }
     }
 #endif
