@@ -52,7 +52,7 @@
  * N rows interleaved eight at a time, repacked at load, q4_0_r8.h,
  * q4_k_r8.h): the dots way's units are (used expert, 8-row group) and then
  * one per tail row (N % 8, in the plain layout, the plain dot); a group takes
- * the type's R8 dot over the same gathered QA rows, DS_VEC_COLS columns per
+ * the type's R8 dot over the same gathered QA rows, r8.cols columns per
  * call, so one activation load serves eight rows (a column's bits do not
  * depend on the other columns of an R8 call either, vec.h); the tile way
  * packs its tiles from the R8 blocks (r8.tile_pack: the plain packer's
@@ -306,9 +306,10 @@ static void rows_unit(const moe_mm *c, int which, int64_t e, int64_t n, int32_t 
 
 /* Dots: rows [8 g, 8 g + 8) of expert e of weight `which` (an R8 group)
  * with the inputs of pairs [i0, i0 + count): an R8 weight takes its R8 dot,
- * eight rows per call over the gathered QA rows, DS_VEC_COLS columns per
- * call as rows_unit (vec.h: every column keeps the bits of a one-column
- * call); a weight in the plain layout (the fused op's other one) its rows. */
+ * eight rows per call over the gathered QA rows, up to r8.cols columns per
+ * call (DS_R8_COLS for Q4_0, else DS_VEC_COLS; vec.h: every column keeps
+ * the bits of a one-column call); a weight in the plain layout (the fused
+ * op's other one) its rows. */
 static void group_unit(const moe_mm *c, int which, int64_t e, int64_t g, int32_t i0, int32_t count)
 {
   if (!c->r8[which] || !c->qa || !weight_ops(c->vk, c->w[which])->qa) {
@@ -317,11 +318,11 @@ static void group_unit(const moe_mm *c, int which, int64_t e, int64_t g, int32_t
   }
   const ds_tensor *w = c->w[which];
   const char *group = expert_matrix(w, c->table, e) + g * DS_R8_ROWS * (int64_t)w->nb[1];
-  const ds_vec_dot_r8_fn r8dot = weight_ops(c->vk, w)->r8.dot;
+  const ds_cpu_type_ops *o = weight_ops(c->vk, w);
   for (int32_t m = 0; m < count;) {
-    const int nc = count - m >= DS_VEC_COLS ? DS_VEC_COLS : 1;
-    float v[DS_VEC_COLS * DS_R8_ROWS];
-    r8dot(c->K, group, c->gathered + (size_t)m * c->qa_bytes, c->qa_bytes, nc, v);
+    const int nc = (int)DS_MIN(o->r8.cols, count - m);
+    float v[DS_R8_COLS * DS_R8_ROWS];
+    o->r8.dot(c->K, group, c->gathered + (size_t)m * c->qa_bytes, c->qa_bytes, nc, v);
     for (int col = 0; col < nc; col++) {
       float *out = pair_out(c, c->pairs[i0 + m + col], g * DS_R8_ROWS);
       for (int r = 0; r < DS_R8_ROWS; r++) put(out + r, which, v[col * DS_R8_ROWS + r]);

@@ -23,8 +23,9 @@
  * magnitude); F32/F16/BF16 weights use x directly; other types (other
  * K-quants, FP8) decode the row as the reference does and use the f32 dot.
  * Rows are walked in tiles of DS_MM_TILE_N, and within a tile DS_VEC_COLS
- * columns at a time, so a tile of weight rows stays in cache while the
- * activation columns of a prompt batch pass over it.
+ * columns at a time (an R8 weight's groups: r8.cols, up to DS_R8_COLS), so
+ * a tile of weight rows stays in cache while the activation columns of a
+ * prompt batch pass over it.
  *
  * Every path is chosen through the type table (type_ops.h): the weight's
  * row at the level gives its decode, QA or f32 activations, dot, tile and R8
@@ -258,35 +259,41 @@ static void mul_mat_gemm(ds_tensor *dst, const ds_cpu_type_ops *o, int64_t n0, i
 }
 
 /* An R8 weight below the tile's batch size (the QA rows are in the scratch):
- * units are the eight-row groups and then the tail rows (plain Q4_0, Q4_K
- * or Q6_K), per batch. */
+ * units are the eight-row groups (pairs of them where the level has a
+ * two-group dot, the last one of an odd count alone) and then the tail rows
+ * (plain Q4_0, Q4_K or Q6_K), per batch; o->r8.cols columns per call. */
 static void mul_mat_r8(const ds_kernel_params *p, ds_tensor *dst, const ds_cpu_type_ops *o)
 {
   const ds_tensor *w = dst->src[0], *x = dst->src[1];
   const int64_t K = w->ne[0], N = w->ne[1], M = x->ne[1], B2 = x->ne[2], B3 = x->ne[3];
   const int64_t r2 = B2 / w->ne[2], r3 = B3 / w->ne[3];
-  const int64_t groups = N / DS_R8_ROWS, tail = N % DS_R8_ROWS, per_batch = groups + tail;
+  const int64_t groups = N / DS_R8_ROWS, tail = N % DS_R8_ROWS;
+  const int64_t per_unit = o->r8.dot2 ? 2 : 1, units = (groups + per_unit - 1) / per_unit;
+  const int64_t per_batch = units + tail;
   const size_t qa_bytes = ds_qa_row_bytes(K);
-  const ds_vec_dot_r8_fn r8dot = o->r8.dot;
-  const ds_vec_dot_fn tail_dot = o->dot;
+  const int cols = o->r8.cols;
   int64_t u0, u1;
   ds_kernel_rows(per_batch * B2 * B3, p->ith, p->nth, &u0, &u1);
   for (int64_t u = u0; u < u1; u++) {
     const int64_t b = u / per_batch, g = u % per_batch, b2 = b % B2, b3 = b / B2;
     const char *base = ds_tensor_ptr(w, 0, 0, b2 / r2, b3 / r3);
     const char *xcols = (const char *)p->scratch + (size_t)(b * M) * qa_bytes;
-    for (int64_t m = 0; m < M; m += DS_VEC_COLS) {
-      const int nc = (int)DS_MIN(DS_VEC_COLS, M - m);
-      float out[DS_VEC_COLS * DS_R8_ROWS];
-      if (g < groups) {
-        r8dot(K, base + (size_t)g * DS_R8_ROWS * w->nb[1], xcols + (size_t)m * qa_bytes, qa_bytes, nc, out);
+    for (int64_t m = 0; m < M; m += cols) {
+      const int nc = (int)DS_MIN(cols, M - m);
+      float out[DS_R8_COLS * 2 * DS_R8_ROWS];
+      if (g < units) {
+        const int64_t g0 = g * per_unit, ng = DS_MIN(per_unit, groups - g0), nr = ng * DS_R8_ROWS;
+        (ng == 2 ? o->r8.dot2 : o->r8.dot)(K, base + (size_t)g0 * DS_R8_ROWS * w->nb[1], xcols + (size_t)m * qa_bytes,
+                                            qa_bytes, nc, out);
         for (int c = 0; c < nc; c++)
-          for (int r = 0; r < DS_R8_ROWS; r++)
-            *(float *)ds_tensor_ptr(dst, g * DS_R8_ROWS + r, m + c, b2, b3) = out[c * DS_R8_ROWS + r];
+          for (int r = 0; r < nr; r++) *(float *)ds_tensor_ptr(dst, g0 * DS_R8_ROWS + r, m + c, b2, b3) = out[c * nr + r];
       } else {
-        const int64_t n = groups * DS_R8_ROWS + (g - groups);
-        tail_dot(K, base + (size_t)n * w->nb[1], xcols + (size_t)m * qa_bytes, qa_bytes, nc, out);
-        for (int c = 0; c < nc; c++) *(float *)ds_tensor_ptr(dst, n, m + c, b2, b3) = out[c];
+        const int64_t n = groups * DS_R8_ROWS + (g - units);
+        for (int c0 = 0; c0 < nc; c0 += DS_VEC_COLS) {   /* the plain dot: DS_VEC_COLS per call */
+          const int nc1 = DS_MIN(DS_VEC_COLS, nc - c0);
+          o->dot(K, base + (size_t)n * w->nb[1], xcols + (size_t)(m + c0) * qa_bytes, qa_bytes, nc1, out);
+          for (int c = 0; c < nc1; c++) *(float *)ds_tensor_ptr(dst, n, m + c0 + c, b2, b3) = out[c];
+        }
       }
     }
   }

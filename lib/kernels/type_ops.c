@@ -138,18 +138,22 @@ static void set_r8(ds_cpu_type_ops *o)
     o->r8.flag = DS_TENSOR_Q4_0_R8;
     o->r8.own_dot = vk->dot_q4_0_r8;
     o->r8.dot = vk->dot_q4_0_r8 ? vk->dot_q4_0_r8 : ds_vec_scalar.dot_q4_0_r8;
+    o->r8.cols = DS_R8_COLS;
+    o->r8.dot2 = vk->dot_q4_0_r8 ? vk->dot_q4_0_r8x2 : NULL;
     o->r8.tile_pack = r8_pack_q4_0;
     o->r8.row_to_float = ds_q4_0_r8_row_to_float;
   } else if (o->type == DSEEK_TYPE_Q4_K) {
     o->r8.flag = DS_TENSOR_Q4_K_R8;
     o->r8.own_dot = vk->dot_q4_k_r8;
     o->r8.dot = vk->dot_q4_k_r8 ? vk->dot_q4_k_r8 : ds_vec_scalar.dot_q4_k_r8;
+    o->r8.cols = DS_VEC_COLS;
     o->r8.tile_pack = r8_pack_q4_k;
     o->r8.row_to_float = ds_q4_k_r8_row_to_float;
   } else if (o->type == DSEEK_TYPE_Q6_K) {
     o->r8.flag = DS_TENSOR_Q6_K_R8;
     o->r8.own_dot = vk->dot_q6_k_r8;
     o->r8.dot = vk->dot_q6_k_r8 ? vk->dot_q6_k_r8 : ds_vec_scalar.dot_q6_k_r8;
+    o->r8.cols = DS_VEC_COLS;
     o->r8.tile_pack = r8_pack_q6_k;
     o->r8.row_to_float = ds_q6_k_r8_row_to_float;
   }

@@ -69,6 +69,8 @@ struct ds_cpu_type_ops {
     bool simd;                  /* the level has its own R8 kernel (a repack pays) */
     ds_vec_dot_r8_fn own_dot;   /* the level's R8 dot, or NULL */
     ds_vec_dot_r8_fn dot;       /* own_dot, else the scalar twin */
+    int cols;                   /* columns per dot call: DS_R8_COLS (Q4_0) or DS_VEC_COLS */
+    ds_vec_dot_r8_fn dot2;      /* two groups per call (vec.h: dot_q4_0_r8x2), or NULL */
     ds_r8_tile_pack_fn tile_pack;
     void (*row_to_float)(const void *w, int64_t K, int64_t N, int64_t n, float *dst);
   } r8;

@@ -41,6 +41,9 @@
 
 #define DS_QA_BLOCK 32
 #define DS_VEC_COLS 4
+/* Columns per call of the Q4_0 R8 dots (dot_q4_0_r8, dot_q4_0_r8x2): one
+ * weight unpack serves up to eight parallel chains' columns. */
+#define DS_R8_COLS 8
 
 /* Bytes of a QA row of K values (K % 32 == 0), a multiple of 64. */
 static inline size_t ds_qa_row_bytes(int64_t K)
@@ -59,9 +62,9 @@ typedef void (*ds_vec_dot_fn)(int64_t K, const void *w, const void *x, size_t x_
 
 /*
  * R8 dot (q4_0_r8.h): one group of eight interleaved Q4_0 rows against ncols
- * <= DS_VEC_COLS QA rows, out[c * 8 + r]. Per row r and column c the exact
- * block sums isum_b = sum_j u_j q_j - 8 s_b (u the nibbles) and then one FMA
- * chain in block order,
+ * <= DS_R8_COLS QA rows (the K-quant R8 dots: <= DS_VEC_COLS), out[c * 8 + r].
+ * Per row r and column c the exact block sums isum_b = sum_j u_j q_j - 8 s_b
+ * (u the nibbles) and then one FMA chain in block order,
  *   out = fma(isum_{nb-1}, d_r d_{nb-1}, ... fma(isum_0, d_r d_0, 0))
  * with d_r d_b rounded to f32 first: every level computes exactly this, so
  * all give the scalar twin's bits, whichever columns share a call. The SIMD
@@ -166,6 +169,11 @@ typedef struct ds_vec_kernels {
    * in the order of ds_vec_iq_index; NULL: rows are decoded to f32 */
   ds_vec_dot_fn dot_iq[9];
   ds_vec_dot_r8_fn dot_q4_0_r8;   /* R8 Q4_0 groups x QA rows (NULL: the scalar twin) */
+  /* two consecutive R8 Q4_0 groups (16 rows, the second (K / 32) * 144
+   * bytes after the first) x ncols <= DS_R8_COLS QA rows, out[c * 16 + r]:
+   * the bits of two dot_q4_0_r8 calls, each activation load serving 16 rows
+   * (NULL: the level takes one group per call) */
+  ds_vec_dot_r8_fn dot_q4_0_r8x2;
   /* 16 R8 rows (two whole groups, row_bytes apart per row) into the GEMM tile,
    * the bytes of ds_q4_0_r8_pack_r16 (NULL: that portable packer) */
   void (*pack_q4_0_r8_r16)(const void *w, size_t row_bytes, int64_t K, void *dst);

@@ -154,53 +154,56 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
   for (int c = 0; c < nc; c++) out[c] = hsum256(acc[c]);
 }
 
-/* Eight R8 rows (q4_0_r8.h) against nc QA columns, the rows in the eight
- * lanes (vec.h: dot_q4_0_r8). Chunk k of a block holds 4 bytes of each row;
- * its low nibbles meet activation bytes 4k..4k+3 and its high nibbles
- * 16+4k..16+4k+3, each 4-byte group broadcast to all lanes: maddubs pairs
- * are at most 2 * 15 * 127, so the low and high halves add in int16 before
- * the pairs widen to int32. */
+/* Eight R8 rows (q4_0_r8.h) against nc <= DS_R8_COLS QA columns, the rows
+ * in the eight lanes (vec.h: dot_q4_0_r8). Chunk k of a block holds 4 bytes
+ * of each row; its low nibbles meet activation bytes 4k..4k+3 and its high
+ * nibbles 16+4k..16+4k+3, each 4-byte group broadcast to all lanes. The
+ * block's eight nibble vectors are split once and serve every column. A
+ * maddubs pair is at most 2 * 15 * 127 = 3810, so all eight products of a
+ * column add in int16 (<= 30480, exact) before one madd widens the pairs to
+ * int32: the exact block sum, whatever the order. */
 ALWAYS_INLINE void dot_q4_0_r8_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
 {
-  __m256 acc[DS_VEC_COLS];
-  const float *xd[DS_VEC_COLS];
-  const int32_t *xsum[DS_VEC_COLS];
-#pragma GCC unroll 4
+  __m256 acc[DS_R8_COLS];
+  const float *xd[DS_R8_COLS];
+  const int32_t *xsum[DS_R8_COLS];
+#pragma GCC unroll 8
   for (int c = 0; c < nc; c++) {
     acc[c] = _mm256_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
     xsum[c] = ds_qa_s(x + c * xs, K);
   }
   const __m256i nib = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
-  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, w += 144) {
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, w += DS_R8_BLOCK_BYTES) {
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
     _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
-    __m256i isum[DS_VEC_COLS];
-#pragma GCC unroll 4
-    for (int c = 0; c < nc; c++) isum[c] = _mm256_set1_epi32(-8 * xsum[c][b]);
-    /* chunk-major, columns inner: the columns' sums are independent chains */
+    __m256i lo[4], hi[4];
 #pragma GCC unroll 4
     for (int k = 0; k < 4; k++) {
       const __m256i q = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * k));
-      const __m256i lo = _mm256_and_si256(q, nib), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+      lo[k] = _mm256_and_si256(q, nib);
+      hi[k] = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < nc; c++) {
+      const char *xb = x + c * xs + b * DS_QA_BLOCK;
+      __m256i p[4];
 #pragma GCC unroll 4
-      for (int c = 0; c < nc; c++) {
-        const char *xb = x + c * xs + b * DS_QA_BLOCK;
+      for (int k = 0; k < 4; k++) {
         int32_t a_lo, a_hi;
         memcpy(&a_lo, xb + 4 * k, 4);
         memcpy(&a_hi, xb + 16 + 4 * k, 4);
-        __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(a_lo)),
-                                     _mm256_maddubs_epi16(hi, _mm256_set1_epi32(a_hi)));
-        isum[c] = _mm256_add_epi32(isum[c], _mm256_madd_epi16(p, ones));
+        p[k] = _mm256_add_epi16(_mm256_maddubs_epi16(lo[k], _mm256_set1_epi32(a_lo)),
+                                _mm256_maddubs_epi16(hi[k], _mm256_set1_epi32(a_hi)));
       }
+      const __m256i s16 = _mm256_add_epi16(_mm256_add_epi16(p[0], p[1]), _mm256_add_epi16(p[2], p[3]));
+      const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(-8 * xsum[c][b]));
+      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(xd[c][b])), acc[c]);
     }
-#pragma GCC unroll 4
-    for (int c = 0; c < nc; c++)
-      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(dw, _mm256_set1_ps(xd[c][b])), acc[c]);
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
 }
 
@@ -386,24 +389,12 @@ DOT_FLOAT_N(dot_f32_n, load8_f32, one_f32)
 DOT_FLOAT_N(dot_f16_n, load8_f16, one_f16)
 DOT_FLOAT_N(dot_bf16_n, load8_bf16, one_bf16)
 
-/* Entry points: ncols as a constant so the column loops unroll. */
-#define DISPATCH_COLS(NAME, IMPL, WT)                                                           \
-  static void NAME(int64_t K, const void *w, const void *x, size_t xs, int ncols, float *out)   \
-  {                                                                                             \
-    const WT *wp = w;                                                                           \
-    const char *xp = x;                                                                         \
-    switch (ncols) {                                                                            \
-    case 4: IMPL(K, wp, xp, xs, 4, out); break;                                                 \
-    case 3: IMPL(K, wp, xp, xs, 3, out); break;                                                 \
-    case 2: IMPL(K, wp, xp, xs, 2, out); break;                                                 \
-    default: IMPL(K, wp, xp, xs, 1, out); break;                                                \
-    }                                                                                           \
-  }
+#include "kernels/vec_dispatch_x86.h"
 
 DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
 DISPATCH_COLS(dot_q5_0, ds_q5_0_dot_x86, uint8_t)
-DISPATCH_COLS(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
+DISPATCH_COLS8(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
 DISPATCH_COLS(dot_q4_k_r8, ds_q4_k_r8_dot_x86, uint8_t)
 DISPATCH_COLS(dot_q6_k_r8, ds_q6_k_r8_dot_x86, uint8_t)
 

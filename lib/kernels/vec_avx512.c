@@ -184,58 +184,82 @@ ALWAYS_INLINE void dot_q4_0_n(int64_t K, const uint8_t *w, const char *x, size_t
   for (int c = 0; c < nc; c++) out[c] = _mm512_reduce_add_ps(acc[c]);
 }
 
-/* Eight R8 rows (q4_0_r8.h) against nc QA columns, the rows in the eight
- * 32-bit lanes of a 256-bit register: as vec_avx2.c's kernel, with vpdpbusd
- * (nibbles u8 x activations s8, four products per lane) for maddubs + madd:
- * the same exact sums, so the same bits. Each column keeps two integer sums
- * (low and high nibbles) and the loops run chunk-major over the columns, so
- * the vpdpbusd chains are independent and overlap instead of waiting on one
- * another's latency; integer addition is exact, so the split changes no bit. */
-ALWAYS_INLINE void dot_q4_0_r8_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+/* One or two (two) R8 groups (q4_0_r8.h) against nc <= DS_R8_COLS QA
+ * columns, row r of group h in 32-bit lane 8h + r of a 512-bit register: as
+ * vec_avx2.c's kernel, with vpdpbusd (nibbles u8 x activations s8, four
+ * products per lane) for maddubs + madd: the same exact sums, so the same
+ * bits. Each broadcast activation group meets the 16 rows of both groups in
+ * one vpdpbusd (one group: the upper lanes hold zeros and are not stored).
+ * Each column keeps two integer sums (low and high nibbles) and the loops run
+ * chunk-major over the columns, so the vpdpbusd chains are independent and
+ * overlap instead of waiting on one another's latency; integer addition is
+ * exact, so the split changes no bit. */
+ALWAYS_INLINE void dot_q4_0_r8_g(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc,
+                                 const bool two, float *out)
 {
-  __m256 acc[DS_VEC_COLS];
-  const float *xd[DS_VEC_COLS];
-  const int32_t *xsum[DS_VEC_COLS];
-#pragma GCC unroll 4
+  const size_t gs = (size_t)(K / DS_QA_BLOCK) * DS_R8_BLOCK_BYTES;   /* the second group */
+  __m512 acc[DS_R8_COLS];
+  const float *xd[DS_R8_COLS];
+  const int32_t *xsum[DS_R8_COLS];
+#pragma GCC unroll 8
   for (int c = 0; c < nc; c++) {
-    acc[c] = _mm256_setzero_ps();
+    acc[c] = _mm512_setzero_ps();
     xd[c] = ds_qa_d(x + c * xs, K);
     xsum[c] = ds_qa_s(x + c * xs, K);
   }
-  const __m256i nib = _mm256_set1_epi8(0x0F);
-  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, w += 144) {
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES, _MM_HINT_T0);
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64, _MM_HINT_T0);
-    _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 128, _MM_HINT_T0);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)w));
-    __m256i slo[DS_VEC_COLS], shi[DS_VEC_COLS];
-#pragma GCC unroll 4
+  const __m512i nib = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < K / DS_QA_BLOCK; b++, w += DS_R8_BLOCK_BYTES) {
+#pragma GCC unroll 3
+    for (int l = 0; l < 3; l++) {
+      _mm_prefetch((const char *)w + DS_PREFETCH_BYTES + 64 * l, _MM_HINT_T0);
+      if (two) _mm_prefetch((const char *)w + gs + DS_PREFETCH_BYTES + 64 * l, _MM_HINT_T0);
+    }
+    const __m128i d0 = _mm_loadu_si128((const __m128i *)w);
+    const __m512 dw = _mm512_cvtph_ps(two ? _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(w + gs)), d0)
+                                          : _mm256_zextsi128_si256(d0));
+    __m512i slo[DS_R8_COLS], shi[DS_R8_COLS];
+#pragma GCC unroll 8
     for (int c = 0; c < nc; c++) {
-      slo[c] = _mm256_set1_epi32(-8 * xsum[c][b]);
-      shi[c] = _mm256_setzero_si256();
+      slo[c] = _mm512_set1_epi32(-8 * xsum[c][b]);
+      shi[c] = _mm512_setzero_si512();
     }
 #pragma GCC unroll 4
     for (int k = 0; k < 4; k++) {
-      const __m256i q = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * k));
-      const __m256i lo = _mm256_and_si256(q, nib), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), nib);
-#pragma GCC unroll 4
+      const __m256i q0 = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * k));
+      const __m512i q = two ? _mm512_inserti64x4(_mm512_castsi256_si512(q0),
+                                                 _mm256_loadu_si256((const __m256i *)(w + gs + 16 + 32 * k)), 1)
+                            : _mm512_zextsi256_si512(q0);
+      const __m512i lo = _mm512_and_si512(q, nib), hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), nib);
+#pragma GCC unroll 8
       for (int c = 0; c < nc; c++) {
         const char *xb = x + c * xs + b * DS_QA_BLOCK;
         int32_t a_lo, a_hi;
         memcpy(&a_lo, xb + 4 * k, 4);
         memcpy(&a_hi, xb + 16 + 4 * k, 4);
-        slo[c] = _mm256_dpbusd_epi32(slo[c], lo, _mm256_set1_epi32(a_lo));
-        shi[c] = _mm256_dpbusd_epi32(shi[c], hi, _mm256_set1_epi32(a_hi));
+        slo[c] = _mm512_dpbusd_epi32(slo[c], lo, _mm512_set1_epi32(a_lo));
+        shi[c] = _mm512_dpbusd_epi32(shi[c], hi, _mm512_set1_epi32(a_hi));
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int c = 0; c < nc; c++) {
-      const __m256i isum = _mm256_add_epi32(slo[c], shi[c]);
-      acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(xd[c][b])), acc[c]);
+      const __m512i isum = _mm512_add_epi32(slo[c], shi[c]);
+      acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, _mm512_set1_ps(xd[c][b])), acc[c]);
     }
   }
-#pragma GCC unroll 4
-  for (int c = 0; c < nc; c++) _mm256_storeu_ps(out + 8 * c, acc[c]);
+#pragma GCC unroll 8
+  for (int c = 0; c < nc; c++) {
+    if (two) _mm512_storeu_ps(out + 16 * c, acc[c]);
+    else _mm256_storeu_ps(out + 8 * c, _mm512_castps512_ps256(acc[c]));
+  }
+}
+
+ALWAYS_INLINE void dot_q4_0_r8_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  dot_q4_0_r8_g(K, w, x, xs, nc, false, out);
+}
+ALWAYS_INLINE void dot_q4_0_r8x2_n(int64_t K, const uint8_t *w, const char *x, size_t xs, const int nc, float *out)
+{
+  dot_q4_0_r8_g(K, w, x, xs, nc, true, out);
 }
 
 /* ---- K-quant dots (vec_scalar.c has the math) -------------------------------------- */
@@ -758,23 +782,13 @@ static void axpy_f32(int64_t n, float a, const float *x, float *y)
   }
 }
 
-#define DISPATCH_COLS(NAME, IMPL, WT)                                                           \
-  static void NAME(int64_t K, const void *w, const void *x, size_t xs, int ncols, float *out)   \
-  {                                                                                             \
-    const WT *wp = w;                                                                           \
-    const char *xp = x;                                                                         \
-    switch (ncols) {                                                                            \
-    case 4: IMPL(K, wp, xp, xs, 4, out); break;                                                 \
-    case 3: IMPL(K, wp, xp, xs, 3, out); break;                                                 \
-    case 2: IMPL(K, wp, xp, xs, 2, out); break;                                                 \
-    default: IMPL(K, wp, xp, xs, 1, out); break;                                                \
-    }                                                                                           \
-  }
+#include "kernels/vec_dispatch_x86.h"
 
 DISPATCH_COLS(dot_q8_0, dot_q8_0_n, uint8_t)
 DISPATCH_COLS(dot_q4_0, dot_q4_0_n, uint8_t)
 DISPATCH_COLS(dot_q5_0, ds_q5_0_dot_x86, uint8_t)
-DISPATCH_COLS(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
+DISPATCH_COLS8(dot_q4_0_r8, dot_q4_0_r8_n, uint8_t)
+DISPATCH_COLS8(dot_q4_0_r8x2, dot_q4_0_r8x2_n, uint8_t)
 DISPATCH_COLS(dot_q4_k_r8, ds_q4_k_r8_dot_x86, uint8_t)
 
 DISPATCH_COLS(dot_q6_k_r8, ds_q6_k_r8_dot_x86, uint8_t)
@@ -807,6 +821,7 @@ const ds_vec_kernels ds_vec_avx512 = {
   .dot_q4_0 = dot_q4_0,
   .dot_q5_0 = dot_q5_0,
   .dot_q4_0_r8 = dot_q4_0_r8,
+  .dot_q4_0_r8x2 = dot_q4_0_r8x2,
   .pack_q4_0_r8_r16 = pack_q4_0_r8_r16,
   .dot_q4_k_r8 = dot_q4_k_r8,
   .pack_q4_k_r8_r16 = pack_q4_k_r8_r16,

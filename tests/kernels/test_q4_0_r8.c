@@ -47,27 +47,36 @@ static void test_twins(void)
   for (size_t a = 0; a < DS_ARRAY_LEN(Ks); a++) {
     const int64_t K = Ks[a];
     const size_t rb = (size_t)(K / 32) * 18, qb = ds_qa_row_bytes(K);
-    uint8_t *w = random_q4_0(K, 8), *orig = malloc(8 * rb), *tmp = malloc(8 * rb);
-    memcpy(orig, w, 8 * rb);
-    ds_q4_0_r8_repack(w, K, 8, tmp);
-    uint8_t *qa = qa_rows(&ds_vec_scalar, K, DS_VEC_COLS, 3.0f);
-    float want[DS_VEC_COLS * 8], got[DS_VEC_COLS * 8], plain[DS_VEC_COLS];
-    ds_vec_scalar.dot_q4_0_r8(K, w, qa, qb, DS_VEC_COLS, want);
+    /* two consecutive groups, as dot_q4_0_r8x2 reads them */
+    uint8_t *w = random_q4_0(K, 16), *orig = malloc(16 * rb), *tmp = malloc(8 * rb);
+    memcpy(orig, w, 16 * rb);
+    ds_q4_0_r8_repack(w, K, 16, tmp);
+    uint8_t *qa = qa_rows(&ds_vec_scalar, K, DS_R8_COLS, 3.0f);
+    float want[2][DS_R8_COLS * 8], got[DS_R8_COLS * 16], plain[DS_VEC_COLS];
+    for (int h = 0; h < 2; h++) ds_vec_scalar.dot_q4_0_r8(K, w + h * 8 * rb, qa, qb, DS_R8_COLS, want[h]);
     /* the twin is the plain Q4_0 dot's value, up to the order of the f32 sum */
     for (int r = 0; r < 8; r++) {
       ds_vec_scalar.dot_q4_0(K, orig + (size_t)r * rb, qa, qb, DS_VEC_COLS, plain);
       for (int c = 0; c < DS_VEC_COLS; c++)
-        CHECK_MSG(fabsf(want[c * 8 + r] - plain[c]) <= 1e-4f * (1.0f + fabsf(plain[c])) * sqrtf((float)K),
-                  "K %lld row %d col %d: %g vs %g", (long long)K, r, c, want[c * 8 + r], plain[c]);
+        CHECK_MSG(fabsf(want[0][c * 8 + r] - plain[c]) <= 1e-4f * (1.0f + fabsf(plain[c])) * sqrtf((float)K),
+                  "K %lld row %d col %d: %g vs %g", (long long)K, r, c, want[0][c * 8 + r], plain[c]);
     }
     for (int l = DS_CPU_SCALAR; l <= (int)ds_cpu_detected(); l++) {
       const ds_vec_kernels *vk = ds_vec_get((ds_cpu_level)l);
       if (!vk->dot_q4_0_r8) continue;
-      for (int nc = 1; nc <= DS_VEC_COLS; nc++) {
+      for (int nc = 1; nc <= DS_R8_COLS; nc++) {
         /* column c of a call of nc columns: the bits of column c alone */
         vk->dot_q4_0_r8(K, w, qa, qb, nc, got);
-        CHECK_MSG(memcmp(got, want, (size_t)nc * 8 * 4) == 0, "%s K %lld nc %d: not the twin's bits",
+        CHECK_MSG(memcmp(got, want[0], (size_t)nc * 8 * 4) == 0, "%s K %lld nc %d: not the twin's bits",
                   level_name(l), (long long)K, nc);
+        if (!vk->dot_q4_0_r8x2) continue;
+        /* two groups: out[c * 16 + r], group h's row r' at r = 8 h + r' */
+        vk->dot_q4_0_r8x2(K, w, qa, qb, nc, got);
+        for (int c = 0; c < nc; c++)
+          for (int h = 0; h < 2; h++)
+            CHECK_MSG(memcmp(got + c * 16 + 8 * h, want[h] + c * 8, 8 * 4) == 0,
+                      "%s K %lld nc %d col %d group %d: the two-group dot is not the twin's bits", level_name(l),
+                      (long long)K, nc, c, h);
       }
     }
     free(w), free(orig), free(tmp), free(qa);
