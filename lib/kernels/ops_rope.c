@@ -61,14 +61,35 @@ void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst)
   const int64_t n = dst->ne[0];
   int64_t r0, r1;
   ds_kernel_rows(ds_tensor_nrows(dst), p->ith, p->nth, &r0, &r1);
+  /* cos and sin depend on (token, pair) only: computed once per token for
+   * all its heads (rows of one token are consecutive), the same doubles */
+  enum { MAX_CACHED = 256 };
+  double cs[2 * MAX_CACHED];
+  const bool cached = half <= MAX_CACHED;
+  int64_t cached_t = -1;
   for (int64_t r = r0; r < r1; r++) {
     int64_t h = r % dst->ne[1], t = r / dst->ne[1];
     const float *x = ds_tensor_ptr(a, 0, h, t, 0);
     float *y = ds_tensor_ptr(dst, 0, h, t, 0);
     double position = positions[t];
+    if (cached && t != cached_t) {
+      for (int j = 0; j < half; j++) {
+        double theta = position * ds_rope_freq(&rf, j);
+        cs[2 * j] = cos(theta) * mag;
+        cs[2 * j + 1] = sin(theta) * mag;
+      }
+      cached_t = t;
+    }
     for (int j = 0; j < half; j++) {
-      double theta = position * ds_rope_freq(&rf, j);
-      double c = cos(theta) * mag, sn = sin(theta) * mag;
+      double c, sn;
+      if (cached) {
+        c = cs[2 * j];
+        sn = cs[2 * j + 1];
+      } else {
+        double theta = position * ds_rope_freq(&rf, j);
+        c = cos(theta) * mag;
+        sn = sin(theta) * mag;
+      }
       int64_t k0 = mode == DS_ROPE_NEOX ? j : 2 * j;
       int64_t k1 = mode == DS_ROPE_NEOX ? j + half : 2 * j + 1;
       double x0 = x[k0], x1 = x[k1];

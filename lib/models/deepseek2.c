@@ -21,11 +21,21 @@
  *            for GGUF experts (mul_mat_id_swiglu)
  *   logits = W_out (RMSNorm(x) * output_norm)
  *
- * The absorbed form serves prompts too: per token it costs H (nope C + C v)
- * multiply-adds more than the naive form, but it reads the same cache and
- * gives the same result (tests/reference checks naive == absorbed).
+ * Prompt batches (T >= mha_min_batch, over slots every query may see) use
+ * the decompressed form instead, over the cache's rows [0, n) (mla_mha):
+ *     K_h(s) = [W_UK[h] c_kv(s) ; k_pe(s)],  V_h(s) = W_UV[h] c_kv(s)
+ *     o_h    = softmax(kq_scale [q_nope_h ; q_pe_h] . K_h) V_h
+ * the same scores and outputs (q_nope . W_UK c = (W_UK^T q_nope) . c), as
+ * ordinary attention with head dims nope + rope and v: per query and slot
+ * H (nope + rope + v) multiply-adds instead of H (2 C + rope), for
+ * 2 H nope C per slot to decompress, which a batch of T queries shares.
  */
 #include "models/deepseek2_graph.h"
+#include "models/deepseek2_load.h"
+
+/* The decompressed K and V (f32) of one layer take at most this many bytes;
+ * longer spans keep the absorbed form. */
+#define DS_DS2_MHA_MAX_BYTES ((int64_t)256 << 20)
 
 /* DeepSeekMoE on hn [d, T] -> [d, T]. */
 static ds_tensor *moe(ds_graph *g, const struct dseek_model *m, const ds_ds2_layer *L, ds_tensor *hn)
@@ -37,6 +47,45 @@ static ds_tensor *moe(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   ds_moe_weights w = {&L->gate_inp, &L->exp_probs_b, &L->gate_exps, &L->up_exps, &L->down_exps,
                       &L->gate_shexp, &L->up_shexp, &L->down_shexp};
   return ds_build_moe(g, hn, &w, &p);
+}
+
+/* W [ne0, ne1, H] as the 2-D [ne0, ne1 H] (the heads' rows one after another). */
+static ds_tensor *heads_as_matrix(ds_graph *g, const ds_weight *w, const char *name)
+{
+  ds_weight flat = *w;
+  flat.n_dims = 2;
+  flat.ne[1] *= flat.ne[2];
+  flat.ne[2] = 1;
+  return ds_build_weight(g, &flat, name);
+}
+
+/* The decompressed form (see the top) over cache slots [0, f->mha_rows):
+ * q_nope [nope, H, T] and the roped q_pe [r, H, T] of the batch, kc the
+ * layer's latent cache [C + r, 1, n_ctx] (this batch's rows written) ->
+ * W_o concat_h(o_h) [d, T]. */
+static ds_tensor *mla_mha(ds_graph *g, const struct dseek_model *m, const ds_ds2_layer *L, ds_forward *f,
+                          ds_tensor *kc, ds_tensor *q_nope, ds_tensor *q_pe, ds_tensor **attn)
+{
+  const ds_ds2_hparams *d2 = &m->ds2;
+  const int64_t H = m->hp.n_head, C = d2->kv_lora_rank, r = d2->qk_rope, nope = d2->qk_nope, v = d2->v_head;
+  const int64_t n = f->mha_rows, T = q_nope->ne[2];
+  const size_t fs = sizeof(float), row = (size_t)(C + r) * fs;
+  int64_t ne_tab[2] = {C + r, kc ? kc->ne[2] : 1};
+  size_t nb_tab[2] = {kc ? kc->nb[0] : 0, kc ? kc->nb[2] : 0};
+  /* the latent rows [c_kv ; k_pe] of slots 0 .. n-1 in f32 */
+  ds_tensor *rows = ds_op_get_rows(g, kc ? ds_op_view(g, kc, 2, ne_tab, nb_tab, 0) : NULL, f->mha_ids);
+  int64_t ne_lat[2] = {C, n}, ne_pe[3] = {r, H, n};
+  size_t nb_lat[2] = {fs, row}, nb_pe[3] = {fs, 0, row};   /* k_pe: one per slot, shared by the heads */
+  ds_tensor *lat = ds_op_view(g, rows, 2, ne_lat, nb_lat, 0);
+  ds_tensor *k_pe = ds_op_view(g, rows, 3, ne_pe, nb_pe, (size_t)C * fs);
+  int64_t ne_kn[3] = {nope, H, n}, ne_v[3] = {v, H, n};
+  ds_tensor *k_nope = ds_op_reshape(g, ds_op_mul_mat(g, heads_as_matrix(g, &L->wk_u, "attn_k_u"), lat), 3, ne_kn);
+  ds_tensor *k = ds_op_concat(g, k_nope, k_pe, 0);                                     /* [nope + r, H, n] */
+  ds_tensor *vv = ds_op_reshape(g, ds_op_mul_mat(g, heads_as_matrix(g, &L->wv_b, "attn_v_b"), lat), 3, ne_v);
+  ds_tensor *q = ds_op_concat(g, q_nope, q_pe, 0);                                     /* [nope + r, H, T] */
+  *attn = ds_op_attn(g, q, k, vv, n, f->slots, d2->kq_scale);                          /* [v, H, T] */
+  int64_t ne_o[2] = {v * H, T};
+  return ds_build_linear(g, ds_op_reshape(g, *attn, 2, ne_o), &L->wo, NULL, "attn_output");
 }
 
 /* Multi-head latent attention of xn [d, T] -> [d, T], writing the layer's
@@ -78,6 +127,7 @@ static ds_tensor *mla(ds_graph *g, const struct dseek_model *m, const ds_ds2_lay
   /* the latent row [c_kv ; k_pe] cached; V = its c_kv part */
   ds_tensor *vc, *kc = ds_build_kv_write(g, kv, f, ne_cache, cache, NULL, kl.parts[0], row, NULL, "kv_latent", &vc);
 
+  if (f->mha_rows) return mla_mha(g, m, L, f, kc, q_nope, q_pe, attn);
   /* absorbed query [W_UK^T q_nope ; q_pe] per head */
   ds_tensor *qa = ds_op_mul_mat(g, ds_build_weight(g, &L->wk_b, "attn_k_b"), ds_op_permute(g, q_nope, 0, 2, 1, 3));
   ds_tensor *qf = ds_op_concat(g, ds_op_permute(g, qa, 0, 2, 1, 3), q_pe, 0);   /* [C + r, H, T] */
@@ -136,6 +186,19 @@ dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv
   ds_graph *g = out->graph;
   ds_rope_params rp;
   ds_ds2_rope_params(m, &rp);
+  /* a prompt batch over shared slots: the decompressed form, for those slots
+   * (the graph is then rebuilt when they change) while their K and V fit */
+  const ds_ds2_hparams *d2 = &m->ds2;
+  if (T >= d2->mha_min_batch && hp->n_layer > 0 && m->ds2_layers[0].wk_u.data) {
+    out->span_shaped = true;
+    out->kv_shared = kv->n_shared;
+    const int64_t per_slot = (int64_t)sizeof(float) * hp->n_head * (hp->head_dim + d2->v_head);
+    if (kv->n_shared >= T && kv->n_shared <= kv->n_ctx && kv->n_shared <= DS_DS2_MHA_MAX_BYTES / per_slot) {
+      out->mha_rows = kv->n_shared;
+      int64_t ne_ids[1] = {out->mha_rows};
+      out->mha_ids = ds_tensor_input(g, DSEEK_TYPE_I32, 1, ne_ids, "mha_ids");
+    }
+  }
   ds_tensor *x = ds_build_embed(g, &m->tok_embd, out->ids);
   for (int64_t il = 0; il < hp->n_layer; il++)
     x = ds_ds2_block(g, m, &m->ds2_layers[il], kv, kv->k[il], out, &rp, x, &out->attn[il]);
@@ -152,5 +215,10 @@ dseek_status ds_forward_build_deepseek2(const struct dseek_model *m, const ds_kv
   if (!hidden) x = ds_build_norm(g, x, &m->output_norm, hp->norm_eps, "output_norm");
   out->logits = ds_build_linear(g, x, &m->output, NULL, "output");
   if (out->hidden) ds_tensor_set_output(out->hidden);
-  return ds_forward_finish(m, out, hp->n_layer, max_threads, "forward graph");
+  dseek_status st2 = ds_forward_finish(m, out, hp->n_layer, max_threads, "forward graph");
+  if (!st2 && out->mha_ids) {
+    int32_t *ids = out->mha_ids->data;   /* planned: the slots the decompressed form reads */
+    for (int64_t s = 0; s < out->mha_rows; s++) ids[s] = (int32_t)s;
+  }
+  return st2;
 }

@@ -49,6 +49,7 @@ dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source)
   /* softmax scale: mscale^2 / sqrt(qk_nope + qk_rope), mscale from mscale_all_dim */
   double ms = d2->yarn_factor > 1.0f ? ds_yarn_mscale(d2->yarn_factor, d2->yarn_mscale_all_dim) : 1.0;
   d2->kq_scale = (float)(ms * ms / sqrt((double)hp->head_dim));
+  d2->mha_min_batch = DS_DS2_MHA_MIN_BATCH;
 
   /* n_layer <= 4096 and n_nextn <= 16 (loaders' ranges): the sizes cannot overflow */
   m->ds2_layers = ds_model_alloc(m, (size_t)hp->n_layer * sizeof *m->ds2_layers);
@@ -99,6 +100,41 @@ dseek_status ds_ds2_split_kv_b(struct dseek_model *m, const ds_weight *kv_b, con
   return DSEEK_OK;
 }
 
+dseek_status ds_ds2_make_wk_u(struct dseek_model *m, ds_ds2_layer *L, int il)
+{
+  const ds_weight *kb = &L->wk_b;
+  const int64_t C = m->ds2.kv_lora_rank, nope = m->ds2.qk_nope, H = m->hp.n_head;
+  const ds_type_traits *tr = ds_type_traits_get(kb->type);
+  uint64_t row_bytes;
+  /* FP8 stacks are split to f32 by the loader; any other undecodable one keeps the absorbed form */
+  if (kb->scale || !tr || !tr->to_float || nope % tr->block_size || !ds_row_size(kb->type, nope, &row_bytes))
+    return DSEEK_OK;
+  /* float stacks stay exact (f32); quantized ones become Q8_0, which the
+   * int8 products read (one more rounding of values already quantized) */
+  const bool quantized = kb->type != DSEEK_TYPE_F32 && kb->type != DSEEK_TYPE_F16 && kb->type != DSEEK_TYPE_BF16;
+  const int type = quantized && C % 32 == 0 ? DSEEK_TYPE_Q8_0 : DSEEK_TYPE_F32;
+  const ds_type_traits *to = ds_type_traits_get(type);
+  uint64_t out_row;
+  if (!to || !to->from_float || !ds_row_size(type, C, &out_row)) return DSEEK_OK;
+  uint8_t *ku = ds_model_alloc(m, (size_t)(out_row * (uint64_t)(H * nope)));
+  float *col = ds_malloc((size_t)(nope * C + nope) * sizeof(float)), *tmp = col ? col + nope * C : NULL;
+  if (!ku || !col) {
+    ds_free(col);
+    return ds_error(DSEEK_ERR_NO_MEMORY, "%s: out of memory transposing layer %d's attn_k_b", m->path, il);
+  }
+  /* wk_b row (c, h) holds W_UK[h][:, c]; wk_u row (d, h) holds W_UK[h][d, :] */
+  for (int64_t h = 0; h < H; h++) {
+    for (int64_t c = 0; c < C; c++) {
+      tr->to_float((const uint8_t *)kb->data + (uint64_t)(h * C + c) * row_bytes, tmp, nope);
+      for (int64_t d = 0; d < nope; d++) col[d * C + c] = tmp[d];
+    }
+    for (int64_t d = 0; d < nope; d++) to->from_float(col + d * C, ku + (uint64_t)(h * nope + d) * out_row, C);
+  }
+  ds_free(col);
+  L->wk_u = (ds_weight){.type = type, .n_dims = 3, .ne = {C, nope, H, 1}, .data = ku};
+  return DSEEK_OK;
+}
+
 /* MTP layer il = n_layer + i: eh_proj, enorm, hnorm, shared_head norm and
  * head, embed_tokens and a full block, optional as a whole (a file may
  * declare nextn layers and ship without them). */
@@ -132,7 +168,8 @@ dseek_status ds_ds2_load_weights(struct dseek_model *m, const ds_ds2_format *f, 
     return st;
   if (!m->output.data) m->output = m->tok_embd;   /* tied */
   for (int il = 0; il < (int)m->hp.n_layer; il++)
-    if ((st = f->load_block(m, &m->ds2_layers[il], il))) return st;
+    if ((st = f->load_block(m, &m->ds2_layers[il], il)) || (st = ds_ds2_make_wk_u(m, &m->ds2_layers[il], il)))
+      return st;
   for (int i = 0; i < (int)m->ds2.n_nextn; i++)
     if ((st = load_nextn(m, f, &m->ds2_nextn[i], (int)m->hp.n_layer + i))) return st;
   return DSEEK_OK;

@@ -18,6 +18,16 @@ dseek_status ds_ds2_finish_hparams(struct dseek_model *m, const char *source);
  * as f32 copies in model-owned memory (the layout newer GGUFs ship). */
 dseek_status ds_ds2_split_kv_b(struct dseek_model *m, const ds_weight *kv_b, const char *name, ds_ds2_layer *L);
 
+/* The default of m->ds2.mha_min_batch: prompt batches of this many tokens
+ * or more attend in the decompressed form (measured: CHANGELOG.md). */
+#define DS_DS2_MHA_MIN_BATCH 32
+
+/* wk_u [C, nope, H] f32 (W_UK[h] with rows of C, for the decompressed
+ * prompt attention, deepseek2.c) from wk_b, for main layer il; wk_b of a type
+ * without a decoder of its rows leaves wk_u absent (the absorbed form only).
+ * Costs H nope C floats per layer. */
+dseek_status ds_ds2_make_wk_u(struct dseek_model *m, ds_ds2_layer *L, int il);
+
 /* One file format's names of the model-level and MTP tensors ("%d" the
  * layer) and its loader of one block (MLA + FFN/MoE weights of layer il). */
 typedef struct ds_ds2_format {

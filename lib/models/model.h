@@ -68,6 +68,8 @@ typedef struct ds_ds2_hparams {
   float yarn_factor, yarn_beta_fast, yarn_beta_slow, yarn_mscale, yarn_mscale_all_dim;
   int64_t yarn_orig_ctx;
   float kq_scale;              /* mscale(all_dim)^2 / sqrt(qk_nope + qk_rope) */
+  int64_t mha_min_batch;       /* batches of at least this many tokens attend in the decompressed
+                                  form (deepseek2.c); a tuning knob, tests lower it */
 } ds_ds2_hparams;
 
 /* Experts of one projection: a [in, out, n_expert] weight, stacked (GGUF), or
@@ -84,6 +86,8 @@ typedef struct ds_ds2_layer {
   ds_weight wq_a, q_a_norm, wq_b;            /* [d, q_lora], [q_lora], [q_lora, H (nope + rope)] */
   ds_weight wkv_a, kv_a_norm;                /* [d, C + rope], [C] */
   ds_weight wk_b, wv_b;                      /* W_UK^T [nope, C, H], W_UV [C, v, H] */
+  ds_weight wk_u;                            /* W_UK [C, nope, H] f32 (wk_b transposed) for the
+                                                decompressed prompt attention; absent: none */
   ds_weight wo;                              /* [H v, d] */
   ds_weight ffn_norm;
   ds_weight ffn_gate, ffn_up, ffn_down;      /* dense layers */
@@ -189,6 +193,11 @@ typedef struct ds_kv_cache {
   void **k, **v;
   uint64_t k_row, v_row;   /* bytes of one slot's K / V row in one layer; v_row 0 when v[il] == k[il]
                               (runtime/kv_cache.h: set by ds_kv_alloc, read by shift and save/load) */
+  /* The slots [0, n_shared) the next batch attends when every query may see
+   * every one of them (one sequence, no slot owned by another): set by the
+   * context before it picks the batch's graph; 0 when unknown or not so.
+   * deepseek2 builds its decompressed prompt attention for exactly these. */
+  int64_t n_shared;
 } ds_kv_cache;
 
 /* A built forward pass for T tokens. ids/pos/slots are I32 [T] inputs to fill
@@ -203,6 +212,13 @@ typedef struct ds_forward {
   ds_tensor **attn;              /* n_layer attention nodes (n_kv updated per call) */
   ds_tensor *hidden;             /* deepseek2 with MTP: f32 [d, T] hidden states after the final
                                     norm (an output); MTP graphs: the main model's, an input */
+  /* Graphs whose shape depends on kv->n_shared (span_shaped: deepseek2's
+   * prompt batches) serve only the n_shared they were built for (kv_shared);
+   * mha_rows > 0: the attention decompresses slots [0, mha_rows), listed in
+   * the I32 input mha_ids (0 .. mha_rows - 1, filled by the builder). */
+  bool span_shaped;
+  int64_t kv_shared, mha_rows;
+  ds_tensor *mha_ids;
 } ds_forward;
 
 /* The architecture's forward pass (arch.c: its descriptor's builder). */

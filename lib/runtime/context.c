@@ -137,6 +137,16 @@ dseek_status ds_context_eval(dseek_context *c, const int32_t *tokens, const int3
   for (int64_t done = 0; done < n;) {
     int64_t T = DS_MIN(c->n_batch, n - done);
     bool last_chunk = done + T == n;
+    /* The chunk's queries see slots up to the highest of theirs: all of them
+     * shared (one sequence) lets a model build its batch for exactly those. */
+    int64_t span = 0;
+    bool owned = false;
+    for (int64_t i = done; i < done + T; i++) {
+      span = DS_MAX(span, (int64_t)slots[i] + 1);
+      owned |= seqs[i] >= 0;
+    }
+    for (int64_t i = 0; i < span && !owned; i++) owned = c->slot_seq[i] >= 0;
+    c->kv.n_shared = owned ? 0 : DS_MIN(span, n_kv);
     ds_forward *f;
     if ((st = ds_forward_cached(&c->decode_fw, &c->batch_fw, ds_forward_build, c->model, &c->kv, T, all_logits,
                                 c->n_threads, &f)))
@@ -155,8 +165,10 @@ dseek_status ds_context_eval(dseek_context *c, const int32_t *tokens, const int3
           return ds_error(DSEEK_ERR_UNSUPPORTED, "%s: this architecture does not run several sequences yet",
                           c->model->arch_name);
     }
+    /* a decompressed attention holds slots [0, mha_rows): the chunk's own span */
+    const int64_t chunk_kv = f->mha_rows ? DS_MIN(n_kv, f->mha_rows) : n_kv;
     for (int64_t il = 0; il < c->model->hp.n_layer; il++)
-      if ((st = ds_attn_set_n_kv(f->attn[il], n_kv))) return st;
+      if ((st = ds_attn_set_n_kv(f->attn[il], chunk_kv))) return st;
     if ((st = ds_graph_compute(f->graph, c->pool))) return st;
     if (c->mtp && f->hidden) ds_mtp_store_hidden(c->mtp, tokens + done, slots + done, seqs + done, T, f->hidden->data);
     size_t row = (size_t)n_vocab * sizeof(float);

@@ -101,6 +101,7 @@ dseek_status ds_context_estimate(const dseek_model *m, const dseek_context_optio
   ds_kv_cache cache = {.type = o->kv_type, .n_ctx = o->n_ctx, .n_layer = hp->n_layer, .k = ptrs, .v = ptrs};
   uint64_t one = 0, batch = 0;
   dseek_status st = graph_bytes(m, &cache, 1, o->n_threads, &one);
+  cache.n_shared = o->n_ctx;   /* the batch graph at its largest (deepseek2 decompresses every slot) */
   if (!st && o->n_batch > 1) st = graph_bytes(m, &cache, o->n_batch, o->n_threads, &batch);
   ds_free(ptrs);
   if (st) return st;

@@ -29,6 +29,7 @@ dseek_status ds_kv_alloc(int type, int64_t n_ctx, int64_t n_layer, uint64_t k_ro
   kv->n_layer = n_layer;
   kv->k_row = k_row;
   kv->v_row = v_row;
+  kv->n_shared = 0;
   kv->k = *ptrs;
   kv->v = *ptrs + n_layer;
   for (int64_t il = 0; il < n_layer; il++) {
@@ -76,7 +77,8 @@ dseek_status ds_forward_cached(ds_forward *step, ds_forward *batch, ds_forward_b
                                int n_threads, ds_forward **out)
 {
   ds_forward *f = (T == 1 && !all_logits) ? step : batch;
-  if (!f->graph || f->n_tokens != T || f->all_logits != all_logits) {
+  if (!f->graph || f->n_tokens != T || f->all_logits != all_logits ||
+      (f->span_shaped && f->kv_shared != kv->n_shared)) {
     ds_forward_free(f);
     dseek_status st = build(m, kv, T, all_logits, n_threads, f);
     if (st) return st;

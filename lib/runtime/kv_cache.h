@@ -50,7 +50,8 @@ typedef dseek_status (*ds_forward_builder)(const struct dseek_model *m, const ds
 
 /* The graph for T tokens over kv: step holds the one-token, last-logits graph
  * (kept for the user's life: the per-token path allocates nothing), batch the
- * most recent other shape; either is built by `build` on first use. */
+ * most recent other shape; either is built by `build` on first use, and
+ * rebuilt when it was built for another kv->n_shared (span_shaped). */
 dseek_status ds_forward_cached(ds_forward *step, ds_forward *batch, ds_forward_builder build,
                                const struct dseek_model *m, const ds_kv_cache *kv, int64_t T, bool all_logits,
                                int n_threads, ds_forward **out);
