@@ -14,6 +14,7 @@
 /* mkdir for tests on every OS (the library itself needs none). */
 #if defined(_WIN32)
 #include "compat_windows.h"
+#include <sys/stat.h>
 #define ds_test_mkdir(path) _mkdir(path)
 #else
 #include <sys/stat.h>
@@ -32,10 +33,20 @@ static inline int ds_test_rmtree(const char *dir)
   for (char *c = win; *c; c++)
     if (*c == '/') *c = '\\';
   snprintf(cmd, sizeof cmd, "rmdir /s /q \"%s\"", win);
+  /* cmd.exe under Wine now and then fails to start or to delete on a loaded
+   * host: try again while the directory is still there (gone = done, as
+   * rm -rf) */
+  int rc = -1;
+  struct stat st;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    rc = system(cmd);
+    if (stat(dir, &st) != 0) return 0;
+  }
+  return rc ? rc : -1;
 #else
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-#endif
   return system(cmd);
+#endif
 }
 
 /* GCC 12 for AArch64 crashes (internal compiler error in the loop vectorizer)
