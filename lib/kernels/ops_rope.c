@@ -46,6 +46,14 @@ double ds_rope_freq(const ds_rope_freqs *r, int j)
   return f;
 }
 
+/* mag (cos theta, sin theta) of pair j at this position, theta = position * freq_j */
+static inline void rope_cos_sin(const ds_rope_freqs *rf, double position, int j, double mag, double *c, double *sn)
+{
+  const double theta = position * ds_rope_freq(rf, j);
+  *c = cos(theta) * mag;
+  *sn = sin(theta) * mag;
+}
+
 void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst)
 {
   const ds_tensor *a = dst->src[0], *pos = dst->src[1], *ff = dst->src[2];
@@ -73,11 +81,7 @@ void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst)
     float *y = ds_tensor_ptr(dst, 0, h, t, 0);
     double position = positions[t];
     if (cached && t != cached_t) {
-      for (int j = 0; j < half; j++) {
-        double theta = position * ds_rope_freq(&rf, j);
-        cs[2 * j] = cos(theta) * mag;
-        cs[2 * j + 1] = sin(theta) * mag;
-      }
+      for (int j = 0; j < half; j++) rope_cos_sin(&rf, position, j, mag, &cs[2 * j], &cs[2 * j + 1]);
       cached_t = t;
     }
     for (int j = 0; j < half; j++) {
@@ -86,9 +90,7 @@ void ds_kernel_rope(const ds_kernel_params *p, ds_tensor *dst)
         c = cs[2 * j];
         sn = cs[2 * j + 1];
       } else {
-        double theta = position * ds_rope_freq(&rf, j);
-        c = cos(theta) * mag;
-        sn = sin(theta) * mag;
+        rope_cos_sin(&rf, position, j, mag, &c, &sn);
       }
       int64_t k0 = mode == DS_ROPE_NEOX ? j : 2 * j;
       int64_t k1 = mode == DS_ROPE_NEOX ? j + half : 2 * j + 1;

@@ -22,10 +22,11 @@ dseek_status ds_ds2_split_kv_b(struct dseek_model *m, const ds_weight *kv_b, con
  * or more attend in the decompressed form (measured: CHANGELOG.md). */
 #define DS_DS2_MHA_MIN_BATCH 32
 
-/* wk_u [C, nope, H] f32 (W_UK[h] with rows of C, for the decompressed
- * prompt attention, deepseek2.c) from wk_b, for main layer il; wk_b of a type
- * without a decoder of its rows leaves wk_u absent (the absorbed form only).
- * Costs H nope C floats per layer. */
+/* wk_u [C, nope, H] (W_UK[h] with rows of C, for the decompressed prompt
+ * attention, deepseek2.c) from wk_b, for main layer il: f32 for a float wk_b,
+ * Q8_0 for a quantized one; wk_b of a type without a decoder of its rows
+ * leaves wk_u absent (the absorbed form only). Costs H nope C values per
+ * layer. */
 dseek_status ds_ds2_make_wk_u(struct dseek_model *m, ds_ds2_layer *L, int il);
 
 /* One file format's names of the model-level and MTP tensors ("%d" the

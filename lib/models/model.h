@@ -86,8 +86,9 @@ typedef struct ds_ds2_layer {
   ds_weight wq_a, q_a_norm, wq_b;            /* [d, q_lora], [q_lora], [q_lora, H (nope + rope)] */
   ds_weight wkv_a, kv_a_norm;                /* [d, C + rope], [C] */
   ds_weight wk_b, wv_b;                      /* W_UK^T [nope, C, H], W_UV [C, v, H] */
-  ds_weight wk_u;                            /* W_UK [C, nope, H] f32 (wk_b transposed) for the
-                                                decompressed prompt attention; absent: none */
+  ds_weight wk_u;                            /* W_UK [C, nope, H] (wk_b transposed; f32, or Q8_0
+                                                for a quantized wk_b) for the decompressed prompt
+                                                attention; absent: none */
   ds_weight wo;                              /* [H v, d] */
   ds_weight ffn_norm;
   ds_weight ffn_gate, ffn_up, ffn_down;      /* dense layers */
